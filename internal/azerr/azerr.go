@@ -1,0 +1,85 @@
+// Package azerr writes Azure Storage error responses: the XML body, the
+// x-ms-error-code header and the standard response headers that every Blob
+// service answer carries. The emulator's REST layer and the server-side fault
+// injector both answer through it, so an injected 503 looks exactly like a
+// real one to a client.
+package azerr
+
+import (
+	"encoding/xml"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// DefaultVersion is the x-ms-version the emulator answers with when the
+// client did not send one. Any version a client sends is echoed back.
+const DefaultVersion = "2025-11-05"
+
+// body is the XML document Azure returns for an error.
+type body struct {
+	XMLName xml.Name `xml:"Error"`
+	Code    string   `xml:"Code"`
+	Message string   `xml:"Message"`
+	Extra   []Detail `xml:",any"`
+}
+
+// Detail is an extra element of an error body, such as
+// <QueryParameterName>comp</QueryParameterName>.
+type Detail struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
+}
+
+// NewDetail builds a Detail element with the given name and text.
+func NewDetail(name, value string) Detail {
+	return Detail{XMLName: xml.Name{Local: name}, Value: value}
+}
+
+// SetCommonHeaders sets the headers every Blob service response carries:
+// x-ms-request-id, x-ms-version, Date and, when the client sent one,
+// x-ms-client-request-id. It keeps a request id already set on w.
+func SetCommonHeaders(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	if h.Get("x-ms-request-id") == "" {
+		h.Set("x-ms-request-id", uuid.NewString())
+	}
+	v := ""
+	if r != nil {
+		v = r.Header.Get("x-ms-version")
+		if id := r.Header.Get("x-ms-client-request-id"); id != "" {
+			h.Set("x-ms-client-request-id", id)
+		}
+	}
+	if v == "" {
+		v = DefaultVersion
+	}
+	h.Set("x-ms-version", v)
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	h.Set("Server", "geoblob")
+}
+
+// Write sends an Azure error response with the given status, error code and
+// message. For HEAD requests, and for 304 Not Modified, the body is omitted
+// as Azure does, but the x-ms-error-code header is still set.
+func Write(w http.ResponseWriter, r *http.Request, status int, code, message string, details ...Detail) {
+	SetCommonHeaders(w, r)
+	h := w.Header()
+	h.Set("x-ms-error-code", code)
+	if r != nil && r.Method == http.MethodHead || status == http.StatusNotModified {
+		w.WriteHeader(status)
+		return
+	}
+	reqID := h.Get("x-ms-request-id")
+	b := body{Code: code, Message: message + "\nRequestId:" + reqID + "\nTime:" + time.Now().UTC().Format("2006-01-02T15:04:05.0000000Z"), Extra: details}
+	out, err := xml.Marshal(b)
+	if err != nil { // cannot happen for these types; fall back to a bare status
+		w.WriteHeader(status)
+		return
+	}
+	h.Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(xml.Header))
+	_, _ = w.Write(out)
+}

@@ -1,0 +1,142 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ChunkSize is the size of the pieces a body is read into. Blocks keep the
+// boundaries the client chose; bodies read by ReadContent are cut at ChunkSize.
+const ChunkSize = 4 << 20
+
+// Content is an immutable sequence of byte chunks. Chunks are never modified
+// once a Content holds them, so Contents may share chunks freely: committing
+// a block list or copying a blob reuses the staged bytes without copying.
+type Content struct {
+	chunks [][]byte
+	size   int64
+}
+
+// Bytes returns a Content holding b. The caller must not modify b afterwards.
+func Bytes(b []byte) Content {
+	if len(b) == 0 {
+		return Content{}
+	}
+	return Content{chunks: [][]byte{b}, size: int64(len(b))}
+}
+
+// Concat joins contents without copying their bytes.
+func Concat(parts ...Content) Content {
+	var c Content
+	for _, p := range parts {
+		c.chunks = append(c.chunks, p.chunks...)
+		c.size += p.size
+	}
+	return c
+}
+
+// Size is the number of bytes in c.
+func (c Content) Size() int64 { return c.size }
+
+// ErrTooLarge is returned by ReadContent when the body exceeds its limit.
+var ErrTooLarge = errors.New("store: body larger than allowed")
+
+// ReadContent reads r to EOF into a new Content, at most limit bytes (a
+// negative limit means no limit). It reads straight into the chunks it keeps,
+// so a body is held in memory exactly once. sizeHint, when positive, sizes
+// the first chunk.
+func ReadContent(r io.Reader, sizeHint, limit int64) (Content, error) {
+	var c Content
+	for {
+		n := int64(ChunkSize)
+		if sizeHint > 0 {
+			if left := sizeHint - c.size; left > 0 && left < n {
+				n = left
+			}
+		}
+		if n < 512 {
+			n = 512
+		}
+		buf := make([]byte, n)
+		got, err := io.ReadFull(r, buf)
+		if got > 0 {
+			c.chunks = append(c.chunks, buf[:got:got])
+			c.size += int64(got)
+			if limit >= 0 && c.size > limit {
+				return Content{}, ErrTooLarge
+			}
+		}
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			return c, nil
+		default:
+			return Content{}, fmt.Errorf("store: reading body: %w", err)
+		}
+	}
+}
+
+// WriteTo writes the whole content to w.
+func (c Content) WriteTo(w io.Writer) (int64, error) { return c.WriteRange(w, 0, c.size) }
+
+// WriteRange writes n bytes starting at off to w.
+func (c Content) WriteRange(w io.Writer, off, n int64) (int64, error) {
+	var written int64
+	for _, ch := range c.chunks {
+		if n <= 0 {
+			break
+		}
+		l := int64(len(ch))
+		if off >= l {
+			off -= l
+			continue
+		}
+		part := ch[off:]
+		off = 0
+		if int64(len(part)) > n {
+			part = part[:n]
+		}
+		m, err := w.Write(part)
+		written += int64(m)
+		n -= int64(m)
+		if err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
+
+// Reader returns an io.Reader over n bytes of c starting at off.
+func (c Content) Reader(off, n int64) io.Reader {
+	pr := &contentReader{c: c, off: off, left: n}
+	return pr
+}
+
+type contentReader struct {
+	c         Content
+	off, left int64
+}
+
+func (r *contentReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	off := r.off
+	for _, ch := range r.c.chunks {
+		l := int64(len(ch))
+		if off >= l {
+			off -= l
+			continue
+		}
+		n := copy(p, ch[off:])
+		r.off += int64(n)
+		r.left -= int64(n)
+		return n, nil
+	}
+	return 0, io.EOF
+}

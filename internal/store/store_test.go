@@ -1,0 +1,320 @@
+package store
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fakeNow struct{ t time.Time }
+
+func (f *fakeNow) now() time.Time { return f.t }
+
+func newTestStore(t *testing.T) (*Store, *fakeNow, *[]Change) {
+	t.Helper()
+	clk := &fakeNow{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	var changes []Change
+	s := New(Options{Now: clk.now, OnCommit: func(c Change) { changes = append(changes, c) }})
+	if _, err := s.CreateContainer("acct", "c", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	return s, clk, &changes
+}
+
+func body(t *testing.T, b *Blob) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := b.Content.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+func TestReadContentChunksAndLimit(t *testing.T) {
+	data := strings.Repeat("x", ChunkSize+10)
+	c, err := ReadContent(strings.NewReader(data), int64(len(data)), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Size() != int64(len(data)) || len(c.chunks) != 2 {
+		t.Fatalf("size %d chunks %d", c.Size(), len(c.chunks))
+	}
+	var buf bytes.Buffer
+	if _, err := c.WriteRange(&buf, ChunkSize-5, 10); err != nil || buf.String() != "xxxxxxxxxx" {
+		t.Fatalf("range across chunks: %q %v", buf.String(), err)
+	}
+	if _, err := ReadContent(strings.NewReader(data), 0, 100); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("limit: %v", err)
+	}
+	got, _ := ReadContent(strings.NewReader("hello world"), 0, -1)
+	r := got.Reader(6, 5)
+	out := make([]byte, 16)
+	n, _ := r.Read(out)
+	if string(out[:n]) != "world" {
+		t.Fatalf("reader: %q", out[:n])
+	}
+}
+
+func TestConditions(t *testing.T) {
+	tests := []struct {
+		name  string
+		cond  func(b *Blob) Conditions
+		read  error
+		write error
+	}{
+		{"none", func(*Blob) Conditions { return Conditions{} }, nil, nil},
+		{"if-match ok", func(b *Blob) Conditions { return Conditions{IfMatch: b.ETag} }, nil, nil},
+		{"if-match star", func(*Blob) Conditions { return Conditions{IfMatch: "*"} }, nil, nil},
+		{"if-match bad", func(*Blob) Conditions { return Conditions{IfMatch: `"0x1"`} }, ErrConditionNotMet, ErrConditionNotMet},
+		{"if-none-match same", func(b *Blob) Conditions { return Conditions{IfNoneMatch: b.ETag} }, ErrNotModified, ErrConditionNotMet},
+		{"if-none-match other", func(*Blob) Conditions { return Conditions{IfNoneMatch: `"0x1"`} }, nil, nil},
+		{"if-modified-since later", func(b *Blob) Conditions { return Conditions{IfModifiedSince: b.LastModified.Add(time.Hour)} }, ErrNotModified, ErrConditionNotMet},
+		{"if-modified-since earlier", func(b *Blob) Conditions { return Conditions{IfModifiedSince: b.LastModified.Add(-time.Hour)} }, nil, nil},
+		{"if-unmodified-since earlier", func(b *Blob) Conditions { return Conditions{IfUnmodifiedSince: b.LastModified.Add(-time.Hour)} }, ErrConditionNotMet, ErrConditionNotMet},
+		{"if-unmodified-since same second", func(b *Blob) Conditions { return Conditions{IfUnmodifiedSince: b.LastModified} }, nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, clk, _ := newTestStore(t)
+			b, err := s.PutBlob("acct", "c", "b", Bytes([]byte("v1")), HTTPHeaders{}, nil, WriteOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clk.t = clk.t.Add(time.Minute)
+			if _, err := s.Blob("acct", "c", "b", ReadOptions{Conditions: tc.cond(b)}); !errors.Is(err, tc.read) {
+				t.Errorf("read: got %v want %v", err, tc.read)
+			}
+			if _, err := s.SetBlobMetadata("acct", "c", "b", map[string]string{"k": "v"}, WriteOptions{Conditions: tc.cond(b)}); !errors.Is(err, tc.write) {
+				t.Errorf("write: got %v want %v", err, tc.write)
+			}
+		})
+	}
+	s, _, _ := newTestStore(t)
+	if _, err := s.PutBlob("acct", "c", "b", Bytes([]byte("v1")), HTTPHeaders{}, nil, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutBlob("acct", "c", "b", Bytes([]byte("v2")), HTTPHeaders{}, nil, WriteOptions{Conditions: Conditions{IfNoneMatch: "*"}}); !errors.Is(err, ErrBlobAlreadyExists) {
+		t.Fatalf("if-none-match * on existing: %v", err)
+	}
+	if _, err := s.PutBlob("acct", "c", "new", Bytes([]byte("v")), HTTPHeaders{}, nil, WriteOptions{Conditions: Conditions{IfMatch: "*"}}); !errors.Is(err, ErrConditionNotMet) {
+		t.Fatalf("if-match on missing: %v", err)
+	}
+}
+
+func TestETagChangesOnEveryWrite(t *testing.T) {
+	s, _, changes := newTestStore(t)
+	seen := map[string]bool{}
+	for i := 0; i < 50; i++ {
+		b, err := s.PutBlob("acct", "c", "b", Bytes([]byte{byte(i)}), HTTPHeaders{}, nil, WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[b.ETag] {
+			t.Fatalf("etag %s repeated", b.ETag)
+		}
+		seen[b.ETag] = true
+	}
+	for i := 1; i < len(*changes); i++ {
+		if !(*changes)[i].Time.After((*changes)[i-1].Time) || (*changes)[i].Seq <= (*changes)[i-1].Seq {
+			t.Fatal("change times and sequence numbers must increase strictly")
+		}
+	}
+}
+
+func id(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestBlockLists(t *testing.T) {
+	s, _, changes := newTestStore(t)
+	for _, b := range []string{"a", "b", "c"} {
+		if err := s.StageBlock("acct", "c", "blob", id(b), Bytes([]byte(strings.ToUpper(b))), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := len(*changes)
+	if before != 1 {
+		t.Fatalf("staging must not replicate; %d changes", before)
+	}
+	bl, err := s.BlockList("acct", "c", "blob", ReadOptions{})
+	if err != nil || len(bl.Uncommitted) != 3 || bl.Blob != nil {
+		t.Fatalf("uncommitted list %+v %v", bl, err)
+	}
+	b, err := s.CommitBlockList("acct", "c", "blob", []BlockRef{{id("b"), BlockUncommitted}, {id("a"), BlockLatest}}, HTTPHeaders{}, nil, WriteOptions{})
+	if err != nil || body(t, b) != "BA" {
+		t.Fatalf("commit: %v", err)
+	}
+	// "c" was not named and is discarded.
+	if err := s.StageBlock("acct", "c", "blob", id("d"), Bytes([]byte("D")), ""); err != nil {
+		t.Fatal(err)
+	}
+	b, err = s.CommitBlockList("acct", "c", "blob", []BlockRef{{id("a"), BlockCommitted}, {id("d"), BlockLatest}, {id("b"), BlockCommitted}}, HTTPHeaders{}, nil, WriteOptions{})
+	if err != nil || body(t, b) != "ADB" {
+		t.Fatalf("recommit: %v", err)
+	}
+	tests := []struct {
+		name string
+		refs []BlockRef
+	}{
+		{"unknown", []BlockRef{{id("zz"), BlockLatest}}},
+		{"discarded c", []BlockRef{{id("c"), BlockUncommitted}}},
+		{"committed named uncommitted", []BlockRef{{id("a"), BlockUncommitted}}},
+	}
+	for _, tc := range tests {
+		if _, err := s.CommitBlockList("acct", "c", "blob", tc.refs, HTTPHeaders{}, nil, WriteOptions{}); !errors.Is(err, ErrInvalidBlockList) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	if err := s.StageBlock("acct", "c", "blob", "not base64!", Bytes(nil), ""); !errors.Is(err, ErrInvalidBlockID) {
+		t.Fatalf("bad id: %v", err)
+	}
+	bl, _ = s.BlockList("acct", "c", "blob", ReadOptions{})
+	if len(bl.Committed) != 3 || len(bl.Uncommitted) != 0 {
+		t.Fatalf("final list %+v", bl)
+	}
+}
+
+func TestListBlobs(t *testing.T) {
+	s, _, _ := newTestStore(t)
+	for _, n := range []string{"a/1", "a/2", "b", "c/x/1", "c/y", "d"} {
+		if _, err := s.PutBlob("acct", "c", n, Bytes(nil), HTTPHeaders{}, nil, WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(p BlobPage) string {
+		var out []string
+		for _, b := range p.Blobs {
+			out = append(out, b.Name)
+		}
+		for _, x := range p.Prefixes {
+			out = append(out, x+"*")
+		}
+		return strings.Join(out, ",")
+	}
+	tests := []struct {
+		opts ListOptions
+		want string
+		next string
+	}{
+		{ListOptions{}, "a/1,a/2,b,c/x/1,c/y,d", ""},
+		{ListOptions{MaxResults: 2}, "a/1,a/2", "b"},
+		{ListOptions{Marker: "b", MaxResults: 2}, "b,c/x/1", "c/y"},
+		{ListOptions{Delimiter: "/"}, "b,d,a/*,c/*", ""},
+		{ListOptions{Delimiter: "/", MaxResults: 2}, "b,a/*", "c/x/1"},
+		{ListOptions{Delimiter: "/", Prefix: "c/"}, "c/y,c/x/*", ""},
+		{ListOptions{Prefix: "c"}, "c/x/1,c/y", ""},
+	}
+	for _, tc := range tests {
+		p, err := s.ListBlobs("acct", "c", tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := names(p); got != tc.want || p.NextMarker != tc.next {
+			t.Errorf("%+v: got %s next %q, want %s next %q", tc.opts, got, p.NextMarker, tc.want, tc.next)
+		}
+	}
+}
+
+func TestLeases(t *testing.T) {
+	s, clk, _ := newTestStore(t)
+	if _, err := s.PutBlob("acct", "c", "b", Bytes([]byte("x")), HTTPHeaders{}, nil, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.LeaseBlob("acct", "c", "b", LeaseRequest{Action: LeaseAcquire, Duration: 15, ProposedID: "L1"}, Conditions{})
+	if err != nil || res.ID != "L1" {
+		t.Fatalf("acquire: %v", err)
+	}
+	write := func(lease string) error {
+		_, err := s.SetBlobMetadata("acct", "c", "b", nil, WriteOptions{LeaseID: lease})
+		return err
+	}
+	if err := write(""); !errors.Is(err, ErrLeaseIDMissing) {
+		t.Fatalf("no lease id: %v", err)
+	}
+	if err := write("L2"); !errors.Is(err, ErrLeaseIDMismatch) {
+		t.Fatalf("wrong lease id: %v", err)
+	}
+	if err := write("L1"); err != nil {
+		t.Fatalf("with lease: %v", err)
+	}
+	steps := []struct {
+		req  LeaseRequest
+		want error
+	}{
+		{LeaseRequest{Action: LeaseAcquire, Duration: 15, ProposedID: "other"}, ErrLeaseAlreadyPresent},
+		{LeaseRequest{Action: LeaseAcquire, Duration: 5}, ErrInvalidLeaseDuration},
+		{LeaseRequest{Action: LeaseRenew, ID: "nope"}, ErrLeaseIDMismatchWithLeaseOp},
+		{LeaseRequest{Action: LeaseRenew, ID: "L1"}, nil},
+		{LeaseRequest{Action: LeaseChange, ID: "L1", ProposedID: "L3"}, nil},
+		{LeaseRequest{Action: LeaseBreak, BreakPeriod: 10}, nil},
+		{LeaseRequest{Action: LeaseChange, ID: "L3", ProposedID: "L4"}, ErrLeaseIsBreakingAndCannotChg},
+	}
+	for i, st := range steps {
+		if _, err := s.LeaseBlob("acct", "c", "b", st.req, Conditions{}); !errors.Is(err, st.want) {
+			t.Fatalf("step %d %v: got %v want %v", i, st.req.Action, err, st.want)
+		}
+	}
+	b, _ := s.Blob("acct", "c", "b", ReadOptions{})
+	if b.Lease.State != LeaseBreaking {
+		t.Fatalf("state %s", b.Lease.State)
+	}
+	clk.t = clk.t.Add(11 * time.Second)
+	b, _ = s.Blob("acct", "c", "b", ReadOptions{})
+	if b.Lease.State != LeaseBroken {
+		t.Fatalf("state after break period %s", b.Lease.State)
+	}
+	if err := write(""); err != nil {
+		t.Fatalf("write on broken lease: %v", err)
+	}
+	if _, err := s.LeaseBlob("acct", "c", "b", LeaseRequest{Action: LeaseRelease, ID: "L3"}, Conditions{}); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	// A fixed lease expires.
+	if _, err := s.LeaseBlob("acct", "c", "b", LeaseRequest{Action: LeaseAcquire, Duration: 15}, Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(16 * time.Second)
+	if err := write(""); err != nil {
+		t.Fatalf("write after expiry: %v", err)
+	}
+}
+
+func TestCopyAndApply(t *testing.T) {
+	s, _, changes := newTestStore(t)
+	if _, err := s.PutBlob("acct", "c", "src", Bytes([]byte("payload")), HTTPHeaders{ContentType: "text/plain"}, map[string]string{"a": "1"}, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.CopyBlob("acct", "c", "dst", CopySource{Account: "acct", Container: "c", Blob: "src", URL: "u"}, nil, WriteOptions{})
+	if err != nil || body(t, b) != "payload" || b.Metadata["a"] != "1" || b.Copy.Status != "success" {
+		t.Fatalf("copy: %v", err)
+	}
+	if _, err := s.CopyBlob("acct", "c", "dst", CopySource{Account: "acct", Container: "c", Blob: "missing"}, nil, WriteOptions{}); !errors.Is(err, ErrCannotVerifyCopySource) {
+		t.Fatalf("missing source: %v", err)
+	}
+	if err := s.DeleteBlob("acct", "c", "src", WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.SetServiceProperties("acct", []byte("<x/>"))
+	sec := New(Options{})
+	for _, c := range *changes {
+		sec.Apply(c)
+	}
+	if _, err := sec.Blob("acct", "c", "src", ReadOptions{}); !errors.Is(err, ErrBlobNotFound) {
+		t.Fatalf("deleted blob on secondary: %v", err)
+	}
+	got, err := sec.Blob("acct", "c", "dst", ReadOptions{})
+	if err != nil || body(t, got) != "payload" {
+		t.Fatalf("copied blob on secondary: %v", err)
+	}
+	if string(sec.ServiceProperties("acct")) != "<x/>" {
+		t.Fatal("service properties not replicated")
+	}
+	if err := s.DeleteContainer("acct", "c", Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	sec.Apply((*changes)[len(*changes)-1])
+	if _, err := sec.Container("acct", "c"); !errors.Is(err, ErrContainerNotFound) {
+		t.Fatalf("container delete not applied: %v", err)
+	}
+}
