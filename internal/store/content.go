@@ -45,21 +45,24 @@ var ErrTooLarge = errors.New("store: body larger than allowed")
 // ReadContent reads r to EOF into a new Content, at most limit bytes (a
 // negative limit means no limit). It reads straight into the chunks it keeps,
 // so a body is held in memory exactly once. sizeHint, when positive, sizes
-// the first chunk.
+// the chunks so that a body of exactly that length costs one allocation of
+// its own size plus a small probe for EOF. Only io.EOF ends the body
+// cleanly: any other error, io.ErrUnexpectedEOF from a broken connection
+// included, is returned.
 func ReadContent(r io.Reader, sizeHint, limit int64) (Content, error) {
 	var c Content
 	for {
 		n := int64(ChunkSize)
 		if sizeHint > 0 {
-			if left := sizeHint - c.size; left > 0 && left < n {
+			switch left := sizeHint - c.size; {
+			case left <= 0:
+				n = 512 // expect EOF; read a little in case the hint was wrong
+			case left < n:
 				n = left
 			}
 		}
-		if n < 512 {
-			n = 512
-		}
 		buf := make([]byte, n)
-		got, err := io.ReadFull(r, buf)
+		got, err := fill(r, buf)
 		if got > 0 {
 			c.chunks = append(c.chunks, buf[:got:got])
 			c.size += int64(got)
@@ -69,13 +72,26 @@ func ReadContent(r io.Reader, sizeHint, limit int64) (Content, error) {
 		}
 		switch {
 		case err == nil:
-			continue
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		case errors.Is(err, io.EOF):
 			return c, nil
 		default:
 			return Content{}, fmt.Errorf("store: reading body: %w", err)
 		}
 	}
+}
+
+// fill reads into buf until it is full or r fails. It returns io.EOF only
+// when r itself reported io.EOF.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // WriteTo writes the whole content to w.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -316,5 +317,30 @@ func TestCopyAndApply(t *testing.T) {
 	sec.Apply((*changes)[len(*changes)-1])
 	if _, err := sec.Container("acct", "c"); !errors.Is(err, ErrContainerNotFound) {
 		t.Fatalf("container delete not applied: %v", err)
+	}
+}
+
+type brokenReader struct{ data []byte }
+
+func (b *brokenReader) Read(p []byte) (int, error) {
+	if len(b.data) == 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
+func TestReadContentErrors(t *testing.T) {
+	if _, err := ReadContent(&brokenReader{data: []byte("partial")}, 100, -1); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("a broken body must be an error, got %v", err)
+	}
+	c, err := ReadContent(strings.NewReader("exact"), 5, -1)
+	if err != nil || c.Size() != 5 || len(c.chunks) != 1 || cap(c.chunks[0]) != 5 {
+		t.Fatalf("exact hint: %v %d chunks", err, len(c.chunks))
+	}
+	c, err = ReadContent(strings.NewReader("longer than hinted"), 4, -1)
+	if err != nil || c.Size() != 18 {
+		t.Fatalf("wrong hint: %v size %d", err, c.Size())
 	}
 }

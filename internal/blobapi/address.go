@@ -1,0 +1,174 @@
+package blobapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+)
+
+// Location says which copy of an account a request addresses.
+type Location int
+
+// Locations.
+const (
+	Primary Location = iota
+	Secondary
+)
+
+func (l Location) String() string {
+	if l == Secondary {
+		return "secondary"
+	}
+	return "primary"
+}
+
+// SecondarySuffix is appended to an account name in a path-style URL to
+// address the account's secondary, as in /devstoreaccount1-secondary/c/b.
+const SecondarySuffix = "-secondary"
+
+// Address is what a path-style request URL names.
+type Address struct {
+	Account   string // without the -secondary suffix
+	Location  Location
+	Container string // "" for a service-level request
+	Blob      string // "" for a service- or container-level request
+	// pathSecondary records that the secondary was named by the
+	// -secondary suffix rather than by the distinct secondary listener.
+	pathSecondary bool
+}
+
+// AddressError is a request URL that names no valid resource. Code is the
+// Azure error code to answer with (always with status 400).
+type AddressError struct {
+	Code    string
+	Message string
+}
+
+func (e *AddressError) Error() string { return e.Code + ": " + e.Message }
+
+// ParseAddress splits a path-style request URL /ACCOUNT[-secondary]/CONTAINER/BLOB.
+// When secondaryHost is true the request came to the distinct secondary
+// listener, where /ACCOUNT/... already is the secondary. Blob names keep
+// their slashes; the path is used URL-decoded. A request with a single
+// segment after the account and no restype addresses a blob in the $root
+// container, as in Azure. Failures are *AddressError.
+func ParseAddress(r *http.Request, secondaryHost bool) (Address, error) {
+	var a Address
+	p := r.URL.Path
+	if !strings.HasPrefix(p, "/") {
+		return a, &AddressError{"InvalidUri", "The requested URI does not represent any resource on the server."}
+	}
+	p = p[1:]
+	acct, rest, hasRest := strings.Cut(p, "/")
+	if secondaryHost {
+		a.Location = Secondary
+	}
+	if base, ok := strings.CutSuffix(acct, SecondarySuffix); ok {
+		acct = base
+		a.Location = Secondary
+		a.pathSecondary = true
+	}
+	if !validAccountName(acct) {
+		return a, &AddressError{"InvalidUri", fmt.Sprintf("The requested URI does not represent any resource on the server: %q is not a valid account name.", acct)}
+	}
+	a.Account = acct
+	if !hasRest || rest == "" {
+		return a, nil
+	}
+	cont, blob, hasBlob := strings.Cut(rest, "/")
+	if hasBlob && blob == "" {
+		hasBlob = false // "/acct/container/" is the container
+	}
+	if !hasBlob {
+		switch r.URL.Query().Get("restype") {
+		case "container", "account", "service":
+		default:
+			// Azure: /account/name without restype is a blob in $root.
+			blob, cont, hasBlob = cont, "$root", true
+		}
+	}
+	if err := validContainerName(cont); err != nil {
+		return a, err
+	}
+	a.Container = cont
+	if hasBlob {
+		if err := validBlobName(blob); err != nil {
+			return a, err
+		}
+		a.Blob = blob
+	}
+	return a, nil
+}
+
+// validAccountName: 3-24 lowercase letters and digits.
+func validAccountName(s string) bool {
+	if len(s) < 3 || len(s) > 24 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+var errNameLength = &AddressError{"OutOfRangeInput", "The specified resource name length is not within the permissible limits."}
+var errNameChars = &AddressError{"InvalidResourceName", "The specified resource name contains invalid characters."}
+
+// validContainerName: 3-63 characters, lowercase letters, digits and
+// single hyphens between them; $root, $web and $logs are allowed.
+func validContainerName(s string) error {
+	switch s {
+	case "$root", "$web", "$logs":
+		return nil
+	}
+	if len(s) < 3 || len(s) > 63 {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return errNameChars
+			}
+		}
+		return errNameLength
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-':
+			if i == 0 || i == len(s)-1 || s[i-1] == '-' {
+				return errNameChars
+			}
+		default:
+			return errNameChars
+		}
+	}
+	return nil
+}
+
+// validBlobName: 1-1024 characters of valid UTF-8 without control
+// characters.
+func validBlobName(s string) error {
+	n := utf8.RuneCountInString(s)
+	if n < 1 || n > 1024 {
+		return errNameLength
+	}
+	if !utf8.ValidString(s) {
+		return errNameChars
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return errNameChars
+		}
+	}
+	return nil
+}
+
+func asAddressError(err error) (*AddressError, bool) {
+	var ae *AddressError
+	ok := errors.As(err, &ae)
+	return ae, ok
+}

@@ -1,0 +1,81 @@
+package blobapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/geoblob/geoblob/internal/auth"
+	"github.com/geoblob/geoblob/internal/azerr"
+	"github.com/geoblob/geoblob/internal/store"
+)
+
+// authorize checks the request's credentials for o and, for anonymous
+// requests, the container's public access level. It answers the request and
+// returns false when it must not go on.
+func (c *call) authorize(o *op, key []byte) bool {
+	m, err := auth.Authorize(auth.Request{
+		HTTP:         c.r,
+		Account:      c.addr.Account,
+		Key:          key,
+		Container:    c.addr.Container,
+		Blob:         c.addr.Blob,
+		Permissions:  []auth.Permission{o.perm},
+		ResourceType: o.rt,
+		Now:          c.now,
+		LookupPolicy: c.lookupPolicy,
+	})
+	if err != nil {
+		c.authFailed(err)
+		return false
+	}
+	if m != auth.Anonymous {
+		return true
+	}
+	c.anon = true
+	if o.public != publicNone && c.addr.Container != "" {
+		if p, err := c.st.Container(c.addr.Account, c.addr.Container); err == nil {
+			switch {
+			case p.PublicAccess == "container":
+				return true
+			case p.PublicAccess == "blob" && o.public == publicBlob:
+				return true
+			}
+		}
+	}
+	c.fail(http.StatusForbidden, auth.CodeNoAuthenticationInformation,
+		"Server failed to authenticate the request: anonymous access is not permitted for this resource.")
+	return false
+}
+
+// authFailed answers an authentication failure with 403 and its code.
+func (c *call) authFailed(err error) {
+	var ae *auth.Error
+	if !errors.As(err, &ae) {
+		c.fail(http.StatusForbidden, auth.CodeAuthenticationFailed, "Server failed to authenticate the request.")
+		return
+	}
+	var details []azerr.Detail
+	if ae.Detail != "" {
+		details = append(details, azerr.NewDetail("AuthenticationErrorDetail", ae.Detail))
+	}
+	c.fail(http.StatusForbidden, ae.Code, ae.Message, details...)
+}
+
+// lookupPolicy finds a stored access policy of a container, for a service
+// SAS with a signed identifier.
+func (c *call) lookupPolicy(container, id string) (auth.Policy, bool) {
+	p, err := c.st.Container(c.addr.Account, container)
+	if err != nil {
+		return auth.Policy{}, false
+	}
+	return findPolicy(p, id)
+}
+
+func findPolicy(p *store.Container, id string) (auth.Policy, bool) {
+	for _, si := range p.ACL {
+		if si.ID == id {
+			return auth.Policy{Start: si.Start, Expiry: si.Expiry, Permission: si.Permission}, true
+		}
+	}
+	return auth.Policy{}, false
+}

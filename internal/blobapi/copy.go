@@ -1,0 +1,103 @@
+package blobapi
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/geoblob/geoblob/internal/auth"
+	"github.com/geoblob/geoblob/internal/azerr"
+	"github.com/geoblob/geoblob/internal/store"
+)
+
+// copySource resolves x-ms-copy-source to a blob of this emulator. Both
+// path-style (http://host/ACCOUNT/CONTAINER/BLOB) and host-style
+// (http://ACCOUNT.host/CONTAINER/BLOB) URLs are understood. It answers the
+// request and returns false when the source is unusable.
+func (c *call) copySource(raw string) (store.CopySource, bool) {
+	src := store.CopySource{URL: raw, Conditions: conditions(c.r.Header, "x-ms-source-")}
+	u, err := url.Parse(raw)
+	if err != nil || u.Path == "" {
+		c.badHeader("x-ms-copy-source", raw)
+		return src, false
+	}
+	p := strings.TrimPrefix(u.Path, "/")
+	first, rest, _ := strings.Cut(p, "/")
+	acct := strings.TrimSuffix(first, SecondarySuffix)
+	if _, known := c.s.cfg.Keys(acct); !known || !validAccountName(acct) {
+		host, _, _ := strings.Cut(u.Hostname(), ".")
+		acct, rest = strings.TrimSuffix(host, SecondarySuffix), p
+		if _, known := c.s.cfg.Keys(acct); !known {
+			c.fail(http.StatusNotFound, "CannotVerifyCopySource", "The copy source does not name a blob of this emulator.")
+			return src, false
+		}
+	}
+	cont, blob, found := strings.Cut(rest, "/")
+	if !found || validContainerName(cont) != nil || validBlobName(blob) != nil {
+		c.badHeader("x-ms-copy-source", raw)
+		return src, false
+	}
+	src.Account, src.Container, src.Blob = acct, cont, blob
+	if !c.copySourceAllowed(u, src) {
+		c.fail(http.StatusForbidden, "CannotVerifyCopySource", "This request is not authorized to read the copy source.",
+			azerr.NewDetail("CopySourceStatusCode", "403"))
+		return src, false
+	}
+	return src, true
+}
+
+// copySourceAllowed: a source in the caller's own account is readable with
+// the caller's credentials; another account's blob must carry its own SAS
+// or live in a public container.
+func (c *call) copySourceAllowed(u *url.URL, src store.CopySource) bool {
+	if src.Account == c.addr.Account && !c.anon {
+		return true
+	}
+	if u.Query().Has("sig") {
+		key, _ := c.s.cfg.Keys(src.Account)
+		r, err := http.NewRequestWithContext(c.r.Context(), http.MethodGet, u.String(), nil)
+		if err != nil {
+			return false
+		}
+		m, err := auth.Authorize(auth.Request{
+			HTTP: r, Account: src.Account, Key: key, Container: src.Container, Blob: src.Blob,
+			Permissions: []auth.Permission{auth.PermRead}, ResourceType: auth.ResourceObject, Now: c.now,
+			LookupPolicy: func(container, id string) (auth.Policy, bool) {
+				p, err := c.s.cfg.Primary.Container(src.Account, container)
+				if err != nil {
+					return auth.Policy{}, false
+				}
+				return findPolicy(p, id)
+			},
+		})
+		return err == nil && m != auth.Anonymous
+	}
+	p, err := c.s.cfg.Primary.Container(src.Account, src.Container)
+	return err == nil && p.PublicAccess != ""
+}
+
+func (c *call) copyBlob() {
+	raw := c.r.Header.Get("x-ms-copy-source")
+	src, ok := c.copySource(raw)
+	if !ok {
+		return
+	}
+	meta, ok := c.metadata()
+	if !ok {
+		return
+	}
+	if !c.validTier() {
+		return
+	}
+	b, err := c.st.CopyBlob(c.addr.Account, c.addr.Container, c.addr.Blob, src, meta, c.writeOptions())
+	if err != nil {
+		c.storeErr(err)
+		return
+	}
+	rh := c.w.Header()
+	setWriteHeaders(rh, b.ETag, b.LastModified)
+	rh.Set("x-ms-copy-id", b.Copy.ID)
+	rh.Set("x-ms-copy-status", b.Copy.Status)
+	rh.Set("Content-Length", "0")
+	c.ok(http.StatusAccepted)
+}

@@ -1,0 +1,256 @@
+package blobapi
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/geoblob/geoblob/internal/azerr"
+	"github.com/geoblob/geoblob/internal/store"
+)
+
+const metaPrefix = "X-Ms-Meta-"
+
+// maxMetadataSize is Azure's limit on the total size of metadata names and
+// values.
+const maxMetadataSize = 8 << 10
+
+// httpDate parses an HTTP date header; invalid dates are ignored, as HTTP
+// and Azure do for conditional headers.
+func httpDate(v string) time.Time {
+	if v == "" {
+		return time.Time{}
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// conditions reads If-Match, If-None-Match, If-Modified-Since and
+// If-Unmodified-Since, or their x-ms-source- forms when prefix is
+// "x-ms-source-".
+func conditions(h http.Header, prefix string) store.Conditions {
+	return store.Conditions{
+		IfMatch:           h.Get(prefix + "if-match"),
+		IfNoneMatch:       h.Get(prefix + "if-none-match"),
+		IfModifiedSince:   httpDate(h.Get(prefix + "if-modified-since")),
+		IfUnmodifiedSince: httpDate(h.Get(prefix + "if-unmodified-since")),
+	}
+}
+
+// metadata reads x-ms-meta-* headers. Names are stored in lower case (net/http
+// does not preserve their case) and must be C# identifiers. It answers the
+// request and returns false on invalid metadata.
+func (c *call) metadata() (map[string]string, bool) {
+	var meta map[string]string
+	size := 0
+	for k, vs := range c.r.Header {
+		if len(k) < len(metaPrefix) || !strings.EqualFold(k[:len(metaPrefix)], metaPrefix) {
+			continue
+		}
+		name := strings.ToLower(k[len(metaPrefix):])
+		if !validMetadataName(name) {
+			c.fail(http.StatusBadRequest, "InvalidMetadata", "The metadata specified is invalid. It has characters that are not permitted.",
+				azerr.NewDetail("MetadataName", name))
+			return nil, false
+		}
+		v := strings.Join(vs, ",")
+		size += len(name) + len(v)
+		if meta == nil {
+			meta = map[string]string{}
+		}
+		meta[name] = v
+	}
+	if size > maxMetadataSize {
+		c.fail(http.StatusBadRequest, "MetadataTooLarge", "The size of the specified metadata exceeds the maximum size permitted.")
+		return nil, false
+	}
+	return meta, true
+}
+
+func validMetadataName(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch == '_':
+		case ch >= '0' && ch <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func writeMetadata(h http.Header, meta map[string]string) {
+	for k, v := range meta {
+		h["x-ms-meta-"+k] = []string{v}
+	}
+}
+
+// md5Header decodes a base64 MD5 header. It answers the request and returns
+// false when the value is malformed.
+func (c *call) md5Header(name string) ([]byte, bool) {
+	v := c.r.Header.Get(name)
+	if v == "" {
+		return nil, true
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(b) != 16 {
+		c.fail(http.StatusBadRequest, "InvalidMd5", "The MD5 value specified in the request is invalid. The MD5 value must be 128 bits and Base64-encoded.",
+			azerr.NewDetail("HeaderName", name), azerr.NewDetail("HeaderValue", v))
+		return nil, false
+	}
+	return b, true
+}
+
+// blobHTTPHeaders reads the x-ms-blob-* property headers of Put Blob, Put
+// Block List and Set Blob Properties. When plain is true (Put Blob) the
+// standard Content-* headers are used where no x-ms-blob-* form is given.
+func (c *call) blobHTTPHeaders(plain bool) (store.HTTPHeaders, bool) {
+	h := c.r.Header
+	get := func(xms, std string) string {
+		if v := h.Get(xms); v != "" || !plain {
+			return v
+		}
+		return h.Get(std)
+	}
+	hh := store.HTTPHeaders{
+		ContentType:        get("x-ms-blob-content-type", "Content-Type"),
+		ContentEncoding:    get("x-ms-blob-content-encoding", "Content-Encoding"),
+		ContentLanguage:    get("x-ms-blob-content-language", "Content-Language"),
+		ContentDisposition: get("x-ms-blob-content-disposition", "Content-Disposition"),
+		CacheControl:       get("x-ms-blob-cache-control", "Cache-Control"),
+	}
+	md5, ok := c.md5Header("x-ms-blob-content-md5")
+	if !ok {
+		return hh, false
+	}
+	hh.ContentMD5 = md5
+	return hh, true
+}
+
+// leaseID is the x-ms-lease-id header.
+func (c *call) leaseID() string { return c.r.Header.Get("x-ms-lease-id") }
+
+// byteRange is a parsed Range header: start and end are inclusive; end is
+// -1 for "bytes=a-"; suffix is set for "bytes=-n".
+type byteRange struct {
+	start, end int64
+	suffix     bool
+}
+
+// parseRange parses "bytes=a-b", "bytes=a-" and "bytes=-n". ok is false
+// for a malformed value.
+func parseRange(v string) (byteRange, bool) {
+	spec, found := strings.CutPrefix(strings.TrimSpace(v), "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return byteRange{}, false
+	}
+	a, b, found := strings.Cut(spec, "-")
+	if !found {
+		return byteRange{}, false
+	}
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if a == "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n < 0 {
+			return byteRange{}, false
+		}
+		return byteRange{start: n, end: -1, suffix: true}, true
+	}
+	start, err := strconv.ParseInt(a, 10, 64)
+	if err != nil || start < 0 {
+		return byteRange{}, false
+	}
+	if b == "" {
+		return byteRange{start: start, end: -1}, true
+	}
+	end, err := strconv.ParseInt(b, 10, 64)
+	if err != nil || end < start {
+		return byteRange{}, false
+	}
+	return byteRange{start: start, end: end}, true
+}
+
+// resolve turns r into an offset and length within size. ok is false when
+// the range is not satisfiable.
+func (r byteRange) resolve(size int64) (off, n int64, ok bool) {
+	if r.suffix {
+		if r.start == 0 || size == 0 {
+			return 0, 0, false
+		}
+		n = min(r.start, size)
+		return size - n, n, true
+	}
+	if r.start >= size {
+		return 0, 0, false
+	}
+	end := r.end
+	if end < 0 || end >= size {
+		end = size - 1
+	}
+	return r.start, end - r.start + 1, true
+}
+
+func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+
+// isoTime formats a time as Azure writes ISO 8601 dates in XML bodies.
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
+
+// setBlobHeaders writes the properties of b as Get Blob and Get Blob
+// Properties return them.
+func setBlobHeaders(h http.Header, b *store.Blob, now time.Time) {
+	h.Set("ETag", b.ETag)
+	h.Set("Last-Modified", httpTime(b.LastModified))
+	h.Set("x-ms-creation-time", httpTime(b.Created))
+	h.Set("x-ms-blob-type", "BlockBlob")
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("x-ms-server-encrypted", "true")
+	ct := b.Headers.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	if v := b.Headers.ContentEncoding; v != "" {
+		h.Set("Content-Encoding", v)
+	}
+	if v := b.Headers.ContentLanguage; v != "" {
+		h.Set("Content-Language", v)
+	}
+	if v := b.Headers.ContentDisposition; v != "" {
+		h.Set("Content-Disposition", v)
+	}
+	if v := b.Headers.CacheControl; v != "" {
+		h.Set("Cache-Control", v)
+	}
+	setLeaseHeaders(h, b.Lease.At(now))
+	writeMetadata(h, b.Metadata)
+	if cp := b.Copy; cp != nil {
+		h.Set("x-ms-copy-id", cp.ID)
+		h.Set("x-ms-copy-source", cp.Source)
+		h.Set("x-ms-copy-status", cp.Status)
+		h.Set("x-ms-copy-progress", cp.Progress)
+		h.Set("x-ms-copy-completion-time", httpTime(cp.CompletionTime))
+	}
+}
+
+func setLeaseHeaders(h http.Header, l store.Lease) {
+	h.Set("x-ms-lease-status", l.Status())
+	h.Set("x-ms-lease-state", string(l.State))
+	if d := l.DurationType(); d != "" {
+		h.Set("x-ms-lease-duration", d)
+	}
+}
+
+// setWriteHeaders sets ETag and Last-Modified after a write.
+func setWriteHeaders(h http.Header, etag string, lm time.Time) {
+	h.Set("ETag", etag)
+	h.Set("Last-Modified", httpTime(lm))
+}

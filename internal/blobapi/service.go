@@ -1,0 +1,186 @@
+package blobapi
+
+import (
+	"encoding/xml"
+	"net/http"
+	"strconv"
+
+	"github.com/geoblob/geoblob/internal/store"
+)
+
+// listOptions reads prefix, marker and maxresults. It answers the request
+// and returns false when maxresults is invalid.
+func (c *call) listOptions() (store.ListOptions, bool) {
+	o := store.ListOptions{Prefix: c.q.Get("prefix"), Marker: c.q.Get("marker")}
+	if v := c.q.Get("maxresults"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			c.badQuery("maxresults", v, "maxresults must be a positive integer.")
+			return o, false
+		}
+		o.MaxResults = min(n, 5000)
+	}
+	return o, true
+}
+
+func maxResults(o store.ListOptions) int {
+	if o.MaxResults <= 0 {
+		return 5000
+	}
+	return o.MaxResults
+}
+
+func (c *call) listContainers() {
+	o, ok := c.listOptions()
+	if !ok {
+		return
+	}
+	withMeta := hasToken(c.q.Get("include"), "metadata")
+	page := c.st.ListContainers(c.addr.Account, o)
+	b := newXML()
+	b.WriteString(`<EnumerationResults ServiceEndpoint="`)
+	_ = xml.EscapeText(b, []byte(c.serviceEndpoint()))
+	b.WriteString(`">`)
+	b.opt("Prefix", o.Prefix)
+	b.opt("Marker", o.Marker)
+	if c.q.Has("maxresults") {
+		b.elem("MaxResults", strconv.Itoa(maxResults(o)))
+	}
+	b.open("Containers")
+	for _, p := range page.Containers {
+		b.open("Container")
+		b.elem("Name", p.Name)
+		b.open("Properties")
+		b.elem("Last-Modified", httpTime(p.LastModified))
+		b.elem("Etag", p.ETag)
+		b.elem("LeaseStatus", "unlocked")
+		b.elem("LeaseState", "available")
+		b.opt("PublicAccess", p.PublicAccess)
+		b.elem("HasImmutabilityPolicy", "false")
+		b.elem("HasLegalHold", "false")
+		b.close("Properties")
+		if withMeta {
+			b.metadata(p.Metadata)
+		}
+		b.close("Container")
+	}
+	b.close("Containers")
+	b.elem("NextMarker", page.NextMarker)
+	b.close("EnumerationResults")
+	c.sendXML(http.StatusOK, b)
+}
+
+// defaultServiceProperties is returned until Set Service Properties runs.
+const defaultServiceProperties = `<?xml version="1.0" encoding="utf-8"?>` +
+	`<StorageServiceProperties>` +
+	`<Logging><Version>1.0</Version><Delete>false</Delete><Read>false</Read><Write>false</Write><RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></Logging>` +
+	`<HourMetrics><Version>1.0</Version><Enabled>false</Enabled><RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></HourMetrics>` +
+	`<MinuteMetrics><Version>1.0</Version><Enabled>false</Enabled><RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></MinuteMetrics>` +
+	`<Cors />` +
+	`<DeleteRetentionPolicy><Enabled>false</Enabled></DeleteRetentionPolicy>` +
+	`<StaticWebsite><Enabled>false</Enabled></StaticWebsite>` +
+	`</StorageServiceProperties>`
+
+// serviceDoc is a Service Properties document as a list of top-level
+// elements kept verbatim.
+type serviceDoc struct {
+	XMLName xml.Name      `xml:"StorageServiceProperties"`
+	Items   []serviceItem `xml:",any"`
+}
+
+type serviceItem struct {
+	XMLName xml.Name
+	Inner   []byte `xml:",innerxml"`
+}
+
+func (c *call) getServiceProperties() {
+	doc := c.st.ServiceProperties(c.addr.Account)
+	if doc == nil {
+		doc = []byte(defaultServiceProperties)
+	}
+	h := c.w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Set("Content-Length", strconv.Itoa(len(doc)))
+	c.ok(http.StatusOK)
+	_, _ = c.w.Write(doc)
+}
+
+// setServiceProperties stores the document, replacing the top-level
+// elements it names and keeping the others, as Azure does.
+func (c *call) setServiceProperties() {
+	body, ok := c.readXMLBody()
+	if !ok {
+		return
+	}
+	if err := wellFormed(body, "StorageServiceProperties"); err != nil {
+		c.invalidXML(err)
+		return
+	}
+	var upd serviceDoc
+	if err := xml.Unmarshal(body, &upd); err != nil {
+		c.invalidXML(err)
+		return
+	}
+	cur := c.st.ServiceProperties(c.addr.Account)
+	if cur == nil {
+		cur = []byte(defaultServiceProperties)
+	}
+	var merged serviceDoc
+	if err := xml.Unmarshal(cur, &merged); err != nil {
+		merged = serviceDoc{}
+	}
+	for _, it := range upd.Items {
+		it.XMLName.Space = ""
+		replaced := false
+		for i := range merged.Items {
+			if merged.Items[i].XMLName.Local == it.XMLName.Local {
+				merged.Items[i] = it
+				replaced = true
+			}
+		}
+		if !replaced {
+			merged.Items = append(merged.Items, it)
+		}
+	}
+	merged.XMLName = xml.Name{Local: "StorageServiceProperties"}
+	out, err := xml.Marshal(merged)
+	if err != nil {
+		c.invalidXML(err)
+		return
+	}
+	c.st.SetServiceProperties(c.addr.Account, append([]byte(xml.Header[:len(xml.Header)-1]), out...))
+	c.ok(http.StatusAccepted)
+}
+
+// getServiceStats answers Get Blob Service Stats, which Azure serves only
+// on the secondary.
+func (c *call) getServiceStats() {
+	if c.addr.Location != Secondary {
+		c.badQuery("comp", "stats", "Get Blob Service Stats is only valid on the secondary location.")
+		return
+	}
+	status, last := "live", c.now
+	if c.s.cfg.Stats != nil {
+		status, last = c.s.cfg.Stats(c.addr.Account)
+	}
+	b := newXML()
+	b.open("StorageServiceStats")
+	b.open("GeoReplication")
+	b.elem("Status", status)
+	if !last.IsZero() { // omitted while nothing has been synchronised
+		b.elem("LastSyncTime", httpTime(last))
+	}
+	b.close("GeoReplication")
+	b.close("StorageServiceStats")
+	c.sendXML(http.StatusOK, b)
+}
+
+// accountInfo answers Get Account Information.
+func (c *call) accountInfo() {
+	h := c.w.Header()
+	h.Set("x-ms-sku-name", "Standard_RAGRS")
+	h.Set("x-ms-account-kind", "StorageV2")
+	h.Set("x-ms-is-hns-enabled", "false")
+	h.Set("Content-Length", "0")
+	c.ok(http.StatusOK)
+}
