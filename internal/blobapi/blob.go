@@ -75,6 +75,10 @@ func (c *call) readBody(wantMD5 bool) (store.Content, []byte, bool) {
 	case errors.Is(err, store.ErrTooLarge):
 		c.fail(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.")
 		return store.Content{}, nil, false
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// The connection ended before Content-Length bytes arrived.
+		c.contentLengthMismatch()
+		return store.Content{}, nil, false
 	case err != nil:
 		c.fail(http.StatusBadRequest, "InvalidInput", "The request body could not be read completely.")
 		return store.Content{}, nil, false
