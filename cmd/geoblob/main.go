@@ -35,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.CompletionOptions.DisableDefaultCmd = true
 	for _, sub := range subcommands {
 		root.AddCommand(sub())
 	}

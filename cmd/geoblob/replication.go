@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/geoblob/geoblob/internal/control"
+)
+
+func newReplicationCmd() *cobra.Command {
+	var cf controlFlags
+	cmd := &cobra.Command{
+		Use:   "replication",
+		Short: "Pause, resume and inspect geo-replication on a running geoblob server",
+		Long: `Control the asynchronous replication from primary to secondary on a running
+geoblob server. While paused, LastSyncTime stands still and later writes stay
+off the secondary. set-status changes the status Get Blob Service Stats
+reports for the secondary.`,
+	}
+	cf.register(cmd)
+	simple := func(use, short, verb string, call func(*control.Client, context.Context) (control.ReplicationStatus, error)) *cobra.Command {
+		return &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				st, err := call(cf.client(), cmd.Context())
+				if err != nil {
+					return err
+				}
+				printReplication(cmd.OutOrStdout(), verb, st)
+				return nil
+			},
+		}
+	}
+	cmd.AddCommand(
+		simple("pause", "Pause replication", "replication paused", (*control.Client).PauseReplication),
+		simple("resume", "Resume replication", "replication resumed", (*control.Client).ResumeReplication),
+		simple("status", "Show the replication state", "", (*control.Client).Replication),
+		&cobra.Command{
+			Use:       "set-status live|bootstrap|unavailable",
+			Short:     "Set the geo-replication status the secondary reports",
+			Args:      cobra.ExactArgs(1),
+			ValidArgs: []string{"live", "bootstrap", "unavailable"},
+			RunE: func(cmd *cobra.Command, args []string) error {
+				st, err := cf.client().SetReplicationStatus(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				printReplication(cmd.OutOrStdout(), "replication status set", st)
+				return nil
+			},
+		},
+	)
+	return cmd
+}
+
+// printReplication writes the state on one line, after what was done.
+func printReplication(w io.Writer, done string, st control.ReplicationStatus) {
+	state := "running"
+	if st.Paused {
+		state = "paused"
+	}
+	last := "never"
+	if !st.LastSyncTime.IsZero() {
+		last = st.LastSyncTime.UTC().Format(time.RFC3339Nano)
+	}
+	prefix := ""
+	if done != "" {
+		prefix = done + ": "
+	}
+	fmt.Fprintf(w, "%sstatus %s, %s, last sync %s, %d pending, lag %v\n", prefix, st.Status, state, last, st.Pending, st.Lag)
+}

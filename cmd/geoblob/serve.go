@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/geoblob/geoblob/emulator"
+)
+
+func init() { subcommands = append(subcommands, newServeCmd) }
+
+func newServeCmd() *cobra.Command {
+	var (
+		host          string
+		port          int
+		secondaryPort int
+		lag           time.Duration
+		accounts      []string
+		dataDir       string
+		controlToken  string
+		verbose       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the geo-redundant Blob Storage emulator",
+		Long: `Run the geo-redundant Blob Storage emulator: a read/write primary and a
+read-only secondary that receives every write asynchronously after --lag.
+
+Addressing is path-style, as in Azurite:
+  primary    http://HOST:PORT/ACCOUNT
+  secondary  http://HOST:PORT/ACCOUNT-secondary
+             http://HOST:SECONDARY_PORT/ACCOUNT   (with --secondary-port)
+
+The control API for fault injection and replication lives under
+http://HOST:PORT/_geoblob/ and answers loopback clients only, unless
+--control-token (or GEOBLOB_CONTROL_TOKEN) is set.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dataDir != "" {
+				return errors.New("--data-dir is not yet supported: the emulator keeps its data in memory")
+			}
+			opts := emulator.Options{
+				Host:                host,
+				Port:                port,
+				SecondaryPort:       secondaryPort,
+				NoSecondaryListener: secondaryPort == 0,
+				Lag:                 lag,
+				ControlToken:        controlToken,
+			}
+			if opts.ControlToken == "" {
+				opts.ControlToken = os.Getenv("GEOBLOB_CONTROL_TOKEN")
+			}
+			for _, a := range accounts {
+				acct, err := emulator.ParseAccount(a)
+				if err != nil {
+					return fmt.Errorf("--account: %w", err)
+				}
+				opts.Accounts = append(opts.Accounts, acct)
+			}
+			level := slog.LevelWarn
+			if verbose {
+				level = slog.LevelDebug
+			}
+			opts.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			emu, err := emulator.Start(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "geoblob emulator (replication lag %v)\n", lag)
+			for _, name := range accountNames(opts.Accounts) {
+				fmt.Fprintf(out, "account %s\n", name)
+				fmt.Fprintf(out, "  primary:    %s\n", emu.AccountPrimaryURL(name))
+				fmt.Fprintf(out, "  secondary:  %s\n", emu.PathStyleSecondaryURL(name))
+				if emu.SecondaryBaseURL() != "" {
+					fmt.Fprintf(out, "  secondary:  %s\n", emu.AccountSecondaryURL(name))
+				}
+			}
+			fmt.Fprintf(out, "connection string: %s\n", emu.ConnectionString())
+			fmt.Fprintf(out, "control API: %s/_geoblob/\n", emu.URL())
+			fmt.Fprintln(out, "ready; press Ctrl-C to stop")
+			<-cmd.Context().Done()
+			fmt.Fprintln(out, "shutting down")
+			return emu.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&host, "host", "127.0.0.1", "address to listen on")
+	f.IntVar(&port, "port", 10000, "port of the primary (which also serves the secondary at /ACCOUNT-secondary)")
+	f.IntVar(&secondaryPort, "secondary-port", 0, "port on which the secondary also answers as a distinct host at /ACCOUNT (0 = off)")
+	f.DurationVar(&lag, "lag", time.Second, "replication lag between a write on the primary and its arrival on the secondary")
+	f.StringArrayVar(&accounts, "account", nil, "account as NAME:BASE64KEY (repeatable; default: the development account "+emulator.DevAccountName+")")
+	f.StringVar(&dataDir, "data-dir", "", "directory for durable data (not yet supported)")
+	f.StringVar(&controlToken, "control-token", "", "token that lets non-loopback clients use the control API (env GEOBLOB_CONTROL_TOKEN)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log every request to stderr")
+	return cmd
+}
+
+func accountNames(accts []emulator.Account) []string {
+	if len(accts) == 0 {
+		return []string{emulator.DevAccountName}
+	}
+	names := make([]string, len(accts))
+	for i, a := range accts {
+		names[i] = strings.TrimSpace(a.Name)
+	}
+	return names
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// geoblobBinary builds the command once per test run and returns its path.
+func geoblobBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "geoblob-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "geoblob")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			binPath = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v\n%s", buildErr, binPath)
+	}
+	return binPath
+}
+
+// served is a running `geoblob serve` process.
+type served struct {
+	cmd              *exec.Cmd
+	URL              string // base URL of the primary listener
+	ConnectionString string
+	stdout           *strings.Builder
+	mu               *sync.Mutex
+	done             chan error
+}
+
+// startServe runs `geoblob serve --port 0 ARGS...` and waits until it
+// prints its connection string. The process is interrupted at cleanup.
+func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	cmd := exec.Command(geoblobBinary(t), append([]string{"serve", "--port", "0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &served{cmd: cmd, stdout: &strings.Builder{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		signalled := false
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.stdout.WriteString(line + "\n")
+			if v, ok := strings.CutPrefix(line, "connection string: "); ok {
+				s.ConnectionString = v
+			}
+			if v, ok := strings.CutPrefix(line, "control API: "); ok {
+				s.URL = strings.TrimSuffix(v, "/_geoblob/")
+			}
+			s.mu.Unlock()
+			if strings.HasPrefix(line, "ready") && !signalled {
+				signalled = true
+				close(ready)
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		s.done <- cmd.Wait()
+	}()
+	select {
+	case <-ready:
+	case err := <-s.done:
+		t.Fatalf("geoblob serve exited early: %v\n%s", err, s.output())
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("geoblob serve did not start:\n%s", s.output())
+	}
+	t.Cleanup(func() { _ = s.stop() })
+	return s
+}
+
+func (s *served) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stdout.String()
+}
+
+// stop sends SIGINT and waits for a clean exit.
+func (s *served) stop() error {
+	if s.cmd.ProcessState != nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return <-s.done
+	}
+}
+
+func TestServe(t *testing.T) {
+	s := startServe(t, "--secondary-port", "0", "--lag", "50ms")
+	out := s.output()
+	for _, want := range []string{"primary:    http://127.0.0.1:", "secondary:  http://127.0.0.1:", "/devstoreaccount1-secondary", "BlobSecondaryEndpoint="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("serve output lacks %q:\n%s", want, out)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	client, err := azblob.NewClientFromConnectionString(s.ConnectionString, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateContainer(ctx, "served", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.UploadBuffer(ctx, "served", "b", []byte("hello"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("serve did not exit cleanly on SIGINT: %v", err)
+	}
+	if !strings.Contains(s.output(), "shutting down") {
+		t.Fatalf("no shutdown message:\n%s", s.output())
+	}
+}
+
+func TestServeBadFlags(t *testing.T) {
+	tests := [][]string{
+		{"serve", "--data-dir", t.TempDir()},
+		{"serve", "--account", "nokey"},
+		{"serve", "--account", "Bad:a2V5"},
+		{"serve", "--lag", "-1s"},
+		{"serve", "--port", "99999"},
+		{"serve", "--bogus"},
+		{"serve", "extra-arg"},
+	}
+	for _, args := range tests {
+		cmd := exec.Command(geoblobBinary(t), args...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err == nil || !errors.As(err, &ee) || ee.ExitCode() == 0 {
+			t.Errorf("%v: want a non-zero exit, got %v\n%s", args, err, out)
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if !strings.HasPrefix(lines[0], "geoblob: ") && !strings.HasPrefix(lines[0], "Error: ") {
+			t.Errorf("%v: want a one-line error, got:\n%s", args, out)
+		}
+		if strings.Contains(string(out), "goroutine ") {
+			t.Errorf("%v: stack trace in output:\n%s", args, out)
+		}
+	}
+}

@@ -1,0 +1,452 @@
+// Package emulator runs a geo-redundant Azure Blob Storage endpoint pair in
+// process: a read/write primary and a read-only secondary that receives
+// every write asynchronously, in commit order, after a configurable lag.
+//
+// It speaks the Blob REST API path-style, like Azurite:
+//
+//	http://HOST:PORT/ACCOUNT/CONTAINER/BLOB            the primary
+//	http://HOST:PORT/ACCOUNT-secondary/CONTAINER/BLOB  the secondary
+//	http://HOST:SECONDARY_PORT/ACCOUNT/CONTAINER/BLOB  the secondary, as a distinct host
+//
+// so the official SDKs, the development account and UseDevelopmentStorage=true
+// work unchanged. Fault injection (Faults) and replication controls
+// (Replication) are built in, and reachable over HTTP under /_geoblob/ for
+// loopback clients.
+//
+// Start a pair for a test:
+//
+//	emu, err := emulator.Start(ctx, emulator.Options{Lag: time.Second})
+//	if err != nil { ... }
+//	defer emu.Close()
+//	client, err := azblob.NewClientFromConnectionString(emu.ConnectionString(), nil)
+package emulator
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/blobapi"
+	"github.com/geoblob/geoblob/internal/clock"
+	"github.com/geoblob/geoblob/internal/control"
+	"github.com/geoblob/geoblob/internal/replica"
+	"github.com/geoblob/geoblob/internal/store"
+)
+
+// The published development account, as Azurite and the Azure SDKs know it.
+const (
+	DevAccountName = "devstoreaccount1"
+	DevAccountKey  = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+// Clock is the time source of the emulator: replication lag, lease expiry
+// and Last-Modified all read it. NewManualClock returns one for tests.
+type Clock = clock.Clock
+
+// ManualClock is a Clock that moves only when told to.
+type ManualClock = clock.Manual
+
+// NewManualClock returns a ManualClock reading t.
+func NewManualClock(t time.Time) *ManualClock { return clock.NewManual(t) }
+
+// Account is a storage account the emulator serves.
+type Account struct {
+	Name string
+	Key  string // base64, as in a connection string
+}
+
+// Options configure an emulator. The zero value serves the development
+// account on ephemeral loopback ports with no replication lag.
+type Options struct {
+	// Host to listen on; "127.0.0.1" when empty.
+	Host string
+	// Port of the primary listener (which also serves the secondary
+	// path-style); 0 picks a free port.
+	Port int
+	// SecondaryPort of the distinct secondary listener; 0 picks a free port.
+	SecondaryPort int
+	// NoSecondaryListener skips the distinct secondary listener: the
+	// secondary is then reachable only path-style, at /ACCOUNT-secondary.
+	NoSecondaryListener bool
+	// Lag is how long after a write commits on the primary it becomes
+	// visible on the secondary.
+	Lag time.Duration
+	// Accounts served; the development account when empty.
+	Accounts []Account
+	// Clock drives lag and timestamps; the system clock when nil.
+	Clock Clock
+	// ControlToken, when set, lets non-loopback clients use the control
+	// API if they present it. Without it only loopback clients may.
+	ControlToken string
+	// Logger receives request and lifecycle logs; discarded when nil.
+	Logger *slog.Logger
+	// MaxBlobSize caps a single upload body (Put Blob, Put Block); 0 means
+	// the default of 5000 MiB.
+	MaxBlobSize int64
+}
+
+// ErrInvalidOptions is wrapped by every error New returns for bad Options.
+var ErrInvalidOptions = errors.New("emulator: invalid options")
+
+// Validate reports the first problem with o.
+func (o Options) Validate() error {
+	if o.Lag < 0 {
+		return fmt.Errorf("%w: negative lag %v", ErrInvalidOptions, o.Lag)
+	}
+	if o.Port < 0 || o.Port > 65535 || o.SecondaryPort < 0 || o.SecondaryPort > 65535 {
+		return fmt.Errorf("%w: port out of range", ErrInvalidOptions)
+	}
+	if o.Port != 0 && o.Port == o.SecondaryPort && !o.NoSecondaryListener {
+		return fmt.Errorf("%w: primary and secondary port are both %d", ErrInvalidOptions, o.Port)
+	}
+	seen := map[string]bool{}
+	for _, a := range o.Accounts {
+		if err := ValidateAccountName(a.Name); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+		}
+		if seen[a.Name] {
+			return fmt.Errorf("%w: account %q given twice", ErrInvalidOptions, a.Name)
+		}
+		seen[a.Name] = true
+		if k, err := base64.StdEncoding.DecodeString(a.Key); err != nil || len(k) == 0 {
+			return fmt.Errorf("%w: key of account %q is not valid base64", ErrInvalidOptions, a.Name)
+		}
+	}
+	return nil
+}
+
+// ValidateAccountName checks the Azure rule: 3 to 24 lowercase letters and
+// digits.
+func ValidateAccountName(name string) error {
+	if len(name) < 3 || len(name) > 24 {
+		return fmt.Errorf("account name %q must be 3 to 24 characters", name)
+	}
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return fmt.Errorf("account name %q may hold only lowercase letters and digits", name)
+		}
+	}
+	return nil
+}
+
+// ParseAccount parses NAME:BASE64KEY, as given to geoblob serve --account.
+func ParseAccount(s string) (Account, error) {
+	name, key, ok := strings.Cut(s, ":")
+	if !ok || name == "" || key == "" {
+		return Account{}, fmt.Errorf("account %q: want NAME:BASE64KEY", redactAccountArg(s))
+	}
+	a := Account{Name: name, Key: key}
+	if err := ValidateAccountName(name); err != nil {
+		return Account{}, err
+	}
+	if _, err := base64.StdEncoding.DecodeString(key); err != nil {
+		return Account{}, fmt.Errorf("account %q: key is not valid base64", name)
+	}
+	return a, nil
+}
+
+func redactAccountArg(s string) string {
+	if name, _, ok := strings.Cut(s, ":"); ok {
+		return name + ":REDACTED"
+	}
+	return s
+}
+
+// Emulator is a running (or, from New, ready-to-serve) emulator.
+type Emulator struct {
+	opts      Options
+	log       *slog.Logger
+	keys      map[string][]byte
+	primary   *store.Store
+	secondary *store.Store
+	repl      *replica.Replicator
+	faults    *fault.Set
+	api       *blobapi.Server
+	handler   http.Handler
+	secondH   http.Handler
+
+	cancel  context.CancelFunc
+	done    chan struct{}
+	servers []*http.Server
+	wg      sync.WaitGroup
+
+	mu          sync.Mutex
+	closed      bool
+	primaryAddr string
+	secondAddr  string
+}
+
+// New builds an emulator without listening anywhere: serve Handler (and
+// SecondaryHandler) yourself, for example with httptest. Close stops its
+// replication.
+func New(opts Options) (*Emulator, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if len(opts.Accounts) == 0 {
+		opts.Accounts = []Account{{Name: DevAccountName, Key: DevAccountKey}}
+	}
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.MaxBlobSize == 0 {
+		opts.MaxBlobSize = 5000 << 20
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Emulator{opts: opts, log: log, keys: map[string][]byte{}, done: make(chan struct{})}
+	for _, a := range opts.Accounts {
+		k, _ := base64.StdEncoding.DecodeString(a.Key)
+		e.keys[a.Name] = k
+	}
+	now := opts.Clock.Now
+	e.secondary = store.New(store.Options{Now: now})
+	var repl *replica.Replicator
+	e.primary = store.New(store.Options{Now: now, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
+	repl = replica.New(e.secondary, replica.Options{Lag: opts.Lag, Clock: opts.Clock, Fence: e.primary.FenceNow})
+	e.repl = repl
+	e.faults = fault.NewSet(fault.WithClock(opts.Clock.Now))
+	e.api = blobapi.New(blobapi.Config{
+		Primary:   e.primary,
+		Secondary: e.secondary,
+		Keys: func(name string) ([]byte, bool) {
+			k, ok := e.keys[name]
+			return k, ok
+		},
+		Stats: func(string) (string, time.Time) {
+			st := e.repl.State()
+			return string(st.Status), st.LastSyncTime
+		},
+		Now:         now,
+		Logger:      log,
+		MaxBlobSize: opts.MaxBlobSize,
+	})
+	ctl := control.NewHandler(control.Config{
+		Faults:      e.faults,
+		Replication: replicationControl{e.repl},
+		Token:       opts.ControlToken,
+		Logger:      log,
+	})
+	e.handler = e.route(ctl, false)
+	e.secondH = e.route(ctl, true)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		repl.Run(ctx)
+	}()
+	return e, nil
+}
+
+// route puts the control API beside the fault-wrapped Blob API.
+func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
+	var api http.Handler = e.api
+	if secondaryHost {
+		api = e.api.SecondaryHandler()
+	}
+	classify := func(r *http.Request) (fault.Target, bool) {
+		addr, err := blobapi.ParseAddress(r, secondaryHost)
+		if err != nil {
+			// Still subject to rules that break a whole endpoint: an
+			// outage does not care whether the request was well formed.
+			ep := fault.Primary
+			first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+			if secondaryHost || strings.HasSuffix(first, blobapi.SecondarySuffix) {
+				ep = fault.Secondary
+			}
+			return fault.Target{Endpoint: ep, Method: r.Method}, true
+		}
+		ep := fault.Primary
+		if addr.Location == blobapi.Secondary {
+			ep = fault.Secondary
+		}
+		return fault.Target{Endpoint: ep, Method: r.Method, Account: addr.Account, Container: addr.Container, Blob: addr.Blob}, true
+	}
+	faulted := fault.Middleware(e.faults, classify, api)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, control.PathPrefix) {
+			ctl.ServeHTTP(w, r)
+			return
+		}
+		faulted.ServeHTTP(w, r)
+	})
+}
+
+// Start builds an emulator and serves it on loopback (or Options.Host): the
+// primary and the path-style secondary on Options.Port, and the secondary as
+// a distinct host on Options.SecondaryPort unless NoSecondaryListener is
+// set. ctx bounds only the start-up; stop the emulator with Close.
+func Start(ctx context.Context, opts Options) (*Emulator, error) {
+	e, err := New(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.listen(ctx); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Emulator) listen(ctx context.Context) error {
+	var lc net.ListenConfig
+	host := e.opts.Host
+	pl, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(e.opts.Port)))
+	if err != nil {
+		return fmt.Errorf("emulator: primary listener: %w", err)
+	}
+	e.serve(pl, e.handler)
+	e.primaryAddr = pl.Addr().String()
+	if !e.opts.NoSecondaryListener {
+		sl, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(e.opts.SecondaryPort)))
+		if err != nil {
+			return fmt.Errorf("emulator: secondary listener: %w", err)
+		}
+		e.serve(fault.RefuseListener(sl, e.faults, fault.Secondary), e.secondH)
+		e.secondAddr = sl.Addr().String()
+	}
+	e.log.Info("emulator listening", "primary", e.PrimaryURL(), "secondary", e.SecondaryURL(), "lag", e.opts.Lag)
+	return nil
+}
+
+func (e *Emulator) serve(l net.Listener, h http.Handler) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    64 << 10, // TODO(lead): blobapi.MaxHeaderBytes
+		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
+	}
+	e.servers = append(e.servers, srv)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Error("listener stopped", "err", err)
+		}
+	}()
+}
+
+// Handler serves the primary and, path-style under /ACCOUNT-secondary, the
+// secondary, plus the control API under /_geoblob/.
+func (e *Emulator) Handler() http.Handler { return e.handler }
+
+// SecondaryHandler serves the secondary as a distinct host, where
+// /ACCOUNT/... addresses the secondary.
+func (e *Emulator) SecondaryHandler() http.Handler { return e.secondH }
+
+// URL is the base URL of the primary listener, e.g. http://127.0.0.1:10000.
+// It is empty for an emulator built with New.
+func (e *Emulator) URL() string {
+	if e.primaryAddr == "" {
+		return ""
+	}
+	return "http://" + e.primaryAddr
+}
+
+// SecondaryBaseURL is the base URL of the distinct secondary listener, or
+// empty when there is none.
+func (e *Emulator) SecondaryBaseURL() string {
+	if e.secondAddr == "" {
+		return ""
+	}
+	return "http://" + e.secondAddr
+}
+
+// AccountName is the first configured account, the one PrimaryURL,
+// SecondaryURL and ConnectionString describe.
+func (e *Emulator) AccountName() string { return e.opts.Accounts[0].Name }
+
+// AccountKey is the base64 key of AccountName.
+func (e *Emulator) AccountKey() string { return e.opts.Accounts[0].Key }
+
+// PrimaryURL is the Blob service URL of the first account's primary.
+func (e *Emulator) PrimaryURL() string { return e.AccountPrimaryURL(e.AccountName()) }
+
+// SecondaryURL is the Blob service URL of the first account's secondary:
+// the distinct secondary listener when there is one, else the path-style
+// /ACCOUNT-secondary form.
+func (e *Emulator) SecondaryURL() string { return e.AccountSecondaryURL(e.AccountName()) }
+
+// AccountPrimaryURL is the primary Blob service URL of the named account.
+func (e *Emulator) AccountPrimaryURL(name string) string {
+	if e.URL() == "" {
+		return ""
+	}
+	return e.URL() + "/" + name
+}
+
+// AccountSecondaryURL is the secondary Blob service URL of the named
+// account.
+func (e *Emulator) AccountSecondaryURL(name string) string {
+	if b := e.SecondaryBaseURL(); b != "" {
+		return b + "/" + name
+	}
+	if e.URL() == "" {
+		return ""
+	}
+	return e.URL() + "/" + name + "-secondary"
+}
+
+// PathStyleSecondaryURL is the secondary of the named account on the
+// primary listener, /ACCOUNT-secondary.
+func (e *Emulator) PathStyleSecondaryURL(name string) string {
+	if e.URL() == "" {
+		return ""
+	}
+	return e.URL() + "/" + name + "-secondary"
+}
+
+// ConnectionString describes the first account, including
+// BlobSecondaryEndpoint.
+func (e *Emulator) ConnectionString() string {
+	name := e.AccountName()
+	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;BlobSecondaryEndpoint=%s;",
+		name, e.AccountKey(), e.AccountPrimaryURL(name), e.AccountSecondaryURL(name))
+}
+
+// Faults is the emulator's fault-injection rule set.
+func (e *Emulator) Faults() *fault.Set { return e.faults }
+
+// Replication controls the emulator's geo-replication.
+func (e *Emulator) Replication() *Replication { return &Replication{r: e.repl} }
+
+// Close stops the listeners, waiting briefly for requests in flight, and
+// stops replication. It is safe to call more than once.
+func (e *Emulator) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	e.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, s := range e.servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+			_ = s.Close()
+		}
+	}
+	e.faults.Close()
+	e.cancel()
+	e.wg.Wait()
+	return errors.Join(errs...)
+}

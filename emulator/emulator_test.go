@@ -1,0 +1,335 @@
+package emulator_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+
+	"github.com/geoblob/geoblob/emulator"
+)
+
+func start(t *testing.T, opts emulator.Options) *emulator.Emulator {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	emu, err := emulator.Start(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := emu.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return emu
+}
+
+func credential(t *testing.T, emu *emulator.Emulator) *azblob.SharedKeyCredential {
+	t.Helper()
+	cred, err := azblob.NewSharedKeyCredential(emu.AccountName(), emu.AccountKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred
+}
+
+func clients(t *testing.T, emu *emulator.Emulator, secondaryURL string) (primary, secondary *azblob.Client) {
+	t.Helper()
+	cred := credential(t, emu)
+	var err error
+	if primary, err = azblob.NewClientWithSharedKeyCredential(emu.PrimaryURL(), cred, nil); err != nil {
+		t.Fatal(err)
+	}
+	if secondary, err = azblob.NewClientWithSharedKeyCredential(secondaryURL, cred, nil); err != nil {
+		t.Fatal(err)
+	}
+	return primary, secondary
+}
+
+func download(ctx context.Context, c *azblob.Client, cont, name string) (string, error) {
+	resp, err := c.DownloadStream(ctx, cont, name, nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func TestStartAndConnectionString(t *testing.T) {
+	emu := start(t, emulator.Options{})
+	cs := emu.ConnectionString()
+	for _, want := range []string{"AccountName=devstoreaccount1", "BlobEndpoint=" + emu.PrimaryURL(), "BlobSecondaryEndpoint=" + emu.SecondaryURL()} {
+		if !strings.Contains(cs, want) {
+			t.Errorf("connection string %q lacks %q", cs, want)
+		}
+	}
+	if !strings.HasPrefix(emu.URL(), "http://127.0.0.1:") || !strings.HasPrefix(emu.SecondaryURL(), "http://127.0.0.1:") {
+		t.Fatalf("not on loopback: %s %s", emu.URL(), emu.SecondaryURL())
+	}
+	client, err := azblob.NewClientFromConnectionString(cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := client.CreateContainer(ctx, "hello", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.UploadBuffer(ctx, "hello", "world.txt", []byte("hi"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := download(ctx, client, "hello", "world.txt"); err != nil || got != "hi" {
+		t.Fatalf("download: %q %v", got, err)
+	}
+}
+
+func TestOptionsValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		opts emulator.Options
+	}{
+		{"negative lag", emulator.Options{Lag: -time.Second}},
+		{"bad account name", emulator.Options{Accounts: []emulator.Account{{Name: "Bad_Name", Key: emulator.DevAccountKey}}}},
+		{"bad key", emulator.Options{Accounts: []emulator.Account{{Name: "acct1", Key: "not base64!"}}}},
+		{"duplicate account", emulator.Options{Accounts: []emulator.Account{{Name: "acct1", Key: "a2V5"}, {Name: "acct1", Key: "a2V5"}}}},
+		{"port range", emulator.Options{Port: 70000}},
+	}
+	for _, tc := range tests {
+		if _, err := emulator.New(tc.opts); !errors.Is(err, emulator.ErrInvalidOptions) {
+			t.Errorf("%s: got %v, want ErrInvalidOptions", tc.name, err)
+		}
+	}
+	for _, s := range []string{"nokey", "x:", "UPPER:a2V5", "acct1:***"} {
+		if _, err := emulator.ParseAccount(s); err == nil {
+			t.Errorf("ParseAccount(%q) accepted", s)
+		}
+	}
+	if a, err := emulator.ParseAccount("acct1:a2V5"); err != nil || a.Name != "acct1" {
+		t.Fatalf("ParseAccount: %+v %v", a, err)
+	}
+}
+
+// TestReplicationLag drives time by hand: a write is absent from the
+// secondary until the lag has passed, the previous version stays visible
+// meanwhile, and LastSyncTime reports exactly that.
+func TestReplicationLag(t *testing.T) {
+	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
+	emu := start(t, emulator.Options{Lag: 30 * time.Second, Clock: clk})
+	for _, secURL := range []string{emu.SecondaryURL(), emu.PathStyleSecondaryURL(emu.AccountName())} {
+		t.Run(secURL, func(t *testing.T) {
+			ctx := context.Background()
+			prim, sec := clients(t, emu, secURL)
+			cont := "lag" + strings.ReplaceAll(strings.TrimPrefix(secURL, "http://127.0.0.1:"), "/", "")
+			cont = strings.ToLower(strings.ReplaceAll(cont, "-", ""))
+			if _, err := prim.CreateContainer(ctx, cont, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := prim.UploadBuffer(ctx, cont, "b", []byte("v1"), nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := download(ctx, sec, cont, "b"); !bloberror.HasCode(err, bloberror.ContainerNotFound, bloberror.BlobNotFound) {
+				t.Fatalf("secondary before lag: %v", err)
+			}
+			clk.Advance(31 * time.Second)
+			waitReplicated(t, emu)
+			if got, err := download(ctx, sec, cont, "b"); err != nil || got != "v1" {
+				t.Fatalf("secondary after lag: %q %v", got, err)
+			}
+			// A newer version stays invisible until its own lag passes.
+			if _, err := prim.UploadBuffer(ctx, cont, "b", []byte("v2"), nil); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(10 * time.Second)
+			if got, err := download(ctx, sec, cont, "b"); err != nil || got != "v1" {
+				t.Fatalf("secondary mid-lag: %q %v", got, err)
+			}
+			stats, err := sec.ServiceClient().GetStatistics(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			props, err := prim.ServiceClient().NewContainerClient(cont).NewBlobClient("b").GetProperties(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lst := *stats.GeoReplication.LastSyncTime
+			if string(*stats.GeoReplication.Status) != "live" || !lst.Before(*props.LastModified) {
+				t.Fatalf("stats %s LastSyncTime %v, v2 written %v", *stats.GeoReplication.Status, lst, *props.LastModified)
+			}
+			clk.Advance(30 * time.Second)
+			waitReplicated(t, emu)
+			if got, err := download(ctx, sec, cont, "b"); err != nil || got != "v2" {
+				t.Fatalf("secondary after second lag: %q %v", got, err)
+			}
+			stats, err = sec.ServiceClient().GetStatistics(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lst := *stats.GeoReplication.LastSyncTime; lst.Before(props.LastModified.Truncate(time.Second)) {
+				t.Fatalf("LastSyncTime %v does not cover v2 (%v)", lst, *props.LastModified)
+			}
+		})
+	}
+}
+
+func waitReplicated(t *testing.T, emu *emulator.Emulator) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := emu.Replication().Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReplicatesEveryKindOfWrite checks that container operations, metadata,
+// block commits and deletes all reach the secondary in order.
+func TestReplicatesEveryKindOfWrite(t *testing.T) {
+	emu := start(t, emulator.Options{})
+	ctx := context.Background()
+	prim, sec := clients(t, emu, emu.SecondaryURL())
+	if _, err := prim.CreateContainer(ctx, "kinds", &azblob.CreateContainerOptions{Metadata: map[string]*string{"a": to.Ptr("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.CreateContainer(ctx, "doomed", nil); err != nil {
+		t.Fatal(err)
+	}
+	bb := prim.ServiceClient().NewContainerClient("kinds").NewBlockBlobClient("blocks")
+	for _, id := range []string{"QUFB", "QkJC"} {
+		if _, err := bb.StageBlock(ctx, id, streaming(id), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bb.CommitBlockList(ctx, []string{"QkJC", "QUFB"}, &blockblob.CommitBlockListOptions{Metadata: map[string]*string{"m": to.Ptr("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "kinds", "gone", []byte("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.DeleteBlob(ctx, "kinds", "gone", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.DeleteContainer(ctx, "doomed", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.ServiceClient().NewContainerClient("kinds").SetMetadata(ctx, &container.SetMetadataOptions{Metadata: map[string]*string{"a": to.Ptr("2")}}); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, emu)
+	if got, err := download(ctx, sec, "kinds", "blocks"); err != nil || got != "QkJCQUFB" {
+		t.Fatalf("committed blocks on secondary: %q %v", got, err)
+	}
+	bp, err := sec.ServiceClient().NewContainerClient("kinds").NewBlobClient("blocks").GetProperties(ctx, nil)
+	if err != nil || *firstValue(bp.Metadata) != "x" {
+		t.Fatalf("blob metadata on secondary: %v", err)
+	}
+	if _, err := download(ctx, sec, "kinds", "gone"); !bloberror.HasCode(err, bloberror.BlobNotFound) {
+		t.Fatalf("deleted blob on secondary: %v", err)
+	}
+	if _, err := sec.ServiceClient().NewContainerClient("doomed").GetProperties(ctx, nil); !bloberror.HasCode(err, bloberror.ContainerNotFound) {
+		t.Fatalf("deleted container on secondary: %v", err)
+	}
+	cp, err := sec.ServiceClient().NewContainerClient("kinds").GetProperties(ctx, nil)
+	if err != nil || cp.Metadata == nil || *firstValue(cp.Metadata) != "2" {
+		t.Fatalf("container metadata on secondary: %v %v", cp.Metadata, err)
+	}
+}
+
+func firstValue(m map[string]*string) *string {
+	for _, v := range m {
+		return v
+	}
+	return to.Ptr("")
+}
+
+func streaming(s string) *nopCloser { return &nopCloser{bytes.NewReader([]byte(s))} }
+
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }
+
+// TestSecondaryIsReadOnly sends every kind of write to the secondary and
+// expects a 4xx Azure error each time, with the data left untouched.
+func TestSecondaryIsReadOnly(t *testing.T) {
+	emu := start(t, emulator.Options{})
+	ctx := context.Background()
+	prim, _ := clients(t, emu, emu.SecondaryURL())
+	if _, err := prim.CreateContainer(ctx, "readonly", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "readonly", "b", []byte("keep"), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, emu)
+	for _, secURL := range []string{emu.SecondaryURL(), emu.PathStyleSecondaryURL(emu.AccountName())} {
+		_, sec := clients(t, emu, secURL)
+		sc := sec.ServiceClient()
+		writes := map[string]func() error{
+			"create container": func() error { _, err := sec.CreateContainer(ctx, "new", nil); return err },
+			"delete container": func() error { _, err := sec.DeleteContainer(ctx, "readonly", nil); return err },
+			"put blob":         func() error { _, err := sec.UploadBuffer(ctx, "readonly", "b", []byte("x"), nil); return err },
+			"delete blob":      func() error { _, err := sec.DeleteBlob(ctx, "readonly", "b", nil); return err },
+			"set metadata": func() error {
+				_, err := sc.NewContainerClient("readonly").NewBlobClient("b").SetMetadata(ctx, map[string]*string{"a": to.Ptr("b")}, nil)
+				return err
+			},
+			"set headers": func() error {
+				_, err := sc.NewContainerClient("readonly").NewBlobClient("b").SetHTTPHeaders(ctx, blob.HTTPHeaders{BlobContentType: to.Ptr("x/y")}, nil)
+				return err
+			},
+			"stage block": func() error {
+				_, err := sc.NewContainerClient("readonly").NewBlockBlobClient("b").StageBlock(ctx, "QUFB", streaming("x"), nil)
+				return err
+			},
+			"service properties": func() error {
+				_, err := sc.SetProperties(ctx, &service.SetPropertiesOptions{})
+				return err
+			},
+		}
+		for name, write := range writes {
+			err := write()
+			var re *azcore.ResponseError
+			if !errors.As(err, &re) || re.StatusCode < 400 || re.StatusCode >= 500 || re.ErrorCode == "" {
+				t.Errorf("%s on %s: want a 4xx Azure error, got %v", name, secURL, err)
+			}
+		}
+	}
+	if got, err := download(ctx, prim, "readonly", "b"); err != nil || got != "keep" {
+		t.Fatalf("data changed: %q %v", got, err)
+	}
+}
+
+func TestGetStatisticsOnlyOnSecondary(t *testing.T) {
+	emu := start(t, emulator.Options{})
+	ctx := context.Background()
+	prim, sec := clients(t, emu, emu.SecondaryURL())
+	_, err := prim.ServiceClient().GetStatistics(ctx, nil)
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusBadRequest || re.ErrorCode != "InvalidQueryParameterValue" {
+		t.Fatalf("stats on primary: %v", err)
+	}
+	for _, status := range []emulator.ReplicationStatus{emulator.StatusBootstrap, emulator.StatusUnavailable, emulator.StatusLive} {
+		if err := emu.Replication().SetStatus(status); err != nil {
+			t.Fatal(err)
+		}
+		st, err := sec.ServiceClient().GetStatistics(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(*st.GeoReplication.Status) != string(status) {
+			t.Fatalf("status %s, want %s", *st.GeoReplication.Status, status)
+		}
+	}
+}

@@ -1,0 +1,249 @@
+package fault
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/geoblob/geoblob/internal/azerr"
+)
+
+// ErrInjected is wrapped by every error a fault rule causes on purpose, next
+// to the system error it imitates (syscall.ECONNRESET, ECONNREFUSED).
+var ErrInjected = errors.New("fault: injected")
+
+// controlPrefix is the emulator's control API, which is never faulted.
+const controlPrefix = "/_geoblob"
+
+// resetErr imitates a connection reset by the peer.
+func resetErr() error {
+	return fmt.Errorf("%w: %w", ErrInjected, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)})
+}
+
+// refusedErr imitates a refused connection.
+func refusedErr() error {
+	return fmt.Errorf("%w: %w", ErrInjected, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)})
+}
+
+// Middleware applies the rules of s to the requests next serves. classify
+// describes a request as a Target; requests it rejects (ok false), and the
+// control API under /_geoblob/, pass through untouched.
+//
+// Actions: a status answers with an Azure error body; latency sleeps (until
+// the client gives up or s is closed) before the fault or the real answer; a
+// reset hijacks the connection and closes it with a TCP RST, before the
+// handler runs, after the handler has read part of the request body
+// (swallowing its answer), or after part of the answer's body; a hang reads
+// the request, answers nothing until the client gives up, s is closed or
+// the http.Server shuts down, then resets; refuse resets at once. Resets need an HTTP/1 connection;
+// elsewhere the handler is aborted with http.ErrAbortHandler.
+func Middleware(s *Set, classify func(*http.Request) (Target, bool), next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == controlPrefix || strings.HasPrefix(r.URL.Path, controlPrefix+"/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		t, ok := classify(r)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		a, ok := s.Decide(t)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.apply(w, r, a, next)
+	})
+}
+
+func (s *Set) apply(w http.ResponseWriter, r *http.Request, a Action, next http.Handler) {
+	if a.Latency > 0 && !s.sleep(r, time.Duration(a.Latency)) {
+		reset(w) // the client gave up while we slept
+		return
+	}
+	switch {
+	case a.Status != 0:
+		azerr.Write(w, r, a.Status, a.Code, a.Message)
+	case a.Reset, a.Refuse:
+		reset(w)
+	case a.ResetAfterBytes != nil:
+		tw := &truncWriter{ResponseWriter: w, left: *a.ResetAfterBytes}
+		next.ServeHTTP(tw, r)
+		if !tw.cut {
+			tw.cutNow()
+		}
+	case a.ResetAfterRequestBytes != nil:
+		r2 := r.Clone(r.Context())
+		r2.Body = &cutBody{rc: r.Body, left: *a.ResetAfterRequestBytes}
+		next.ServeHTTP(&discardWriter{h: http.Header{}}, r2)
+		reset(w)
+	case a.Hang:
+		// Take the whole request, as a stuck server would, so that the
+		// connection notices when the client goes away.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+		case <-s.closed:
+		case <-s.shutdown(r):
+		}
+		reset(w)
+	default: // latency alone
+		next.ServeHTTP(w, r)
+	}
+}
+
+// sleep waits d, and reports false if the client gave up first. Closing s, or the
+// server shutting down, cuts the wait short.
+func (s *Set) sleep(r *http.Request, d time.Duration) bool {
+	ctx := r.Context()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.closed:
+		return ctx.Err() == nil
+	case <-s.shutdown(r):
+		return ctx.Err() == nil
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// shutdown returns a channel closed when the http.Server serving r starts
+// shutting down, so that held requests do not stall Shutdown. It is nil
+// (never ready) when r carries no server.
+func (s *Set) shutdown(r *http.Request) <-chan struct{} {
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if srv == nil {
+		return nil
+	}
+	if ch, ok := s.shutdowns.Load(srv); ok {
+		return ch.(chan struct{})
+	}
+	ch := make(chan struct{})
+	if prev, loaded := s.shutdowns.LoadOrStore(srv, ch); loaded {
+		return prev.(chan struct{})
+	}
+	srv.RegisterOnShutdown(func() { close(ch) })
+	return ch
+}
+
+// reset hijacks the connection behind w and closes it with a TCP RST.
+func reset(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Not hijackable (HTTP/2, a recorder): abort the response the
+		// way net/http provides for it.
+		panic(http.ErrAbortHandler)
+	}
+	abort(conn)
+}
+
+// abort closes c so that the peer sees a reset rather than an orderly end.
+func abort(c net.Conn) {
+	if t, ok := c.(interface{ NetConn() net.Conn }); ok { // *tls.Conn
+		c = t.NetConn()
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
+// truncWriter passes the header and the first left bytes of the body, then
+// resets the connection.
+type truncWriter struct {
+	http.ResponseWriter
+	left int64
+	cut  bool
+}
+
+func (t *truncWriter) Write(p []byte) (int, error) {
+	if t.cut {
+		return 0, resetErr()
+	}
+	if int64(len(p)) <= t.left {
+		n, err := t.ResponseWriter.Write(p)
+		t.left -= int64(n)
+		return n, err
+	}
+	n, _ := t.ResponseWriter.Write(p[:t.left])
+	t.left = 0
+	t.cutNow()
+	return n, resetErr()
+}
+
+// cutNow sends what has been written so far and resets the connection.
+func (t *truncWriter) cutNow() {
+	t.cut = true
+	_ = http.NewResponseController(t.ResponseWriter).Flush()
+	reset(t.ResponseWriter)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (t *truncWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// cutBody ends a body with a reset after left bytes; a shorter body ends
+// normally.
+type cutBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *cutBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, resetErr()
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *cutBody) Close() error { return b.rc.Close() }
+
+// discardWriter swallows an answer that will never be sent.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// RefuseListener wraps l so that, while s holds an active refuse rule for ep
+// with an empty match and no probability below 1, connections are closed
+// with a reset as soon as they are accepted: the endpoint looks down.
+// Each refused connection counts as a firing of that rule. Use it for a
+// listener that serves a single endpoint; Middleware handles refuse rules
+// with a match, or on a listener shared by both endpoints.
+func RefuseListener(l net.Listener, s *Set, ep Endpoint) net.Listener {
+	return &refuseListener{Listener: l, s: s, ep: ep}
+}
+
+type refuseListener struct {
+	net.Listener
+	s  *Set
+	ep Endpoint
+}
+
+func (l *refuseListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if !l.s.refuseConn(l.ep) {
+			return c, nil
+		}
+		abort(c)
+	}
+}

@@ -1,0 +1,345 @@
+// Package control serves the emulator's control API under /_geoblob/: fault
+// rules and replication controls as JSON over HTTP, and a Go client for it.
+// The path cannot collide with a storage account, whose names hold only
+// lowercase letters and digits.
+//
+// The API answers loopback clients only, unless a token is configured: then
+// other clients get in by presenting it as "Authorization: Bearer TOKEN" or
+// "x-geoblob-control-token: TOKEN". Every refusal is a 403. The endpoints
+// are documented in docs/control-api.md.
+package control
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/geoblob/geoblob/fault"
+)
+
+// PathPrefix is the root of the control API.
+const PathPrefix = "/_geoblob/"
+
+// TokenHeader is the alternative to "Authorization: Bearer" for the token.
+const TokenHeader = "x-geoblob-control-token"
+
+// maxBody caps a request body; a rule is a few hundred bytes.
+const maxBody = 64 << 10
+
+// Replication is what the control API needs from the replicator.
+type Replication interface {
+	Pause()
+	Resume()
+	// SetStatus sets the status the secondary reports: live, bootstrap or
+	// unavailable. It returns an error for any other value.
+	SetStatus(status string) error
+	Status() ReplicationStatus
+}
+
+// ReplicationStatus is the state of geo-replication.
+type ReplicationStatus struct {
+	Status       string        // live, bootstrap or unavailable
+	Paused       bool          // replication is paused
+	LastSyncTime time.Time     // every write up to it is on the secondary
+	Pending      int           // writes not yet on the secondary
+	Lag          time.Duration // configured replication lag
+}
+
+type replicationJSON struct {
+	Status       string    `json:"status"`
+	Paused       bool      `json:"paused"`
+	LastSyncTime time.Time `json:"lastSyncTime"`
+	Pending      int       `json:"pending"`
+	Lag          string    `json:"lag"`
+}
+
+// MarshalJSON writes the status with lag as a duration string.
+func (s ReplicationStatus) MarshalJSON() ([]byte, error) {
+	return json.Marshal(replicationJSON{Status: s.Status, Paused: s.Paused, LastSyncTime: s.LastSyncTime.UTC(), Pending: s.Pending, Lag: s.Lag.String()})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *ReplicationStatus) UnmarshalJSON(b []byte) error {
+	var j replicationJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	lag, err := time.ParseDuration(j.Lag)
+	if err != nil && j.Lag != "" {
+		return fmt.Errorf("lag: %w", err)
+	}
+	*s = ReplicationStatus{Status: j.Status, Paused: j.Paused, LastSyncTime: j.LastSyncTime, Pending: j.Pending, Lag: lag}
+	return nil
+}
+
+// Config configures the control API handler.
+type Config struct {
+	// Faults is the rule set the API edits; fault endpoints answer 404
+	// when nil.
+	Faults *fault.Set
+	// Replication is controlled by the replication endpoints; they answer
+	// 404 when nil.
+	Replication Replication
+	// Token, when set, admits non-loopback clients that present it.
+	Token string
+	// Logger receives one line per refused request and per change; nil
+	// discards.
+	Logger *slog.Logger
+}
+
+// FaultList is the body of GET /_geoblob/faults.
+type FaultList struct {
+	Faults []fault.RuleStatus `json:"faults"`
+}
+
+// Cleared is the body of DELETE /_geoblob/faults.
+type Cleared struct {
+	Cleared int `json:"cleared"`
+}
+
+// StatusRequest is the body of PUT /_geoblob/replication/status.
+type StatusRequest struct {
+	Status string `json:"status"`
+}
+
+// errorBody is every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+type handler struct {
+	cfg     Config
+	log     *slog.Logger
+	hasTok  bool
+	tokHash [sha256.Size]byte
+}
+
+// NewHandler returns the control API. Mount it at PathPrefix; it answers
+// 404 for paths outside it.
+func NewHandler(cfg Config) http.Handler {
+	h := &handler{cfg: cfg, log: cfg.Logger}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Token != "" {
+		h.hasTok = true
+		h.tokHash = sha256.Sum256([]byte(cfg.Token))
+	}
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if msg := h.refuse(r); msg != "" {
+		h.log.Warn("control API: request refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", msg)
+		writeError(w, http.StatusForbidden, msg)
+		return
+	}
+	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
+	switch {
+	case path == "faults":
+		h.faults(w, r)
+	case strings.HasPrefix(path, "faults/") && !strings.Contains(path[len("faults/"):], "/"):
+		h.fault(w, r, path[len("faults/"):])
+	case path == "replication":
+		h.replication(w, r, "")
+	case strings.HasPrefix(path, "replication/"):
+		h.replication(w, r, path[len("replication/"):])
+	default:
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no control endpoint %s", r.URL.Path))
+	}
+}
+
+// refuse returns why r may not use the API, or "" when it may.
+func (h *handler) refuse(r *http.Request) string {
+	tok, presented := presentedToken(r)
+	if presented {
+		if !h.hasTok {
+			if loopback(r) {
+				return "" // a stray token from a loopback client is harmless
+			}
+			return "the control API is open to loopback clients only; start the server with --control-token to admit others"
+		}
+		sum := sha256.Sum256([]byte(tok))
+		if subtle.ConstantTimeCompare(sum[:], h.tokHash[:]) != 1 {
+			return "invalid control token"
+		}
+		return ""
+	}
+	if loopback(r) {
+		return ""
+	}
+	if h.hasTok {
+		return "control token required: send Authorization: Bearer TOKEN or " + TokenHeader
+	}
+	return "the control API is open to loopback clients only; start the server with --control-token to admit others"
+}
+
+func presentedToken(r *http.Request) (string, bool) {
+	if v := r.Header.Get(TokenHeader); v != "" {
+		return v, true
+	}
+	if v := r.Header.Get("Authorization"); v != "" {
+		scheme, tok, ok := strings.Cut(v, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok), true
+		}
+	}
+	return "", false
+}
+
+func loopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+func (h *handler) faults(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Faults == nil {
+		writeError(w, http.StatusNotFound, "fault injection is not available on this server")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		writeJSON(w, http.StatusOK, FaultList{Faults: nonNil(h.cfg.Faults.List())})
+	case http.MethodPost:
+		rule, err := fault.DecodeRule(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		id, err := h.cfg.Faults.Add(rule)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		st, err := h.cfg.Faults.Get(id)
+		if err != nil { // removed concurrently
+			writeError(w, http.StatusConflict, err.Error())
+			return
+		}
+		h.log.Info("control API: fault added", "id", id, "rule", rule.String())
+		w.Header().Set("Location", PathPrefix+"faults/"+id)
+		writeJSON(w, http.StatusCreated, st)
+	case http.MethodDelete:
+		n := h.cfg.Faults.Clear()
+		h.log.Info("control API: faults cleared", "count", n)
+		writeJSON(w, http.StatusOK, Cleared{Cleared: n})
+	default:
+		methodNotAllowed(w, "GET, POST, DELETE")
+	}
+}
+
+func (h *handler) fault(w http.ResponseWriter, r *http.Request, id string) {
+	if h.cfg.Faults == nil {
+		writeError(w, http.StatusNotFound, "fault injection is not available on this server")
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		st, err := h.cfg.Faults.Get(id)
+		if err != nil {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	case http.MethodDelete:
+		if err := h.cfg.Faults.Remove(id); err != nil {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		h.log.Info("control API: fault removed", "id", id)
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		methodNotAllowed(w, "GET, DELETE")
+	}
+}
+
+func (h *handler) replication(w http.ResponseWriter, r *http.Request, sub string) {
+	rep := h.cfg.Replication
+	if rep == nil {
+		writeError(w, http.StatusNotFound, "replication control is not available on this server")
+		return
+	}
+	switch sub {
+	case "":
+		if r.Method != http.MethodGet {
+			methodNotAllowed(w, "GET")
+			return
+		}
+	case "pause", "resume":
+		if r.Method != http.MethodPost {
+			methodNotAllowed(w, "POST")
+			return
+		}
+		if sub == "pause" {
+			rep.Pause()
+		} else {
+			rep.Resume()
+		}
+		h.log.Info("control API: replication " + sub + "d")
+	case "status":
+		switch r.Method {
+		case http.MethodGet:
+		case http.MethodPut:
+			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+			dec.DisallowUnknownFields()
+			var req StatusRequest
+			if err := dec.Decode(&req); err != nil {
+				writeError(w, http.StatusBadRequest, "invalid body: "+strings.TrimPrefix(err.Error(), "json: ")+`; want {"status": "live|bootstrap|unavailable"}`)
+				return
+			}
+			if err := rep.SetStatus(req.Status); err != nil {
+				writeError(w, http.StatusBadRequest, err.Error())
+				return
+			}
+			h.log.Info("control API: replication status set", "status", req.Status)
+		default:
+			methodNotAllowed(w, "GET, PUT")
+			return
+		}
+	default:
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no control endpoint %s", r.URL.Path))
+		return
+	}
+	writeJSON(w, http.StatusOK, rep.Status())
+}
+
+func nonNil(s []fault.RuleStatus) []fault.RuleStatus {
+	if s == nil {
+		return []fault.RuleStatus{}
+	}
+	return s
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeError(w, http.StatusMethodNotAllowed, "method not allowed; use "+allow)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"cannot encode the answer"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// errNoBaseURL is returned by a Client without a BaseURL.
+var errNoBaseURL = errors.New("control: client has no BaseURL")
