@@ -17,30 +17,7 @@ import (
 // with npm ci when node_modules is missing. Outside CI a machine without
 // node skips the test; in CI (CI=true) that is a failure.
 func TestJavaScriptSDK(t *testing.T) {
-	dir, err := filepath.Abs(filepath.Join("..", "testdata", "js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is not installed; the JavaScript SDK test needs Node.js and npm")
-		}
-		t.Skip("node is not installed")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@azure", "storage-blob")); err != nil {
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			t.Fatal("npm is needed to install @azure/storage-blob: ", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci: %v\n%s", err, out)
-		}
-	}
+	dir, node := jsSDK(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	emu, err := emulator.Start(ctx, emulator.Options{Lag: 200 * time.Millisecond})
@@ -71,4 +48,59 @@ func TestJavaScriptSDK(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUseDevelopmentStorage serves the emulator on Azurite's default port
+// and lets the JavaScript SDK connect with "UseDevelopmentStorage=true".
+// The port must be free: outside CI a busy port skips the test.
+func TestUseDevelopmentStorage(t *testing.T) {
+	dir, node := jsSDK(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	emu, err := emulator.Start(ctx, emulator.Options{Port: 10000, NoSecondaryListener: true})
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("port 10000 must be free in CI: %v", err)
+		}
+		t.Skipf("port 10000 is busy: %v", err)
+	}
+	defer emu.Close()
+	cmd := exec.CommandContext(ctx, node, "devstorage.mjs")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok UseDevelopmentStorage=true") {
+		t.Fatalf("UseDevelopmentStorage=true: %v\n%s", err, out)
+	}
+}
+
+// jsSDK returns the directory of the JavaScript test scripts, with
+// @azure/storage-blob installed (npm ci when missing), and node's path.
+// Outside CI a machine without node skips; in CI (CI=true) that fails.
+func jsSDK(t *testing.T) (dir, node string) {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "testdata", "js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err = exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node is not installed; the JavaScript SDK test needs Node.js and npm")
+		}
+		t.Skip("node is not installed")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@azure", "storage-blob")); err != nil {
+		npm, err := exec.LookPath("npm")
+		if err != nil {
+			t.Fatal("npm is needed to install @azure/storage-blob: ", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci: %v\n%s", err, out)
+		}
+	}
+	return dir, node
 }
