@@ -1,0 +1,179 @@
+package geoblob_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/geoblob/geoblob"
+	"github.com/geoblob/geoblob/emulator"
+	"github.com/geoblob/geoblob/fault"
+)
+
+// benchEnv starts an emulator with a 4 KiB blob and returns a plain azblob
+// client and a geoblob client of it.
+func benchEnv(b *testing.B) (*emulator.Emulator, *azblob.Client, *azblob.Client, *geoblob.Router, func() *azblob.ClientOptions) {
+	b.Helper()
+	ctx := context.Background()
+	emu, err := emulator.Start(ctx, emulator.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = emu.Close() })
+	opts := func() *azblob.ClientOptions {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		b.Cleanup(tr.CloseIdleConnections)
+		o := &azblob.ClientOptions{}
+		o.Transport = &http.Client{Transport: tr}
+		o.Retry = policy.RetryOptions{MaxRetries: 2, RetryDelay: time.Millisecond, MaxRetryDelay: 5 * time.Millisecond}
+		return o
+	}
+	plain, err := azblob.NewClientFromConnectionString(emu.ConnectionString(), opts())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := geoblob.DefaultConfig()
+	cfg.Logger = quietLogger()
+	geo, router, err := geoblob.NewClientFromConnectionString(emu.ConnectionString(), cfg, opts())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := plain.CreateContainer(ctx, testContainer, nil); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := plain.UploadBuffer(ctx, testContainer, "4k", bytes.Repeat([]byte("x"), 4096), nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := emu.Replication().Wait(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return emu, plain, geo, router, opts
+}
+
+func download(b *testing.B, c *azblob.Client) {
+	resp, err := c.DownloadStream(context.Background(), testContainer, "4k", nil)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+}
+
+// BenchmarkSteadyState compares 4 KiB GETs through a plain azblob client
+// and a geoblob client on a healthy emulator, 16 readers in parallel.
+func BenchmarkSteadyState(b *testing.B) {
+	_, plain, geo, _, _ := benchEnv(b)
+	for _, c := range []struct {
+		name   string
+		client *azblob.Client
+	}{{"plain", plain}, {"geoblob", geo}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetParallelism(16)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					download(b, c.client)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkOutage measures reads once the breaker has tripped on a primary
+// that answers every read with 503: each read goes straight to the
+// secondary. It reports primary attempts per read and failed reads.
+func BenchmarkOutage(b *testing.B) {
+	emu, _, geo, router, opts := benchEnv(b)
+	b.Run("healthy-secondary-baseline", func(b *testing.B) {
+		// A plain client reading the secondary directly, for comparison.
+		sec, err := azblob.NewClientWithSharedKeyCredential(emu.SecondaryURL(), mustCred(b, emu), opts())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetParallelism(16)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				download(b, sec)
+			}
+		})
+	})
+	b.Run("geoblob-tripped", func(b *testing.B) {
+		id, err := emu.Faults().Add(fault.Rule{Endpoint: fault.Primary, Match: fault.Match{Op: fault.Read}, Action: fault.Action{Status: 503}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer emu.Faults().Clear()
+		for router.State() == geoblob.Closed {
+			download(b, geo)
+		}
+		st0, _ := emu.Faults().Get(id)
+		before := router.Counters()
+		b.ResetTimer()
+		b.SetParallelism(16)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				download(b, geo)
+			}
+		})
+		b.StopTimer()
+		st1, _ := emu.Faults().Get(id)
+		after := router.Counters()
+		b.ReportMetric(float64(st1.Fired-st0.Fired)/float64(b.N), "primary-attempts/op")
+		b.ReportMetric(float64(after.Errors-before.Errors), "failed-reads")
+	})
+}
+
+func mustCred(b *testing.B, emu *emulator.Emulator) *azblob.SharedKeyCredential {
+	cred, err := azblob.NewSharedKeyCredential(emu.AccountName(), emu.AccountKey())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cred
+}
+
+// nopTransport answers every request at once, isolating pipeline cost.
+type nopTransport struct{}
+
+func (nopTransport) Do(req *http.Request) (*http.Response, error) {
+	h := http.Header{"Content-Length": {"4"}, "Etag": {`"0x1"`}}
+	return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(strings.NewReader("data")), Request: req, ContentLength: 4}, nil
+}
+
+// BenchmarkPolicyOverhead measures the geoblob policy alone: the same
+// azblob GET through an in-memory transport, with and without the router.
+func BenchmarkPolicyOverhead(b *testing.B) {
+	const u = "https://acct.blob.core.windows.net/?sv=1&sig=x"
+	o := &azblob.ClientOptions{}
+	o.Transport = nopTransport{}
+	plain, err := azblob.NewClientWithNoCredential(u, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := geoblob.DefaultConfig()
+	cfg.Logger = quietLogger()
+	geo, _, err := geoblob.NewClientWithNoCredential(u, cfg, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		client *azblob.Client
+	}{{"plain", plain}, {"geoblob", geo}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					download(b, c.client)
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,140 @@
+package geoblob_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/geoblob/geoblob"
+	"github.com/geoblob/geoblob/emulator"
+	"github.com/geoblob/geoblob/fault"
+)
+
+// The seed tutorial's scenario on the in-process emulator: the primary
+// fails, reads move to the secondary, writes fail fast.
+func ExampleNewClientFromConnectionString() {
+	ctx := context.Background()
+	emu, err := emulator.Start(ctx, emulator.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+
+	// The only change to an existing program: how the client is built.
+	client, router, err := geoblob.NewClientFromConnectionString(emu.ConnectionString(), nil, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := client.CreateContainer(ctx, "democontainer", nil); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := client.UploadBuffer(ctx, "democontainer", "HelloWorld.txt", []byte("hello"), nil); err != nil {
+		log.Fatal(err)
+	}
+	_ = emu.Replication().Wait(ctx)
+
+	// The primary starts answering 503 to reads, like the tutorial's
+	// Fiddler rule.
+	_, _ = emu.Faults().Add(fault.Rule{Endpoint: fault.Primary, Match: fault.Match{Op: fault.Read}, Action: fault.Action{Status: 503}})
+	var line strings.Builder
+	for range 8 {
+		var info geoblob.ReadInfo
+		resp, err := client.DownloadStream(geoblob.WithReadInfo(ctx, &info), "democontainer", "HelloWorld.txt", nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		line.WriteString(strings.ToUpper(info.Last().Location.String()[:1]))
+	}
+	fmt.Println(line.String())
+	fmt.Println("breaker:", router.State())
+
+	_, err = client.UploadBuffer(ctx, "democontainer", "new.txt", []byte("x"), nil)
+	fmt.Println("write refused:", errors.Is(err, geoblob.ErrPrimaryUnavailable))
+	c := router.Counters()
+	fmt.Println("failovers:", c.Failovers, "fallbacks:", c.Fallbacks, "secondary reads:", c.SecondaryReads)
+	// Output:
+	// SSSSSSSS
+	// breaker: open
+	// write refused: true
+	// failovers: 1 fallbacks: 5 secondary reads: 8
+}
+
+// Wiring the policy into an azblob client built by hand.
+func ExampleNewRouter() {
+	ctx := context.Background()
+	emu, err := emulator.Start(ctx, emulator.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+
+	router, err := geoblob.NewRouter(emu.PrimaryURL(), &geoblob.Config{
+		SecondaryURL:     emu.SecondaryURL(),
+		FailureThreshold: 3,
+		FailbackReads:    10,
+		ProbeSuccesses:   1,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cred, err := azblob.NewSharedKeyCredential(emu.AccountName(), emu.AccountKey())
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := azblob.NewClientWithSharedKeyCredential(emu.PrimaryURL(), cred, router.ClientOptions(nil))
+	if err != nil {
+		log.Fatal(err)
+	}
+	router.SetStatsClient(client.ServiceClient())
+
+	if _, err := client.CreateContainer(ctx, "photos", nil); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(router.State(), router.Counters().Writes)
+	// Output: closed 1
+}
+
+// Steering reads by hand and asking how stale the secondary is.
+func ExampleRouter_Force() {
+	ctx := context.Background()
+	emu, err := emulator.Start(ctx, emulator.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+	client, router, err := geoblob.NewClientFromConnectionString(emu.ConnectionString(), nil, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, _ = client.CreateContainer(ctx, "photos", nil)
+	_, _ = client.UploadBuffer(ctx, "photos", "b", []byte("v1"), nil)
+	_ = emu.Replication().Wait(ctx)
+
+	router.Force(geoblob.SecondaryOnly)
+	var info geoblob.ReadInfo
+	resp, err := client.DownloadStream(geoblob.WithReadInfo(ctx, &info), "photos", "b", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	fmt.Println(router.Mode(), info.Last().Location)
+
+	s, err := router.Staleness(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("replication:", s.Status)
+
+	router.Force(geoblob.Auto)
+	fmt.Println(router.Mode(), router.State())
+	// Output:
+	// secondary-only secondary
+	// replication: live
+	// auto closed
+}

@@ -1,0 +1,177 @@
+package geoblob
+
+import (
+	"context"
+	"io"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+)
+
+const (
+	latencySamples = 512 // ring of recent primary read latencies
+	p95Every       = 64  // recompute the p95 every this many samples
+)
+
+// hedger decides when to hedge and how much hedging the budget allows.
+type hedger struct {
+	cfg    *HedgeConfig
+	tokens atomic.Int64 // milli-tokens; a hedge costs 1000
+	earn   int64        // milli-tokens earned per read
+	max    int64
+
+	ring [latencySamples]atomic.Int64
+	n    atomic.Uint64
+	p95  atomic.Int64 // 0 until enough samples
+}
+
+func newHedger(cfg *HedgeConfig) *hedger {
+	h := &hedger{cfg: cfg, earn: int64(cfg.Budget * 1000), max: int64(cfg.Burst) * 1000}
+	h.tokens.Store(h.max)
+	return h
+}
+
+// observe records the latency of a successful primary read.
+func (h *hedger) observe(d time.Duration) {
+	if h.cfg.Delay > 0 {
+		return
+	}
+	i := h.n.Add(1)
+	h.ring[(i-1)%latencySamples].Store(int64(d))
+	if i%p95Every == 0 {
+		k := min(i, latencySamples)
+		s := make([]int64, k)
+		for j := range s {
+			s[j] = h.ring[j].Load()
+		}
+		slices.Sort(s)
+		h.p95.Store(s[len(s)*95/100])
+	}
+}
+
+// delay returns how long to wait for the primary before hedging, and false
+// when no hedge should be sent (no p95 observed yet).
+func (h *hedger) delay() (time.Duration, bool) {
+	if h.cfg.Delay > 0 {
+		return h.cfg.Delay, true
+	}
+	p := time.Duration(h.p95.Load())
+	if p == 0 {
+		return 0, false
+	}
+	return max(p, h.cfg.MinDelay), true
+}
+
+// deposit adds one read's share of the hedge budget.
+func (h *hedger) deposit() {
+	for {
+		t := h.tokens.Load()
+		if t >= h.max || h.tokens.CompareAndSwap(t, min(t+h.earn, h.max)) {
+			return
+		}
+	}
+}
+
+// take spends one hedge from the budget.
+func (h *hedger) take() bool {
+	for {
+		t := h.tokens.Load()
+		if t < 1000 {
+			return false
+		}
+		if h.tokens.CompareAndSwap(t, t-1000) {
+			return true
+		}
+	}
+}
+
+// cancelOnClose cancels an attempt's context once its body is closed, so
+// a winning response stays readable after the hedge returns.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+func keep(a attempt, cancel context.CancelFunc) attempt {
+	if a.resp != nil && a.resp.Body != nil {
+		a.resp.Body = &cancelOnClose{ReadCloser: a.resp.Body, cancel: cancel}
+	} else {
+		cancel()
+	}
+	return a
+}
+
+// sendDirect sends a copy of req to loc straight through the transport.
+// Hedges use it because the policies after the Router keep per-operation
+// state in a map that clones share, so two concurrent Next calls on clones
+// of one request would race. The hedge therefore skips the SDK's logging
+// and tracing policies; the primary attempt still goes through them.
+func (r *Router) sendDirect(req *policy.Request, ctx context.Context, loc Location) attempt {
+	raw := req.Raw().Clone(ctx)
+	r.readdress(raw, loc)
+	start := r.cfg.Now()
+	resp, err := r.transport().Do(raw)
+	a := attempt{loc: loc, resp: resp, err: err, dur: r.cfg.Now().Sub(start)}
+	a.class = classify(ctx, loc, resp, err)
+	return a
+}
+
+// hedgedRead sends the read to the primary and, if it has not answered
+// within the hedge delay and the budget allows, to the secondary as well.
+// The first good answer wins and the other request is cancelled. sec is
+// the secondary's attempt when it was sent and did not win.
+func (r *Router) hedgedRead(req *policy.Request, ctx context.Context) (a attempt, hedged bool, sec *attempt) {
+	h := r.hedge
+	h.deposit()
+	delay, ok := h.delay()
+	if !ok {
+		return r.send(req, ctx, Primary, false), false, nil
+	}
+	var cancels [2]context.CancelFunc
+	var pctx context.Context
+	pctx, cancels[Primary] = context.WithCancel(ctx)
+	results := make(chan attempt, 2)
+	go func() { results <- r.send(req, pctx, Primary, true) }()
+	timer := time.NewTimer(delay)
+	select {
+	case a = <-results:
+		timer.Stop()
+		return keep(a, cancels[Primary]), false, nil
+	case <-timer.C:
+	}
+	if !h.take() || r.cfg.MaxStaleness > 0 && r.checkStale(ctx) != nil {
+		return keep(<-results, cancels[Primary]), false, nil
+	}
+	r.c.hedges.Add(1)
+	var sctx context.Context
+	sctx, cancels[Secondary] = context.WithCancel(ctx)
+	go func() { results <- r.sendDirect(req, sctx, Secondary) }()
+	var lost [2]*attempt
+	for range 2 {
+		a := <-results
+		if a.class == good {
+			other := a.loc.other()
+			cancels[other]()
+			if o := lost[other]; o != nil {
+				o.discard()
+			} else {
+				go func() { o := <-results; o.discard() }()
+			}
+			if a.loc == Secondary {
+				r.c.hedgeWins.Add(1)
+			}
+			return keep(a, cancels[a.loc]), true, nil
+		}
+		lost[a.loc] = &a
+	}
+	s := keep(*lost[Secondary], cancels[Secondary])
+	return keep(*lost[Primary], cancels[Primary]), true, &s
+}

@@ -1,0 +1,210 @@
+package geoblob
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+)
+
+func TestParseConnectionString(t *testing.T) {
+	f, err := os.Open("testdata/connstrings.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n++
+		fields := strings.Split(line, " | ")
+		if len(fields) != 5 {
+			t.Fatalf("bad fixture line %q", line)
+		}
+		in, account, primary, secondary, wantErr := fields[0], fields[1], fields[2], fields[3], fields[4]
+		t.Run(in, func(t *testing.T) {
+			cs, err := ParseConnectionString(in)
+			if wantErr != "-" {
+				if err == nil || !strings.Contains(err.Error(), wantErr) || !errors.Is(err, ErrInvalidConfig) {
+					t.Fatalf("err = %v, want %q", err, wantErr)
+				}
+				if strings.Contains(err.Error(), "a2V5") {
+					t.Fatal("error quotes the key")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if secondary == "-" {
+				secondary = ""
+			}
+			if cs.AccountName != account || cs.PrimaryURL != primary || cs.SecondaryURL != secondary {
+				t.Fatalf("got %+v", cs)
+			}
+			if s := cs.String(); strings.Contains(s, "a2V5") || strings.Contains(s, "sig=abc") || strings.Contains(s, DevAccountKey) {
+				t.Fatalf("String leaks a secret: %s", s)
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no fixtures")
+	}
+}
+
+func TestDeriveSecondary(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://acct.blob.core.windows.net", "https://acct-secondary.blob.core.windows.net"},
+		{"https://acct.blob.core.windows.net/?sv=1&sig=x", "https://acct-secondary.blob.core.windows.net"},
+		{"https://acct.blob.core.usgovcloudapi.net:443/", "https://acct-secondary.blob.core.usgovcloudapi.net:443"},
+		{"http://127.0.0.1:10000/devstoreaccount1", "http://127.0.0.1:10000/devstoreaccount1-secondary"},
+		{"http://localhost:10000/devstoreaccount1/", "http://localhost:10000/devstoreaccount1-secondary"},
+		{"http://[::1]:10000/acct", "http://[::1]:10000/acct-secondary"},
+	} {
+		got, err := deriveSecondary(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("deriveSecondary(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "ftp://x/y", "http://127.0.0.1:10000/", "https://nodots/"} {
+		if _, err := deriveSecondary(bad); err == nil {
+			t.Errorf("deriveSecondary(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestMoveRewritesHostAndPath(t *testing.T) {
+	p, _, _ := parseEndpoint("http://127.0.0.1:10000/devstoreaccount1")
+	s, _, _ := parseEndpoint("http://127.0.0.1:10000/devstoreaccount1-secondary")
+	u, _ := url.Parse("http://127.0.0.1:10000/devstoreaccount1/c/b%20x?comp=x")
+	if !p.matches(u) || s.matches(u) {
+		t.Fatal("matches")
+	}
+	req := &http.Request{URL: u, Host: u.Host}
+	move(req, &p, &s)
+	if got := u.String(); got != "http://127.0.0.1:10000/devstoreaccount1-secondary/c/b%20x?comp=x" {
+		t.Fatalf("moved to %s", got)
+	}
+	other, _ := url.Parse("http://127.0.0.1:10000/devstoreaccount12/c")
+	if p.matches(other) {
+		t.Fatal("a longer account name must not match")
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for _, tc := range []struct{ in, notWant string }{
+		{`Get "https://a.blob.core.windows.net/c/b?sv=1&sig=SECRET%3D&se=2": dial tcp`, "SECRET"},
+		{"AccountName=a;AccountKey=SECRETKEY;EndpointSuffix=x", "SECRETKEY"},
+		{"Authorization: Bearer SECRETTOKEN", "SECRETTOKEN"},
+		{"Authorization: SharedKey acct:SECRETHMAC", "SECRETHMAC"},
+	} {
+		if got := redactText(tc.in); strings.Contains(got, tc.notWant) {
+			t.Errorf("redactText(%q) = %q", tc.in, got)
+		}
+	}
+	u, _ := url.Parse("https://a.blob.core.windows.net/c?sv=1&SIG=abc&skoid=x")
+	if got := redactURL(u); strings.Contains(got, "abc") || strings.Contains(got, "skoid=x") {
+		t.Errorf("redactURL = %q", got)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		ok   bool
+	}{
+		{"default", func(*Config) {}, true},
+		{"negative threshold", func(c *Config) { c.FailureThreshold = -1 }, false},
+		{"ratio above 1", func(c *Config) { c.FailureRatio = 1.5 }, false},
+		{"no failback", func(c *Config) { c.FailbackReads = 0 }, false},
+		{"time failback", func(c *Config) { c.FailbackReads = 0; c.FailbackAfter = 1 }, true},
+		{"backoff below 1", func(c *Config) { c.ProbeBackoff = 0.5 }, false},
+		{"zero probes", func(c *Config) { c.ProbeSuccesses = 0 }, false},
+		{"bad mode", func(c *Config) { c.Mode = 7 }, false},
+		{"bad budget", func(c *Config) { c.Hedge.Budget = 2 }, false},
+		{"negative staleness", func(c *Config) { c.MaxStaleness = -1 }, false},
+	} {
+		c := DefaultConfig()
+		tc.mod(c)
+		err := c.Validate()
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalidConfig)) {
+			t.Errorf("%s: Validate() = %v", tc.name, err)
+		}
+	}
+}
+
+// captureTransport records requests and answers 200.
+type captureTransport struct{ reqs []*http.Request }
+
+func (c *captureTransport) Do(req *http.Request) (*http.Response, error) {
+	c.reqs = append(c.reqs, req.Clone(req.Context()))
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Length": {"0"}}, Body: http.NoBody, Request: req}, nil
+}
+
+// TestResignMatchesAzblob checks the router's Shared Key signer against
+// the signature azblob computes for the very same request, then that a
+// moved request is signed for its new path.
+func TestResignMatchesAzblob(t *testing.T) {
+	const base = "http://127.0.0.1:10000/" + DevAccountName
+	cred, err := azblob.NewSharedKeyCredential(DevAccountName, DevAccountKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := &captureTransport{}
+	o := &azblob.ClientOptions{}
+	o.Transport = ct
+	c, err := azblob.NewClientWithSharedKeyCredential(base, cred, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	etag := azcore.ETag(`"0x8D"`)
+	_, _ = c.DownloadStream(ctx, "cont", "dir/b x.txt", &blob.DownloadStreamOptions{
+		Range:            blob.HTTPRange{Offset: 10, Count: 100},
+		AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &etag}},
+	})
+	_, _ = c.ServiceClient().GetStatistics(ctx, nil)
+	pager := c.NewListBlobsFlatPager("cont", &azblob.ListBlobsFlatOptions{Prefix: ptr("p/")})
+	_, _ = pager.NextPage(ctx)
+	_, _ = c.ServiceClient().NewContainerClient("cont").NewBlobClient("b").GetProperties(ctx, nil)
+	if len(ct.reqs) < 4 {
+		t.Fatalf("captured %d requests", len(ct.reqs))
+	}
+	r, err := NewRouter(base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetAccountKey(DevAccountName, DevAccountKey); err != nil {
+		t.Fatal(err)
+	}
+	for _, req := range ct.reqs {
+		want := req.Header.Get("Authorization")
+		r.resign(req)
+		if got := req.Header.Get("Authorization"); got != want {
+			t.Errorf("%s %s: signature %q, azblob's %q", req.Method, req.URL, got, want)
+		}
+		r.readdress(req, Secondary)
+		if !strings.HasPrefix(req.URL.Path, "/"+DevAccountName+"-secondary") || req.Header.Get("Authorization") == want {
+			t.Errorf("moved request %s not re-signed", req.URL)
+		}
+		sts, _ := stringToSign(DevAccountName, req)
+		if !strings.Contains(sts, "/"+DevAccountName+"/"+DevAccountName+"-secondary") {
+			t.Errorf("string to sign lacks the secondary path: %q", sts)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
