@@ -181,6 +181,7 @@ type Emulator struct {
 
 	mu          sync.Mutex
 	closed      bool
+	fresh       map[net.Conn]struct{} // accepted connections that have not sent a request yet
 	primaryAddr string
 	secondAddr  string
 }
@@ -327,6 +328,7 @@ func (e *Emulator) listen(ctx context.Context) error {
 
 func (e *Emulator) serve(l net.Listener, h http.Handler) {
 	srv := &http.Server{
+		ConnState:         e.trackFresh,
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    64 << 10, // TODO(lead): blobapi.MaxHeaderBytes
@@ -340,6 +342,22 @@ func (e *Emulator) serve(l net.Listener, h http.Handler) {
 			e.log.Error("listener stopped", "err", err)
 		}
 	}()
+}
+
+// trackFresh remembers connections that were accepted but have not sent a
+// request. http.Server.Shutdown treats those as busy for up to five seconds;
+// Close closes them at once instead, as nothing is in flight on them.
+func (e *Emulator) trackFresh(c net.Conn, st http.ConnState) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fresh == nil {
+		e.fresh = map[net.Conn]struct{}{}
+	}
+	if st == http.StateNew {
+		e.fresh[c] = struct{}{}
+	} else {
+		delete(e.fresh, c)
+	}
 }
 
 // Handler serves the primary and, path-style under /ACCOUNT-secondary, the
@@ -435,6 +453,9 @@ func (e *Emulator) Close() error {
 		return nil
 	}
 	e.closed = true
+	for c := range e.fresh {
+		_ = c.Close()
+	}
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

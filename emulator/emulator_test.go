@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -331,5 +332,26 @@ func TestGetStatisticsOnlyOnSecondary(t *testing.T) {
 		if string(*st.GeoReplication.Status) != string(status) {
 			t.Fatalf("status %s, want %s", *st.GeoReplication.Status, status)
 		}
+	}
+}
+
+// TestCloseWithUnusedConnection: net/http's Shutdown would wait five seconds
+// for a connection that never sent a request; Close must not.
+func TestCloseWithUnusedConnection(t *testing.T) {
+	emu, err := emulator.Start(context.Background(), emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(emu.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d >= 4500*time.Millisecond {
+		t.Fatalf("Close waited %v for a connection that never sent a request", d)
 	}
 }
