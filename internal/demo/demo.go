@@ -215,6 +215,10 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	bcfg.ProbeBackoff, bcfg.MaxProbeBackoff = 1, 1
 	bcfg.Logger = cfg.Logger
 	bcfg.OnRetry = func(ev geoblob.RetryEvent) {
+		if ev.Probe {
+			p.line(colorYellow, "Probe of the primary failed (%s); reads stay on the secondary.", failure(ev))
+			return
+		}
 		p.line(colorYellow, "Retrying event because of failure reading the primary. RetryCount= %d", ev.Count)
 	}
 	bcfg.OnStateChange = func(ev geoblob.StateChange) {
@@ -362,6 +366,17 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	sum.Failovers, sum.Failbacks = int(c.Failovers), int(c.Failbacks)
 	sum.Elapsed = time.Since(start)
 	return sum, ctx.Err()
+}
+
+// failure describes a failed primary read in a few words.
+func failure(ev geoblob.RetryEvent) string {
+	if ev.StatusCode != 0 {
+		return fmt.Sprintf("status %d", ev.StatusCode)
+	}
+	if ev.Err != nil {
+		return ev.Err.Error()
+	}
+	return "unknown error"
 }
 
 func hostOf(raw string) string {
