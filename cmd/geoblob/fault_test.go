@@ -1,101 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-var (
-	ctlTestBinOnce sync.Once
-	ctlTestBinPath string
-	ctlTestBinErr  error
-)
-
-// ctlTestBinary builds the geoblob binary once per test run.
-func ctlTestBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	ctlTestBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "geoblob-cli-")
-		if err != nil {
-			ctlTestBinErr = err
-			return
-		}
-		ctlTestBinPath = filepath.Join(dir, "geoblob")
-		out, err := exec.Command("go", "build", "-o", ctlTestBinPath, ".").CombinedOutput()
-		if err != nil {
-			ctlTestBinErr = errors.New("go build: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if ctlTestBinErr != nil {
-		t.Fatal(ctlTestBinErr)
-	}
-	return ctlTestBinPath
-}
-
-// ctlTestServe runs "geoblob serve --port 0" and returns its base URL. The
-// server is interrupted when the test ends.
-func ctlTestServe(t *testing.T, bin string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--port", "0"}, args...)...)
-	cmd.Env = ctlTestEnv()
-	cmd.Stderr = os.Stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-			t.Error("serve did not stop on interrupt")
-		}
-	})
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sent := false
-		for sc.Scan() { // keep draining so the server never blocks on stdout
-			if rest, ok := strings.CutPrefix(sc.Text(), "control API: "); ok && !sent {
-				urls <- strings.TrimSuffix(strings.TrimSpace(rest), "/_geoblob/")
-				sent = true
-			}
-		}
-		if !sent {
-			close(urls)
-		}
-	}()
-	select {
-	case u, ok := <-urls:
-		if !ok {
-			t.Fatal("serve exited without printing its control API URL")
-		}
-		return u
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not print its control API URL")
-	}
-	return ""
-}
 
 func ctlTestEnv(extra ...string) []string {
 	var env []string
@@ -134,8 +49,8 @@ func ctlTestRun(t *testing.T, bin string, env []string, args ...string) ctlTestR
 }
 
 func TestFaultCLI(t *testing.T) {
-	bin := ctlTestBinary(t)
-	server := ctlTestServe(t, bin, "--control-token", "right")
+	bin := geoblobBinary(t)
+	server := startServe(t, "--control-token", "right").URL
 	srv := []string{"--server", server}
 
 	tests := []struct {
@@ -209,7 +124,7 @@ func TestFaultCLI(t *testing.T) {
 }
 
 func TestFaultCLIServerDown(t *testing.T) {
-	bin := ctlTestBinary(t)
+	bin := geoblobBinary(t)
 	// Port 1 on loopback is reserved and unused: nothing listens there.
 	res := ctlTestRun(t, bin, nil, "fault", "list", "--server", "http://127.0.0.1:1")
 	if res.code != 1 || !strings.HasPrefix(res.stderr, "geoblob: ") || strings.Count(strings.TrimSpace(res.stderr), "\n") != 0 {

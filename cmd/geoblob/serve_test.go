@@ -60,6 +60,7 @@ type served struct {
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	cmd := exec.Command(geoblobBinary(t), append([]string{"serve", "--port", "0"}, args...)...)
+	cmd.Env = ctlTestEnv()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
