@@ -331,7 +331,7 @@ func (e *Emulator) serve(l net.Listener, h http.Handler) {
 		ConnState:         e.trackFresh,
 		Handler:           h,
 		ReadHeaderTimeout: 30 * time.Second,
-		MaxHeaderBytes:    64 << 10, // TODO(lead): blobapi.MaxHeaderBytes
+		MaxHeaderBytes:    blobapi.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
 	}
 	e.servers = append(e.servers, srv)

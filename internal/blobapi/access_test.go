@@ -284,6 +284,7 @@ func TestBadInput(t *testing.T) {
 		{"block list bad id", "PUT", "/" + devAccount + "/ctr/nb?comp=blocklist", nil, blockList("<BlockList><Latest>!!</Latest></BlockList>"), 400, "InvalidBlockList"},
 		{"empty block list body", "PUT", "/" + devAccount + "/ctr/nb?comp=blocklist", nil, blockList(""), 400, "InvalidXmlDocument"},
 		{"malformed service properties", "PUT", "/" + devAccount + "/?restype=service&comp=properties", nil, blockList("<StorageServiceProperties><Cors>"), 400, "InvalidXmlDocument"},
+		{"service properties with a prefix declared on the root", "PUT", "/" + devAccount + "/?restype=service&comp=properties", nil, blockList(`<StorageServiceProperties xmlns:a="urn:x"><Cors><a:CorsRule/></Cors></StorageServiceProperties>`), 400, "InvalidXmlDocument"},
 		{"malformed ACL", "PUT", "/" + devAccount + "/ctr?restype=container&comp=acl", nil, blockList("<SignedIdentifiers><SignedIdentifier>"), 400, "InvalidXmlDocument"},
 		{"ACL bad date", "PUT", "/" + devAccount + "/ctr?restype=container&comp=acl", nil, blockList("<SignedIdentifiers><SignedIdentifier><Id>a</Id><AccessPolicy><Start>yesterday</Start></AccessPolicy></SignedIdentifier></SignedIdentifiers>"), 400, "InvalidXmlDocument"},
 		{"bad public access", "PUT", "/" + devAccount + "/ctr3?restype=container", map[string]string{"x-ms-blob-public-access": "world"}, nil, 400, "InvalidHeaderValue"},

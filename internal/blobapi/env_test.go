@@ -110,8 +110,8 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		Now:    now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
-	e.srv = httptest.NewServer(api)
-	e.secSrv = httptest.NewServer(api.SecondaryHandler())
+	e.srv = newServer(api)
+	e.secSrv = newServer(api.SecondaryHandler())
 	t.Cleanup(func() {
 		e.srv.Close()
 		e.secSrv.Close()
@@ -123,6 +123,14 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	e.client = e.newClient(e.primaryURL())
 	e.secClient = e.newClient(e.secondaryURL())
 	return e
+}
+
+// newServer starts h on loopback with the MaxHeaderBytes the emulator uses.
+func newServer(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.MaxHeaderBytes = blobapi.MaxHeaderBytes
+	srv.Start()
+	return srv
 }
 
 func clientOptions() *azblob.ClientOptions {

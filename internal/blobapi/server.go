@@ -113,6 +113,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 			}
 		}
 	}()
+	if !s.checkHeaderSize(w, r) {
+		return
+	}
 	azerr.SetCommonHeaders(w, r)
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -164,6 +167,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 // fail writes an Azure error response.
 func (c *call) fail(status int, code, msg string, details ...azerr.Detail) {
 	c.wrote = true
+	// A handler may have prepared success headers before failing.
+	c.w.Header().Del("Content-Length")
 	if status >= 500 {
 		c.s.log.Error("blobapi: request failed", "method", c.r.Method, "path", c.r.URL.Path, "status", status, "code", code)
 	} else {

@@ -1,8 +1,12 @@
 package blobapi
 
 import (
+	"bytes"
 	"encoding/xml"
+	"fmt"
+	"io"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/geoblob/geoblob/internal/store"
@@ -112,24 +116,38 @@ func (c *call) setServiceProperties() {
 	if !ok {
 		return
 	}
-	if err := wellFormed(body, "StorageServiceProperties"); err != nil {
-		c.invalidXML(err)
-		return
-	}
-	var upd serviceDoc
-	if err := xml.Unmarshal(body, &upd); err != nil {
-		c.invalidXML(err)
-		return
-	}
 	cur := c.st.ServiceProperties(c.addr.Account)
 	if cur == nil {
 		cur = []byte(defaultServiceProperties)
+	}
+	doc, err := mergeServiceProperties(cur, body)
+	if err != nil {
+		c.invalidXML(err)
+		return
+	}
+	c.st.SetServiceProperties(c.addr.Account, doc)
+	c.ok(http.StatusAccepted)
+}
+
+// mergeServiceProperties parses a Set Service Properties body and returns
+// the stored document cur with every top-level element that upd names
+// replaced (or added). An invalid upd is an error.
+func mergeServiceProperties(cur, upd []byte) ([]byte, error) {
+	if err := wellFormed(upd, "StorageServiceProperties"); err != nil {
+		return nil, err
+	}
+	if err := keepsPrefixes(upd); err != nil {
+		return nil, err
+	}
+	var u serviceDoc
+	if err := xml.Unmarshal(upd, &u); err != nil {
+		return nil, err
 	}
 	var merged serviceDoc
 	if err := xml.Unmarshal(cur, &merged); err != nil {
 		merged = serviceDoc{}
 	}
-	for _, it := range upd.Items {
+	for _, it := range u.Items {
 		it.XMLName.Space = ""
 		replaced := false
 		for i := range merged.Items {
@@ -145,11 +163,57 @@ func (c *call) setServiceProperties() {
 	merged.XMLName = xml.Name{Local: "StorageServiceProperties"}
 	out, err := xml.Marshal(merged)
 	if err != nil {
-		c.invalidXML(err)
-		return
+		return nil, err
 	}
-	c.st.SetServiceProperties(c.addr.Account, append([]byte(xml.Header[:len(xml.Header)-1]), out...))
-	c.ok(http.StatusAccepted)
+	return append([]byte(xml.Header[:len(xml.Header)-1]), out...), nil
+}
+
+// keepsPrefixes checks that every namespace prefix used below the top-level
+// elements of doc is declared below them too. The stored document keeps
+// those elements' inner XML verbatim but not the root's or their own
+// attributes, so a prefix declared there would be left undeclared.
+func keepsPrefixes(doc []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(doc))
+	var scopes [][]string // prefixes declared by each open element
+	for {
+		tok, err := d.RawToken()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			var decl []string
+			for _, a := range t.Attr {
+				if a.Name.Space == "xmlns" {
+					decl = append(decl, a.Name.Local)
+				}
+			}
+			depth := len(scopes) + 1
+			scopes = append(scopes, decl)
+			if depth <= 2 {
+				continue // the root and top-level names lose their prefixes
+			}
+			names := []xml.Name{t.Name}
+			for _, a := range t.Attr {
+				names = append(names, a.Name)
+			}
+			for _, n := range names {
+				if n.Space == "" || n.Space == "xml" || n.Space == "xmlns" {
+					continue
+				}
+				if !slices.ContainsFunc(scopes[2:], func(decl []string) bool { return slices.Contains(decl, n.Space) }) {
+					return fmt.Errorf("the namespace prefix %q must be declared inside the element that uses it", n.Space)
+				}
+			}
+		case xml.EndElement:
+			if len(scopes) > 0 {
+				scopes = scopes[:len(scopes)-1]
+			}
+		}
+	}
 }
 
 // getServiceStats answers Get Blob Service Stats, which Azure serves only
