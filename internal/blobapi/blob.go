@@ -150,19 +150,8 @@ func (c *call) putBlob() {
 			azerr.NewDetail("HeaderName", "x-ms-blob-type"), azerr.NewDetail("HeaderValue", bt))
 		return
 	}
-	hh, ok := c.blobHTTPHeaders(true)
+	hh, sent, meta, ok := c.commitHeaders(true)
 	if !ok {
-		return
-	}
-	sent, ok := c.md5Header("Content-MD5")
-	if !ok {
-		return
-	}
-	meta, ok := c.metadata()
-	if !ok {
-		return
-	}
-	if !c.validTier() {
 		return
 	}
 	content, sum, ok := c.readBody(true)
@@ -187,6 +176,26 @@ func (c *call) putBlob() {
 	rh.Set("x-ms-request-server-encrypted", "true")
 	rh.Set("Content-Length", "0")
 	c.ok(http.StatusCreated)
+}
+
+// commitHeaders parses the headers shared by Put Blob and Put Block List:
+// the blob's HTTP headers (putBlob lets the plain Content-* headers stand in),
+// the Content-MD5 of the request body, metadata and the access tier. It
+// answers the request and returns false when one is invalid.
+func (c *call) commitHeaders(putBlob bool) (store.HTTPHeaders, []byte, map[string]string, bool) {
+	hh, ok := c.blobHTTPHeaders(putBlob)
+	if !ok {
+		return hh, nil, nil, false
+	}
+	sent, ok := c.md5Header("Content-MD5")
+	if !ok {
+		return hh, nil, nil, false
+	}
+	meta, ok := c.metadata()
+	if !ok || !c.validTier() {
+		return hh, nil, nil, false
+	}
+	return hh, sent, meta, true
 }
 
 // validBlockID reports whether id is base64 of at most 64 bytes.
@@ -292,19 +301,8 @@ func parseBlockList(body []byte) ([]store.BlockRef, error) {
 }
 
 func (c *call) putBlockList() {
-	hh, ok := c.blobHTTPHeaders(false)
+	hh, sent, meta, ok := c.commitHeaders(false)
 	if !ok {
-		return
-	}
-	sent, ok := c.md5Header("Content-MD5")
-	if !ok {
-		return
-	}
-	meta, ok := c.metadata()
-	if !ok {
-		return
-	}
-	if !c.validTier() {
 		return
 	}
 	body, ok := c.readXMLBody()
