@@ -1,0 +1,59 @@
+package azerr
+
+import (
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestWrite(t *testing.T) {
+	tests := []struct {
+		method   string
+		status   int
+		version  string
+		wantBody bool
+	}{
+		{http.MethodGet, http.StatusServiceUnavailable, "2021-12-02", true},
+		{http.MethodPut, http.StatusConflict, "", true},
+		{http.MethodHead, http.StatusNotFound, "2099-01-01", false},
+		{http.MethodGet, http.StatusNotModified, "", false},
+	}
+	for _, tc := range tests {
+		r := httptest.NewRequest(tc.method, "/acct/c/b", nil)
+		if tc.version != "" {
+			r.Header.Set("x-ms-version", tc.version)
+		}
+		r.Header.Set("x-ms-client-request-id", "client-1")
+		w := httptest.NewRecorder()
+		Write(w, r, tc.status, "ServerBusy", "busy", NewDetail("Reason", "test"))
+		h := w.Result().Header
+		if w.Code != tc.status || h.Get("x-ms-error-code") != "ServerBusy" || h.Get("x-ms-request-id") == "" || h.Get("Date") == "" {
+			t.Errorf("%s %d: headers %v", tc.method, tc.status, h)
+		}
+		wantVersion := tc.version
+		if wantVersion == "" {
+			wantVersion = DefaultVersion
+		}
+		if h.Get("x-ms-version") != wantVersion || h.Get("x-ms-client-request-id") != "client-1" {
+			t.Errorf("%s %d: version %q client id %q", tc.method, tc.status, h.Get("x-ms-version"), h.Get("x-ms-client-request-id"))
+		}
+		body := w.Body.String()
+		if !tc.wantBody {
+			if body != "" {
+				t.Errorf("%s %d: unexpected body %q", tc.method, tc.status, body)
+			}
+			continue
+		}
+		var doc struct {
+			Code, Message, Reason string
+		}
+		if err := xml.Unmarshal([]byte(body), &doc); err != nil {
+			t.Fatalf("body %q: %v", body, err)
+		}
+		if doc.Code != "ServerBusy" || !strings.HasPrefix(doc.Message, "busy\nRequestId:"+h.Get("x-ms-request-id")) || doc.Reason != "test" {
+			t.Errorf("body %+v", doc)
+		}
+	}
+}
