@@ -307,7 +307,10 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 				}
 				p.line(colorCyan, "Paused at read %d. Press Enter to %s the outage of the primary.", i, what)
 				if _, err := readLine(ctx, stdin); err != nil {
-					break
+					if ctx.Err() != nil {
+						break
+					}
+					return sum, err
 				}
 				if err := toggle(!active, i); err != nil {
 					return sum, err

@@ -307,3 +307,16 @@ func TestHelloWorldPNG(t *testing.T) {
 		t.Fatal("HelloWorldPNG must be a stable PNG")
 	}
 }
+
+func TestInteractiveWithoutInput(t *testing.T) {
+	cfg := fastConfig(t)
+	cfg.Interactive = true
+	cfg.Stdin = strings.NewReader("")
+	sum, err := Run(context.Background(), cfg)
+	if !errors.Is(err, ErrInteractiveNoTerm) {
+		t.Fatalf("want ErrInteractiveNoTerm, got %v", err)
+	}
+	if sum.Reads != 200 {
+		t.Fatalf("stopped after %d reads, want 200", sum.Reads)
+	}
+}
