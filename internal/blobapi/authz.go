@@ -42,9 +42,18 @@ func (c *call) authorize(o *op, key []byte) bool {
 			}
 		}
 	}
-	c.fail(http.StatusForbidden, auth.CodeNoAuthenticationInformation,
-		"Server failed to authenticate the request: anonymous access is not permitted for this resource.")
+	c.anonymousDenied()
 	return false
+}
+
+// anonymousDenied answers an anonymous request that its container's public
+// access level does not permit: 403 AuthorizationFailure, as the issue that
+// specifies the emulator asks and as Azurite answers. Real Azure answers
+// 404 ResourceNotFound instead, so that anonymous clients cannot tell
+// whether a private container or blob exists (Azure/azure-storage-cpp#397).
+func (c *call) anonymousDenied() {
+	c.fail(http.StatusForbidden, "AuthorizationFailure",
+		"This request is not authorized to perform this operation: it carries no credentials and the container does not permit anonymous access.")
 }
 
 // authFailed answers an authentication failure with 403 and its code.

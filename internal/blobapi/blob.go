@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/uuid"
+
 	"github.com/geoblob/geoblob/internal/azerr"
 	"github.com/geoblob/geoblob/internal/store"
 )
@@ -349,7 +351,8 @@ func (c *call) getBlockList() {
 		return
 	}
 	if c.anon && lt != "committed" {
-		c.fail(http.StatusForbidden, "NoAuthenticationInformation", "Anonymous clients may list only committed blocks.")
+		// Anonymous clients may see only committed blocks.
+		c.anonymousDenied()
 		return
 	}
 	bl, err := c.st.BlockList(c.addr.Account, c.addr.Container, c.addr.Blob, c.readOptions())
@@ -391,21 +394,32 @@ func (c *call) getBlob() {
 		rng    byteRange
 		ranged bool
 	)
+	wantRangeMD5 := false
 	if c.r.Method == http.MethodGet {
-		name, v := "x-ms-range", h.Get("x-ms-range")
-		if v == "" {
-			name, v = "Range", h.Get("Range")
-		}
-		if v != "" {
+		if v := h.Get("x-ms-range"); v != "" {
 			var ok bool
 			if rng, ok = parseRange(v); !ok {
-				c.badHeader(name, v)
+				c.badHeader("x-ms-range", v)
 				return
 			}
 			ranged = true
+		} else if v := h.Get("Range"); v != "" {
+			// Azure accepts only "bytes=a-" and "bytes=a-b". Any other
+			// Range (a suffix, several ranges, another unit, a malformed
+			// value) is ignored and the whole blob returned, as HTTP
+			// (RFC 9110, section 14.2) lets a server do.
+			rng, ranged = parseRange(v)
+		}
+		// Azure answers 400 InvalidHeaderValue when the range MD5 is asked
+		// for without a range.
+		if v := h.Get("x-ms-range-get-content-md5"); strings.EqualFold(v, "true") {
+			if !ranged {
+				c.badHeader("x-ms-range-get-content-md5", v)
+				return
+			}
+			wantRangeMD5 = true
 		}
 	}
-	wantRangeMD5 := strings.EqualFold(h.Get("x-ms-range-get-content-md5"), "true")
 	b, err := c.st.Blob(c.addr.Account, c.addr.Container, c.addr.Blob, c.readOptions())
 	if err != nil {
 		c.storeErr(err)
@@ -424,7 +438,9 @@ func (c *call) getBlob() {
 			return
 		}
 		if wantRangeMD5 && n > maxRangeMD5 {
-			c.fail(http.StatusBadRequest, "OutOfRangeInput", "The requested range is too large to compute an MD5 for: it must be at most 4 MiB.")
+			// Azure computes a range MD5 for at most 4 MiB and answers a
+			// larger range with 400 InvalidHeaderValue naming the header.
+			c.badHeader("x-ms-range-get-content-md5", h.Get("x-ms-range-get-content-md5"))
 			return
 		}
 		status = http.StatusPartialContent
@@ -540,11 +556,24 @@ func (c *call) leaseBlob() {
 		ID:         c.leaseID(),
 		ProposedID: h.Get("x-ms-proposed-lease-id"),
 	}
-	var ok bool
 	switch req.Action {
+	case store.LeaseAcquire, store.LeaseBreak, store.LeaseRenew, store.LeaseRelease, store.LeaseChange:
 	case "":
 		c.missingHeader("x-ms-lease-action")
 		return
+	default:
+		c.badHeader("x-ms-lease-action", h.Get("x-ms-lease-action"))
+		return
+	}
+	// Lease ids are GUIDs; Azure refuses any other value with 400.
+	for _, name := range []string{"x-ms-lease-id", "x-ms-proposed-lease-id"} {
+		if v := h.Get(name); v != "" && uuid.Validate(v) != nil {
+			c.badHeader(name, v)
+			return
+		}
+	}
+	var ok bool
+	switch req.Action {
 	case store.LeaseAcquire:
 		if h.Get("x-ms-lease-duration") == "" {
 			c.missingHeader("x-ms-lease-duration")
@@ -581,9 +610,6 @@ func (c *call) leaseBlob() {
 			c.missingHeader("x-ms-proposed-lease-id")
 			return
 		}
-	default:
-		c.badHeader("x-ms-lease-action", h.Get("x-ms-lease-action"))
-		return
 	}
 	res, err := c.st.LeaseBlob(c.addr.Account, c.addr.Container, c.addr.Blob, req, conditions(h, ""))
 	if err != nil {

@@ -216,12 +216,20 @@ func TestGetBlobRanges(t *testing.T) {
 		wantCR     string
 	}{
 		{"x-ms-range wins", "r", map[string]string{"x-ms-range": "bytes=1-2", "Range": "bytes=3-4"}, 206, "12", "bytes 1-2/20"},
-		{"suffix", "r", map[string]string{"Range": "bytes=-3"}, 206, "hij", "bytes 17-19/20"},
+		// Azure accepts only "bytes=a-" and "bytes=a-b": any other Range
+		// is ignored and the whole blob returned; a bad x-ms-range is 400.
+		{"suffix ignored", "r", map[string]string{"Range": "bytes=-3"}, 200, string(data), ""},
+		{"several ranges ignored", "r", map[string]string{"Range": "bytes=0-1,3-4"}, 200, string(data), ""},
+		{"reversed Range ignored", "r", map[string]string{"Range": "bytes=9-3"}, 200, string(data), ""},
+		{"suffix x-ms-range", "r", map[string]string{"x-ms-range": "bytes=-3"}, 400, "", ""},
+		{"start at size", "r", map[string]string{"x-ms-range": "bytes=20-30"}, 416, "", "bytes */20"},
 		{"start past end", "r", map[string]string{"Range": "bytes=20-"}, 416, "", "bytes */20"},
 		{"empty blob no range", "empty", nil, 200, "", ""},
 		{"empty blob ranged", "empty", map[string]string{"x-ms-range": "bytes=0-"}, 416, "", "bytes */0"},
 		{"malformed", "r", map[string]string{"x-ms-range": "bytes=9-3"}, 400, "", ""},
-		{"garbage", "r", map[string]string{"Range": "pages=1-2"}, 400, "", ""},
+		{"other unit ignored", "r", map[string]string{"Range": "pages=1-2"}, 200, string(data), ""},
+		{"garbage x-ms-range", "r", map[string]string{"x-ms-range": "bytes=abc"}, 400, "", ""},
+		{"range MD5 without range", "r", map[string]string{"x-ms-range-get-content-md5": "true"}, 400, "", ""},
 	}
 	for _, tt := range raw {
 		t.Run(tt.name, func(t *testing.T) {

@@ -251,6 +251,9 @@ func (c *call) listBlobs() {
 	}
 	o.Delimiter = c.q.Get("delimiter")
 	include := c.q.Get("include")
+	if !c.validInclude(include, listBlobsInclude) {
+		return
+	}
 	withMeta, withCopy := hasToken(include, "metadata"), hasToken(include, "copy")
 	page, err := c.st.ListBlobs(c.addr.Account, c.addr.Container, o)
 	if err != nil {

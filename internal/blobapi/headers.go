@@ -140,14 +140,14 @@ func (c *call) blobHTTPHeaders(plain bool) (store.HTTPHeaders, bool) {
 func (c *call) leaseID() string { return c.r.Header.Get("x-ms-lease-id") }
 
 // byteRange is a parsed Range header: start and end are inclusive; end is
-// -1 for "bytes=a-"; suffix is set for "bytes=-n".
+// -1 for "bytes=a-".
 type byteRange struct {
 	start, end int64
-	suffix     bool
 }
 
-// parseRange parses "bytes=a-b", "bytes=a-" and "bytes=-n". ok is false
-// for a malformed value.
+// parseRange parses the two forms Azure accepts, "bytes=a-b" and
+// "bytes=a-". ok is false for anything else, including the suffix form
+// "bytes=-n" and lists of ranges, which Azure does not support.
 func parseRange(v string) (byteRange, bool) {
 	spec, found := strings.CutPrefix(strings.TrimSpace(v), "bytes=")
 	if !found || strings.Contains(spec, ",") {
@@ -158,37 +158,23 @@ func parseRange(v string) (byteRange, bool) {
 		return byteRange{}, false
 	}
 	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
-	if a == "" {
-		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n < 0 {
-			return byteRange{}, false
-		}
-		return byteRange{start: n, end: -1, suffix: true}, true
-	}
-	start, err := strconv.ParseInt(a, 10, 64)
-	if err != nil || start < 0 {
+	start, err := strconv.ParseUint(a, 10, 63)
+	if err != nil {
 		return byteRange{}, false
 	}
 	if b == "" {
-		return byteRange{start: start, end: -1}, true
+		return byteRange{start: int64(start), end: -1}, true
 	}
-	end, err := strconv.ParseInt(b, 10, 64)
+	end, err := strconv.ParseUint(b, 10, 63)
 	if err != nil || end < start {
 		return byteRange{}, false
 	}
-	return byteRange{start: start, end: end}, true
+	return byteRange{start: int64(start), end: int64(end)}, true
 }
 
 // resolve turns r into an offset and length within size. ok is false when
 // the range is not satisfiable.
 func (r byteRange) resolve(size int64) (off, n int64, ok bool) {
-	if r.suffix {
-		if r.start == 0 || size == 0 {
-			return 0, 0, false
-		}
-		n = min(r.start, size)
-		return size - n, n, true
-	}
 	if r.start >= size {
 		return 0, 0, false
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/geoblob/geoblob/internal/store"
 )
@@ -27,6 +28,30 @@ func (c *call) listOptions() (store.ListOptions, bool) {
 	return o, true
 }
 
+// The include values of List Blobs and List Containers in the Azure REST
+// reference. The emulator accepts them all, returning what it models.
+var (
+	listBlobsInclude = []string{"copy", "deleted", "deletedwithversions", "immutabilitypolicy", "legalhold",
+		"metadata", "permissions", "snapshots", "tags", "uncommittedblobs", "versions"}
+	listContainersInclude = []string{"deleted", "metadata", "system"}
+)
+
+// validInclude checks a comma-separated include parameter against the
+// allowed values. It answers 400 InvalidQueryParameterValue, as Azure does,
+// and returns false for an unknown value.
+func (c *call) validInclude(include string, allowed []string) bool {
+	if include == "" {
+		return true
+	}
+	for _, v := range strings.Split(include, ",") {
+		if !slices.Contains(allowed, strings.ToLower(strings.TrimSpace(v))) {
+			c.badQuery("include", include, "include must be a comma-separated list of: "+strings.Join(allowed, ", ")+".")
+			return false
+		}
+	}
+	return true
+}
+
 func maxResults(o store.ListOptions) int {
 	if o.MaxResults <= 0 {
 		return 5000
@@ -37,6 +62,9 @@ func maxResults(o store.ListOptions) int {
 func (c *call) listContainers() {
 	o, ok := c.listOptions()
 	if !ok {
+		return
+	}
+	if !c.validInclude(c.q.Get("include"), listContainersInclude) {
 		return
 	}
 	withMeta := hasToken(c.q.Get("include"), "metadata")

@@ -23,6 +23,7 @@ var (
 	ErrNotModified            = newErr("ConditionNotMet", "The condition specified using HTTP conditional header(s) is not met.")
 	ErrInvalidBlockList       = newErr("InvalidBlockList", "The specified block list is invalid.")
 	ErrInvalidBlockID         = newErr("InvalidBlockId", "The specified block ID is invalid. The block ID must be Base64-encoded.")
+	ErrInvalidBlobOrBlock     = newErr("InvalidBlobOrBlock", "The specified blob or block content is invalid.")
 	ErrBlockCountExceeded     = newErr("BlockCountExceedsLimit", "The uncommitted block count cannot exceed the maximum limit of 100,000 blocks.")
 	ErrInvalidRange           = newErr("InvalidRange", "The range specified is invalid for the current size of the resource.")
 

@@ -432,8 +432,10 @@ func (s *Store) PutBlob(acct, cname, name string, content Content, h HTTPHeaders
 	})
 }
 
-// StageBlock stores an uncommitted block (Put Block). Staging does not
-// change the committed blob, so it is not replicated.
+// StageBlock stores an uncommitted block (Put Block). As in Azure, every
+// uncommitted block of a blob must have an id of the same length, else
+// ErrInvalidBlobOrBlock. Staging does not change the committed blob, so it
+// is not replicated.
 func (s *Store) StageBlock(acct, cname, name, blockID string, content Content, leaseID string) error {
 	if !validBlockID(blockID) {
 		return ErrInvalidBlockID
@@ -457,6 +459,11 @@ func (s *Store) StageBlock(acct, cname, name, blockID string, content Content, l
 		c.staged[name] = st
 	}
 	if _, ok := st.blocks[blockID]; !ok {
+		// Azure: every uncommitted block of a blob has an id of the
+		// same length.
+		if len(st.order) > 0 && !sameIDLength(st.order[0], blockID) {
+			return ErrInvalidBlobOrBlock
+		}
 		if len(st.order) >= 100000 {
 			return ErrBlockCountExceeded
 		}
@@ -708,6 +715,14 @@ func (s *Store) Apply(ch Change) {
 	if ch.Seq > s.seq {
 		s.seq = ch.Seq
 	}
+}
+
+// sameIDLength reports whether two valid block ids decode to the same
+// number of bytes.
+func sameIDLength(a, b string) bool {
+	na, errA := decodeBase64Len(a)
+	nb, errB := decodeBase64Len(b)
+	return errA == nil && errB == nil && na == nb
 }
 
 func validBlockID(id string) bool {

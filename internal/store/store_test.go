@@ -344,3 +344,36 @@ func TestReadContentErrors(t *testing.T) {
 		t.Fatalf("wrong hint: %v size %d", err, c.Size())
 	}
 }
+
+func TestStageBlockIDLengthMustMatch(t *testing.T) {
+	s, _, _ := newTestStore(t)
+	if err := s.StageBlock("acct", "c", "blob", id("aaaa"), Bytes([]byte("A")), ""); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		blockID string
+		want    error
+	}{
+		{"same length", id("bbbb"), nil},
+		{"restaged id", id("aaaa"), nil},
+		{"longer", id("cccccccc"), ErrInvalidBlobOrBlock},
+		{"shorter", id("d"), ErrInvalidBlobOrBlock},
+	}
+	for _, tc := range tests {
+		if err := s.StageBlock("acct", "c", "blob", tc.blockID, Bytes([]byte("x")), ""); !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	// Another blob keeps its own length; a commit clears the staged set,
+	// so the next blob version may use ids of another length.
+	if err := s.StageBlock("acct", "c", "other", id("x"), Bytes([]byte("x")), ""); err != nil {
+		t.Fatalf("other blob: %v", err)
+	}
+	if _, err := s.CommitBlockList("acct", "c", "blob", []BlockRef{{id("aaaa"), BlockLatest}}, HTTPHeaders{}, nil, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.StageBlock("acct", "c", "blob", id("cccccccc"), Bytes([]byte("x")), ""); err != nil {
+		t.Fatalf("after commit: %v", err)
+	}
+}
