@@ -14,6 +14,8 @@ type tripRule interface {
 	// failure records a failure and reports whether the breaker must trip.
 	failure(now int64) bool
 	reset()
+	// reason says why the rule trips, for StateChange.Reason.
+	reason() string
 }
 
 // consecutiveRule trips after n consecutive failures (the seed's rule).
@@ -29,6 +31,7 @@ func (r *consecutiveRule) success(int64) {
 }
 func (r *consecutiveRule) failure(int64) bool { return r.count.Add(1) >= r.n }
 func (r *consecutiveRule) reset()             { r.count.Store(0) }
+func (r *consecutiveRule) reason() string     { return "consecutive primary read failures" }
 
 // ratioRule trips when, over a rolling window of buckets, at least min
 // reads were made and the failure ratio reached ratio. Buckets are reset
@@ -81,6 +84,8 @@ func (r *ratioRule) failure(now int64) bool {
 	}
 	return total >= r.min && total > 0 && float64(fails)/float64(total) >= r.ratio
 }
+
+func (r *ratioRule) reason() string { return "primary read failure ratio over the window" }
 
 func (r *ratioRule) reset() {
 	for i := range r.buckets {
@@ -150,10 +155,12 @@ func newBreaker(cfg *Config, c *counters) *breaker {
 	return b
 }
 
-// route is where a read goes first, and whether it is the probe.
+// route is where a read goes first, and whether it is the probe (then gen
+// is the transition count it was sent under).
 type route struct {
 	loc   Location
 	probe bool
+	gen   uint64
 }
 
 // route picks the location of a read. It is the hot path: atomic loads only
@@ -169,8 +176,19 @@ func (b *breaker) route() route {
 		return route{loc: Primary}
 	}
 	if b.probeDue() && b.probing.CompareAndSwap(false, true) {
+		// Check again holding the slot: the previous probe may have ended
+		// (and re-armed, or closed the breaker) since probeDue was read.
+		gen := b.gen.Load()
+		switch {
+		case State(b.state.Load()) == Closed:
+			b.probing.Store(false)
+			return route{loc: Primary}
+		case !b.probeDue():
+			b.probing.Store(false)
+			return route{loc: Secondary}
+		}
 		b.c.probes.Add(1)
-		return route{loc: Primary, probe: true}
+		return route{loc: Primary, probe: true, gen: gen}
 	}
 	return route{loc: Secondary}
 }
@@ -201,38 +219,40 @@ func (b *breaker) current() State {
 	return Open
 }
 
-// primarySuccess records a successful (non-probe) primary read.
-func (b *breaker) primarySuccess(now time.Time, d time.Duration) {
+// primarySuccess records a successful (non-probe) primary read and returns
+// the transition it caused (a slow call can trip the breaker), if any.
+func (b *breaker) primarySuccess(now time.Time, d time.Duration) *StateChange {
 	if State(b.state.Load()) != Closed || Mode(b.mode.Load()) != Auto {
-		return
+		return nil
 	}
 	if b.cfg.SlowCallThreshold > 0 && d > b.cfg.SlowCallThreshold {
-		b.primaryFailure(now, "slow primary reads")
-		return
+		return b.primaryFailure(now, "slow primary reads: ")
 	}
 	n := now.UnixNano()
 	for _, r := range b.rules {
 		r.success(n)
 	}
+	return nil
 }
 
 // primaryFailure records a retryable (non-probe) primary read failure and
-// returns the transition it caused, if any.
-func (b *breaker) primaryFailure(now time.Time, reason string) *StateChange {
+// returns the transition it caused, if any. prefix qualifies the reason
+// ("slow primary reads: " for slow calls).
+func (b *breaker) primaryFailure(now time.Time, prefix string) *StateChange {
 	if State(b.state.Load()) != Closed || Mode(b.mode.Load()) != Auto {
 		return nil
 	}
 	n := now.UnixNano()
-	trip := false
+	var tripped tripRule
 	for _, r := range b.rules {
-		if r.failure(n) {
-			trip = true
+		if r.failure(n) && tripped == nil {
+			tripped = r
 		}
 	}
-	if !trip {
+	if tripped == nil {
 		return nil
 	}
-	return b.open(now, reason)
+	return b.open(now, prefix+tripped.reason())
 }
 
 // consecutive returns the current consecutive-failure count (for events).
@@ -281,13 +301,15 @@ func (b *breaker) secondarySuccess() {
 	}
 }
 
-// probeResult ends the probe. A success closes the breaker once
-// ProbeSuccesses probes in a row succeeded; a failure backs off.
-func (b *breaker) probeResult(now time.Time, ok bool) *StateChange {
+// probeResult ends the probe sent under generation gen. A success closes
+// the breaker once ProbeSuccesses probes in a row succeeded; a failure
+// backs off. A verdict from before a later transition (a Force, a fresh
+// trip) says nothing about the current state and is dropped.
+func (b *breaker) probeResult(now time.Time, gen uint64, ok bool) *StateChange {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	defer b.probing.Store(false)
-	if State(b.state.Load()) != Open {
+	if State(b.state.Load()) != Open || b.gen.Load() != gen {
 		return nil
 	}
 	if !ok {

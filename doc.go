@@ -6,10 +6,13 @@
 // # Model
 //
 // A Router is an azcore pipeline policy plus a handle. Reads (GET and HEAD)
-// go where its breaker says; writes always go to the primary. The breaker
-// starts closed (reads on the primary). Retryable primary failures (408,
-// 429, 500, 502, 503, 504, timeouts, connection errors) count against the
-// primary; caller cancellation is neutral. After Config.FailureThreshold
+// go where its breaker says; everything else is a write and always goes to
+// the primary, in every mode, hedged or not. Get Blob Service Stats alone
+// is sent to the secondary. The breaker starts closed (reads on the
+// primary). Retryable primary failures (408, 429, 500, 502, 503, 504,
+// connection errors and timeouts, including a try that exceeds the SDK's
+// RetryOptions.TryTimeout) count against the primary; caller cancellation
+// (context.Canceled) is neutral. After Config.FailureThreshold
 // consecutive failures (5, as in Microsoft's circuit-breaker tutorial), or
 // a failure ratio over a rolling window, or too many slow calls, the
 // breaker opens: reads go straight to the secondary, with no primary
@@ -24,14 +27,18 @@
 // Within one try, a read that fails retryably on its first location is sent
 // at once to the other one (a fallback), so no read fails while one
 // location is healthy; when both fail the read returns ErrBothUnavailable
-// wrapping both causes. The secondary is eventually consistent: a 404 or
+// wrapping both causes. A try that timed out has no time left for a
+// fallback: it is counted and returned, and the SDK's next try goes where
+// the breaker then says. The secondary is eventually consistent: a 404 or
 // 412 from it means "not replicated yet", and the read is retried on the
 // primary without counting against the secondary. Downloads never mix two
-// blob versions: azblob sends every chunk after the first with If-Match set
-// to the first chunk's ETag; chunks of a version the secondary served stay
-// pinned there, and a version missing at the other location yields a 412,
-// which DownloadBuffer and DownloadFile answer by restarting the whole
-// download on one location. The secondary's LastSyncTime is read from Get
+// blob versions: azblob sends every chunk after the first, and every
+// resumption of DownloadStream's retry reader, with If-Match set to the
+// first answer's ETag (DownloadBuffer and DownloadFile of this package add
+// that condition for an explicit Range, where azblob sends none); versions
+// the secondary served (GET or HEAD) stay pinned there, and a version
+// missing at the other location yields a 412, which DownloadBuffer and
+// DownloadFile answer by restarting the whole download on one location. The secondary's LastSyncTime is read from Get
 // Blob Service Stats at most every Config.StatsRefresh while reads use the
 // secondary (Router.Staleness); with Config.MaxStaleness, reads that would
 // be served by a secondary staler than the bound fail with ErrTooStale.
@@ -79,6 +86,9 @@
 // # Hot path
 //
 // A read on a healthy primary costs a few atomic loads and stores: no
-// locks, no allocation by geoblob. Transitions take a mutex; events they
-// produce are emitted after it is released.
+// locks, no allocation by geoblob (azcore itself allocates one small
+// request copy per policy in the pipeline). Once tripped, a read goes
+// straight to the secondary, with one read-locked map lookup to keep its
+// version pinned. Transitions take a mutex; events they produce are
+// emitted after it is released.
 package geoblob

@@ -17,6 +17,12 @@ type endpoint struct {
 }
 
 func parseEndpoint(raw string) (endpoint, *url.URL, error) {
+	return parseEndpointStyle(raw, false)
+}
+
+// parseEndpointStyle is parseEndpoint that can force path style, for a
+// host the name alone does not reveal.
+func parseEndpointStyle(raw string, forcePath bool) (endpoint, *url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return endpoint{}, nil, fmt.Errorf("%w: bad URL %q: %v", ErrInvalidConfig, redactText(raw), redactText(err.Error()))
@@ -25,7 +31,7 @@ func parseEndpoint(raw string) (endpoint, *url.URL, error) {
 		return endpoint{}, nil, fmt.Errorf("%w: URL %q needs an http or https scheme and a host", ErrInvalidConfig, redactURL(u))
 	}
 	e := endpoint{scheme: u.Scheme, host: u.Host}
-	if pathStyle(u.Hostname()) {
+	if forcePath || pathStyle(u.Hostname()) {
 		seg := strings.TrimPrefix(u.EscapedPath(), "/")
 		seg, _, _ = strings.Cut(seg, "/")
 		if seg == "" {
@@ -37,9 +43,12 @@ func parseEndpoint(raw string) (endpoint, *url.URL, error) {
 }
 
 // pathStyle reports whether URLs on host carry the account in the path, as
-// with the emulator, Azurite and IP addresses.
+// with the emulator, Azurite and IP addresses: localhost, an IP address, or
+// a single-label name such as a docker-compose service ("azurite"). Every
+// Azure host name has dots.
 func pathStyle(host string) bool {
-	return host == "localhost" || net.ParseIP(host) != nil || strings.HasSuffix(host, ".localhost")
+	return host == "localhost" || net.ParseIP(host) != nil || strings.HasSuffix(host, ".localhost") ||
+		(host != "" && !strings.Contains(host, "."))
 }
 
 // accountName returns the storage account the URL addresses.
@@ -91,6 +100,16 @@ func (e *endpoint) matches(u *url.URL) bool {
 	}
 	p := u.Path
 	return strings.HasPrefix(p, e.prefix) && (len(p) == len(e.prefix) || p[len(e.prefix)] == '/')
+}
+
+// relPath returns u's path below the endpoint's path-style prefix, so that
+// the same blob has the same relPath at both locations. A URL of another
+// endpoint (after a redirect, say) keeps its whole path.
+func (e *endpoint) relPath(u *url.URL) string {
+	if !strings.HasPrefix(u.Path, e.prefix) {
+		return u.Path
+	}
+	return u.Path[len(e.prefix):]
 }
 
 // move readdresses req from endpoint from to endpoint to, setting both the

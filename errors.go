@@ -16,7 +16,9 @@ var (
 	ErrPrimaryUnavailable = errors.New("geoblob: primary unavailable, writes are refused while reads are served by the secondary")
 
 	// ErrBothUnavailable is returned when a read failed on the primary and
-	// on the secondary. The error wraps both causes.
+	// on the secondary. The error is an *Error whose Primary and Secondary
+	// hold each cause (an *azcore.ResponseError for an HTTP failure);
+	// errors.As on the error itself finds the first of them.
 	ErrBothUnavailable = errors.New("geoblob: both primary and secondary are unreachable")
 
 	// ErrTooStale is returned for a read that would be served by the
@@ -112,12 +114,18 @@ func redactQuery(q string) string {
 	return strings.Join(parts, "&")
 }
 
+// secretMarkers precede a secret in free-form text: SAS signatures (also
+// URL-encoded, as in a copy source), account keys, Authorization values,
+// and the request signature Azure quotes in its AuthenticationFailed
+// message. Lowercase.
+var secretMarkers = []string{"sig=", "sig%3d", "accountkey=", "bearer ", "sharedkey ", "signature found in the http request '"}
+
 // redactText removes secret query values and authorization material from a
-// free-form message, such as a transport error that embeds a URL.
+// free-form message, such as a transport error that embeds a URL or an
+// Azure error body.
 func redactText(s string) string {
 	lower := strings.ToLower(s)
-	if !strings.Contains(lower, "sig=") && !strings.Contains(lower, "accountkey=") &&
-		!strings.Contains(lower, "bearer ") && !strings.Contains(lower, "sharedkey ") {
+	if j, _ := nextSecret(lower); j < 0 {
 		return s
 	}
 	var b strings.Builder
@@ -141,7 +149,7 @@ func redactText(s string) string {
 
 func nextSecret(s string) (int, string) {
 	best, key := -1, ""
-	for _, k := range []string{"sig=", "accountkey=", "bearer ", "sharedkey "} {
+	for _, k := range secretMarkers {
 		if j := strings.Index(s, k); j >= 0 && (best < 0 || j < best) {
 			best, key = j, k
 		}
@@ -149,9 +157,14 @@ func nextSecret(s string) (int, string) {
 	return best, key
 }
 
-// redactErr returns err with any embedded URL redacted. A *url.Error keeps
-// its type and inner error, so timeouts and net errors stay detectable.
+// redactErr returns err with secrets removed from its message. A
+// *url.Error keeps its type and inner error when its redacted URL was the
+// only secret, so timeouts and net errors stay detectable; otherwise the
+// error is wrapped, and errors.Is and errors.As still reach its chain.
 func redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) && err == error(ue) {
 		c := *ue
@@ -160,7 +173,20 @@ func redactErr(err error) error {
 		} else {
 			c.URL = redactText(ue.URL)
 		}
-		return &c
+		err = &c
+	}
+	msg := err.Error()
+	if r := redactText(msg); r != msg {
+		return &redactedError{msg: r, err: err}
 	}
 	return err
 }
+
+// redactedError is an error whose message had secrets removed.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

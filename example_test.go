@@ -7,8 +7,10 @@ import (
 	"io"
 	"log"
 	"strings"
+	"sync/atomic"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/geoblob/geoblob"
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
@@ -137,4 +139,43 @@ func ExampleRouter_Force() {
 	// secondary-only secondary
 	// replication: live
 	// auto closed
+}
+
+// A parallel download that never mixes two versions of a blob: the
+// secondary still has v1 (replication is paused), the primary has v2, and
+// reads fail back to the primary half-way. Every byte comes from v1.
+func ExampleDownloadBuffer() {
+	ctx := context.Background()
+	emu, err := emulator.Start(ctx, emulator.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+	var router *geoblob.Router
+	var reads atomic.Int32
+	cfg := geoblob.DefaultConfig()
+	cfg.OnResponse = func(geoblob.ResponseEvent) {
+		if reads.Add(1) == 2 {
+			router.Force(geoblob.Auto) // fail back mid-download
+		}
+	}
+	client, router, err := geoblob.NewClientFromConnectionString(emu.ConnectionString(), cfg, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, _ = client.CreateContainer(ctx, "photos", nil)
+	_, _ = client.UploadBuffer(ctx, "photos", "big", []byte(strings.Repeat("1", 64<<10)), nil)
+	_ = emu.Replication().Wait(ctx)
+	emu.Replication().Pause()
+	_, _ = client.UploadBuffer(ctx, "photos", "big", []byte(strings.Repeat("2", 64<<10)), nil)
+
+	router.Force(geoblob.SecondaryOnly)
+	buf := make([]byte, 64<<10)
+	b := client.ServiceClient().NewContainerClient("photos").NewBlobClient("big")
+	n, err := geoblob.DownloadBuffer(ctx, b, buf, &blob.DownloadBufferOptions{BlockSize: 8 << 10, Concurrency: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, "bytes, all v1:", strings.Count(string(buf), "1") == len(buf), "mode:", router.Mode())
+	// Output: 65536 bytes, all v1: true mode: auto
 }

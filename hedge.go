@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,9 @@ type hedger struct {
 	ring [latencySamples]atomic.Int64
 	n    atomic.Uint64
 	p95  atomic.Int64 // 0 until enough samples
+
+	sortMu  sync.Mutex // guards scratch; a busy recompute is skipped
+	scratch [latencySamples]int64
 }
 
 func newHedger(cfg *HedgeConfig) *hedger {
@@ -40,14 +44,14 @@ func (h *hedger) observe(d time.Duration) {
 	}
 	i := h.n.Add(1)
 	h.ring[(i-1)%latencySamples].Store(int64(d))
-	if i%p95Every == 0 {
-		k := min(i, latencySamples)
-		s := make([]int64, k)
+	if i%p95Every == 0 && h.sortMu.TryLock() {
+		s := h.scratch[:min(i, latencySamples)]
 		for j := range s {
 			s[j] = h.ring[j].Load()
 		}
 		slices.Sort(s)
 		h.p95.Store(s[len(s)*95/100])
+		h.sortMu.Unlock()
 	}
 }
 
@@ -119,7 +123,8 @@ func (r *Router) sendDirect(req *policy.Request, ctx context.Context, loc Locati
 	r.readdress(raw, loc)
 	start := r.cfg.Now()
 	resp, err := r.transport().Do(raw)
-	a := attempt{loc: loc, resp: resp, err: err, dur: r.cfg.Now().Sub(start)}
+	a := attempt{loc: loc, resp: resp, err: err, end: r.cfg.Now()}
+	a.dur = a.end.Sub(start)
 	a.class = classify(ctx, loc, resp, err)
 	return a
 }
@@ -147,7 +152,7 @@ func (r *Router) hedgedRead(req *policy.Request, ctx context.Context) (a attempt
 		return keep(a, cancels[Primary]), false, nil
 	case <-timer.C:
 	}
-	if !h.take() || r.cfg.MaxStaleness > 0 && r.checkStale(ctx) != nil {
+	if r.stale(ctx) != nil || !h.take() {
 		return keep(<-results, cancels[Primary]), false, nil
 	}
 	r.c.hedges.Add(1)

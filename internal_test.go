@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
@@ -208,3 +211,103 @@ func TestResignMatchesAzblob(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRedactTable feeds redactText and redactErr the shapes secrets take in
+// transport errors, Azure error bodies and connection strings.
+func TestRedactTable(t *testing.T) {
+	const secret = "S3CRET"
+	for _, in := range []string{
+		"sig=" + secret,
+		"SIG=" + secret + "&se=2",
+		`Get "https://a.blob.core.windows.net/c/b?sv=1&Sig=` + secret + `%2B%3D": EOF`,
+		"https://a/c?x=1&sig=" + secret + "\n",
+		"copy source https%3A%2F%2Fa%2Fc%3Fsv%3D1%26sig%3D" + secret + "%26se%3D2",
+		"AccountName=a;AccountKey=" + secret + "==;EndpointSuffix=x",
+		"accountkey=" + secret,
+		"Authorization: Bearer " + secret,
+		"authorization: bearer " + secret,
+		"Authorization: SharedKey acct:" + secret + "=",
+		"Server failed to authenticate the request. The MAC signature found in the HTTP request '" + secret + "=' is not the same as any computed signature.",
+		"<AuthenticationErrorDetail>Signature did not match. String to sign used was r\n2025\n/blob/a/c\n. sig=" + secret + "</AuthenticationErrorDetail>",
+		"two: sig=" + secret + "&x=1 and AccountKey=" + secret + ";",
+	} {
+		if got := redactText(in); strings.Contains(got, secret) {
+			t.Errorf("redactText(%q) = %q", in, got)
+		}
+		u := &url.Error{Op: "Get", URL: "https://a.blob.core.windows.net/c?sig=" + secret, Err: errors.New(in)}
+		for _, err := range []error{u, fmt.Errorf("proxy: %w", u), errors.New(in)} {
+			r := redactErr(err)
+			if strings.Contains(r.Error(), secret) {
+				t.Errorf("redactErr(%v) = %v", err, r)
+			}
+			var ue *url.Error
+			if errors.As(err, &ue) && !errors.As(r, &ue) {
+				t.Errorf("redactErr(%v) lost the *url.Error", err)
+			}
+		}
+	}
+	for _, keep := range []string{"plain error", "signature", "design=1"} {
+		if got := redactText(keep); got != keep {
+			t.Errorf("redactText(%q) = %q, want unchanged", keep, got)
+		}
+	}
+}
+
+// TestPathStyleHosts: emulators reached by a single-label host name (a
+// docker-compose service such as "azurite") are path-style, and two
+// explicit URLs on one host that differ by their account segment are too.
+func TestPathStyleHosts(t *testing.T) {
+	for _, tc := range []struct{ primary, secondary, wantSecondary string }{
+		{"http://azurite:10000/devstoreaccount1", "", "http://azurite:10000/devstoreaccount1-secondary"},
+		{"http://blobs.internal:10000/acct", "http://blobs.internal:10000/acct-secondary", "http://blobs.internal:10000/acct-secondary"},
+		{"https://acct.blob.core.windows.net", "", "https://acct-secondary.blob.core.windows.net"},
+	} {
+		cfg := DefaultConfig()
+		cfg.SecondaryURL = tc.secondary
+		r, err := NewRouter(tc.primary, cfg)
+		if err != nil {
+			t.Errorf("NewRouter(%q, %q): %v", tc.primary, tc.secondary, err)
+			continue
+		}
+		if r.SecondaryURL() != tc.wantSecondary {
+			t.Errorf("secondary %q, want %q", r.SecondaryURL(), tc.wantSecondary)
+		}
+		u, _ := url.Parse(tc.primary + "/c/b")
+		req := &http.Request{URL: u, Host: u.Host, Header: http.Header{}}
+		r.readdress(req, Secondary)
+		if want := tc.wantSecondary + "/c/b"; req.URL.String() != want {
+			t.Errorf("moved to %s, want %s", req.URL, want)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.SecondaryURL = "http://blobs.internal:10000/acct/"
+	if _, err := NewRouter("http://blobs.internal:10000/acct", cfg); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("same endpoint twice: %v", err)
+	}
+}
+
+// TestHedgerP95 checks the p95 estimate and that recording latencies
+// allocates nothing.
+func TestHedgerP95(t *testing.T) {
+	h := newHedger(&HedgeConfig{MinDelay: time.Microsecond, Budget: 0.05, Burst: 10})
+	if _, ok := h.delay(); ok {
+		t.Fatal("a delay before any sample")
+	}
+	for i := range 1000 {
+		h.observe(time.Duration(i%100+1) * time.Millisecond)
+	}
+	if d, ok := h.delay(); !ok || d < 90*time.Millisecond || d > 100*time.Millisecond {
+		t.Fatalf("p95 = %v, %v", d, ok)
+	}
+	// One allocation per p95Every calls would round to 0 in
+	// testing.AllocsPerRun; count them all.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 100 * p95Every {
+		h.observe(time.Millisecond)
+	}
+	runtime.ReadMemStats(&after)
+	if n := after.Mallocs - before.Mallocs; n > 10 {
+		t.Fatalf("%d allocations for %d observations", n, 100*p95Every)
+	}
+}

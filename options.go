@@ -71,18 +71,27 @@ type Config struct {
 	MaxStaleness time.Duration
 	// StatsRefresh is the longest the cached LastSyncTime is used before
 	// Get Blob Service Stats is asked again, while reads use the
-	// secondary. Default 15s.
+	// secondary. Default 15s. However many goroutines read, at most one
+	// fetch is in flight; a failed fetch with no earlier statistics to
+	// fall back on is retried after StatsRefresh/10, and with MaxStaleness
+	// a secondary found too stale is re-checked at most that often.
 	StatsRefresh time.Duration
 
 	// Hedge configures hedged reads; off unless Hedge.Enabled.
 	Hedge HedgeConfig
 
 	// OnRetry is called after each retryable failure of a primary read.
+	// Callbacks run on the reading goroutine, outside every lock: they may
+	// call the Router and read through the client, but a slow callback
+	// slows that read.
 	OnRetry func(RetryEvent)
 	// OnResponse is called once per routed read attempt that produced an
 	// outcome, with the location that served it.
 	OnResponse func(ResponseEvent)
-	// OnStateChange is called after every breaker transition.
+	// OnStateChange is called once after every breaker transition
+	// (closed -> open, open -> closed) and every Force that changes the
+	// mode. A probe going out (half-open) is not a transition; State
+	// reports it.
 	OnStateChange func(StateChange)
 
 	// Logger receives state changes (Info) and per-read decisions (Debug).
@@ -99,6 +108,8 @@ type Config struct {
 // sent to the secondary; the first good answer wins and the other is
 // cancelled.
 type HedgeConfig struct {
+	// Enabled turns hedging on. Only reads are hedged, only while the
+	// breaker is closed in Auto mode, and never a half-open probe.
 	Enabled bool
 	// Delay is the fixed hedge delay; 0 uses the observed p95 latency of
 	// primary reads (falling back to MinDelay until enough samples exist).

@@ -69,6 +69,16 @@ func NewRouter(primaryURL string, cfg *Config) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p == s && p.prefix == "" {
+		// One host for both: the locations can only differ by their
+		// account path segment, as with an emulator on a named host.
+		if p, _, err = parseEndpointStyle(primaryURL, true); err != nil {
+			return nil, err
+		}
+		if s, su, err = parseEndpointStyle(secURL, true); err != nil {
+			return nil, err
+		}
+	}
 	if p == s {
 		return nil, fmt.Errorf("%w: primary and secondary are the same endpoint %s", ErrInvalidConfig, redactURL(su))
 	}
@@ -114,7 +124,7 @@ func (r *Router) Do(req *policy.Request) (*http.Response, error) {
 	if !r.primary.matches(raw.URL) {
 		return req.Next() // another account, or explicitly the secondary
 	}
-	if raw.URL.RawQuery != "" && isStatsQuery(raw.URL.RawQuery) {
+	if raw.Method == http.MethodGet && len(r.primary.relPath(raw.URL)) <= 1 && isStatsQuery(raw.URL.RawQuery) {
 		// Get Blob Service Stats is only answered by the secondary.
 		r.readdress(raw, Secondary)
 		return req.Next()
@@ -149,6 +159,7 @@ type attempt struct {
 	loc   Location
 	resp  *http.Response
 	err   error
+	end   time.Time // when the answer (or error) arrived
 	dur   time.Duration
 	class outcome
 	why   error // cause(), computed once
@@ -164,7 +175,8 @@ func (r *Router) send(req *policy.Request, ctx context.Context, loc Location, cl
 	r.readdress(raw, loc)
 	start := r.cfg.Now()
 	resp, err := req.Next()
-	a := attempt{loc: loc, resp: resp, err: err, dur: r.cfg.Now().Sub(start)}
+	a := attempt{loc: loc, resp: resp, err: err, end: r.cfg.Now()}
+	a.dur = a.end.Sub(start)
 	a.class = classify(ctx, loc, resp, err)
 	return a
 }
@@ -185,11 +197,14 @@ func (r *Router) readdress(req *http.Request, loc Location) {
 	}
 }
 
+// classify sorts an attempt's result. Caller cancellation (context.Canceled)
+// is neutral; a deadline (the SDK's TryTimeout, or the caller's) is a
+// timeout, which counts against the location like any retryable failure.
 func classify(ctx context.Context, loc Location, resp *http.Response, err error) outcome {
 	if err != nil {
 		var nre interface{ NonRetriable() }
 		switch {
-		case ctx.Err() != nil, errors.Is(err, context.Canceled), errors.As(err, &nre):
+		case errors.Is(ctx.Err(), context.Canceled), errors.Is(err, context.Canceled), errors.As(err, &nre):
 			return neutral
 		}
 		return retryable
@@ -223,8 +238,10 @@ func (a *attempt) cause() error {
 	return a.why
 }
 
+// discard drains and closes the attempt's response; a nil attempt is a
+// no-op.
 func (a *attempt) discard() {
-	if a.resp != nil {
+	if a != nil && a.resp != nil {
 		runtime.Drain(a.resp)
 		a.resp = nil
 	}
@@ -233,9 +250,13 @@ func (a *attempt) discard() {
 // read routes one try of a GET or HEAD.
 func (r *Router) read(req *policy.Request) (*http.Response, error) {
 	ctx := req.Raw().Context()
-	rt := r.br.route()
-	if rt.loc == Primary && !rt.probe && r.Mode() == Auto && r.pins.pinned(req.Raw()) {
+	var rt route
+	if r.pins.pinned(&r.primary, req.Raw(), r.cfg.Now) && r.Mode() == Auto {
+		// A conditional read of a version the secondary served (the rest
+		// of a download): stay there, even as the breaker closes.
 		rt.loc = Secondary
+	} else {
+		rt = r.br.route()
 	}
 	if rt.loc == Secondary {
 		if err := r.checkStale(ctx); err != nil {
@@ -257,13 +278,13 @@ func (r *Router) read(req *policy.Request) (*http.Response, error) {
 	} else {
 		a = r.send(req, ctx, Primary, false)
 	}
-	now := r.cfg.Now()
+	now := a.end
 	switch a.class {
 	case good:
 		if rt.probe {
-			r.emitState(r.br.probeResult(now, true))
+			r.emitState(r.br.probeResult(now, rt.gen, true))
 		} else {
-			r.br.primarySuccess(now, a.dur)
+			r.emitState(r.br.primarySuccess(now, a.dur))
 		}
 		if r.hedge != nil && a.resp != nil && a.resp.StatusCode < 300 {
 			r.hedge.observe(a.dur)
@@ -274,18 +295,22 @@ func (r *Router) read(req *policy.Request) (*http.Response, error) {
 		if rt.probe {
 			r.br.probeAbandoned()
 		}
+		sec.discard()
 		return a.resp, a.err
 	}
 	// A retryable primary failure.
 	var ev *StateChange
 	if rt.probe {
-		ev = r.br.probeResult(now, false)
+		ev = r.br.probeResult(now, rt.gen, false)
 	} else {
-		ev = r.br.primaryFailure(now, "consecutive primary read failures")
+		ev = r.br.primaryFailure(now, "")
 	}
 	r.emitRetry(&a, rt.probe)
 	r.emitState(ev)
-	if (r.cfg.DisableFallback && !rt.probe) || r.Mode() == PrimaryOnly {
+	if (r.cfg.DisableFallback && !rt.probe) || r.Mode() == PrimaryOnly || ctx.Err() != nil {
+		// No fallback: not wanted, or the try's time is spent (a timeout);
+		// the retry policy decides what happens next.
+		sec.discard()
 		r.served(req, &a, false, hedged, rt.probe)
 		return a.resp, a.err
 	}
@@ -294,9 +319,7 @@ func (r *Router) read(req *policy.Request) (*http.Response, error) {
 		if errors.As(err, &e) {
 			e.Primary = a.cause()
 		}
-		if sec != nil {
-			sec.discard()
-		}
+		sec.discard()
 		return nil, err
 	}
 	a.cause()
@@ -340,17 +363,17 @@ func (r *Router) readSecondaryFirst(req *policy.Request, ctx context.Context) (*
 	case notReplicated:
 		r.c.notReplicated.Add(1)
 	case retryable:
-		if r.Mode() == SecondaryOnly || r.cfg.DisableFallback {
+		if r.Mode() == SecondaryOnly || r.cfg.DisableFallback || ctx.Err() != nil {
 			r.served(req, &a, false, false, false)
 			return a.resp, a.err
 		}
 	}
 	a.cause()
 	b := r.send(req, ctx, Primary, true)
-	now := r.cfg.Now()
+	now := b.end
 	switch b.class {
 	case good:
-		r.br.primarySuccess(now, b.dur)
+		r.emitState(r.br.primarySuccess(now, b.dur))
 		a.discard()
 		r.served(req, &b, true, false, false)
 		return b.resp, nil
@@ -358,7 +381,7 @@ func (r *Router) readSecondaryFirst(req *policy.Request, ctx context.Context) (*
 		a.discard()
 		return b.resp, b.err
 	}
-	r.emitState(r.br.primaryFailure(now, "consecutive primary read failures"))
+	r.emitState(r.br.primaryFailure(now, ""))
 	r.emitRetry(&b, false)
 	return nil, r.both(&b, &a)
 }
@@ -374,10 +397,11 @@ func (r *Router) both(p, s *attempt) error {
 // servedSecondary does the bookkeeping of a good secondary answer.
 func (r *Router) servedSecondary(a *attempt) {
 	r.br.secondarySuccess()
-	r.stats.maybeRefresh(r)
-	if a.resp != nil && a.resp.Request != nil && a.resp.Request.Method == http.MethodGet {
-		if etag := a.resp.Header.Get("ETag"); etag != "" && (a.resp.StatusCode == http.StatusOK || a.resp.StatusCode == http.StatusPartialContent) {
-			r.pins.add(a.resp.Request.URL.Path, etag, r.cfg.Now())
+	r.stats.maybeRefresh(r, a.end)
+	if a.resp != nil && a.resp.Request != nil &&
+		(a.resp.StatusCode == http.StatusOK || a.resp.StatusCode == http.StatusPartialContent) {
+		if etag := a.resp.Header.Get("ETag"); etag != "" {
+			r.pins.add(r.secondary.relPath(a.resp.Request.URL), etag, a.end)
 		}
 	}
 }
@@ -391,14 +415,13 @@ func (r *Router) served(req *policy.Request, a *attempt, fallback, hedged, probe
 		}
 	}
 	info, _ := req.Raw().Context().Value(readInfoKey{}).(*ReadInfo)
-	if info == nil && r.cfg.OnResponse == nil && !r.log.Enabled(context.Background(), slog.LevelDebug) {
+	debug := r.log.Enabled(context.Background(), slog.LevelDebug)
+	if info == nil && r.cfg.OnResponse == nil && !debug {
 		return
 	}
 	var lst time.Time
 	if a.loc == Secondary {
-		if st := r.stats.cur.Load(); st != nil {
-			lst = st.LastSyncTime
-		}
+		lst = r.stats.lastSyncTime()
 	}
 	status := 0
 	if a.resp != nil {
@@ -407,9 +430,13 @@ func (r *Router) served(req *policy.Request, a *attempt, fallback, hedged, probe
 	if info != nil && a.resp != nil {
 		info.record(ReadStatus{Location: a.loc, Fallback: fallback, Hedged: hedged, StatusCode: status, LastSyncTime: lst})
 	}
-	if r.cfg.OnResponse != nil || r.log.Enabled(context.Background(), slog.LevelDebug) {
+	if r.cfg.OnResponse != nil || debug {
+		sent := req.Raw() // the URL the answer came from, not the one asked for
+		if a.resp != nil && a.resp.Request != nil {
+			sent = a.resp.Request
+		}
 		ev := ResponseEvent{
-			Method: req.Raw().Method, URL: redactURL(req.Raw().URL), Location: a.loc,
+			Method: sent.Method, URL: redactURL(sent.URL), Location: a.loc,
 			StatusCode: status, Fallback: fallback, Probe: probe, Hedged: hedged,
 			Duration: a.dur, LastSyncTime: lst,
 		}

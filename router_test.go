@@ -24,6 +24,26 @@ type fakeStorage struct {
 	calls  [2]atomic.Int64 // blob requests
 	stats  [2]atomic.Int64 // Get Blob Service Stats requests
 	delay  [2]atomic.Int64 // nanoseconds
+
+	statsStatus atomic.Int32 // status of Get Blob Service Stats; 0 means 200
+	statsDelay  atomic.Int64 // nanoseconds
+	openBodies  atomic.Int64 // response bodies not yet closed
+	secWrites   atomic.Int64 // non-GET/HEAD requests that reached the secondary
+	// gate, when set, holds the next primary blob request (with the status
+	// it was given on arrival) until the channel is closed.
+	gate atomic.Pointer[chan struct{}]
+}
+
+// trackedBody counts open response bodies, to find leaked ones.
+type trackedBody struct {
+	io.Reader
+	f    *fakeStorage
+	once sync.Once
+}
+
+func (b *trackedBody) Close() error {
+	b.once.Do(func() { b.f.openBodies.Add(-1) })
+	return nil
 }
 
 func (f *fakeStorage) Do(req *http.Request) (*http.Response, error) {
@@ -34,12 +54,28 @@ func (f *fakeStorage) Do(req *http.Request) (*http.Response, error) {
 	if req.Host != "" && req.Host != req.URL.Host {
 		return nil, errors.New("Host header and URL host disagree")
 	}
-	if strings.Contains(req.URL.RawQuery, "comp=stats") {
+	isStats := strings.Contains(req.URL.RawQuery, "comp=stats")
+	if isStats {
 		f.stats[loc].Add(1)
 	} else {
 		f.calls[loc].Add(1)
 	}
-	if d := time.Duration(f.delay[loc].Load()); d > 0 {
+	if loc == geoblob.Secondary && req.Method != http.MethodGet && req.Method != http.MethodHead {
+		f.secWrites.Add(1)
+	}
+	code := int(f.status[loc].Load())
+	if isStats {
+		code = int(f.statsStatus.Load())
+	} else if loc == geoblob.Primary {
+		if g := f.gate.Swap(nil); g != nil {
+			<-*g
+		}
+	}
+	d := time.Duration(f.delay[loc].Load())
+	if isStats {
+		d = time.Duration(f.statsDelay.Load())
+	}
+	if d > 0 {
 		select {
 		case <-time.After(d):
 		case <-req.Context().Done():
@@ -49,7 +85,6 @@ func (f *fakeStorage) Do(req *http.Request) (*http.Response, error) {
 	h := http.Header{}
 	h.Set("x-ms-request-id", "r")
 	body := "data-" + loc.String()
-	code := int(f.status[loc].Load())
 	switch {
 	case code == -1:
 		return nil, errors.New("dial tcp: connection refused")
@@ -65,7 +100,8 @@ func (f *fakeStorage) Do(req *http.Request) (*http.Response, error) {
 		body = ""
 	}
 	h.Set("Content-Length", itoa(len(body)))
-	return &http.Response{StatusCode: code, Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: req, ContentLength: int64(len(body))}, nil
+	f.openBodies.Add(1)
+	return &http.Response{StatusCode: code, Header: h, Body: &trackedBody{Reader: strings.NewReader(body), f: f}, Request: req, ContentLength: int64(len(body))}, nil
 }
 
 func itoa(n int) string {

@@ -2,6 +2,7 @@ package geoblob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -36,12 +37,41 @@ type StatsFunc func(ctx context.Context) (GeoStats, error)
 
 // staleness caches the statistics. The cached LastSyncTime only ever
 // understates freshness (it grows over time), so using an old value is
-// conservative.
+// conservative; a failed fetch keeps the last good statistics.
 type staleness struct {
 	src        atomic.Pointer[StatsFunc]
-	cur        atomic.Pointer[GeoStats]
+	last       atomic.Pointer[statsResult]
 	refreshing atomic.Bool
-	mu         sync.Mutex // serialises synchronous fetches
+	mu         sync.Mutex // serialises fetches
+}
+
+// statsResult is the outcome of the latest fetch.
+type statsResult struct {
+	good *GeoStats // newest good statistics, kept across failed fetches
+	err  error     // the latest fetch's error; nil when it succeeded
+	at   time.Time // when the latest fetch ended
+}
+
+// value returns the best statistics known: the last good ones, else the
+// latest error.
+func (s *statsResult) value() (GeoStats, error) {
+	if s.good != nil {
+		return *s.good, nil
+	}
+	return GeoStats{}, s.err
+}
+
+// fresh reports whether the latest fetch is recent enough that another one
+// must not be made: younger than maxAge, or, after a failure with nothing
+// good to fall back on, younger than retry.
+func (s *statsResult) fresh(now time.Time, maxAge, retry time.Duration) bool {
+	if s == nil {
+		return false
+	}
+	if s.good == nil {
+		maxAge = min(maxAge, retry)
+	}
+	return now.Sub(s.at) < maxAge
 }
 
 // SetStats sets how the router reads the secondary's statistics. The
@@ -74,52 +104,84 @@ func (r *Router) SetStatsClient(svc *service.Client) {
 
 // Staleness returns the secondary's replication state and lag, reading
 // fresh statistics when the cached ones are older than Config.StatsRefresh.
+// When a fetch fails, the last good statistics are returned (FetchedAt
+// tells their age); the error is returned only when there are none. A
+// secondary that reports no LastSyncTime has a zero LastSyncTime and the
+// largest Lag.
 func (r *Router) Staleness(ctx context.Context) (Staleness, error) {
-	st, err := r.stats.get(ctx, r, false)
+	st, err := r.stats.get(ctx, r, r.cfg.StatsRefresh)
 	if err != nil {
 		return Staleness{}, err
 	}
 	return Staleness{GeoStats: st, Lag: r.cfg.Now().Sub(st.LastSyncTime)}, nil
 }
 
-// get returns cached stats if fresh enough, else fetches them.
-func (s *staleness) get(ctx context.Context, r *Router, force bool) (GeoStats, error) {
-	if c := s.cur.Load(); c != nil && !force && r.cfg.Now().Sub(c.FetchedAt) < r.cfg.StatsRefresh {
-		return *c, nil
+// maxStatsWait bounds one Get Blob Service Stats call (StatsRefresh, when
+// shorter, bounds it too).
+const maxStatsWait = 10 * time.Second
+
+// get returns the cached statistics unless the latest fetch is older than
+// maxAge, else fetches them. One fetch runs at a time: callers that hold
+// statistics already use them meanwhile (an old LastSyncTime only
+// overstates staleness), the others wait and find the fresh result. A fetch
+// is bounded by StatsRefresh (at most maxStatsWait), and a failed one is
+// retried no sooner than StatsRefresh/10, so a secondary that refuses or
+// hangs statistics (a container SAS, say) is not asked on every read.
+func (s *staleness) get(ctx context.Context, r *Router, maxAge time.Duration) (GeoStats, error) {
+	retry := r.cfg.StatsRefresh / 10
+	if l := s.last.Load(); l.fresh(r.cfg.Now(), maxAge, retry) {
+		return l.value()
 	}
 	src := s.src.Load()
 	if src == nil {
 		return GeoStats{}, ErrNoSecondary
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.cur.Load(); c != nil && !force && r.cfg.Now().Sub(c.FetchedAt) < r.cfg.StatsRefresh {
-		return *c, nil
+	if !s.mu.TryLock() {
+		if l := s.last.Load(); l != nil && l.good != nil {
+			return *l.good, nil
+		}
+		s.mu.Lock()
 	}
-	st, err := (*src)(ctx)
-	if err != nil {
+	defer s.mu.Unlock()
+	l := s.last.Load()
+	if l.fresh(r.cfg.Now(), maxAge, retry) {
+		return l.value()
+	}
+	fctx, cancel := context.WithTimeout(ctx, min(r.cfg.StatsRefresh, maxStatsWait))
+	defer cancel()
+	st, err := (*src)(fctx)
+	next := &statsResult{err: err, at: r.cfg.Now()}
+	if l != nil {
+		next.good = l.good
+	}
+	if err == nil {
+		st.FetchedAt = next.at
+		// LastSyncTime never moves backwards (nor disappears).
+		if next.good != nil && next.good.LastSyncTime.After(st.LastSyncTime) {
+			st.LastSyncTime = next.good.LastSyncTime
+		}
+		next.good = &st
+	} else if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// The caller gave up; that says nothing about the secondary.
 		return GeoStats{}, err
 	}
-	st.FetchedAt = r.cfg.Now()
-	s.store(st)
-	return st, nil
+	s.last.Store(next)
+	return next.value()
 }
 
-// store keeps the newest LastSyncTime: it never moves backwards.
-func (s *staleness) store(st GeoStats) {
-	if c := s.cur.Load(); c != nil && c.LastSyncTime.After(st.LastSyncTime) {
-		st.LastSyncTime = c.LastSyncTime
+// lastSyncTime returns the cached LastSyncTime, zero when unknown.
+func (s *staleness) lastSyncTime() time.Time {
+	if l := s.last.Load(); l != nil && l.good != nil {
+		return l.good.LastSyncTime
 	}
-	s.cur.Store(&st)
+	return time.Time{}
 }
 
 // maybeRefresh refreshes the cache in the background when it is stale and
-// no refresh is under way. Called on reads served by the secondary.
-func (s *staleness) maybeRefresh(r *Router) {
-	if s.src.Load() == nil {
-		return
-	}
-	if c := s.cur.Load(); c != nil && r.cfg.Now().Sub(c.FetchedAt) < r.cfg.StatsRefresh {
+// no refresh is under way. Called, with the time of the answer, on reads
+// served by the secondary.
+func (s *staleness) maybeRefresh(r *Router, now time.Time) {
+	if s.src.Load() == nil || s.last.Load().fresh(now, r.cfg.StatsRefresh, r.cfg.StatsRefresh/10) {
 		return
 	}
 	if !s.refreshing.CompareAndSwap(false, true) {
@@ -127,34 +189,42 @@ func (s *staleness) maybeRefresh(r *Router) {
 	}
 	go func() {
 		defer s.refreshing.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := s.get(ctx, r, false); err != nil {
+		if _, err := s.get(context.Background(), r, r.cfg.StatsRefresh); err != nil {
 			r.log.Debug("geoblob: refreshing secondary stats failed", "error", redactText(err.Error()))
 		}
 	}()
 }
 
-// checkStale enforces MaxStaleness before a read is sent to the secondary.
+// checkStale enforces MaxStaleness before a read is sent to the secondary,
+// counting a refusal.
 func (r *Router) checkStale(ctx context.Context) error {
-	if r.cfg.MaxStaleness <= 0 {
-		return nil
-	}
-	st, err := r.stats.get(ctx, r, false)
-	if err == nil && r.cfg.Now().Sub(st.LastSyncTime) > r.cfg.MaxStaleness &&
-		r.cfg.Now().Sub(st.FetchedAt) > r.cfg.StatsRefresh/10 {
-		// The cached value may be old: ask once more before refusing, at
-		// most every StatsRefresh/10.
-		st, err = r.stats.get(ctx, r, true)
-	}
+	err := r.stale(ctx)
 	if err != nil {
 		r.c.tooStale.Add(1)
 		r.c.errors.Add(1)
+	}
+	return err
+}
+
+// stale returns ErrTooStale when MaxStaleness is set and the secondary is
+// staler than it, or its staleness cannot be known.
+func (r *Router) stale(ctx context.Context) error {
+	if r.cfg.MaxStaleness <= 0 {
+		return nil
+	}
+	st, err := r.stats.get(ctx, r, r.cfg.StatsRefresh)
+	if err == nil && r.cfg.Now().Sub(st.LastSyncTime) > r.cfg.MaxStaleness {
+		// The cached value may be old: ask again before refusing, at most
+		// every StatsRefresh/10 (one fetch, whatever the concurrency).
+		st, err = r.stats.get(ctx, r, r.cfg.StatsRefresh/10)
+	}
+	switch {
+	case err != nil:
 		return &Error{Kind: ErrTooStale, Secondary: err}
+	case st.LastSyncTime.IsZero():
+		return &Error{Kind: ErrTooStale, Secondary: fmt.Errorf("secondary reports no LastSyncTime (status %s), bound %s", st.Status, r.cfg.MaxStaleness)}
 	}
 	if lag := r.cfg.Now().Sub(st.LastSyncTime); lag > r.cfg.MaxStaleness {
-		r.c.tooStale.Add(1)
-		r.c.errors.Add(1)
 		return &Error{Kind: ErrTooStale, Secondary: fmt.Errorf("last sync %s ago (status %s), bound %s", lag.Round(time.Millisecond), st.Status, r.cfg.MaxStaleness)}
 	}
 	return nil
