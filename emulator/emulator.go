@@ -354,6 +354,11 @@ func (e *Emulator) trackFresh(c net.Conn, st http.ConnState) {
 		e.fresh = map[net.Conn]struct{}{}
 	}
 	if st == http.StateNew {
+		if e.closed {
+			// Accepted while Close was running: nothing to wait for.
+			_ = c.Close()
+			return
+		}
 		e.fresh[c] = struct{}{}
 	} else {
 		delete(e.fresh, c)
