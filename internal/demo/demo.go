@@ -165,7 +165,7 @@ func outageRule(container string) fault.Rule {
 // Run runs the demo and returns its summary. The error is non-nil when the
 // demo could not run (see the sentinel errors) or was interrupted; failed
 // reads are reported in the summary, not as an error.
-func Run(ctx context.Context, cfg Config) (Summary, error) {
+func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	if cfg.Stdout == nil {
 		cfg.Stdout = os.Stdout
 	}
@@ -180,7 +180,16 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	p := newPrinter(cfg.Stdout, cfg.Quiet)
 	start := time.Now()
-	sum := Summary{}
+	var router *geoblob.Router
+	// Every way out, interruptions included, reports the time taken and
+	// the breaker's transitions so far.
+	defer func() {
+		if router != nil {
+			c := router.Counters()
+			sum.Failovers, sum.Failbacks = int(c.Failovers), int(c.Failbacks)
+		}
+		sum.Elapsed = time.Since(start)
+	}()
 
 	transportRules := fault.NewSet()
 	defer transportRules.Close()
@@ -257,6 +266,10 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
+		// The breaker may still hold the primary as down (Ctrl-C during an
+		// outage) and would refuse the delete: it is a write, and writes
+		// always go to the primary, so send it there.
+		router.Force(geoblob.PrimaryOnly)
 		if _, err := client.DeleteContainer(dctx, containerName, nil); err != nil {
 			p.line(colorRed, "Could not delete container %s: %v", containerName, err)
 			return
@@ -365,9 +378,6 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 			p.line("", "Wrote %s and verified its %d bytes against the original.", path, len(image))
 		}
 	}
-	c := router.Counters()
-	sum.Failovers, sum.Failbacks = int(c.Failovers), int(c.Failbacks)
-	sum.Elapsed = time.Since(start)
 	return sum, ctx.Err()
 }
 

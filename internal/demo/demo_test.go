@@ -224,22 +224,27 @@ func (c *cancelAfter) Write(p []byte) (int, error) {
 }
 
 func TestInterruptDeletesContainer(t *testing.T) {
-	emu := startEmulator(t)
-	cfg := fastConfig(t)
-	cfg.ConnectionString = emu.ConnectionString()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w := &cancelAfter{marker: "P50", cancel: cancel}
-	cfg.Stdout = w
-	sum, err := Run(ctx, cfg)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("want context.Canceled, got %v", err)
-	}
-	if sum.Reads >= 1000 || sum.Failed != 0 {
-		t.Fatalf("summary after interrupt: %s", sum)
-	}
-	if names := containers(t, emu); len(names) != 0 {
-		t.Fatalf("containers left behind after interrupt: %v", names)
+	// Interrupt before, during and after the first outage: the container
+	// must go in every case, even while the breaker holds the primary down.
+	for _, marker := range []string{"P50", "S250", "P450"} {
+		t.Run(marker, func(t *testing.T) {
+			emu := startEmulator(t)
+			cfg := fastConfig(t)
+			cfg.ConnectionString = emu.ConnectionString()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cfg.Stdout = &cancelAfter{marker: marker, cancel: cancel}
+			sum, err := Run(ctx, cfg)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("want context.Canceled, got %v", err)
+			}
+			if sum.Reads >= 1000 || sum.Failed != 0 || sum.Elapsed == 0 {
+				t.Fatalf("summary after interrupt: %s", sum)
+			}
+			if names := containers(t, emu); len(names) != 0 {
+				t.Fatalf("containers left behind after interrupt: %v", names)
+			}
+		})
 	}
 }
 
