@@ -331,6 +331,31 @@ func (b *breaker) probeResult(now time.Time, gen uint64, ok bool) *StateChange {
 	return &StateChange{From: Open, To: Closed, Mode: Mode(b.mode.Load()), Reason: "probe of the primary succeeded", At: now}
 }
 
+// recovered closes an open breaker (in Auto mode) because the primary
+// answered a read that the secondary had just failed retryably: the
+// primary is evidently back, and waiting for the next probe would make
+// every read until then pay for a failing secondary first. Like a
+// successful probe it resets the trip rules and counts a failback; a probe
+// in flight sees the new generation and its verdict is ignored.
+func (b *breaker) recovered(now time.Time) *StateChange {
+	if State(b.state.Load()) == Closed || Mode(b.mode.Load()) != Auto {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if State(b.state.Load()) != Open || Mode(b.mode.Load()) != Auto {
+		return nil
+	}
+	b.probeOK.Store(0)
+	for _, r := range b.rules {
+		r.reset()
+	}
+	b.state.Store(int32(Closed))
+	b.gen.Add(1)
+	b.c.failbacks.Add(1)
+	return &StateChange{From: Open, To: Closed, Mode: Auto, Reason: "the secondary failed and the primary answered", At: now}
+}
+
 // probeAbandoned releases the probe slot without a verdict (cancellation).
 func (b *breaker) probeAbandoned() { b.probing.Store(false) }
 

@@ -373,7 +373,13 @@ func (r *Router) readSecondaryFirst(req *policy.Request, ctx context.Context) (*
 	now := b.end
 	switch b.class {
 	case good:
-		r.emitState(r.br.primarySuccess(now, b.dur))
+		if a.class == retryable {
+			// The secondary failed and the primary answered: it is back.
+			r.emitState(r.br.recovered(now))
+		} else {
+			// Not replicated yet: says nothing about the primary's health.
+			r.emitState(r.br.primarySuccess(now, b.dur))
+		}
 		a.discard()
 		r.served(req, &b, true, false, false)
 		return b.resp, nil

@@ -406,3 +406,73 @@ func TestStatsGoToSecondary(t *testing.T) {
 		t.Fatal("Get Blob Service Stats must go to the secondary only")
 	}
 }
+
+// TestSecondaryFailureClosesWhenPrimaryAnswers: with the breaker open, a
+// read that fails on the secondary and is then served by the primary shows
+// the primary is back. The breaker closes at once instead of making every
+// read pay for the failing secondary until the next probe.
+func TestSecondaryFailureClosesWhenPrimaryAnswers(t *testing.T) {
+	var changes []geoblob.StateChange
+	var mu sync.Mutex
+	cfg := geoblob.DefaultConfig()
+	cfg.OnStateChange = func(ev geoblob.StateChange) {
+		mu.Lock()
+		changes = append(changes, ev)
+		mu.Unlock()
+	}
+	f, c, r := newFake(t, cfg)
+	f.status[geoblob.Primary].Store(503)
+	for range 6 {
+		if _, err := read(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.State() != geoblob.Open {
+		t.Fatalf("state %v, want open", r.State())
+	}
+	// The regions swap: the primary recovers, the secondary fails.
+	f.status[geoblob.Primary].Store(0)
+	f.status[geoblob.Secondary].Store(503)
+	got, err := read(c)
+	if err != nil || got != "data-primary" {
+		t.Fatalf("fallback read: %q %v", got, err)
+	}
+	if r.State() != geoblob.Closed {
+		t.Fatalf("state %v after the primary answered, want closed", r.State())
+	}
+	secBefore := f.calls[geoblob.Secondary].Load()
+	for range 5 {
+		if got, err := read(c); err != nil || got != "data-primary" {
+			t.Fatalf("read after recovery: %q %v", got, err)
+		}
+	}
+	if n := f.calls[geoblob.Secondary].Load() - secBefore; n != 0 {
+		t.Fatalf("%d reads still went to the failing secondary first", n)
+	}
+	ctr := r.Counters()
+	mu.Lock()
+	defer mu.Unlock()
+	if ctr.Failovers != 1 || ctr.Failbacks != 1 || len(changes) != 2 || changes[1].To != geoblob.Closed {
+		t.Fatalf("counters %+v, changes %+v", ctr, changes)
+	}
+}
+
+// TestNotReplicatedDoesNotClose: a 404 from the secondary sent to the
+// primary says nothing about the primary's health; the breaker stays open.
+func TestNotReplicatedDoesNotClose(t *testing.T) {
+	f, c, r := newFake(t, nil)
+	f.status[geoblob.Primary].Store(503)
+	for range 6 {
+		if _, err := read(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.status[geoblob.Primary].Store(0)
+	f.status[geoblob.Secondary].Store(404)
+	if got, err := read(c); err != nil || got != "data-primary" {
+		t.Fatalf("not-replicated read: %q %v", got, err)
+	}
+	if r.State() != geoblob.Open {
+		t.Fatalf("state %v, want still open", r.State())
+	}
+}
