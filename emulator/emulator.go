@@ -436,8 +436,12 @@ func (e *Emulator) PathStyleSecondaryURL(name string) string {
 }
 
 // ConnectionString describes the first account, including
-// BlobSecondaryEndpoint.
+// BlobSecondaryEndpoint. It is empty for an emulator built with New, which
+// does not know where its handlers are served.
 func (e *Emulator) ConnectionString() string {
+	if e.URL() == "" {
+		return ""
+	}
 	name := e.AccountName()
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;BlobSecondaryEndpoint=%s;",
 		name, e.AccountKey(), e.AccountPrimaryURL(name), e.AccountSecondaryURL(name))
@@ -462,6 +466,9 @@ func (e *Emulator) Close() error {
 		_ = c.Close()
 	}
 	e.mu.Unlock()
+	// Release requests held by hang and latency faults first, so that
+	// Shutdown does not wait for them.
+	e.faults.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error
@@ -471,7 +478,6 @@ func (e *Emulator) Close() error {
 			_ = s.Close()
 		}
 	}
-	e.faults.Close()
 	e.cancel()
 	e.wg.Wait()
 	return errors.Join(errs...)

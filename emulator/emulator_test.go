@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/geoblob/geoblob/emulator"
@@ -354,4 +357,279 @@ func TestCloseWithUnusedConnection(t *testing.T) {
 	if d := time.Since(start); d >= 4500*time.Millisecond {
 		t.Fatalf("Close waited %v for a connection that never sent a request", d)
 	}
+}
+
+// TestHandlersWithHTTPTest serves Handler and SecondaryHandler with
+// httptest and drives them with the official client: path-style URLs work
+// on any host, the -secondary path and the distinct secondary host both
+// serve the replica, and both refuse writes.
+func TestHandlersWithHTTPTest(t *testing.T) {
+	emu, err := emulator.New(emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	if cs := emu.ConnectionString(); cs != "" {
+		t.Fatalf("an emulator that does not listen has no connection string, got %q", cs)
+	}
+	prim := httptest.NewServer(emu.Handler())
+	defer prim.Close()
+	sec := httptest.NewServer(emu.SecondaryHandler())
+	defer sec.Close()
+	cred, err := azblob.NewSharedKeyCredential(emulator.DevAccountName, emulator.DevAccountKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newClient := func(u string) *azblob.Client {
+		c, err := azblob.NewClientWithSharedKeyCredential(u, cred, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ctx := context.Background()
+	pc := newClient(prim.URL + "/" + emulator.DevAccountName)
+	if _, err := pc.CreateContainer(ctx, "httptest", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.UploadBuffer(ctx, "httptest", "b", []byte("served"), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, emu)
+	for _, u := range []string{prim.URL + "/" + emulator.DevAccountName + "-secondary", sec.URL + "/" + emulator.DevAccountName} {
+		sc := newClient(u)
+		if got, err := download(ctx, sc, "httptest", "b"); err != nil || got != "served" {
+			t.Fatalf("%s: %q %v", u, got, err)
+		}
+		var re *azcore.ResponseError
+		if _, err := sc.UploadBuffer(ctx, "httptest", "b", []byte("x"), nil); !errors.As(err, &re) || re.StatusCode/100 != 4 {
+			t.Fatalf("%s accepted a write: %v", u, err)
+		}
+	}
+}
+
+// TestSecondaryShowsStateAtLastSyncTime drives a manual clock through every
+// kind of write, including a container deleted and re-created under the
+// same name and a blob deleted and written again. Until the lag has passed
+// the secondary serves exactly the earlier state, and once the clock has
+// moved by exactly the lag it serves all of the later one.
+func TestSecondaryShowsStateAtLastSyncTime(t *testing.T) {
+	const lag = 10 * time.Second
+	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
+	emu := start(t, emulator.Options{Lag: lag, Clock: clk})
+	ctx := context.Background()
+	prim, sec := clients(t, emu, emu.SecondaryURL())
+	ps, ss := prim.ServiceClient(), sec.ServiceClient()
+	// Several writes at one instant of the clock.
+	if _, err := prim.CreateContainer(ctx, "state", &azblob.CreateContainerOptions{Metadata: map[string]*string{"gen": to.Ptr("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"kept", "rewritten", "src"} {
+		if _, err := prim.UploadBuffer(ctx, "state", name, []byte(name+"-v1"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(lag)
+	waitReplicated(t, emu)
+	old := map[string]string{"kept": "kept-v1", "rewritten": "rewritten-v1", "src": "src-v1"}
+	check := func(when string, blobs map[string]string, gen string) {
+		t.Helper()
+		for name, want := range blobs {
+			got, err := download(ctx, sec, "state", name)
+			if want == "" {
+				if !bloberror.HasCode(err, bloberror.BlobNotFound) {
+					t.Fatalf("%s: %s should be absent, got %q %v", when, name, got, err)
+				}
+				continue
+			}
+			if err != nil || got != want {
+				t.Fatalf("%s: %s = %q %v, want %q", when, name, got, err, want)
+			}
+		}
+		cp, err := ss.NewContainerClient("state").GetProperties(ctx, nil)
+		if err != nil || cp.Metadata == nil || *firstValue(cp.Metadata) != gen {
+			t.Fatalf("%s: container generation %v %v, want %s", when, cp.Metadata, err, gen)
+		}
+	}
+	check("after the first lag", old, "1")
+
+	// The second generation, all at the next instant.
+	clk.Advance(time.Second)
+	if _, err := prim.DeleteContainer(ctx, "state", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.CreateContainer(ctx, "state", &azblob.CreateContainerOptions{Metadata: map[string]*string{"gen": to.Ptr("2")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"kept", "src"} {
+		if _, err := prim.UploadBuffer(ctx, "state", name, []byte(name+"-v2"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := prim.UploadBuffer(ctx, "state", "rewritten", []byte("gone for a moment"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.DeleteBlob(ctx, "state", "rewritten", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "state", "rewritten", []byte("rewritten-v2"), nil); err != nil {
+		t.Fatal(err)
+	}
+	srcURL := ps.NewContainerClient("state").NewBlobClient("src").URL()
+	if _, err := ps.NewContainerClient("state").NewBlobClient("copy").StartCopyFromURL(ctx, srcURL, nil); err != nil {
+		t.Fatal(err)
+	}
+	bc := ps.NewContainerClient("state").NewBlobClient("kept")
+	lc, err := lease.NewBlobClient(bc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.AcquireLease(ctx, -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.NewContainerClient("state").SetAccessPolicy(ctx, &container.SetAccessPolicyOptions{Access: to.Ptr(container.PublicAccessTypeBlob)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ps.SetProperties(ctx, &service.SetPropertiesOptions{DefaultServiceVersion: to.Ptr("2021-08-06")}); err != nil {
+		t.Fatal(err)
+	}
+	props, err := bc.GetProperties(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(lag - time.Nanosecond)
+	check("a nanosecond before the lag", map[string]string{"kept": "kept-v1", "rewritten": "rewritten-v1", "src": "src-v1", "copy": ""}, "1")
+	stats, err := ss.GetStatistics(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lst := *stats.GeoReplication.LastSyncTime; !lst.Before(*props.LastModified) {
+		t.Fatalf("LastSyncTime %v claims writes of %v", lst, *props.LastModified)
+	}
+	if sp, err := ss.GetProperties(ctx, nil); err != nil || sp.DefaultServiceVersion != nil {
+		t.Fatalf("service properties ahead of time: %v %v", sp.DefaultServiceVersion, err)
+	}
+
+	clk.Advance(time.Nanosecond)
+	waitReplicated(t, emu)
+	check("after the second lag", map[string]string{"kept": "kept-v2", "rewritten": "rewritten-v2", "src": "src-v2", "copy": "src-v2"}, "2")
+	kp, err := ss.NewContainerClient("state").NewBlobClient("kept").GetProperties(ctx, nil)
+	if err != nil || kp.LeaseState == nil || *kp.LeaseState != "leased" {
+		t.Fatalf("lease not replicated: %v", err)
+	}
+	ap, err := ss.NewContainerClient("state").GetAccessPolicy(ctx, nil)
+	if err != nil || ap.BlobPublicAccess == nil || *ap.BlobPublicAccess != container.PublicAccessTypeBlob {
+		t.Fatalf("ACL not replicated: %v", err)
+	}
+	if sp, err := ss.GetProperties(ctx, nil); err != nil || sp.DefaultServiceVersion == nil || *sp.DefaultServiceVersion != "2021-08-06" {
+		t.Fatalf("service properties not replicated: %v", err)
+	}
+	stats, err = ss.GetStatistics(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lst := *stats.GeoReplication.LastSyncTime; lst.Before(props.LastModified.Truncate(time.Second)) {
+		t.Fatalf("LastSyncTime %v does not cover the writes of %v", lst, *props.LastModified)
+	}
+}
+
+// TestCloseLeavesNoGoroutines starts and closes emulators that served
+// requests and still hold unreplicated writes; Close twice is fine.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for i := 0; i < 3; i++ {
+		emu, err := emulator.Start(context.Background(), emulator.Options{Lag: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := azblob.NewClientFromConnectionString(emu.ConnectionString(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CreateContainer(context.Background(), "pending", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := emu.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := emu.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+	}
+	// Idle client connections close asynchronously; give them a moment.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before+2 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines before, %d after Close:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+func TestStartOnBusyPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	for _, opts := range []emulator.Options{{Port: port}, {SecondaryPort: port}} {
+		emu, err := emulator.Start(context.Background(), opts)
+		if err == nil {
+			emu.Close()
+			t.Fatalf("%+v: started on a busy port", opts)
+		}
+		if !strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), "listener") {
+			t.Fatalf("%+v: unclear error %v", opts, err)
+		}
+	}
+}
+
+// TestDownloadDuringOverwrite: a download that is half read when the blob is
+// overwritten (by Put Blob and by a block commit) still delivers the old
+// bytes intact.
+func TestDownloadDuringOverwrite(t *testing.T) {
+	emu := start(t, emulator.Options{})
+	ctx := context.Background()
+	prim, _ := clients(t, emu, emu.SecondaryURL())
+	if _, err := prim.CreateContainer(ctx, "stream", nil); err != nil {
+		t.Fatal(err)
+	}
+	old := bytes.Repeat([]byte("0123456789abcdef"), 1<<19) // 8 MiB: larger than socket buffers
+	if _, err := prim.UploadBuffer(ctx, "stream", "b", old, &azblob.UploadBufferOptions{BlockSize: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := prim.DownloadStream(ctx, "stream", "b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	head := make([]byte, 4096)
+	if _, err := io.ReadFull(resp.Body, head); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "stream", "b", bytes.Repeat([]byte("X"), len(old)), &azblob.UploadBufferOptions{BlockSize: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "stream", "b", []byte("small"), nil); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := append(head, rest...); !bytes.Equal(got, old) {
+		t.Fatalf("the download changed under an overwrite: %d bytes, first difference at %d", len(got), firstDiff(got, old))
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

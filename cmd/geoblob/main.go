@@ -44,6 +44,10 @@ func newRootCmd() *cobra.Command {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal starts a clean stop; restoring the default handling
+	// then lets a second one end the process at once, should the cleanup
+	// hang (a container delete on a sick endpoint, say).
+	context.AfterFunc(ctx, stop)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
 	if err != nil {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 )
 
 var (
@@ -179,5 +182,93 @@ func TestServeBadFlags(t *testing.T) {
 		if strings.Contains(string(out), "goroutine ") {
 			t.Errorf("%v: stack trace in output:\n%s", args, out)
 		}
+	}
+}
+
+func TestServeStopsOnSIGTERM(t *testing.T) {
+	s := startServe(t)
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("serve did not exit cleanly on SIGTERM: %v\n%s", err, s.output())
+		}
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		t.Fatal("serve ignored SIGTERM")
+	}
+	if !strings.Contains(s.output(), "shutting down") {
+		t.Fatalf("no shutdown message:\n%s", s.output())
+	}
+}
+
+func TestServeHelpDocumentsEveryFlag(t *testing.T) {
+	out, err := exec.Command(geoblobBinary(t), "serve", "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, flag := range []string{"--host", "--port", "--secondary-port", "--lag", "--account", "--data-dir"} {
+		if !strings.Contains(string(out), flag+" ") {
+			t.Errorf("--help does not document %s:\n%s", flag, out)
+		}
+	}
+}
+
+// TestServeAccountsAndSecondaryPort: two accounts, each usable only with its
+// own key, the secondary on a port of its own, and a connection string for
+// the first account that points at that port.
+func TestServeAccountsAndSecondaryPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secPort := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	const key1, key2 = "a2V5b25l", "a2V5dHdv"
+	s := startServe(t, "--secondary-port", strconv.Itoa(secPort), "--lag", "0s", "--account", "acctone:"+key1, "--account", "accttwo:"+key2)
+	secBase := "http://127.0.0.1:" + strconv.Itoa(secPort)
+	out := s.output()
+	for _, want := range []string{"account acctone", "account accttwo", secBase + "/accttwo", "BlobSecondaryEndpoint=" + secBase + "/acctone;"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("serve output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(s.ConnectionString, "AccountName=acctone;") {
+		t.Fatalf("connection string is not the first account's: %s", s.ConnectionString)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	client := func(base, name, key string) *azblob.Client {
+		cred, err := azblob.NewSharedKeyCredential(name, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := azblob.NewClientWithSharedKeyCredential(base+"/"+name, cred, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	two := client(s.URL, "accttwo", key2)
+	if _, err := two.CreateContainer(ctx, "shared", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client(s.URL, "acctone", key1).CreateContainer(ctx, "shared", nil); err != nil {
+		t.Fatalf("accounts are not isolated: %v", err)
+	}
+	if _, err := client(s.URL, "accttwo", key1).CreateContainer(ctx, "other", nil); !bloberror.HasCode(err, bloberror.AuthenticationFailed) {
+		t.Fatalf("acctone's key accepted for accttwo: %v", err)
+	}
+	sec := client(secBase, "accttwo", key2).ServiceClient().NewContainerClient("shared")
+	for i := 0; ; i++ {
+		if _, err = sec.GetProperties(ctx, nil); err == nil || i == 100 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("secondary port does not serve accttwo's replica: %v", err)
 	}
 }

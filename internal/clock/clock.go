@@ -88,3 +88,10 @@ func (m *Manual) Set(t time.Time) {
 		w.ch <- now
 	}
 }
+
+// Timers reports how many timers made by After are waiting to fire.
+func (m *Manual) Timers() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.waiters)
+}

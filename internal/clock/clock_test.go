@@ -19,6 +19,9 @@ func TestManual(t *testing.T) {
 	default:
 		t.Fatal("After(0) must fire at once")
 	}
+	if n := m.Timers(); n != 2 {
+		t.Fatalf("%d timers waiting, want 2", n)
+	}
 	m.Advance(4 * time.Second)
 	select {
 	case <-sooner:
@@ -40,6 +43,9 @@ func TestManual(t *testing.T) {
 	}
 	m.Advance(time.Hour)
 	<-later
+	if n := m.Timers(); n != 0 {
+		t.Fatalf("%d timers waiting after all fired", n)
+	}
 	var _ Clock = Real{}
 	var _ Clock = m
 }

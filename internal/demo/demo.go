@@ -271,7 +271,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 		// always go to the primary, so send it there.
 		router.Force(geoblob.PrimaryOnly)
 		if _, err := client.DeleteContainer(dctx, containerName, nil); err != nil {
-			p.line(colorRed, "Could not delete container %s: %v", containerName, err)
+			p.line(colorRed, "Could not delete container %s: %s", containerName, oneLine(err))
 			return
 		}
 		p.line("", "Deleted container %s", containerName)
@@ -361,7 +361,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 			sum.Failed++
 			sum.Locations = append(sum.Locations, 'F')
 			p.token(fmt.Sprintf("F%d", i), colorRed)
-			p.line(colorRed, "Read %d failed: %v", i, err)
+			p.line(colorRed, "Read %d failed: %s", i, oneLine(err))
 		}
 	}
 	if active {
@@ -372,7 +372,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 		path, err := writeCopy(ctx, cfg, client, containerName, image)
 		if err != nil {
 			sum.Failed++
-			p.line(colorRed, "Copy failed: %v", err)
+			p.line(colorRed, "Copy failed: %s", oneLine(err))
 		} else {
 			sum.CopyPath = path
 			p.line("", "Wrote %s and verified its %d bytes against the original.", path, len(image))
@@ -533,5 +533,55 @@ func classify(err error) error {
 	case errors.Is(err, context.Canceled):
 		return err
 	}
-	return err
+	return &briefError{err}
+}
+
+// briefError shows an error in one line (the SDK's errors span a dozen,
+// with the whole response) while errors.Is and errors.As still reach it.
+type briefError struct{ err error }
+
+func (e *briefError) Error() string { return oneLine(e.err) }
+func (e *briefError) Unwrap() error { return e.err }
+
+// oneLine describes err in a single line: the status and error code of
+// each location that answered, else the first line of the message.
+func oneLine(err error) string {
+	var ge *geoblob.Error
+	if errors.As(err, &ge) && ge.Kind != nil {
+		var parts []string
+		for _, c := range []struct {
+			name string
+			err  error
+		}{{"primary", ge.Primary}, {"secondary", ge.Secondary}} {
+			if c.err != nil {
+				parts = append(parts, c.name+": "+cause(c.err))
+			}
+		}
+		msg := strings.TrimPrefix(ge.Kind.Error(), "geoblob: ")
+		if len(parts) == 0 {
+			return msg
+		}
+		return msg + " (" + strings.Join(parts, "; ") + ")"
+	}
+	return cause(err)
+}
+
+// cause is the short form of one failure: "503 ServerBusy" for an HTTP
+// answer, the transport error without the request URL otherwise.
+func cause(err error) string {
+	var (
+		re *azcore.ResponseError
+		ue *url.Error
+	)
+	switch {
+	case errors.As(err, &re):
+		if re.ErrorCode == "" {
+			return fmt.Sprintf("status %d", re.StatusCode)
+		}
+		return fmt.Sprintf("%d %s", re.StatusCode, re.ErrorCode)
+	case errors.As(err, &ue):
+		err = ue.Err
+	}
+	first, _, _ := strings.Cut(err.Error(), "\n")
+	return strings.TrimSpace(first)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 
 	"github.com/geoblob/geoblob/emulator"
+	"github.com/geoblob/geoblob/fault"
 )
 
 // fastConfig is the default demo with a short lag and replication checks,
@@ -323,5 +326,105 @@ func TestInteractiveWithoutInput(t *testing.T) {
 	}
 	if sum.Reads != 200 {
 		t.Fatalf("stopped after %d reads, want 200", sum.Reads)
+	}
+}
+
+// TestFailedReadsAreCounted makes both locations fail during the outage:
+// the client-side outage takes the primary, a server-side rule answers 503
+// to downloads (GET, not the HEAD of the replication check) on the
+// secondary. Every such read is counted as failed and reported on one line.
+func TestFailedReadsAreCounted(t *testing.T) {
+	emu := startEmulator(t)
+	if _, err := emu.Faults().Add(fault.Rule{
+		Endpoint: fault.Secondary,
+		Match:    fault.Match{Methods: []string{http.MethodGet}, Blob: BlobName},
+		Action:   fault.Action{Status: http.StatusServiceUnavailable},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastConfig(t)
+	cfg.ConnectionString = emu.ConnectionString()
+	cfg.Reads = 60
+	cfg.Outages = Outages{{10, 40}}
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Reads != 60 || sum.Failed == 0 || sum.Primary+sum.Secondary+sum.Failed != 60 {
+		t.Fatalf("summary %s", sum)
+	}
+	for i, loc := range sum.Locations {
+		if loc == 'F' && !cfg.Outages.Active(i) {
+			t.Errorf("read %d failed outside the outage", i)
+		}
+	}
+	out := cfg.Stdout.(*bytes.Buffer).String()
+	want := "Read 10 failed: both primary and secondary are unreachable (primary: 503 ServerBusy; secondary: 503 ServerBusy)\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks the one-line failure %q", want)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "RESPONSE") || strings.HasPrefix(l, "---") {
+			t.Fatalf("a failed read dumped the whole response:\n%s", out)
+		}
+	}
+	if names := containers(t, emu); len(names) != 0 {
+		t.Fatalf("containers left behind: %v", names)
+	}
+}
+
+// TestSetupErrorIsOneLine: a setup step the service refuses with an
+// unexpected status is reported in one line, still reachable with
+// errors.As.
+func TestSetupErrorIsOneLine(t *testing.T) {
+	emu := startEmulator(t)
+	if _, err := emu.Faults().Add(fault.Rule{
+		Endpoint: fault.Primary,
+		Match:    fault.Match{Op: fault.Write},
+		Action:   fault.Action{Status: http.StatusInternalServerError},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastConfig(t)
+	cfg.ConnectionString = emu.ConnectionString()
+	_, err := Run(context.Background(), cfg)
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("want the 500 response error, got %v", err)
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, "500 InternalError") {
+		t.Fatalf("want a one-line error naming the status, got:\n%s", msg)
+	}
+}
+
+// TestReplicationWaitGivesUp: with replication paused the demo checks the
+// secondary CheckAttempts times, printing the original's message for each
+// attempt, then stops with ErrNotReplicated and deletes its container.
+func TestReplicationWaitGivesUp(t *testing.T) {
+	emu := startEmulator(t)
+	emu.Replication().Pause()
+	cfg := fastConfig(t)
+	cfg.ConnectionString = emu.ConnectionString()
+	cfg.CheckAttempts = 3
+	_, err := Run(context.Background(), cfg)
+	if !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("want ErrNotReplicated, got %v", err)
+	}
+	var attempts []string
+	for _, l := range strings.Split(cfg.Stdout.(*bytes.Buffer).String(), "\n") {
+		if strings.HasPrefix(l, "Attempt ") {
+			attempts = append(attempts, l)
+		}
+	}
+	want := []string{
+		"Attempt 1 to see if the blob has replicated to the secondary storage yet.",
+		"Attempt 2 to see if the blob has replicated to the secondary storage yet.",
+		"Attempt 3 to see if the blob has replicated to the secondary storage yet.",
+	}
+	if strings.Join(attempts, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("attempt lines:\n%s", strings.Join(attempts, "\n"))
+	}
+	if names := containers(t, emu); len(names) != 0 {
+		t.Fatalf("containers left behind: %v", names)
 	}
 }

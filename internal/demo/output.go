@@ -32,13 +32,12 @@ type printer struct {
 }
 
 // newPrinter decides colour and width for w: colour only on a terminal and
-// only when NO_COLOR is unset; the width of the terminal, else $COLUMNS,
-// else 80.
+// only when NO_COLOR is unset or empty; the width of the terminal, else
+// $COLUMNS, else 80.
 func newPrinter(w io.Writer, quiet bool) *printer {
 	p := &printer{w: w, quiet: quiet, width: 80}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		_, noColor := os.LookupEnv("NO_COLOR")
-		p.color = !noColor
+		p.color = colorWanted(os.Getenv("NO_COLOR"))
 		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 10 {
 			p.width = cols
 		}
@@ -47,6 +46,10 @@ func newPrinter(w io.Writer, quiet bool) *printer {
 	}
 	return p
 }
+
+// colorWanted applies the NO_COLOR convention (no-color.org) for a
+// terminal: any non-empty value turns colour off; an empty one does not.
+func colorWanted(noColor string) bool { return noColor == "" }
 
 func (p *printer) paint(color, s string) string {
 	if !p.color || color == "" {

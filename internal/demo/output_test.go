@@ -45,3 +45,20 @@ func TestPrinterQuietAndColor(t *testing.T) {
 		t.Fatal("colour on a non-terminal writer")
 	}
 }
+
+func TestColorWanted(t *testing.T) {
+	tests := []struct {
+		noColor string
+		want    bool
+	}{
+		{"", true}, // unset, or set to the empty string: no-color.org keeps colour
+		{"1", false},
+		{"0", false}, // any non-empty value, whatever it says
+		{"false", false},
+	}
+	for _, tc := range tests {
+		if got := colorWanted(tc.noColor); got != tc.want {
+			t.Errorf("NO_COLOR=%q: colour %v, want %v", tc.noColor, got, tc.want)
+		}
+	}
+}

@@ -68,8 +68,11 @@ type Replicator struct {
 	status    Status
 	watermark time.Time
 	applied   uint64
+	applying  bool // the head of the queue is being applied, outside mu
 	wake      chan struct{}
 	idle      *sync.Cond // signalled whenever the queue shrinks
+
+	afterApply func() // test hook: runs after each change is applied, before it is accounted
 }
 
 // New returns a replicator feeding secondary. Call Run to start it.
@@ -89,7 +92,7 @@ func New(secondary *store.Store, opts Options) *Replicator {
 		lag:       opts.Lag,
 		clk:       opts.Clock,
 		status:    Live,
-		watermark: opts.Clock.Now().UTC().Add(-opts.Lag),
+		watermark: opts.Clock.Now().UTC().Add(-opts.Lag - time.Nanosecond),
 		wake:      make(chan struct{}, 1),
 	}
 	r.idle = sync.NewCond(&r.mu)
@@ -117,63 +120,101 @@ func (r *Replicator) poke() {
 
 // Run applies changes until ctx is done.
 func (r *Replicator) Run(ctx context.Context) {
+	var (
+		timer   <-chan time.Time
+		timerAt time.Time
+	)
 	for {
-		wait := r.applyDue()
-		var timer <-chan time.Time
-		if wait > 0 {
-			timer = r.clk.After(wait)
+		due, ok := r.applyDue()
+		switch {
+		case !ok:
+			timer = nil
+		case timer == nil || !due.Equal(timerAt):
+			// One timer per deadline: a wake-up that leaves the head of
+			// the queue unchanged keeps the timer it already has, so a
+			// burst of writes does not pile up timers (a manual clock
+			// keeps every one until it is advanced past it).
+			timer, timerAt = r.clk.After(due.Sub(r.clk.Now())), due
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-r.wake:
 		case <-timer:
+			timer = nil
 		}
 	}
 }
 
-// applyDue applies every change whose lag has passed and returns how long
-// to wait for the next one (0 when there is nothing to wait for).
-func (r *Replicator) applyDue() time.Duration {
+// applyDue applies every change whose lag has passed. When a change is
+// still waiting it returns the clock time at which it becomes due.
+func (r *Replicator) applyDue() (due time.Time, ok bool) {
 	for {
 		// The fence must be read before r.mu: a commit holds the primary's
 		// lock while it calls Enqueue, which takes r.mu.
-		cutoff := r.fence().UTC().Add(-r.lag)
+		fenced := r.fence().UTC()
+		now := r.clk.Now().UTC()
 		r.mu.Lock()
 		if r.paused {
 			r.mu.Unlock()
-			return 0
+			return time.Time{}, false
 		}
 		if r.head == len(r.queue) {
-			r.advance(cutoff.Add(-time.Nanosecond))
+			r.advance(fenced.Add(-r.lag - time.Nanosecond))
 			r.mu.Unlock()
-			return 0
+			return time.Time{}, false
 		}
 		next := r.queue[r.head]
-		if next.Time.After(cutoff) {
+		// The lag counts from the clock reading of the commit, not from
+		// its tie-broken commit time, so every write made at one reading
+		// of the clock becomes due at the same moment.
+		at := next.Clock
+		if at.IsZero() {
+			at = next.Time
+		}
+		if dueAt := at.Add(r.lag); dueAt.After(now) {
+			// Everything before next is applied and everything after it
+			// commits later, so the watermark may stand just before it.
 			r.advance(next.Time.Add(-time.Nanosecond))
 			r.mu.Unlock()
-			return next.Time.Sub(cutoff)
+			return dueAt, true
 		}
 		// Apply outside r.mu so Enqueue (called under the primary's lock)
-		// never waits on the secondary's lock.
+		// never waits on the secondary's lock. State waits for the apply
+		// to finish instead of reporting a LastSyncTime that a reader of
+		// the secondary has already seen overtaken.
+		r.applying = true
 		r.mu.Unlock()
 		r.secondary.Apply(next)
+		if r.afterApply != nil {
+			r.afterApply()
+		}
 		r.mu.Lock()
+		r.applying = false
 		r.queue[r.head] = store.Change{}
 		r.head++
 		r.applied++
-		if r.head == len(r.queue) {
+		switch {
+		case r.head == len(r.queue) && cap(r.queue) > maxIdleQueue:
+			// Drained after a burst: let the big array go.
+			r.queue, r.head = nil, 0
+		case r.head == len(r.queue):
 			r.queue, r.head = r.queue[:0], 0
-		} else if r.head > 1024 && r.head*2 > len(r.queue) {
-			r.queue = append(r.queue[:0], r.queue[r.head:]...)
-			r.head = 0
+		case r.head > 1024 && r.head*2 > len(r.queue):
+			n := copy(r.queue, r.queue[r.head:])
+			// The tail still holds copies of the moved changes; clear
+			// it, or their blob versions would outlive replication.
+			clear(r.queue[n:])
+			r.queue, r.head = r.queue[:n], 0
 		}
 		r.advance(next.Time)
 		r.idle.Broadcast()
 		r.mu.Unlock()
 	}
 }
+
+// maxIdleQueue is the largest backing array the queue keeps once drained.
+const maxIdleQueue = 4096
 
 func (r *Replicator) advance(t time.Time) {
 	if t.After(r.watermark) {
@@ -224,6 +265,12 @@ func (r *Replicator) State() State {
 	fenced := r.fence().UTC()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// A change being applied may already be visible on the secondary:
+	// wait for its accounting, so that LastSyncTime covers every version
+	// a reader could have seen before asking.
+	for r.applying {
+		r.idle.Wait()
+	}
 	if !r.paused {
 		// Everything committed before the fence has been enqueued, so with
 		// nothing due, everything up to fence-lag is on the secondary.

@@ -27,8 +27,16 @@ const (
 // Change is one committed write, as the replication feed carries it. The
 // values it points to are immutable.
 type Change struct {
-	Seq       uint64
-	Time      time.Time
+	Seq uint64
+	// Time is when the write committed, unique and strictly increasing
+	// across the store's changes: the Last-Modified time of the data it
+	// wrote. Several writes within one tick of the clock (or while a
+	// manual clock stands still) are told apart by a nanosecond each, so
+	// Time may run a little ahead of Clock.
+	Time time.Time
+	// Clock is the store clock's reading when the write committed, before
+	// that tie-breaking: replication lag is counted from it.
+	Clock     time.Time
 	Kind      ChangeKind
 	Account   string
 	Container string
@@ -51,12 +59,13 @@ type Options struct {
 // Store is an in-memory set of storage accounts. It is safe for concurrent
 // use.
 type Store struct {
-	mu       sync.RWMutex
-	now      func() time.Time
-	onCommit func(Change)
-	seq      uint64
-	last     time.Time
-	accounts map[string]*account
+	mu        sync.RWMutex
+	now       func() time.Time
+	onCommit  func(Change)
+	seq       uint64
+	last      time.Time // the last commit time handed out
+	lastClock time.Time // the latest clock reading behind a commit time
+	accounts  map[string]*account
 }
 
 type account struct {
@@ -92,7 +101,7 @@ func (s *Store) commit(c Change) Change {
 	if c.Time.IsZero() {
 		c.Time, _ = s.stamp()
 	}
-	c.Seq = s.seq
+	c.Seq, c.Clock = s.seq, s.lastClock
 	if s.onCommit != nil {
 		s.onCommit(c)
 	}
@@ -103,6 +112,9 @@ func (s *Store) commit(c Change) Change {
 // goes with it. Callers hold s.mu for writing.
 func (s *Store) stamp() (time.Time, string) {
 	t := s.now().UTC()
+	if t.After(s.lastClock) {
+		s.lastClock = t
+	}
 	if !t.After(s.last) {
 		t = s.last.Add(time.Nanosecond)
 	}
