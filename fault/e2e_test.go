@@ -3,7 +3,9 @@ package fault_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
@@ -535,5 +538,129 @@ func TestE2EHangReleasedOnClose(t *testing.T) {
 	}
 	if err := <-done; err == nil {
 		t.Error("hung request was answered")
+	}
+}
+
+// TestE2ERefuseListenerKeepsRuleOrder: on the distinct secondary listener,
+// which refuses connections before any request is read, a refuse rule
+// still comes after the rules before it.
+func TestE2ERefuseListenerKeepsRuleOrder(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	e.sync()
+	first := e.add(fault.Rule{Endpoint: fault.Secondary, Action: fault.Action{Status: 503}, Limits: fault.Limits{Count: 2}})
+	refuse := e.add(fault.Rule{Endpoint: fault.Secondary, Action: fault.Action{Refuse: true}})
+	for _, c := range []*azblob.Client{e.secondary, e.client(e.emu.PathStyleSecondaryURL(e.emu.AccountName()))} {
+		if _, err := get(context.Background(), c, blobName); !bloberror.HasCode(err, bloberror.ServerBusy) {
+			t.Fatalf("read from the secondary: %v, want the first rule's 503", err)
+		}
+	}
+	if n := e.fired(refuse); n != 0 {
+		t.Fatalf("the second rule fired %d times", n)
+	}
+	// The first rule is exhausted: now the secondary is down.
+	if _, err := get(context.Background(), e.secondary, blobName); !isConnErr(err) {
+		t.Fatalf("read after the 503s: %v, want a connection error", err)
+	}
+	if e.fired(first) != 2 || e.fired(refuse) != 1 {
+		t.Errorf("fired %d and %d, want 2 and 1", e.fired(first), e.fired(refuse))
+	}
+}
+
+// TestE2EScheduledOutageOnEmulatorClock: limits are measured on the
+// emulator's own clock, so an outage scheduled through the control API
+// starts and ends exactly when a manual clock is advanced.
+func TestE2EScheduledOutageOnEmulatorClock(t *testing.T) {
+	clk := emulator.NewManualClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	e := newEnv(t, emulator.Options{Clock: clk})
+	ctx := context.Background()
+	ctl := &control.Client{BaseURL: e.emu.URL()}
+	st, err := ctl.AddFault(ctx, fault.Rule{Endpoint: fault.Primary, Action: fault.Action{Status: 503},
+		Limits: fault.Limits{After: fault.Duration(10 * time.Second), For: fault.Duration(30 * time.Second)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Added.Equal(clk.Now()) || st.State != fault.Pending {
+		t.Fatalf("added %v in state %s; want the emulator's time %v, pending", st.Added, st.State, clk.Now())
+	}
+	steps := []struct {
+		advance time.Duration
+		status  int
+		state   fault.State
+	}{
+		{0, 200, fault.Pending},
+		{10*time.Second - time.Nanosecond, 200, fault.Pending},
+		{time.Nanosecond, 503, fault.Active},
+		{30*time.Second - time.Nanosecond, 503, fault.Active},
+		{time.Nanosecond, 200, fault.Expired},
+	}
+	for i, s := range steps {
+		clk.Advance(s.advance)
+		_, err := get(ctx, e.primary, blobName)
+		if got := statusOf(err); got != s.status {
+			t.Errorf("step %d: status %d (%v), want %d", i, got, err, s.status)
+		}
+		list, err := ctl.Faults(ctx)
+		if err != nil || len(list) != 1 || list[0].State != s.state {
+			t.Errorf("step %d: list %+v, %v; want state %s", i, list, err, s.state)
+		}
+	}
+}
+
+// TestE2EResetDuringBlockUploadKeepsPreviousVersion: Put Block and Put
+// Block List broken by a reset leave the committed blob as it was, on the
+// primary and, after replication, on the secondary; a block whose upload
+// was cut is not staged.
+func TestE2EResetDuringBlockUploadKeepsPreviousVersion(t *testing.T) {
+	blockID := func(i int) string { return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "block-%03d", i)) }
+	body := func(b byte) io.ReadSeekCloser {
+		return streaming.NopCloser(bytes.NewReader(bytes.Repeat([]byte{b}, 16<<10)))
+	}
+	tests := []struct {
+		name   string
+		match  fault.Match
+		action fault.Action
+	}{
+		{"put block cut mid-body", fault.Match{Methods: []string{"PUT"}}, fault.Action{ResetAfterRequestBytes: new(int64(1000))}},
+		{"put block list cut mid-body", fault.Match{Methods: []string{"PUT"}}, fault.Action{ResetAfterRequestBytes: new(int64(40))}},
+		{"put block list reset before the answer", fault.Match{Methods: []string{"PUT"}}, fault.Action{Reset: true}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, emulator.Options{})
+			ctx := context.Background()
+			bb := e.primary.ServiceClient().NewContainerClient(cont).NewBlockBlobClient("doc")
+			if _, err := bb.StageBlock(ctx, blockID(0), body('a'), nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := bb.CommitBlockList(ctx, []string{blockID(0)}, nil); err != nil {
+				t.Fatal(err)
+			}
+			v1 := bytes.Repeat([]byte{'a'}, 16<<10)
+			if _, err := bb.StageBlock(ctx, blockID(1), body('b'), nil); err != nil {
+				t.Fatal(err)
+			}
+			id := e.add(fault.Rule{Endpoint: fault.Primary, Match: tt.match, Action: tt.action, Limits: fault.Limits{Count: 1}})
+			var err error
+			if i == 0 {
+				_, err = bb.StageBlock(ctx, blockID(2), body('c'), nil)
+			} else {
+				_, err = bb.CommitBlockList(ctx, []string{blockID(1)}, nil)
+			}
+			if !isConnErr(err) || e.fired(id) != 1 {
+				t.Fatalf("faulted request: %v (fired %d), want a connection error", err, e.fired(id))
+			}
+			if i == 0 {
+				// The cut block is not staged: committing it is refused.
+				if _, err := bb.CommitBlockList(ctx, []string{blockID(1), blockID(2)}, nil); !bloberror.HasCode(err, bloberror.InvalidBlockList) {
+					t.Fatalf("commit of the cut block: %v, want InvalidBlockList", err)
+				}
+			}
+			e.sync()
+			for name, c := range map[string]*azblob.Client{"primary": e.primary, "secondary": e.secondary} {
+				if b, err := get(ctx, c, "doc"); err != nil || !bytes.Equal(b, v1) {
+					t.Errorf("%s holds %d bytes (%.8q...), %v; want version 1", name, len(b), b, err)
+				}
+			}
+		})
 	}
 }

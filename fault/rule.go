@@ -70,6 +70,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // String formats d as time.Duration does.
 func (d Duration) String() string { return time.Duration(d).String() }
 
+// MaxDelay is the longest latency, and the longest jitter, a rule may add.
+const MaxDelay = Duration(24 * time.Hour)
+
 // Rule is one fault: where it applies, what it matches, what it does and
 // how often. Its JSON form is the control API's wire format.
 type Rule struct {
@@ -113,7 +116,8 @@ type Action struct {
 	Message string `json:"message,omitempty"`
 
 	// Latency delays the request by this much, plus a random extra of up
-	// to Jitter.
+	// to Jitter; each is at most MaxDelay. Removing the rule ends the
+	// delays it is holding.
 	Latency Duration `json:"latency,omitzero"`
 	Jitter  Duration `json:"jitter,omitzero"`
 
@@ -121,15 +125,17 @@ type Action struct {
 	// the request is not processed.
 	Reset bool `json:"reset,omitempty"`
 	// ResetAfterBytes lets the real answer through, cuts its body after
-	// this many bytes and resets the connection: a truncated download.
+	// this many bytes and resets the connection: a truncated download. An
+	// answer whose body is no longer than that arrives whole.
 	ResetAfterBytes *int64 `json:"resetAfterBytes,omitempty"`
 	// ResetAfterRequestBytes cuts the request body after this many bytes
 	// (the server sees a broken upload) and resets the connection; no
-	// answer arrives. A shorter request is processed in full, and its answer
-	// is lost to the reset.
+	// answer arrives. A request body no longer than that is processed in
+	// full, and its answer is lost to the reset.
 	ResetAfterRequestBytes *int64 `json:"resetAfterRequestBytes,omitempty"`
 
-	// Hang holds the request unanswered until the client gives up.
+	// Hang holds the request unanswered until the client gives up; removing
+	// the rule, or closing the Set, ends the hang with a reset.
 	Hang bool `json:"hang,omitempty"`
 	// Refuse makes the endpoint behave as down: the connection is reset at
 	// once, or not accepted at all where the listener can tell.
@@ -158,9 +164,22 @@ func ParseRule(data []byte) (Rule, error) {
 	return DecodeRule(bytes.NewReader(data))
 }
 
-// DecodeRule reads one JSON rule from r as ParseRule does.
+// DecodeRule reads one JSON rule from r as ParseRule does. A member given
+// twice in one object (in any case, as encoding/json matches names without
+// regard to case) is refused rather than silently overriding the first.
 func DecodeRule(r io.Reader) (Rule, error) {
-	dec := json.NewDecoder(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return Rule{}, fmt.Errorf("%w: the rule is larger than %d bytes", ErrInvalidRule, mbe.Limit)
+		}
+		return Rule{}, fmt.Errorf("%w: reading the rule: %w", ErrInvalidRule, err)
+	}
+	if err := noDuplicateMembers(data); err != nil {
+		return Rule{}, fmt.Errorf("%w: %s", ErrInvalidRule, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	var rule Rule
 	if err := dec.Decode(&rule); err != nil {
@@ -179,6 +198,52 @@ func DecodeRule(r io.Reader) (Rule, error) {
 		return Rule{}, err
 	}
 	return rule, nil
+}
+
+// noDuplicateMembers reports the first object member of data named twice,
+// ignoring case. Syntax errors are left to the decoder.
+func noDuplicateMembers(data []byte) error {
+	type frame struct {
+		seen map[string]bool // nil for an array
+		key  bool            // the next token of this object is a member name
+	}
+	var stack []*frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].seen != nil {
+			stack[n-1].key = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF, or a syntax error the real decoding reports
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{seen: map[string]bool{}, key: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+			continue
+		}
+		if n := len(stack); n > 0 && stack[n-1].key {
+			top := stack[n-1]
+			name, _ := tok.(string)
+			k := strings.ToLower(name)
+			if top.seen[k] {
+				return fmt.Errorf("member %q is given twice", name)
+			}
+			top.seen[k] = true
+			top.key = false
+			continue
+		}
+		valueDone()
+	}
 }
 
 // Validate reports the first problem with r, wrapping ErrInvalidRule.
@@ -270,6 +335,9 @@ func (a Action) validate() error {
 	}
 	if a.Latency < 0 || a.Jitter < 0 {
 		return errors.New("action: latency and jitter must not be negative")
+	}
+	if a.Latency > MaxDelay || a.Jitter > MaxDelay {
+		return fmt.Errorf("action: latency and jitter must each be at most %v; use hang for a request that never ends", time.Duration(MaxDelay))
 	}
 	if delayed && (a.Hang || a.Refuse) {
 		return fmt.Errorf("action: latency cannot be combined with %s", kinds[0])

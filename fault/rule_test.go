@@ -71,30 +71,34 @@ func TestParseRuleEverything(t *testing.T) {
 
 func TestParseRuleInvalidFixtures(t *testing.T) {
 	want := map[string]string{
-		"empty.json":                "empty body",
-		"not-object.json":           "cannot unmarshal array",
-		"unknown-field.json":        `unknown field "colour"`,
-		"unknown-action-field.json": `unknown field "delay"`,
-		"no-endpoint.json":          "endpoint is required",
-		"bad-endpoint.json":         `endpoint "tertiary"`,
-		"empty-action.json":         "action is empty",
-		"two-actions.json":          "status and hang cannot be combined",
-		"two-resets.json":           "only one of reset",
-		"status-range.json":         "action.status 200",
-		"code-without-status.json":  "code and message need a status",
-		"bad-code.json":             "action.code",
-		"latency-number.json":       "duration must be a string",
-		"latency-garbage.json":      `duration "soon"`,
-		"negative-latency.json":     "must not be negative",
-		"latency-hang.json":         "latency cannot be combined with hang",
-		"probability.json":          "probability 1.5 is outside 0..1",
-		"negative-count.json":       "limits.count -1",
-		"negative-bytes.json":       "resetAfterBytes -5",
-		"bad-op.json":               `match.op "delete"`,
-		"op-method-conflict.json":   "PUT is not a read",
-		"bad-method.json":           "is not an HTTP method",
-		"trailing.json":             "trailing data",
-		"wrong-type.json":           "action.status",
+		"empty.json":                 "empty body",
+		"not-object.json":            "cannot unmarshal array",
+		"unknown-field.json":         `unknown field "colour"`,
+		"unknown-action-field.json":  `unknown field "delay"`,
+		"no-endpoint.json":           "endpoint is required",
+		"bad-endpoint.json":          `endpoint "tertiary"`,
+		"empty-action.json":          "action is empty",
+		"two-actions.json":           "status and hang cannot be combined",
+		"two-resets.json":            "only one of reset",
+		"status-range.json":          "action.status 200",
+		"code-without-status.json":   "code and message need a status",
+		"bad-code.json":              "action.code",
+		"latency-number.json":        "duration must be a string",
+		"latency-garbage.json":       `duration "soon"`,
+		"negative-latency.json":      "must not be negative",
+		"latency-hang.json":          "latency cannot be combined with hang",
+		"probability.json":           "probability 1.5 is outside 0..1",
+		"negative-count.json":        "limits.count -1",
+		"negative-bytes.json":        "resetAfterBytes -5",
+		"bad-op.json":                `match.op "delete"`,
+		"op-method-conflict.json":    "PUT is not a read",
+		"bad-method.json":            "is not an HTTP method",
+		"trailing.json":              "trailing data",
+		"wrong-type.json":            "action.status",
+		"jitter-huge.json":           "at most 24h0m0s",
+		"latency-huge.json":          "at most 24h0m0s",
+		"duplicate-member.json":      `member "endpoint" is given twice`,
+		"duplicate-member-case.json": `member "STATUS" is given twice`,
 	}
 	files, err := filepath.Glob("testdata/invalid/*.json")
 	if err != nil {
@@ -203,6 +207,34 @@ func TestDefaultError(t *testing.T) {
 		code, msg := defaultError(tt.status)
 		if code != tt.code || msg == "" {
 			t.Errorf("defaultError(%d) = %q, %q; want code %q", tt.status, code, msg, tt.code)
+		}
+	}
+}
+
+// TestDecideNeverPanics: the largest delays a rule may hold are resolved
+// without overflow (a jitter of MaxInt64 once made rand.Int64N panic).
+func TestDecideNeverPanics(t *testing.T) {
+	s := NewSet()
+	mustAdd(t, s, Rule{Endpoint: Primary, Action: Action{Latency: MaxDelay, Jitter: MaxDelay}})
+	a, ok := s.Decide(getBlob)
+	if !ok || a.Latency < MaxDelay || a.Latency > 2*MaxDelay || a.Jitter != 0 {
+		t.Errorf("Decide = %+v, %v", a, ok)
+	}
+}
+
+// TestDuplicateMembersInNestedValues: names repeated in different objects,
+// or inside arrays, are not duplicates.
+func TestDuplicateMembersInNestedValues(t *testing.T) {
+	valid := `{"endpoint":"both","match":{"methods":["GET","HEAD"],"blob":"x"},"action":{"status":503},"limits":{"count":1}}`
+	if _, err := ParseRule([]byte(valid)); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{
+		`{"endpoint":"both","match":{"blob":"x","Blob":"y"},"action":{"status":503}}`,
+		`{"endpoint":"both","action":{"status":503},"limits":{"count":1},"limits":{"count":2}}`,
+	} {
+		if _, err := ParseRule([]byte(bad)); err == nil || !strings.Contains(err.Error(), "given twice") {
+			t.Errorf("%s: %v", bad, err)
 		}
 	}
 }

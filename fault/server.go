@@ -1,6 +1,7 @@
 package fault
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -54,19 +55,25 @@ func Middleware(s *Set, classify func(*http.Request) (Target, bool), next http.H
 			next.ServeHTTP(w, r)
 			return
 		}
-		a, ok := s.Decide(t)
+		a, gone, ok := s.decide(t)
 		if !ok {
 			next.ServeHTTP(w, r)
 			return
 		}
-		s.apply(w, r, a, next)
+		s.apply(w, r, a, gone, next)
 	})
 }
 
-func (s *Set) apply(w http.ResponseWriter, r *http.Request, a Action, next http.Handler) {
-	if a.Latency > 0 && !s.sleep(r, time.Duration(a.Latency)) {
-		reset(w) // the client gave up while we slept
-		return
+func (s *Set) apply(w http.ResponseWriter, r *http.Request, a Action, gone <-chan struct{}, next http.Handler) {
+	if a.Latency > 0 {
+		if err := holdBody(r); err != nil {
+			reset(w) // the upload broke off: the client is gone
+			return
+		}
+		if !s.sleep(r, time.Duration(a.Latency), gone) {
+			reset(w) // the client gave up while we slept
+			return
+		}
 	}
 	switch {
 	case a.Status != 0:
@@ -74,11 +81,8 @@ func (s *Set) apply(w http.ResponseWriter, r *http.Request, a Action, next http.
 	case a.Reset, a.Refuse:
 		reset(w)
 	case a.ResetAfterBytes != nil:
-		tw := &truncWriter{ResponseWriter: w, left: *a.ResetAfterBytes}
-		next.ServeHTTP(tw, r)
-		if !tw.cut {
-			tw.cutNow()
-		}
+		// An answer whose body is no longer than the limit passes whole.
+		next.ServeHTTP(&truncWriter{ResponseWriter: w, left: *a.ResetAfterBytes}, r)
 	case a.ResetAfterRequestBytes != nil:
 		r2 := r.Clone(r.Context())
 		r2.Body = &cutBody{rc: r.Body, left: *a.ResetAfterRequestBytes}
@@ -91,6 +95,7 @@ func (s *Set) apply(w http.ResponseWriter, r *http.Request, a Action, next http.
 		select {
 		case <-r.Context().Done():
 		case <-s.closed:
+		case <-gone:
 		case <-s.shutdown(r):
 		}
 		reset(w)
@@ -99,9 +104,38 @@ func (s *Set) apply(w http.ResponseWriter, r *http.Request, a Action, next http.
 	}
 }
 
-// sleep waits d, and reports false if the client gave up first. Closing s, or the
-// server shutting down, cuts the wait short.
-func (s *Set) sleep(r *http.Request, d time.Duration) bool {
+// maxHeldBody is the largest request body holdBody reads ahead.
+const maxHeldBody = 4 << 20
+
+// holdBody reads a request body of known length up to maxHeldBody into
+// memory before the request is delayed, and gives it back to the handler
+// unchanged. net/http only watches the connection, and cancels the
+// request's context when the client goes away, once the body has been read:
+// without this, a delayed upload whose client gave up would hold its
+// goroutine and connection for the whole delay. Larger bodies are left on
+// the wire, and their clients' departure is noticed when the delay ends.
+// An error means the body could not be read to its end.
+func holdBody(r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength <= 0 || r.ContentLength > maxHeldBody {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, r.ContentLength))
+	if err != nil {
+		return err
+	}
+	if int64(len(b)) < r.ContentLength {
+		return io.ErrUnexpectedEOF
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), r.Body), r.Body}
+	return nil
+}
+
+// sleep waits d, and reports false if the client gave up first. Closing s,
+// removing the rule (gone) or the server shutting down cuts the wait short.
+func (s *Set) sleep(r *http.Request, d time.Duration, gone <-chan struct{}) bool {
 	ctx := r.Context()
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -109,6 +143,8 @@ func (s *Set) sleep(r *http.Request, d time.Duration) bool {
 	case <-t.C:
 		return true
 	case <-s.closed:
+		return ctx.Err() == nil
+	case <-gone:
 		return ctx.Err() == nil
 	case <-s.shutdown(r):
 		return ctx.Err() == nil
@@ -170,7 +206,7 @@ func (t *truncWriter) Write(p []byte) (int, error) {
 	if t.cut {
 		return 0, resetErr()
 	}
-	if int64(len(p)) <= t.left {
+	if len(p) == 0 || int64(len(p)) <= t.left {
 		n, err := t.ResponseWriter.Write(p)
 		t.left -= int64(n)
 		return n, err
@@ -191,15 +227,29 @@ func (t *truncWriter) cutNow() {
 // Unwrap lets http.ResponseController reach the real writer.
 func (t *truncWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
-// cutBody ends a body with a reset after left bytes; a shorter body ends
-// normally.
+// cutBody ends a body with a reset after left bytes; a body no longer than
+// that ends normally.
 type cutBody struct {
 	rc   io.ReadCloser
 	left int64
+	cut  bool
 }
 
 func (b *cutBody) Read(p []byte) (int, error) {
+	if b.cut {
+		return 0, resetErr()
+	}
 	if b.left <= 0 {
+		// Is there more? Only then is anything cut.
+		var one [1]byte
+		n, err := b.rc.Read(one[:])
+		if n == 0 && err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, nil
+		}
+		b.cut = true
 		return 0, resetErr()
 	}
 	if int64(len(p)) > b.left {

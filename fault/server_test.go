@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -337,5 +338,207 @@ func TestRefuseListener(t *testing.T) {
 	}
 	if err := get(); err != nil {
 		t.Fatalf("after the rule: %v", err)
+	}
+}
+
+// waitFired polls until rule id has fired n times, for at most 10 s.
+func waitFired(t *testing.T, s *Set, id string, n int64) {
+	t.Helper()
+	for range 10000 {
+		if st, err := s.Get(id); err == nil && st.Fired >= n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("rule %s never fired %d times", id, n)
+}
+
+// TestMiddlewareRemoveReleasesHang: ending an outage (removing the rule or
+// clearing them all) lets go of the requests it holds, as a real endpoint
+// coming back would drop its stuck connections; they are not left hanging
+// until their clients give up.
+func TestMiddlewareRemoveReleasesHang(t *testing.T) {
+	for _, how := range []string{"remove", "clear"} {
+		t.Run(how, func(t *testing.T) {
+			s, be, srv, client := newServer(t)
+			id := mustAdd(t, s, Rule{Endpoint: Primary, Action: Action{Hang: true}})
+			lat := mustAdd(t, s, Rule{Endpoint: Secondary, Action: Action{Latency: MaxDelay}})
+			done := make(chan error, 2)
+			for _, path := range []string{"/acct/c/b", "/acct-secondary/c/b"} {
+				go func() {
+					resp, err := client.Get(srv.URL + path) // no deadline
+					if err == nil {
+						resp.Body.Close()
+						if resp.StatusCode != 200 {
+							err = errors.New(resp.Status)
+						}
+					}
+					done <- err
+				}()
+			}
+			waitFired(t, s, id, 1)
+			waitFired(t, s, lat, 1)
+			if how == "remove" {
+				for _, r := range []string{id, lat} {
+					if err := s.Remove(r); err != nil {
+						t.Fatal(err)
+					}
+				}
+			} else {
+				s.Clear()
+			}
+			var hangErr, latErr error
+			for range 2 {
+				select {
+				case err := <-done:
+					if err == nil {
+						latErr = errors.New("answered")
+					} else {
+						hangErr = err
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("a held request was not released")
+				}
+			}
+			if hangErr == nil || latErr == nil || latErr.Error() != "answered" {
+				t.Errorf("hang: %v (want a connection error); delayed request: %v (want an answer)", hangErr, latErr)
+			}
+			if calls, _, _ := be.snapshot(); calls != 1 {
+				t.Errorf("backend saw %d calls, want the delayed one only", calls)
+			}
+		})
+	}
+}
+
+// TestMiddlewareTruncateAtExactLength: a body no longer than the limit
+// arrives whole; only a longer one is cut.
+func TestMiddlewareTruncateAtExactLength(t *testing.T) {
+	s, _, srv, client := newServer(t)
+	mustAdd(t, s, Rule{Endpoint: Primary, Action: Action{ResetAfterBytes: new(int64(bodySize))}})
+	resp, err := client.Get(srv.URL + "/acct/c/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || len(got) != bodySize {
+		t.Fatalf("read %d bytes, %v; want the whole %d", len(got), err, bodySize)
+	}
+}
+
+// TestMiddlewareHeadStatus: an injected error on HEAD carries the Azure
+// error code in a header and no body, as Azure answers HEAD.
+func TestMiddlewareHeadStatus(t *testing.T) {
+	s, _, srv, client := newServer(t)
+	mustAdd(t, s, Rule{Endpoint: Primary, Action: Action{Status: 503}})
+	for _, method := range []string{http.MethodHead, http.MethodGet} {
+		req, _ := http.NewRequest(method, srv.URL+"/acct/c/b", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("x-ms-error-code") != "ServerBusy" || resp.Header.Get("x-ms-request-id") == "" {
+			t.Errorf("%s: %d %v", method, resp.StatusCode, resp.Header)
+		}
+		if hasBody := len(body) > 0; hasBody != (method == http.MethodGet) {
+			t.Errorf("%s: body %q", method, body)
+		}
+	}
+}
+
+// TestMiddlewareCountExactUnderLoad: 64 goroutines race for a rule
+// limited to N firings; exactly N requests fail.
+func TestMiddlewareCountExactUnderLoad(t *testing.T) {
+	s, _, srv, _ := newServer(t)
+	const n, workers, each = 25, 64, 4
+	id := mustAdd(t, s, Rule{Endpoint: Primary, Action: Action{Status: 503}, Limits: Limits{Count: n}})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range each {
+				resp, err := client.Get(srv.URL + "/acct/c/b")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mu.Lock()
+				codes[resp.StatusCode]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if codes[503] != n || codes[200] != workers*each-n {
+		t.Errorf("statuses %v, want %d x 503", codes, n)
+	}
+	if st, _ := s.Get(id); st.Fired != n || st.State != Exhausted {
+		t.Errorf("rule %+v", st)
+	}
+}
+
+// settledGoroutines waits (bounded) for the goroutine count to fall to at
+// most limit and returns it.
+func settledGoroutines(limit int) int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 500 && n > limit; i++ {
+		time.Sleep(10 * time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	return n
+}
+
+// TestMiddlewareClientGivesUp: requests held by latency or a hang end on
+// the server as soon as their clients give up, leaving no goroutine
+// behind; uploads included (net/http notices a departed client only once
+// the body is read).
+func TestMiddlewareClientGivesUp(t *testing.T) {
+	s, _, srv, client := newServer(t)
+	mustAdd(t, s, Rule{Endpoint: Primary, Match: Match{Blob: "slow"}, Action: Action{Latency: MaxDelay, Jitter: Duration(time.Second)}})
+	mustAdd(t, s, Rule{Endpoint: Primary, Match: Match{Blob: "busy"}, Action: Action{Latency: MaxDelay, Status: 503}})
+	mustAdd(t, s, Rule{Endpoint: Primary, Match: Match{Blob: "cut"}, Action: Action{Latency: MaxDelay, ResetAfterRequestBytes: new(int64(10))}})
+	mustAdd(t, s, Rule{Endpoint: Secondary, Action: Action{Hang: true}})
+	before := runtime.NumGoroutine()
+	requests := []struct{ method, path string }{
+		{"GET", "/acct/c/slow"}, {"PUT", "/acct/c/slow"}, {"PUT", "/acct/c/busy"}, {"PUT", "/acct/c/cut"},
+		{"GET", "/acct-secondary/c/b"}, {"PUT", "/acct-secondary/c/b"},
+	}
+	var wg sync.WaitGroup
+	for i := range 4 * len(requests) {
+		wg.Go(func() {
+			r := requests[i%len(requests)]
+			path := r.path
+			var body io.Reader
+			if r.method == "PUT" {
+				body = strings.NewReader(strings.Repeat("u", 100<<10))
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, r.method, srv.URL+path, body)
+			if resp, err := client.Do(req); err == nil {
+				resp.Body.Close()
+				t.Errorf("%s answered %d", path, resp.StatusCode)
+			}
+		})
+	}
+	// An upload broken off mid-body while it is delayed.
+	for range 4 {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(c, "PUT /acct/c/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\npartial")
+		c.Close()
+	}
+	wg.Wait()
+	client.CloseIdleConnections()
+	if after := settledGoroutines(before + 2); after > before+2 {
+		t.Errorf("%d goroutines before, %d after the clients gave up", before, after)
 	}
 }

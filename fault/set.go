@@ -67,6 +67,7 @@ type entry struct {
 	rule  Rule
 	added time.Time
 	fired int64
+	gone  chan struct{} // closed when the rule is removed or cleared
 }
 
 // NewSet returns an empty Set.
@@ -107,18 +108,21 @@ func (s *Set) Add(r Rule) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
-	e := &entry{id: strconv.FormatUint(s.seq, 10), rule: r, added: s.now()}
+	e := &entry{id: strconv.FormatUint(s.seq, 10), rule: r, added: s.now(), gone: make(chan struct{})}
 	s.rules = append(s.rules, e)
 	s.count.Store(int64(len(s.rules)))
 	return e.id, nil
 }
 
 // Remove deletes the rule with the given id, or returns ErrNotFound.
+// Requests the rule is holding (a hang, or latency) are released as Close
+// releases them.
 func (s *Set) Remove(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, e := range s.rules {
 		if e.id == id {
+			close(e.gone)
 			s.rules = slices.Delete(s.rules, i, i+1)
 			s.count.Store(int64(len(s.rules)))
 			return nil
@@ -132,6 +136,9 @@ func (s *Set) Clear() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := len(s.rules)
+	for _, e := range s.rules {
+		close(e.gone)
+	}
 	s.rules = nil
 	s.count.Store(0)
 	return n
@@ -167,8 +174,15 @@ func (s *Set) Get(id string) (RuleStatus, error) {
 // and, for a status, its default code and message filled in. ok is false
 // when no rule fires.
 func (s *Set) Decide(t Target) (a Action, ok bool) {
+	a, _, ok = s.decide(t)
+	return a, ok
+}
+
+// decide is Decide that also returns a channel closed when the firing rule
+// is removed, so that the requests it holds can be let go.
+func (s *Set) decide(t Target) (Action, <-chan struct{}, bool) {
 	if s.count.Load() == 0 {
-		return Action{}, false
+		return Action{}, nil, false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -177,14 +191,17 @@ func (s *Set) Decide(t Target) (a Action, ok bool) {
 		if !e.rule.matches(t) || !s.fire(e, now) {
 			continue
 		}
-		return s.resolve(e.rule.Action), true
+		return s.resolve(e.rule.Action), e.gone, true
 	}
-	return Action{}, false
+	return Action{}, nil, false
 }
 
 // refuseConn reports whether a new connection to ep should be refused at
 // accept time: when an active refuse rule for ep has an empty match and no
-// probability below 1. That rule fires.
+// probability below 1, and no active rule for ep before it could do
+// anything but refuse. That rule fires. When an earlier rule could answer
+// differently (a 503 for every request, say), order decides request by
+// request, so the connection is accepted and Middleware applies the rules.
 func (s *Set) refuseConn(ep Endpoint) bool {
 	if s.count.Load() == 0 {
 		return false
@@ -194,9 +211,14 @@ func (s *Set) refuseConn(ep Endpoint) bool {
 	now := s.now()
 	for _, e := range s.rules {
 		r := &e.rule
-		if !r.Action.Refuse || (r.Endpoint != Both && r.Endpoint != ep) || !r.Match.empty() ||
-			(r.Limits.Probability != nil && *r.Limits.Probability < 1) {
+		if (r.Endpoint != Both && r.Endpoint != ep) || e.state(now) != Active {
 			continue
+		}
+		if !r.Action.Refuse {
+			return false // it comes first for some request
+		}
+		if !r.Match.empty() || (r.Limits.Probability != nil && *r.Limits.Probability < 1) {
+			continue // a conditional refusal: the outcome is a refusal either way
 		}
 		if s.fire(e, now) {
 			return true

@@ -307,3 +307,46 @@ func BenchmarkDecideMiss(b *testing.B) {
 		s.Decide(getBlob)
 	}
 }
+
+// TestRefuseConnKeepsRuleOrder: a refusal at accept time must not jump the
+// queue. An earlier rule that answers the endpoint otherwise wins, as it
+// would request by request; earlier refusals, pending, expired and
+// exhausted rules do not stand in the way.
+func TestRefuseConnKeepsRuleOrder(t *testing.T) {
+	clk := &manualClock{now: time.Unix(1e9, 0)}
+	s := NewSet(WithClock(clk.Now))
+	first := mustAdd(t, s, Rule{Endpoint: Secondary, Match: Match{Blob: "x"}, Action: status503()})
+	refuse := mustAdd(t, s, Rule{Endpoint: Secondary, Action: Action{Refuse: true}})
+	if s.refuseConn(Secondary) {
+		t.Fatal("refused the connection although an earlier rule answers 503 for blob x")
+	}
+	if st, _ := s.Get(refuse); st.Fired != 0 {
+		t.Errorf("refuse rule fired %d times at accept", st.Fired)
+	}
+	// Once the earlier rule is gone, pending or exhausted, the refusal applies.
+	if err := s.Remove(first); err != nil {
+		t.Fatal(err)
+	}
+	s.Clear()
+	mustAdd(t, s, Rule{Endpoint: Primary, Action: status503()})                                                            // another endpoint
+	mustAdd(t, s, Rule{Endpoint: Secondary, Action: status503(), Limits: Limits{After: Duration(time.Minute)}})            // pending
+	exhausted := mustAdd(t, s, Rule{Endpoint: Secondary, Action: status503(), Limits: Limits{Count: 1}})                   // exhausted below
+	mustAdd(t, s, Rule{Endpoint: Both, Match: Match{Op: Write}, Action: Action{Refuse: true}})                             // a conditional refusal
+	mustAdd(t, s, Rule{Endpoint: Secondary, Action: Action{Refuse: true}, Limits: Limits{For: Duration(2 * time.Minute)}}) // the one
+	if s.refuseConn(Secondary) {
+		t.Fatal("refused while a 503 rule for every request comes first")
+	}
+	if _, ok := s.Decide(Target{Endpoint: Secondary, Method: "GET"}); !ok {
+		t.Fatal("the count-1 rule did not fire")
+	}
+	if st, _ := s.Get(exhausted); st.State != Exhausted {
+		t.Fatalf("state %s", st.State)
+	}
+	if !s.refuseConn(Secondary) {
+		t.Fatal("not refused once the earlier rules no longer apply")
+	}
+	clk.Advance(time.Minute) // the pending 503 starts: it comes first again
+	if s.refuseConn(Secondary) {
+		t.Fatal("refused while the scheduled 503 is active")
+	}
+}

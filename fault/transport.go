@@ -25,11 +25,14 @@ import (
 //
 // Client-side actions: a status returns a synthesized Azure error response
 // without any network call; latency sleeps (until the request's context
-// ends) and then goes on; a reset returns an error wrapping
-// syscall.ECONNRESET, before sending, after sending part of the request
-// body, or while reading the response body (a truncated download); a hang
-// blocks until the request's context ends; refuse returns an error wrapping
-// syscall.ECONNREFUSED. Every such error also wraps ErrInjected.
+// ends, the rule is removed or the Set closed) and then goes on; a reset
+// returns an error wrapping syscall.ECONNRESET, before sending, after
+// sending part of the request body, or while reading the response body (a
+// truncated download); a hang blocks until the request's context ends,
+// then returns its error, or until the rule is removed or the Set closed,
+// then returns a reset; refuse returns an error wrapping
+// syscall.ECONNREFUSED. Every such error also wraps ErrInjected. Whenever
+// the request does not reach Base, its body is closed.
 type Transport struct {
 	// Base sends the requests that go through; http.DefaultTransport when
 	// nil.
@@ -38,8 +41,9 @@ type Transport struct {
 	Rules *Set
 	// Classify, when set, replaces the built-in description of requests.
 	Classify func(*http.Request) Target
-	// SecondaryHosts are hosts ("host" or "host:port") that serve the
-	// secondary, such as the emulator's distinct secondary listener.
+	// SecondaryHosts are hosts ("host" or "host:port", or a URL whose host
+	// is taken) that serve the secondary, such as the emulator's distinct
+	// secondary listener.
 	SecondaryHosts []string
 }
 
@@ -58,7 +62,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	} else {
 		target = t.classify(req)
 	}
-	a, ok := t.Rules.Decide(target)
+	a, gone, ok := t.Rules.decide(target)
 	if !ok {
 		return base.RoundTrip(req)
 	}
@@ -67,6 +71,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		timer := time.NewTimer(time.Duration(a.Latency))
 		select {
 		case <-timer.C:
+		case <-gone: // the rule was removed: no more delay
+			timer.Stop()
+		case <-t.Rules.closed:
+			timer.Stop()
 		case <-ctx.Done():
 			timer.Stop()
 			closeBody(req)
@@ -88,6 +96,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-gone:
+			return nil, resetErr()
 		case <-t.Rules.closed:
 			return nil, resetErr()
 		}
@@ -131,6 +141,9 @@ func (t *Transport) classify(r *http.Request) Target {
 	}
 	hostname = strings.Trim(hostname, "[]")
 	for _, h := range t.SecondaryHosts {
+		if _, rest, ok := strings.Cut(h, "://"); ok { // a URL, such as emulator.SecondaryBaseURL()
+			h, _, _ = strings.Cut(rest, "/")
+		}
 		if strings.EqualFold(h, host) || strings.EqualFold(h, hostname) {
 			tg.Endpoint = Secondary
 		}

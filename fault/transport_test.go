@@ -6,8 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +23,7 @@ import (
 )
 
 func TestTransportClassify(t *testing.T) {
-	tr := &Transport{SecondaryHosts: []string{"127.0.0.1:10001", "backup.example.com"}}
+	tr := &Transport{SecondaryHosts: []string{"127.0.0.1:10001", "backup.example.com", "http://127.0.0.1:10002", "https://[::1]:10003/devstoreaccount1"}}
 	tests := []struct {
 		method, url string
 		want        Target
@@ -33,6 +37,15 @@ func TestTransportClassify(t *testing.T) {
 		{"GET", "http://localhost:10000/devstoreaccount1/c", Target{Primary, "GET", "devstoreaccount1", "c", ""}},
 		{"GET", "http://[::1]:10000/acct/c/b", Target{Primary, "GET", "acct", "c", "b"}},
 		{"GET", "https://backup.example.com/c/b", Target{Secondary, "GET", "backup", "c", "b"}},
+		// Secondary hosts given as URLs.
+		{"GET", "http://127.0.0.1:10002/devstoreaccount1/c/b", Target{Secondary, "GET", "devstoreaccount1", "c", "b"}},
+		{"GET", "http://[::1]:10003/devstoreaccount1/c/b", Target{Secondary, "GET", "devstoreaccount1", "c", "b"}},
+		// Real hosts, any case, with a port, and the -secondary suffix only in
+		// the account: a container named like it stays on the primary.
+		{"HEAD", "https://ACCT-Secondary.blob.core.windows.net:443/c/b", Target{Secondary, "HEAD", "acct", "c", "b"}},
+		{"GET", "https://acct.blob.core.windows.net/logs-secondary/b", Target{Primary, "GET", "acct", "logs-secondary", "b"}},
+		{"GET", "https://acct-secondary.privatelink.blob.core.windows.net/c/b", Target{Secondary, "GET", "acct", "c", "b"}},
+		{"GET", "http://azurite:10000/devstoreaccount1-secondary/c/b", Target{Secondary, "GET", "devstoreaccount1", "c", "b"}},
 	}
 	for _, tt := range tests {
 		req := httptest.NewRequest(tt.method, tt.url, nil)
@@ -188,5 +201,157 @@ func TestTransportCountFallsThrough(t *testing.T) {
 	}
 	if st, _ := s.Get(id); st.Fired != 2 || st.State != Exhausted {
 		t.Errorf("rule %+v", st)
+	}
+}
+
+// trackedBody records whether it was closed.
+type trackedBody struct {
+	io.Reader
+	closed atomic.Bool
+}
+
+func (b *trackedBody) Close() error { b.closed.Store(true); return nil }
+
+// failTransport fails the test if a request reaches it.
+type failTransport struct{ t *testing.T }
+
+func (f failTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	f.t.Errorf("%s %s reached the network", r.Method, r.URL)
+	return nil, errors.New("unexpected")
+}
+
+// TestTransportShortCircuit: actions that never reach the network close
+// the request body (the http.RoundTripper contract) and, for a status,
+// synthesize a response azcore can use.
+func TestTransportShortCircuit(t *testing.T) {
+	tests := []struct {
+		name   string
+		action Action
+		method string
+	}{
+		{"status", Action{Status: 503}, http.MethodPut},
+		{"status on HEAD", Action{Status: 404}, http.MethodHead},
+		{"reset", Action{Reset: true}, http.MethodPut},
+		{"refuse", Action{Refuse: true}, http.MethodPut},
+		{"hang", Action{Hang: true}, http.MethodPut},
+		{"latency then status", Action{Latency: Duration(time.Millisecond), Status: 500}, http.MethodPut},
+		{"latency cut short", Action{Latency: MaxDelay}, http.MethodPut},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := NewSet()
+			mustAdd(t, s, Rule{Endpoint: Primary, Action: tt.action})
+			tr := &Transport{Base: failTransport{t}, Rules: s}
+			body := &trackedBody{Reader: strings.NewReader("payload")}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, tt.method, "https://acct.blob.core.windows.net/c/b", body)
+			resp, err := tr.RoundTrip(req)
+			if !body.closed.Load() {
+				t.Error("request body not closed")
+			}
+			if tt.action.Status == 0 {
+				if err == nil {
+					t.Fatalf("answer %d, want an error", resp.StatusCode)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.action.Status || resp.Request != req || resp.ContentLength != int64(len(b)) ||
+				resp.Header.Get("Content-Length") != strconv.Itoa(len(b)) || resp.Header.Get("x-ms-error-code") == "" || resp.Header.Get("x-ms-request-id") == "" {
+				t.Errorf("response %+v, body %q", resp, b)
+			}
+			if (len(b) > 0) == (tt.method == http.MethodHead) {
+				t.Errorf("%s: body %q", tt.method, b)
+			}
+		})
+	}
+}
+
+// TestTransportRemoveReleasesHang: removing the rule, or clearing the Set,
+// ends the client-side hangs it caused.
+func TestTransportRemoveReleasesHang(t *testing.T) {
+	for _, how := range []string{"remove", "clear"} {
+		t.Run(how, func(t *testing.T) {
+			s := NewSet()
+			id := mustAdd(t, s, Rule{Endpoint: Primary, Action: Action{Hang: true}})
+			tr := &Transport{Base: failTransport{t}, Rules: s}
+			done := make(chan error, 1)
+			go func() {
+				req, _ := http.NewRequest(http.MethodGet, "https://acct.blob.core.windows.net/c/b", nil) // no deadline
+				_, err := tr.RoundTrip(req)
+				done <- err
+			}()
+			waitFired(t, s, id, 1)
+			if how == "remove" {
+				if err := s.Remove(id); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				s.Clear()
+			}
+			select {
+			case err := <-done:
+				if !errors.Is(err, syscall.ECONNRESET) {
+					t.Errorf("released hang: %v, want a reset", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the hang outlived its rule")
+			}
+		})
+	}
+}
+
+// TestTransportTruncateAtExactLength: as on the server, a body no longer
+// than the limit arrives whole.
+func TestTransportTruncateAtExactLength(t *testing.T) {
+	srv := httptest.NewServer(&backend{})
+	defer srv.Close()
+	for limit, wantErr := range map[int64]bool{bodySize: false, bodySize + 1: false, bodySize - 1: true} {
+		s := NewSet()
+		mustAdd(t, s, Rule{Endpoint: Primary, Action: Action{ResetAfterBytes: new(limit)}})
+		c := &http.Client{Transport: &Transport{Rules: s}}
+		resp, err := c.Get(srv.URL + "/acct/c/b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if (err != nil) != wantErr || int64(len(b)) != min(limit, bodySize) {
+			t.Errorf("limit %d: read %d bytes, %v", limit, len(b), err)
+		}
+	}
+}
+
+// TestTransportClientGivesUp: latency and hangs end with the request's
+// context and leave no goroutine behind.
+func TestTransportClientGivesUp(t *testing.T) {
+	s := NewSet()
+	mustAdd(t, s, Rule{Endpoint: Primary, Action: Action{Latency: MaxDelay}})
+	mustAdd(t, s, Rule{Endpoint: Secondary, Action: Action{Hang: true}})
+	tr := &Transport{Base: failTransport{t}, Rules: s}
+	before := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			host := "acct.blob.core.windows.net"
+			if i%2 == 1 {
+				host = "acct-secondary.blob.core.windows.net"
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+host+"/c/b", nil)
+			if _, err := tr.RoundTrip(req); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s: %v", host, err)
+			}
+		})
+	}
+	wg.Wait()
+	if after := settledGoroutines(before); after > before {
+		t.Errorf("%d goroutines before, %d after", before, after)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -82,6 +83,9 @@ func newFaultAddCmd(cf *controlFlags) *cobra.Command {
 					return err
 				}
 			} else {
+				if err := checkActionFlags(f.Changed); err != nil {
+					return err
+				}
 				r.Endpoint = fault.Endpoint(endpoint)
 				r.Match.Op = fault.Op(op)
 				r.Action.Latency, r.Action.Jitter = fault.Duration(latency), fault.Duration(jitter)
@@ -130,6 +134,31 @@ func newFaultAddCmd(cf *controlFlags) *cobra.Command {
 	f.DurationVar(&after, "after", 0, "start this long from now, to schedule an outage")
 	f.StringVar(&ruleJSON, "rule", "", "the whole rule as JSON, in the control API's format, instead of the flags above")
 	return cmd
+}
+
+// actionFlags are the flags that each choose an action; one may be given,
+// with --latency (and --jitter) in front of all but --hang and --refuse.
+var actionFlags = []string{"status", "reset", "reset-after-bytes", "reset-after-request-bytes", "hang", "refuse"}
+
+// checkActionFlags refuses conflicting actions in the user's terms, the
+// flags, before the rule's own validation speaks of JSON fields.
+func checkActionFlags(changed func(flag string) bool) error {
+	var set []string
+	for _, name := range actionFlags {
+		if changed(name) {
+			set = append(set, "--"+name)
+		}
+	}
+	delayed := changed("latency") || changed("jitter")
+	switch {
+	case len(set) > 1:
+		return fmt.Errorf("%s cannot be combined; give one action", strings.Join(set, " and "))
+	case len(set) == 0 && !delayed:
+		return errors.New("give an action: --status, --latency, --reset, --reset-after-bytes, --reset-after-request-bytes, --hang or --refuse")
+	case delayed && len(set) == 1 && (set[0] == "--hang" || set[0] == "--refuse"):
+		return fmt.Errorf("--latency cannot be combined with %s", set[0])
+	}
+	return nil
 }
 
 func newFaultListCmd(cf *controlFlags) *cobra.Command {

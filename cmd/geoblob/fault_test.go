@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -129,5 +131,159 @@ func TestFaultCLIServerDown(t *testing.T) {
 	res := ctlTestRun(t, bin, nil, "fault", "list", "--server", "http://127.0.0.1:1")
 	if res.code != 1 || !strings.HasPrefix(res.stderr, "geoblob: ") || strings.Count(strings.TrimSpace(res.stderr), "\n") != 0 {
 		t.Errorf("exit %d, stderr %q; want 1 and one line", res.code, res.stderr)
+	}
+}
+
+// cliProbe is the outcome of one plain HTTP request to the server.
+type cliProbe struct {
+	status int
+	code   string // x-ms-error-code
+	body   string
+	err    error // transport or body error
+}
+
+func probe(t *testing.T, method, url string, body string, timeout time.Duration) cliProbe {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return cliProbe{err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return cliProbe{status: resp.StatusCode, code: resp.Header.Get("x-ms-error-code"), body: string(b), err: err}
+}
+
+// TestFaultCLIEveryFlag adds a rule with each flag of geoblob fault add
+// against a real geoblob serve and checks its effect on the wire.
+func TestFaultCLIEveryFlag(t *testing.T) {
+	bin := geoblobBinary(t)
+	server := startServe(t).URL
+	// The server given without a scheme, as people type it.
+	srv := []string{"--server", strings.TrimPrefix(server, "http://")}
+	blob := server + "/devstoreaccount1/cont/HelloWorld.png"
+	other := server + "/devstoreaccount1/other/notes.txt"
+	secondary := server + "/devstoreaccount1-secondary/cont/HelloWorld.png"
+	const wait = 10 * time.Second
+
+	faulted := func(status int, code string) func(cliProbe) bool {
+		return func(p cliProbe) bool { return p.err == nil && p.status == status && p.code == code }
+	}
+	untouched := func(p cliProbe) bool { return p.err == nil && p.status != 503 && p.status != 500 && p.status != 429 }
+	broken := func(p cliProbe) bool { return p.err != nil && !errors.Is(p.err, context.DeadlineExceeded) }
+
+	type req struct {
+		method, url, body string
+		timeout           time.Duration
+		want              func(cliProbe) bool
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		stdout string
+		reqs   []req
+	}{
+		{"status with code and message", []string{"--status", "500", "--code", "OperationTimedOut", "--message", "slow down"}, "primary * -> 500 OperationTimedOut",
+			[]req{{"GET", blob, "", wait, func(p cliProbe) bool {
+				return faulted(500, "OperationTimedOut")(p) && strings.Contains(p.body, "slow down")
+			}}, {"GET", secondary, "", wait, untouched}}},
+		{"429 on the secondary", []string{"--endpoint", "secondary", "--status", "429"}, "secondary * -> 429 ServerBusy",
+			[]req{{"GET", secondary, "", wait, faulted(429, "ServerBusy")}, {"GET", blob, "", wait, untouched}}},
+		{"both endpoints", []string{"--endpoint", "both", "--status", "503"}, "both * -> 503 ServerBusy",
+			[]req{{"GET", secondary, "", wait, faulted(503, "ServerBusy")}, {"GET", blob, "", wait, faulted(503, "ServerBusy")}}},
+		{"match container and account", []string{"--status", "503", "--match-container", "cont", "--match-account", "devstoreaccount1"}, "account=devstoreaccount1 container=cont",
+			[]req{{"GET", blob, "", wait, faulted(503, "ServerBusy")}, {"GET", other, "", wait, untouched}}},
+		{"match another account", []string{"--status", "503", "--match-account", "someoneelse"}, "account=someoneelse",
+			[]req{{"GET", blob, "", wait, untouched}}},
+		{"glob", []string{"--status", "503", "--match-blob", "*.txt"}, "blob~*.txt",
+			[]req{{"GET", other, "", wait, faulted(503, "ServerBusy")}, {"GET", blob, "", wait, untouched}}},
+		{"methods", []string{"--status", "503", "--method", "put,delete"}, "PUT,DELETE",
+			[]req{{"DELETE", blob, "", wait, faulted(503, "ServerBusy")}, {"GET", blob, "", wait, untouched}}},
+		{"writes", []string{"--status", "503", "--op", "write"}, "writes",
+			[]req{{"PUT", blob, "data", wait, faulted(503, "ServerBusy")}, {"HEAD", blob, "", wait, untouched}}},
+		{"count", []string{"--status", "503", "--count", "1"}, "[count=1]",
+			[]req{{"GET", blob, "", wait, faulted(503, "ServerBusy")}, {"GET", blob, "", wait, untouched}}},
+		{"probability 0", []string{"--status", "503", "--probability", "0"}, "[p=0]",
+			[]req{{"GET", blob, "", wait, untouched}}},
+		{"for", []string{"--status", "503", "--for", "1h"}, "[for=1h0m0s]",
+			[]req{{"GET", blob, "", wait, faulted(503, "ServerBusy")}}},
+		{"after", []string{"--status", "503", "--after", "1h"}, "[after=1h0m0s]",
+			[]req{{"GET", blob, "", wait, untouched}}},
+		{"latency", []string{"--latency", "1h", "--jitter", "1s"}, "latency 1h0m0s+1s",
+			[]req{{"GET", blob, "", 100 * time.Millisecond, func(p cliProbe) bool { return errors.Is(p.err, context.DeadlineExceeded) }}}},
+		{"latency then status", []string{"--latency", "1ms", "--status", "503"}, "latency 1ms then 503 ServerBusy",
+			[]req{{"GET", blob, "", wait, faulted(503, "ServerBusy")}}},
+		{"reset", []string{"--reset"}, "primary * -> reset",
+			[]req{{"GET", blob, "", wait, broken}, {"GET", secondary, "", wait, untouched}}},
+		{"refuse", []string{"--refuse"}, "primary * -> refuse",
+			[]req{{"GET", blob, "", wait, broken}}},
+		{"hang", []string{"--hang"}, "primary * -> hang",
+			[]req{{"GET", blob, "", 100 * time.Millisecond, func(p cliProbe) bool { return errors.Is(p.err, context.DeadlineExceeded) }}}},
+		{"truncated answer", []string{"--reset-after-bytes", "10"}, "reset after 10 response bytes",
+			[]req{{"GET", blob, "", wait, func(p cliProbe) bool { return p.status != 0 && len(p.body) == 10 && p.err != nil }}}},
+		{"cut upload", []string{"--reset-after-request-bytes", "10"}, "reset after 10 request bytes",
+			[]req{{"PUT", blob, strings.Repeat("u", 5000), wait, broken}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if res := ctlTestRun(t, bin, nil, append([]string{"fault", "clear"}, srv...)...); res.code != 0 {
+				t.Fatalf("clear: %+v", res)
+			}
+			res := ctlTestRun(t, bin, nil, append(append([]string{"fault", "add"}, tt.args...), srv...)...)
+			if res.code != 0 || !strings.Contains(res.stdout, tt.stdout) {
+				t.Fatalf("add: exit %d, stdout %q, stderr %q; want %q", res.code, res.stdout, res.stderr, tt.stdout)
+			}
+			for i, r := range tt.reqs {
+				if p := probe(t, r.method, r.url, r.body, r.timeout); !r.want(p) {
+					t.Errorf("request %d (%s %s): %+v", i, r.method, r.url, p)
+				}
+			}
+		})
+	}
+}
+
+// TestFaultCLIBadUsage: mistakes give one line on stderr and exit 1.
+func TestFaultCLIBadUsage(t *testing.T) {
+	bin := geoblobBinary(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	tests := []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"fault", "list", "--server", "http://" + down}, "cannot reach the geoblob server at http://" + down},
+		{[]string{"replication", "pause", "--server", down}, "cannot reach the geoblob server at http://" + down},
+		{[]string{"fault", "list", "--server", "ftp://" + down}, "want http://HOST:PORT"},
+		{[]string{"fault", "add", "--status", "503", "--hang", "--server", down}, "--status and --hang cannot be combined"},
+		{[]string{"fault", "add", "--reset", "--refuse", "--server", down}, "--reset and --refuse cannot be combined"},
+		{[]string{"fault", "add", "--reset", "--reset-after-bytes", "3", "--server", down}, "--reset and --reset-after-bytes cannot be combined"},
+		{[]string{"fault", "add", "--latency", "1s", "--hang", "--server", down}, "--latency cannot be combined with --hang"},
+		{[]string{"fault", "add", "--server", down}, "give an action"},
+		{[]string{"fault", "add", "--status", "503", "--probability", "1.5", "--server", down}, "probability 1.5 is outside 0..1"},
+		{[]string{"fault", "add", "--status", "503", "--count", "-1", "--server", down}, "limits.count -1"},
+		{[]string{"fault", "add", "--status", "503", "--endpoint", "tertiary", "--server", down}, `endpoint "tertiary"`},
+		{[]string{"fault", "add", "--status", "503", "--for", "soon", "--server", down}, `invalid argument "soon" for "--for"`},
+		{[]string{"fault", "add", "--status", "503", "extra", "--server", down}, "unknown command"},
+	}
+	for _, tt := range tests {
+		res := ctlTestRun(t, bin, nil, tt.args...)
+		lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
+		if res.code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "geoblob: ") || !strings.Contains(lines[0], tt.stderr) || res.stdout != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want one line mentioning %q", tt.args, res.code, res.stdout, res.stderr, tt.stderr)
+		}
 	}
 }

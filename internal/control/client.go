@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,7 +27,7 @@ func (e *APIError) Error() string {
 // Client calls the control API of a geoblob server.
 type Client struct {
 	// BaseURL is the server, such as http://127.0.0.1:10000; a trailing
-	// /_geoblob/ is accepted.
+	// /_geoblob/ is accepted, and http:// is assumed without a scheme.
 	BaseURL string
 	// Token is sent as a bearer token when set.
 	Token string
@@ -84,11 +85,29 @@ func (c *Client) SetReplicationStatus(ctx context.Context, status string) (Repli
 	return st, c.do(ctx, http.MethodPut, "replication/status", StatusRequest{Status: status}, &st)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	base := strings.TrimRight(c.BaseURL, "/")
-	base = strings.TrimSuffix(base, strings.TrimSuffix(PathPrefix, "/"))
+// baseURL is BaseURL without a trailing /_geoblob/, with http:// added
+// when it has no scheme (127.0.0.1:10000).
+func (c *Client) baseURL() (string, error) {
+	base := strings.TrimSpace(c.BaseURL)
 	if base == "" {
-		return errNoBaseURL
+		return "", errNoBaseURL
+	}
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	base = strings.TrimRight(base, "/")
+	base = strings.TrimSuffix(base, strings.TrimSuffix(PathPrefix, "/"))
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("control: server URL %q: want http://HOST:PORT", c.BaseURL)
+	}
+	return strings.TrimRight(base, "/"), nil
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	base, err := c.baseURL()
+	if err != nil {
+		return err
 	}
 	var body io.Reader
 	if in != nil {
@@ -115,7 +134,11 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("control: %w", err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is in the message already
+		}
+		return fmt.Errorf("control: cannot reach the geoblob server at %s: %w", base, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
@@ -125,15 +148,16 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	if resp.StatusCode >= 300 {
 		var eb errorBody
 		if json.Unmarshal(b, &eb) != nil || eb.Error == "" {
-			eb.Error = strings.TrimSpace(string(b))
+			eb.Error = string(b)
 			if len(eb.Error) > 200 {
-				eb.Error = eb.Error[:200] + "..."
+				eb.Error = strings.ToValidUTF8(eb.Error[:200], "") + "..."
 			}
-			if eb.Error == "" {
+			if strings.TrimSpace(eb.Error) == "" {
 				eb.Error = "no message (is this a geoblob server?)"
 			}
 		}
-		return &APIError{StatusCode: resp.StatusCode, Message: eb.Error}
+		// One line, whatever the server sent.
+		return &APIError{StatusCode: resp.StatusCode, Message: strings.Join(strings.Fields(eb.Error), " ")}
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil

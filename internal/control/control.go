@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -292,11 +293,9 @@ func (h *handler) replication(w http.ResponseWriter, r *http.Request, sub string
 		switch r.Method {
 		case http.MethodGet:
 		case http.MethodPut:
-			dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
-			dec.DisallowUnknownFields()
 			var req StatusRequest
-			if err := dec.Decode(&req); err != nil {
-				writeError(w, http.StatusBadRequest, "invalid body: "+strings.TrimPrefix(err.Error(), "json: ")+`; want {"status": "live|bootstrap|unavailable"}`)
+			if err := decodeStrict(http.MaxBytesReader(w, r.Body, maxBody), &req); err != nil {
+				writeError(w, http.StatusBadRequest, "invalid body: "+err.Error()+`; want {"status": "live|bootstrap|unavailable"}`)
 				return
 			}
 			if err := rep.SetStatus(req.Status); err != nil {
@@ -313,6 +312,28 @@ func (h *handler) replication(w http.ResponseWriter, r *http.Request, sub string
 		return
 	}
 	writeJSON(w, http.StatusOK, rep.Status())
+}
+
+// decodeStrict decodes exactly one JSON value from r into v: no unknown
+// fields, nothing after it.
+func decodeStrict(r io.Reader, v any) error {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			return errors.New("trailing data after the JSON value")
+		}
+		return nil
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return errors.New("empty body")
+	case errors.As(err, &mbe):
+		return fmt.Errorf("larger than %d bytes", mbe.Limit)
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
 }
 
 func nonNil(s []fault.RuleStatus) []fault.RuleStatus {

@@ -1,10 +1,14 @@
 package control
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -188,6 +192,18 @@ func TestBadRequests(t *testing.T) {
 		{"PUT", "/_geoblob/replication/status", `{"status":"live","extra":true}`, 400, `unknown field "extra"`},
 		{"PUT", "/_geoblob/replication/status", `[]`, 400, "invalid body"},
 		{"DELETE", "/_geoblob/replication/status", ``, 405, "use GET, PUT"},
+		{"PUT", "/_geoblob/replication/status", `{"status":"live"} garbage`, 400, "trailing data"},
+		{"PUT", "/_geoblob/replication/status", `{"status":"live"}{"status":"unavailable"}`, 400, "trailing data"},
+		{"PUT", "/_geoblob/replication/status", ``, 400, "invalid body: empty body"},
+		{"PUT", "/_geoblob/replication/status", `{"status":5}`, 400, "invalid body"},
+		{"PUT", "/_geoblob/replication/status", `{"status":"` + strings.Repeat("x", 70<<10) + `"}`, 400, "larger than 65536 bytes"},
+		{"POST", "/_geoblob/faults", `{"endpoint":"primary","action":{"message":"` + strings.Repeat("x", 70<<10) + `"}}`, 400, "larger than 65536 bytes"},
+		{"POST", "/_geoblob/faults", `{"endpoint":"primary","action":{"status":503},"Endpoint":"secondary"}`, 400, "given twice"},
+		{"POST", "/_geoblob/faults", `{"endpoint":"primary","action":{"status":"503"}}`, 400, "action.status"},
+		{"POST", "/_geoblob/faults", `{"endpoint":"primary","action":{"latency":"5 sec"}}`, 400, `duration "5 sec"`},
+		{"POST", "/_geoblob/faults", `{"endpoint":"primary","action":{"status":503},"limits":{"count":-1}}`, 400, "limits.count -1"},
+		{"POST", "/_geoblob/faults", `{"endpoint":"primary","action":{"status":503},"limits":{"for":"-1s"}}`, 400, "limits.for -1s"},
+		{"POST", "/_geoblob/faults", `{"endpoint":"primary","action":{"jitter":"2562047h47m16.854775807s"}}`, 400, "at most 24h"},
 	}
 	for _, tt := range tests {
 		a := call(t, h, loop4, tt.method, tt.path, tt.body)
@@ -282,4 +298,84 @@ func TestClient(t *testing.T) {
 	if _, err := (&Client{}).Faults(ctx); err == nil {
 		t.Fatal("no BaseURL accepted")
 	}
+}
+
+// TestClientServerAddress: the server may be given without a scheme;
+// a bad address, an unreachable server and a foreign server's answer all
+// give a one-line error.
+func TestClientServerAddress(t *testing.T) {
+	h, _, _ := newHandler("")
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx := context.Background()
+	for _, base := range []string{srv.URL, strings.TrimPrefix(srv.URL, "http://"), strings.TrimPrefix(srv.URL, "http://") + "/_geoblob", " " + srv.URL + "/ "} {
+		if _, err := (&Client{BaseURL: base}).Faults(ctx); err != nil {
+			t.Errorf("BaseURL %q: %v", base, err)
+		}
+	}
+	for _, base := range []string{"ftp://127.0.0.1:1", "http://", "http://127.0.0.1:1/?x=1", "http://[::1"} {
+		if _, err := (&Client{BaseURL: base}).Faults(ctx); err == nil || !strings.Contains(err.Error(), "want http://HOST:PORT") {
+			t.Errorf("BaseURL %q: %v", base, err)
+		}
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := l.Addr().String()
+	l.Close()
+	_, err = (&Client{BaseURL: down}).Faults(ctx)
+	if err == nil || !strings.Contains(err.Error(), "cannot reach the geoblob server at http://"+down) || strings.Contains(err.Error(), `Get "`) {
+		t.Errorf("unreachable server: %v", err)
+	}
+
+	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "<html>\n<body>\n  not\tgeoblob\n</body>\n</html>", http.StatusNotFound)
+	}))
+	defer foreign.Close()
+	var ae *APIError
+	_, err = (&Client{BaseURL: foreign.URL}).Faults(ctx)
+	if !errors.As(err, &ae) || ae.StatusCode != 404 || ae.Message != "<html> <body> not geoblob </body> </html>" {
+		t.Errorf("foreign server: %v", err)
+	}
+}
+
+// TestTokenNeverLogged: refusals and accepted requests are logged without
+// the token, whichever way it was presented.
+func TestTokenNeverLogged(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := NewHandler(Config{Faults: fault.NewSet(), Replication: &fakeReplication{status: "live"}, Token: "s3cret-token", Logger: log})
+	for _, hdr := range [][]string{
+		{"Authorization", "Bearer wrong-token"},
+		{TokenHeader, "wrong-token"},
+		{"Authorization", "Bearer s3cret-token"},
+		{TokenHeader, "s3cret-token"},
+	} {
+		for _, remote := range []string{loop4, remote} {
+			call(t, h, remote, "POST", "/_geoblob/faults", `{"endpoint":"primary","action":{"status":503}}`, hdr...)
+			call(t, h, remote, "DELETE", "/_geoblob/faults", "", hdr...)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if buf.Len() == 0 {
+		t.Fatal("nothing logged")
+	}
+	if strings.Contains(buf.String(), "s3cret") || strings.Contains(buf.String(), "wrong-token") {
+		t.Errorf("a token was logged:\n%s", buf.String())
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
