@@ -94,6 +94,8 @@ func (c *Config) validate() error {
 	switch {
 	case c.Reads < 1:
 		return fmt.Errorf("%w: reads must be at least 1", ErrBadConfig)
+	case c.Quiet && c.Interactive:
+		return fmt.Errorf("%w: --quiet would hide the prompts --interactive waits on; use one or the other", ErrBadConfig)
 	case c.RetryThreshold < 1:
 		return fmt.Errorf("%w: --retry-threshold must be at least 1", ErrBadConfig)
 	case c.SecondaryThreshold < 1:

@@ -267,6 +267,7 @@ func TestSetupErrors(t *testing.T) {
 		{"no readable secondary", func(c *Config) { c.ConnectionString = noSecondary }, ErrNotGeoRedundant},
 		{"half an account", func(c *Config) { c.AccountName = "acct" }, ErrBadConfig},
 		{"zero thresholds", func(c *Config) { c.RetryThreshold = 0 }, ErrBadConfig},
+		{"quiet and interactive", func(c *Config) { c.Quiet, c.Interactive = true, true }, ErrBadConfig},
 		{"bad connection string", func(c *Config) { c.ConnectionString = "garbage" }, ErrBadConfig},
 	}
 	for _, tc := range tests {
