@@ -321,6 +321,13 @@ func (b *breaker) probeResult(now time.Time, gen uint64, ok bool) *StateChange {
 	if int(b.probeOK.Add(1)) < b.cfg.ProbeSuccesses {
 		return nil // the next read probes again
 	}
+	return b.closeLocked(now, "probe of the primary succeeded")
+}
+
+// closeLocked moves an open breaker back to closed: it resets the trip
+// rules, starts a new generation (so a probe in flight is ignored) and
+// counts a failback. Callers hold b.mu.
+func (b *breaker) closeLocked(now time.Time, reason string) *StateChange {
 	b.probeOK.Store(0)
 	for _, r := range b.rules {
 		r.reset()
@@ -328,7 +335,7 @@ func (b *breaker) probeResult(now time.Time, gen uint64, ok bool) *StateChange {
 	b.state.Store(int32(Closed))
 	b.gen.Add(1)
 	b.c.failbacks.Add(1)
-	return &StateChange{From: Open, To: Closed, Mode: Mode(b.mode.Load()), Reason: "probe of the primary succeeded", At: now}
+	return &StateChange{From: Open, To: Closed, Mode: Mode(b.mode.Load()), Reason: reason, At: now}
 }
 
 // recovered closes an open breaker (in Auto mode) because the primary
@@ -346,14 +353,7 @@ func (b *breaker) recovered(now time.Time) *StateChange {
 	if State(b.state.Load()) != Open || Mode(b.mode.Load()) != Auto {
 		return nil
 	}
-	b.probeOK.Store(0)
-	for _, r := range b.rules {
-		r.reset()
-	}
-	b.state.Store(int32(Closed))
-	b.gen.Add(1)
-	b.c.failbacks.Add(1)
-	return &StateChange{From: Open, To: Closed, Mode: Auto, Reason: "the secondary failed and the primary answered", At: now}
+	return b.closeLocked(now, "the secondary failed and the primary answered")
 }
 
 // probeAbandoned releases the probe slot without a verdict (cancellation).

@@ -134,6 +134,28 @@ func TestDemoFailedReadsExitOne(t *testing.T) {
 	}
 }
 
+// startInteractiveDemo runs `geoblob demo --interactive` against emu. Its
+// standard input stays open and is never written, so the demo waits at the
+// first pause, read 200, until the test signals it.
+func startInteractiveDemo(t *testing.T, emu *emulator.Emulator) (*exec.Cmd, io.ReadCloser) {
+	t.Helper()
+	cmd := exec.Command(geoblobBinary(t), "demo", "--interactive", "--connection-string", emu.ConnectionString())
+	cmd.Env = demoEnv()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close() })
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdout
+}
+
 // TestDemoInterrupted stops the demo with SIGINT and SIGTERM while it waits
 // at the first interactive pause: exit 130, the summary is still the last
 // line, and the container is gone.
@@ -141,20 +163,7 @@ func TestDemoInterrupted(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
 			emu := startEmulator(t)
-			cmd := exec.Command(geoblobBinary(t), "demo", "--interactive", "--connection-string", emu.ConnectionString())
-			cmd.Env = demoEnv()
-			stdin, err := cmd.StdinPipe() // never written: the demo waits at read 200
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stdin.Close()
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			cmd, stdout := startInteractiveDemo(t, emu)
 			var out strings.Builder
 			sc := bufio.NewScanner(stdout)
 			for sc.Scan() {
@@ -210,20 +219,7 @@ func TestDemoAccountPrecedence(t *testing.T) {
 // the process at once instead of waiting for the delete to time out.
 func TestDemoSecondInterruptExits(t *testing.T) {
 	emu := startEmulator(t)
-	cmd := exec.Command(geoblobBinary(t), "demo", "--interactive", "--connection-string", emu.ConnectionString())
-	cmd.Env = demoEnv()
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout := startInteractiveDemo(t, emu)
 	defer func() { _ = cmd.Process.Kill() }()
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
