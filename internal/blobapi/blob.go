@@ -172,12 +172,23 @@ func (c *call) putBlob() {
 		c.storeErr(err)
 		return
 	}
+	c.answerWrite(b, sum, http.StatusCreated)
+}
+
+// answerWrite answers a write that stored data: the new ETag and Last-Modified of
+// b (nil for Put Block, which changes no committed blob), the body's
+// Content-MD5 when one was computed, and the server-encryption flag.
+func (c *call) answerWrite(b *store.Blob, md5sum []byte, status int) {
 	rh := c.w.Header()
-	setWriteHeaders(rh, b.ETag, b.LastModified)
-	rh.Set("Content-MD5", base64.StdEncoding.EncodeToString(sum))
+	if b != nil {
+		setWriteHeaders(rh, b.ETag, b.LastModified)
+	}
+	if md5sum != nil {
+		rh.Set("Content-MD5", base64.StdEncoding.EncodeToString(md5sum))
+	}
 	rh.Set("x-ms-request-server-encrypted", "true")
 	rh.Set("Content-Length", "0")
-	c.ok(http.StatusCreated)
+	c.ok(status)
 }
 
 // commitHeaders parses the headers shared by Put Blob and Put Block List:
@@ -236,13 +247,7 @@ func (c *call) putBlock() {
 		c.storeErr(err)
 		return
 	}
-	rh := c.w.Header()
-	if sum != nil {
-		rh.Set("Content-MD5", base64.StdEncoding.EncodeToString(sum))
-	}
-	rh.Set("x-ms-request-server-encrypted", "true")
-	rh.Set("Content-Length", "0")
-	c.ok(http.StatusCreated)
+	c.answerWrite(nil, sum, http.StatusCreated)
 }
 
 // parseBlockList parses a Put Block List body, keeping the order of its
@@ -333,11 +338,7 @@ func (c *call) putBlockList() {
 		c.storeErr(err)
 		return
 	}
-	rh := c.w.Header()
-	setWriteHeaders(rh, b.ETag, b.LastModified)
-	rh.Set("x-ms-request-server-encrypted", "true")
-	rh.Set("Content-Length", "0")
-	c.ok(http.StatusCreated)
+	c.answerWrite(b, nil, http.StatusCreated)
 }
 
 func (c *call) getBlockList() {
@@ -513,11 +514,7 @@ func (c *call) setBlobMetadata() {
 		c.storeErr(err)
 		return
 	}
-	rh := c.w.Header()
-	setWriteHeaders(rh, b.ETag, b.LastModified)
-	rh.Set("x-ms-request-server-encrypted", "true")
-	rh.Set("Content-Length", "0")
-	c.ok(http.StatusOK)
+	c.answerWrite(b, nil, http.StatusOK)
 }
 
 func (c *call) deleteBlob() {

@@ -60,7 +60,7 @@ func (c *call) deleteContainer() {
 	cond := conditions(c.r.Header, "")
 	if cond.IfMatch != "" || cond.IfNoneMatch != "" {
 		// Azure rejects ETag conditions on Delete Container.
-		c.fail(http.StatusBadRequest, "UnsupportedHeader", "One of the HTTP headers specified in the request is not supported.")
+		c.unsupportedHeader()
 		return
 	}
 	if err := c.st.DeleteContainer(c.addr.Account, c.addr.Container, cond); err != nil {
@@ -104,7 +104,7 @@ func (c *call) setContainerMetadata() {
 	}
 	cond := conditions(c.r.Header, "")
 	if cond.IfMatch != "" || cond.IfNoneMatch != "" || !cond.IfUnmodifiedSince.IsZero() {
-		c.fail(http.StatusBadRequest, "UnsupportedHeader", "One of the HTTP headers specified in the request is not supported.")
+		c.unsupportedHeader()
 		return
 	}
 	p, err := c.st.SetContainerMetadata(c.addr.Account, c.addr.Container, meta, cond)
@@ -232,7 +232,7 @@ func (c *call) setContainerACL() {
 	}
 	cond := conditions(c.r.Header, "")
 	if cond.IfMatch != "" || cond.IfNoneMatch != "" {
-		c.fail(http.StatusBadRequest, "UnsupportedHeader", "One of the HTTP headers specified in the request is not supported.")
+		c.unsupportedHeader()
 		return
 	}
 	p, err := c.st.SetContainerACL(c.addr.Account, c.addr.Container, pa, acl, cond)
@@ -334,4 +334,10 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 		b.metadata(bl.Metadata)
 	}
 	b.close("Blob")
+}
+
+// unsupportedHeader answers a container operation that was sent a
+// conditional header Azure does not support for it.
+func (c *call) unsupportedHeader() {
+	c.fail(http.StatusBadRequest, "UnsupportedHeader", "One of the HTTP headers specified in the request is not supported.")
 }
