@@ -13,6 +13,11 @@
 // (Replication) are built in, and reachable over HTTP under /_geoblob/ for
 // loopback clients.
 //
+// Each listener is a host. A refuse rule on the primary takes the primary
+// listener down, path-style secondary requests included; the distinct
+// secondary listener keeps serving. The control API stays reachable on a
+// refused listener.
+//
 // Start a pair for a test:
 //
 //	emu, err := emulator.Start(ctx, emulator.Options{Lag: time.Second})
@@ -22,6 +27,7 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -220,7 +226,7 @@ func New(opts Options) (*Emulator, error) {
 	e.primary = store.New(store.Options{Now: now, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
 	repl = replica.New(e.secondary, replica.Options{Lag: opts.Lag, Clock: opts.Clock, Fence: e.primary.FenceNow})
 	e.repl = repl
-	e.faults = fault.NewSet(fault.WithClock(opts.Clock.Now))
+	e.faults = fault.NewSet(fault.WithTimeSource(opts.Clock))
 	e.api = blobapi.New(blobapi.Config{
 		Primary:   e.primary,
 		Secondary: e.secondary,
@@ -312,18 +318,28 @@ func (e *Emulator) listen(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("emulator: primary listener: %w", err)
 	}
-	e.serve(pl, e.handler)
+	// The primary listener is the primary's host: a refuse rule on the
+	// primary takes it down, path-style secondary requests included.
+	e.serve(fault.RefuseListenerExcept(pl, e.faults, fault.Primary, isControlRequest), e.handler)
 	e.primaryAddr = pl.Addr().String()
 	if !e.opts.NoSecondaryListener {
 		sl, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(e.opts.SecondaryPort)))
 		if err != nil {
 			return fmt.Errorf("emulator: secondary listener: %w", err)
 		}
-		e.serve(fault.RefuseListener(sl, e.faults, fault.Secondary), e.secondH)
+		e.serve(fault.RefuseListenerExcept(sl, e.faults, fault.Secondary, isControlRequest), e.secondH)
 		e.secondAddr = sl.Addr().String()
 	}
 	e.log.Info("emulator listening", "primary", e.PrimaryURL(), "secondary", e.SecondaryURL(), "lag", e.opts.Lag)
 	return nil
+}
+
+// isControlRequest reports whether the first bytes of a connection start a
+// request for the control API, which a refused endpoint keeps serving so
+// that the outage can be ended.
+func isControlRequest(first []byte) bool {
+	_, target, ok := bytes.Cut(first, []byte(" "))
+	return ok && bytes.HasPrefix(target, []byte(control.PathPrefix))
 }
 
 func (e *Emulator) serve(l net.Listener, h http.Handler) {

@@ -14,6 +14,10 @@
 //	 "action": {"status": 503},
 //	 "limits": {"count": 10, "for": "30s"}}
 //
+// A rule ends when it is removed, when its For passes or, once it has fired
+// Count times, when a request it matches goes by; the requests it holds (a
+// hang, a delay) are let go then.
+//
 // A Set holds rules in order and decides, request by request, which rule
 // fires: the first one that matches and whose limits let it fire. Each rule
 // counts its firings. A Set is safe for concurrent use and can be changed
@@ -23,7 +27,8 @@
 //
 //   - Middleware applies rules inside an HTTP server (the emulator uses it),
 //     and RefuseListener makes a listener drop connections as a dead
-//     endpoint would.
+//     endpoint would: every request on that listener goes down with it,
+//     whichever endpoint it addresses, as on a host that is down.
 //   - Transport is an http.RoundTripper that applies rules on the client
 //     side, so an azblob client can be run through a simulated primary
 //     outage against a real storage account.

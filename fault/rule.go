@@ -134,11 +134,15 @@ type Action struct {
 	// full, and its answer is lost to the reset.
 	ResetAfterRequestBytes *int64 `json:"resetAfterRequestBytes,omitempty"`
 
-	// Hang holds the request unanswered until the client gives up; removing
-	// the rule, or closing the Set, ends the hang with a reset.
+	// Hang holds the request unanswered until the client gives up. The
+	// hang ends with a reset when the rule ends: it is removed or cleared,
+	// its Limits.For passes, or a request it matches goes by after its
+	// Limits.Count firings (the endpoint is back). Closing the Set ends
+	// every hang.
 	Hang bool `json:"hang,omitempty"`
 	// Refuse makes the endpoint behave as down: the connection is reset at
-	// once, or not accepted at all where the listener can tell.
+	// once, or not accepted at all where the listener can tell (see
+	// RefuseListener).
 	Refuse bool `json:"refuse,omitempty"`
 }
 

@@ -270,19 +270,32 @@ func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
 // RefuseListener wraps l so that, while s holds an active refuse rule for ep
-// with an empty match and no probability below 1, connections are closed
-// with a reset as soon as they are accepted: the endpoint looks down.
-// Each refused connection counts as a firing of that rule. Use it for a
-// listener that serves a single endpoint; Middleware handles refuse rules
-// with a match, or on a listener shared by both endpoints.
+// with an empty match and no probability below 1, the endpoint behind l
+// looks down: connections are closed with a reset as soon as they are
+// accepted, and a connection accepted earlier is reset as soon as it sends
+// anything more (the next request on a kept-alive connection, or the rest
+// of an upload). Every request the listener carries goes down with it, for
+// whichever endpoint it is addressed to, as on a host that is down.
+// Each refused connection counts as a firing of that rule. Middleware
+// handles refuse rules with a match or a probability.
 func RefuseListener(l net.Listener, s *Set, ep Endpoint) net.Listener {
 	return &refuseListener{Listener: l, s: s, ep: ep}
 }
 
+// RefuseListenerExcept is RefuseListener for a listener that also carries
+// traffic no rule may break, such as the emulator's control API. A new
+// connection is then judged on the first bytes it sends (the start of its
+// first request) rather than when it is accepted: when keep reports true
+// for them, the connection is never refused.
+func RefuseListenerExcept(l net.Listener, s *Set, ep Endpoint, keep func(first []byte) bool) net.Listener {
+	return &refuseListener{Listener: l, s: s, ep: ep, keep: keep}
+}
+
 type refuseListener struct {
 	net.Listener
-	s  *Set
-	ep Endpoint
+	s    *Set
+	ep   Endpoint
+	keep func([]byte) bool
 }
 
 func (l *refuseListener) Accept() (net.Conn, error) {
@@ -291,9 +304,41 @@ func (l *refuseListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !l.s.refuseConn(l.ep) {
-			return c, nil
+		if l.keep == nil && l.s.refuseConn(l.ep) {
+			abort(c)
+			continue
 		}
-		abort(c)
+		return &refusableConn{Conn: c, l: l, first: l.keep != nil}, nil
 	}
 }
+
+// refusableConn is an accepted connection that is reset when it sends data
+// while its endpoint is refused.
+type refusableConn struct {
+	net.Conn
+	l     *refuseListener
+	first bool // the first bytes are still to be shown to l.keep
+	kept  bool // l.keep let the connection through: never refused
+}
+
+func (c *refusableConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n == 0 || c.kept {
+		return n, err
+	}
+	if c.first {
+		c.first = false
+		if c.l.keep(p[:n]) {
+			c.kept = true
+			return n, err
+		}
+	}
+	if c.l.s.refuseConn(c.l.ep) {
+		abort(c.Conn)
+		return 0, resetErr()
+	}
+	return n, err
+}
+
+// NetConn returns the connection c wraps, so that a reset reaches it.
+func (c *refusableConn) NetConn() net.Conn { return c.Conn }

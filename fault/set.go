@@ -40,8 +40,26 @@ type RuleStatus struct {
 type Option func(*Set)
 
 // WithClock measures Limits.For and Limits.After on now instead of the
-// system clock.
-func WithClock(now func() time.Time) Option { return func(s *Set) { s.now = now } }
+// system clock. A Set given only a reading notices that a rule's For has
+// passed when it next decides a request; give WithTimeSource a clock with
+// timers to have held requests released at the moment the rule ends.
+func WithClock(now func() time.Time) Option {
+	return func(s *Set) { s.now, s.after = now, nil }
+}
+
+// Clock is a time source with timers, such as the emulator's clock.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed on this clock.
+	After(d time.Duration) <-chan time.Time
+}
+
+// WithTimeSource measures Limits.For and Limits.After on c, and uses its
+// timers to end, at the moment its For passes, the hangs and delays a rule
+// is holding.
+func WithTimeSource(c Clock) Option {
+	return func(s *Set) { s.now, s.after = c.Now, c.After }
+}
 
 // WithRand draws probabilities and jitter from src instead of a randomly
 // seeded source; give a seeded source for reproducible tests.
@@ -54,6 +72,7 @@ type Set struct {
 	rules []*entry
 	seq   uint64
 	now   func() time.Time
+	after func(time.Duration) <-chan time.Time // nil: expiry is noticed when deciding
 	rnd   *rand.Rand
 
 	count     atomic.Int64 // len(rules), read without the lock on the hot path
@@ -67,12 +86,19 @@ type entry struct {
 	rule  Rule
 	added time.Time
 	fired int64
-	gone  chan struct{} // closed when the rule is removed or cleared
+	// gone is closed when the rule ends: it is removed or cleared, its For
+	// passes, or, once it has fired Count times, a request it matches goes
+	// by. The requests it holds (hangs, delays) are then let go.
+	gone    chan struct{}
+	goneOne sync.Once
 }
+
+// end lets go of the requests e holds.
+func (e *entry) end() { e.goneOne.Do(func() { close(e.gone) }) }
 
 // NewSet returns an empty Set.
 func NewSet(opts ...Option) *Set {
-	s := &Set{now: time.Now, closed: make(chan struct{})}
+	s := &Set{now: time.Now, after: time.After, closed: make(chan struct{})}
 	for _, o := range opts {
 		o(s)
 	}
@@ -92,10 +118,11 @@ func (s *Set) SetRand(src rand.Source) {
 
 // SetClock replaces the clock Limits.For and Limits.After are measured on.
 // Set it before adding rules: a rule's start is read from the clock in
-// force when it is added.
+// force when it is added. As with WithClock, the end of a rule's For is
+// then noticed when the Set next decides a request.
 func (s *Set) SetClock(now func() time.Time) {
 	s.mu.Lock()
-	s.now = now
+	s.now, s.after = now, nil
 	s.mu.Unlock()
 }
 
@@ -111,18 +138,32 @@ func (s *Set) Add(r Rule) (string, error) {
 	e := &entry{id: strconv.FormatUint(s.seq, 10), rule: r, added: s.now(), gone: make(chan struct{})}
 	s.rules = append(s.rules, e)
 	s.count.Store(int64(len(s.rules)))
+	if r.Limits.For > 0 && s.after != nil {
+		// End the rule's hangs and delays when its For passes, traffic
+		// or not.
+		expiry := s.after(time.Duration(r.Limits.After) + time.Duration(r.Limits.For))
+		go func() {
+			select {
+			case <-expiry:
+				e.end()
+			case <-e.gone:
+			case <-s.closed:
+			}
+		}()
+	}
 	return e.id, nil
 }
 
 // Remove deletes the rule with the given id, or returns ErrNotFound.
 // Requests the rule is holding (a hang, or latency) are released as Close
-// releases them.
+// releases them. A rule also lets them go by itself when it ends: when its
+// For passes, or when a request it matches goes by after its Count firings.
 func (s *Set) Remove(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, e := range s.rules {
 		if e.id == id {
-			close(e.gone)
+			e.end()
 			s.rules = slices.Delete(s.rules, i, i+1)
 			s.count.Store(int64(len(s.rules)))
 			return nil
@@ -137,7 +178,7 @@ func (s *Set) Clear() int {
 	defer s.mu.Unlock()
 	n := len(s.rules)
 	for _, e := range s.rules {
-		close(e.gone)
+		e.end()
 	}
 	s.rules = nil
 	s.count.Store(0)
@@ -179,7 +220,7 @@ func (s *Set) Decide(t Target) (a Action, ok bool) {
 }
 
 // decide is Decide that also returns a channel closed when the firing rule
-// is removed, so that the requests it holds can be let go.
+// ends (see entry.gone), so that the requests it holds can be let go.
 func (s *Set) decide(t Target) (Action, <-chan struct{}, bool) {
 	if s.count.Load() == 0 {
 		return Action{}, nil, false
@@ -188,7 +229,15 @@ func (s *Set) decide(t Target) (Action, <-chan struct{}, bool) {
 	defer s.mu.Unlock()
 	now := s.now()
 	for _, e := range s.rules {
-		if !e.rule.matches(t) || !s.fire(e, now) {
+		if !e.rule.matches(t) {
+			continue
+		}
+		if !s.fire(e, now) {
+			if st := e.state(now); st == Expired || st == Exhausted {
+				// The outage is over for this request: it is over for
+				// the requests the rule still holds too.
+				e.end()
+			}
 			continue
 		}
 		return s.resolve(e.rule.Action), e.gone, true
