@@ -1,0 +1,47 @@
+package failoverbench
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+
+	"github.com/geoblob/geoblob"
+)
+
+// This file is the only one that uses geoblob's API.
+
+// newGeoblobClient builds client (a): geoblob.DefaultConfig() and the SDK's
+// default ClientOptions, except for the transport, which records the wire.
+// transitions counts breaker transitions.
+func newGeoblobClient(ep endpoints, tr policy.Transporter, transitions *atomic.Int64) (reader, error) {
+	cfg := geoblob.DefaultConfig()
+	cfg.SecondaryURL = ep.secondaryURL
+	cfg.OnStateChange = func(geoblob.StateChange) { transitions.Add(1) }
+	// The routing is the default's; only its log lines are kept out of the
+	// benchmark's output.
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	c, _, err := geoblob.NewClientWithSharedKey(ep.primaryURL, ep.account, ep.key, cfg,
+		&azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: tr}})
+	if err != nil {
+		return nil, err
+	}
+	return &geoblobReader{azblobReader{c: c}}, nil
+}
+
+// geoblobReader reads whole blobs as azblobReader does, and chunked ones
+// with geoblob.DownloadBuffer, the version-safe download.
+type geoblobReader struct{ azblobReader }
+
+func (g *geoblobReader) buffer(ctx context.Context, container, name string, buf []byte, o *blob.DownloadBufferOptions) (int64, error) {
+	bc := g.c.ServiceClient().NewContainerClient(container).NewBlobClient(name)
+	return geoblob.DownloadBuffer(ctx, bc, buf, o)
+}
+
+// isBothUnavailable reports whether err is geoblob's ErrBothUnavailable.
+func isBothUnavailable(err error) bool { return errors.Is(err, geoblob.ErrBothUnavailable) }
