@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
@@ -16,8 +17,9 @@ import (
 // primary. Nothing is remembered between requests. Writes always go to the
 // primary.
 //
-// It is two policies: perCall gives each request its own state before the
-// SDK's retry policy, and the alternation itself runs on every try.
+// It is two policies and a retry rule: perCall gives each request its own
+// state before the SDK's retry policy, the alternation itself runs on every
+// try, and shouldRetry makes the secondary's 404 retriable.
 type alternation struct {
 	secondary *url.URL // scheme and host of the secondary
 }
@@ -61,24 +63,32 @@ func (a *alternation) Do(req *policy.Request) (*http.Response, error) {
 	st.tries++
 	toSecondary := !st.primaryOnly && st.tries%2 == 0
 	raw := req.Raw()
-	primary := *raw.URL
 	if toSecondary {
 		raw.URL.Scheme, raw.URL.Host = a.secondary.Scheme, a.secondary.Host
 		raw.Host = ""
 	}
 	resp, err := req.Next()
-	if !toSecondary || err != nil || resp.StatusCode != http.StatusNotFound {
-		return resp, err
+	if toSecondary && err == nil && resp.StatusCode == http.StatusNotFound {
+		// Not replicated yet: the rest of the request goes to the
+		// primary (shouldRetry lets the SDK retry this 404).
+		st.primaryOnly = true
 	}
-	// Not replicated yet: this try goes to the primary, and so does the
-	// rest of the request.
-	st.primaryOnly = true
-	_ = resp.Body.Close()
-	*raw.URL = primary
-	if err := req.RewindBody(); err != nil {
-		return nil, err
+	return resp, err
+}
+
+// retriable are azcore's default retriable statuses.
+var retriable = []int{408, 429, 500, 502, 503, 504}
+
+// shouldRetry is the SDK's retry rule plus a 404 from the secondary, which
+// the other SDKs retry on the primary.
+func (a *alternation) shouldRetry(resp *http.Response, err error) bool {
+	if err != nil {
+		return true
 	}
-	return req.Next()
+	if resp.StatusCode == http.StatusNotFound && resp.Request != nil && resp.Request.URL.Host == a.secondary.Host {
+		return true
+	}
+	return slices.Contains(retriable, resp.StatusCode)
 }
 
 // policyFunc adapts a function to policy.Policy.

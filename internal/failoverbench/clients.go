@@ -58,17 +58,26 @@ func (a *azblobReader) buffer(ctx context.Context, container, name string, buf [
 	return a.c.DownloadBuffer(ctx, container, name, buf, o)
 }
 
+// clientOptions are the SDK's defaults but for the transport, which
+// records the wire, and a retry delay a test set.
+func clientOptions(tr policy.Transporter, retryDelay time.Duration) *azblob.ClientOptions {
+	o := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: tr}}
+	if retryDelay > 0 {
+		o.Retry.RetryDelay, o.Retry.MaxRetryDelay = retryDelay, retryDelay
+	}
+	return o
+}
+
 // newClient builds the named client on transport tr.
-func newClient(name string, ep endpoints, tr policy.Transporter, transitions *atomic.Int64) (reader, error) {
+func newClient(name string, ep endpoints, o *azblob.ClientOptions, transitions *atomic.Int64) (reader, error) {
 	switch name {
 	case ClientGeoblob:
-		return newGeoblobClient(ep, tr, transitions)
+		return newGeoblobClient(ep, o, transitions)
 	case ClientAzblob, ClientAlternation:
 		cred, err := azblob.NewSharedKeyCredential(ep.account, ep.key)
 		if err != nil {
 			return nil, err
 		}
-		o := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: tr}}
 		if name == ClientAlternation {
 			alt, err := newAlternation(ep.secondaryURL)
 			if err != nil {
@@ -76,6 +85,7 @@ func newClient(name string, ep endpoints, tr policy.Transporter, transitions *at
 			}
 			o.PerCallPolicies = []policy.Policy{alt.perCall()}
 			o.PerRetryPolicies = []policy.Policy{alt}
+			o.Retry.ShouldRetry = alt.shouldRetry
 		}
 		c, err := azblob.NewClientWithSharedKeyCredential(ep.primaryURL, cred, o)
 		if err != nil {
@@ -135,6 +145,12 @@ func (l *wireLog) add(e *wireEvent) {
 		l.dropped++
 	}
 	l.mu.Unlock()
+}
+
+func (l *wireLog) droppedCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dropped
 }
 
 func (l *wireLog) snapshot() []*wireEvent {

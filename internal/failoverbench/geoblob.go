@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"sync/atomic"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 
@@ -16,18 +14,17 @@ import (
 
 // This file is the only one that uses geoblob's API.
 
-// newGeoblobClient builds client (a): geoblob.DefaultConfig() and the SDK's
-// default ClientOptions, except for the transport, which records the wire.
+// newGeoblobClient builds client (a): geoblob.DefaultConfig() and the
+// ClientOptions o (the SDK's defaults with a wire-recording transport).
 // transitions counts breaker transitions.
-func newGeoblobClient(ep endpoints, tr policy.Transporter, transitions *atomic.Int64) (reader, error) {
+func newGeoblobClient(ep endpoints, o *azblob.ClientOptions, transitions *atomic.Int64) (reader, error) {
 	cfg := geoblob.DefaultConfig()
 	cfg.SecondaryURL = ep.secondaryURL
 	cfg.OnStateChange = func(geoblob.StateChange) { transitions.Add(1) }
 	// The routing is the default's; only its log lines are kept out of the
 	// benchmark's output.
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	c, _, err := geoblob.NewClientWithSharedKey(ep.primaryURL, ep.account, ep.key, cfg,
-		&azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: tr}})
+	c, _, err := geoblob.NewClientWithSharedKey(ep.primaryURL, ep.account, ep.key, cfg, o)
 	if err != nil {
 		return nil, err
 	}

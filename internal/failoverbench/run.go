@@ -238,7 +238,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario, names []string) ([
 			return nil, err
 		}
 		cr.wire = w
-		if cr.r, err = newClient(n, b.ep, w, &cr.transitions); err != nil {
+		if cr.r, err = newClient(n, b.ep, clientOptions(w, cfg.RetryDelay), &cr.transitions); err != nil {
 			return nil, err
 		}
 		crs = append(crs, cr)
@@ -281,7 +281,7 @@ func (b *bench) runScenario(ctx context.Context, sc scenario, names []string) ([
 	growth := goroutineGrowth(before)
 	var out []*runData
 	for i, cr := range crs {
-		rd := &runData{scenario: sc, client: cr.name, timeline: tl, t0: t0, reads: cr.reads, wire: cr.log.snapshot(), dropped: cr.log.dropped, goroutines: growth, afterWin: cfg.AfterWindow}
+		rd := &runData{scenario: sc, client: cr.name, timeline: tl, t0: t0, reads: cr.reads, wire: cr.log.snapshot(), dropped: cr.log.droppedCount(), goroutines: growth, afterWin: cfg.AfterWindow}
 		if i < len(transitionsDuring) {
 			rd.transitions = transitionsDuring[i]
 		}

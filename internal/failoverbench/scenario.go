@@ -47,6 +47,9 @@ type Config struct {
 	Parallel bool
 	// Seed seeds the fault rules' random draws and the readers' choices.
 	Seed uint64
+	// RetryDelay, when set, replaces the SDK's retry delay (800 ms, up to
+	// 60 s) for every client; tests shorten it. 0 keeps the default.
+	RetryDelay time.Duration
 }
 
 // DefaultConfig is the full run: a few minutes.
@@ -87,18 +90,18 @@ func QuickConfig() Config {
 
 // Scenario names.
 const (
-	Scenario503             = "503"
-	ScenarioRefused         = "refused"
-	ScenarioHang            = "hang"
-	Scenario503ThenHang     = "503-then-hang"
-	ScenarioResetHeaders    = "reset-before-body"
-	ScenarioResetMidBody    = "reset-mid-body"
-	ScenarioSlow            = "slow-primary"
-	ScenarioFlapping        = "flapping"
-	ScenarioSecondaryBlip   = "secondary-blip"
-	ScenarioDoubleOutage    = "double-outage"
-	Scenario503Chunked      = "503-chunked"
-	ScenarioMidBodyChunked  = "reset-mid-body-chunked"
+	Scenario503            = "503"
+	ScenarioRefused        = "refused"
+	ScenarioHang           = "hang"
+	Scenario503ThenHang    = "503-then-hang"
+	ScenarioResetHeaders   = "reset-before-body"
+	ScenarioResetMidBody   = "reset-mid-body"
+	ScenarioSlow           = "slow-primary"
+	ScenarioFlapping       = "flapping"
+	ScenarioSecondaryBlip  = "secondary-blip"
+	ScenarioDoubleOutage   = "double-outage"
+	Scenario503Chunked     = "503-chunked"
+	ScenarioMidBodyChunked = "reset-mid-body-chunked"
 )
 
 // scenario is one scripted outage.
