@@ -83,7 +83,7 @@ outages and the clients side by side, in well under a minute.`,
 	f.StringSliceVar(&scenarios, "scenario", nil, "run only these scenarios (repeatable)")
 	f.StringSliceVar(&clients, "client", nil, "run only these clients: geoblob, azblob, alternation (repeatable)")
 	f.IntVar(&readers, "readers", 16, "concurrent readers per client")
-	f.DurationVar(&outage, "outage", 0, "outage length (default 4s, 1.5s with --quick)")
+	f.DurationVar(&outage, "outage", 0, "outage length (default 4s, 1s with --quick)")
 	f.Uint64Var(&seed, "seed", 1, "seed of the fault draws and the readers' choices")
 	return cmd
 }

@@ -126,7 +126,7 @@ func newFaultAddCmd(cf *controlFlags) *cobra.Command {
 	f.BoolVar(&r.Action.Reset, "reset", false, "reset the connection before answering")
 	f.Int64Var(&resetAfter, "reset-after-bytes", 0, "let the answer through but reset the connection after this many body bytes")
 	f.Int64Var(&resetAfterReq, "reset-after-request-bytes", 0, "reset the connection after this many bytes of the request body")
-	f.BoolVar(&r.Action.Hang, "hang", false, "never answer; hold the request until the client gives up")
+	f.BoolVar(&r.Action.Hang, "hang", false, "never answer; hold the request until the client gives up or the rule ends")
 	f.BoolVar(&r.Action.Refuse, "refuse", false, "behave as a dead endpoint: refuse the connection")
 	f.Float64Var(&probability, "probability", 1, "probability (0 to 1) that a matching request fires the rule")
 	f.Int64Var(&r.Limits.Count, "count", 0, "fire at most this many times (0 = no limit)")

@@ -36,7 +36,8 @@ type endpoints struct {
 
 // reader is one client under test.
 type reader interface {
-	// stream reads a whole blob with one Get Blob (DownloadStream).
+	// stream reads a whole blob with one Get Blob (DownloadStream),
+	// through azblob's retry reader.
 	stream(ctx context.Context, container, name string) ([]byte, error)
 	// buffer reads a blob in ranged chunks (DownloadBuffer).
 	buffer(ctx context.Context, container, name string, buf []byte, o *blob.DownloadBufferOptions) (int64, error)
@@ -50,8 +51,11 @@ func (a *azblobReader) stream(ctx context.Context, container, name string) ([]by
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	return io.ReadAll(resp.Body)
+	// As azblob's examples do: a broken body is resumed where it broke
+	// (3 times by default), with If-Match on the blob's ETag.
+	body := resp.NewRetryReader(ctx, nil)
+	defer body.Close()
+	return io.ReadAll(body)
 }
 
 func (a *azblobReader) buffer(ctx context.Context, container, name string, buf []byte, o *blob.DownloadBufferOptions) (int64, error) {

@@ -35,16 +35,24 @@ func WriteTable(w io.Writer, rep *Report) error {
 		if r.TransitionsPerSec != nil {
 			tr = strconv.FormatFloat(*r.TransitionsPerSec, 'f', 1, 64)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%+d\t%s\t%s\t\n",
-			r.Scenario, r.Client, r.Reads, r.Failed, r.Wrong, num(r.FirstSecondaryMS), num(r.P50MS), num(r.P99MS), num(r.MaxMS),
+		failed := strconv.Itoa(r.Failed)
+		if r.Unfinished > 0 {
+			failed += fmt.Sprintf(" (+%d cut)", r.Unfinished)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%+d\t%s\t%s\t\n",
+			r.Scenario, r.Client, r.Reads, failed, r.Wrong, num(r.FirstSecondaryMS), num(r.P50MS), num(r.P99MS), num(r.MaxMS),
 			r.PrimaryAttempts, share, r.GoroutineGrowth, tr, r.Verdict)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\nTimes in ms. first sec: outage start to the first secondary-served wire read. p50/p99/max: reads that")
-	fmt.Fprintln(w, "started in the outage. prim att: wire requests to the primary during the outage. after prim: share of")
-	fmt.Fprintf(w, "wire reads served by the primary in the %v after recovery. Verdicts are geoblob's targets (issue 9).\n", rep.Config.AfterWindow)
+	fmt.Fprintln(w, "\nTimes in ms. first sec: outage start to the first secondary-served wire read. p50/p99/max: reads in")
+	fmt.Fprintln(w, "flight during the outage. prim att: wire requests to the primary during the outage. after prim: share of")
+	fmt.Fprintf(w, "wire reads served by the primary in the %v after recovery. goroutines: growth over the run.\n", rep.Config.AfterWindow)
+	fmt.Fprintln(w, "trans/s: breaker transitions per second of outage. Verdicts check geoblob's rows against issue 9's targets.")
+	if rep.Config.Grace > 0 {
+		fmt.Fprintf(w, "Reads still running %v after a run's end were cut (\"cut\"), not counted as failed.\n", rep.Config.Grace)
+	}
 	var fails []string
 	for _, r := range rep.Results {
 		if r.Verdict == "FAIL" {

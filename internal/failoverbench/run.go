@@ -35,12 +35,16 @@ type Read struct {
 	Served string `json:"served"`
 	OK     bool   `json:"ok"`
 	// Wrong: the read succeeded with bytes other than the committed ones.
-	Wrong    bool `json:"wrong"`
+	Wrong bool `json:"wrong"`
+	// InOutage: the read was in flight during the outage (it started
+	// before the outage ended and ended after it began).
 	InOutage bool `json:"in_outage"`
 	// Wire is the number of wire requests the read made.
 	Wire int `json:"wire"`
 	// ErrKind classifies a failure: both-unavailable (geoblob's
-	// ErrBothUnavailable), timeout (the read's own deadline) or error.
+	// ErrBothUnavailable), timeout (the read's own deadline), unfinished
+	// (cut at the end of the run, see Config.Grace; not a failure) or
+	// error.
 	ErrKind string `json:"err_kind,omitempty"`
 	Err     string `json:"err,omitempty"`
 }
@@ -147,13 +151,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 			}
 		}
 		for _, g := range groups {
+			t := time.Now()
 			rs, err := b.runScenario(ctx, sc, g)
 			if err != nil {
 				return nil, err
 			}
 			runs = append(runs, rs...)
 			for _, r := range rs {
-				fmt.Fprintf(progress, "%-24s %-12s %6d reads\n", sc.name, r.client, len(r.reads))
+				fmt.Fprintf(progress, "%-24s %-12s %6d reads  %v\n", sc.name, r.client, len(r.reads), time.Since(t).Round(100*time.Millisecond))
 			}
 		}
 	}
@@ -244,10 +249,16 @@ func (b *bench) runScenario(ctx context.Context, sc scenario, names []string) ([
 		crs = append(crs, cr)
 	}
 	t0 := time.Now()
+	runCtx, cut := context.WithCancel(ctx)
+	defer cut()
+	if cfg.Grace > 0 {
+		stop := time.AfterFunc(time.Until(t0.Add(tl.End+cfg.Grace)), cut)
+		defer stop.Stop()
+	}
 	var wg sync.WaitGroup
 	for ci, cr := range crs {
 		for i := range cfg.Readers {
-			wg.Go(func() { b.readLoop(ctx, sc, cr, i, ci, t0, tl) })
+			wg.Go(func() { b.readLoop(runCtx, sc, cr, i, ci, t0, tl) })
 		}
 	}
 	var transitionsBefore []int64
@@ -328,6 +339,8 @@ func (b *bench) readLoop(ctx context.Context, sc scenario, cr *clientRun, reader
 		buf = make([]byte, b.cfg.LargeSize)
 	}
 	for ctx.Err() == nil && time.Now().Before(end) {
+		// ctx is cut Config.Grace after the end; a read it cuts is
+		// unfinished rather than failed.
 		var want []byte
 		var name string
 		if sc.chunked {
@@ -353,12 +366,16 @@ func (b *bench) readLoop(ctx context.Context, sc scenario, cr *clientRun, reader
 		deadline := errors.Is(rctx.Err(), context.DeadlineExceeded)
 		cancel()
 		rd := Read{Scenario: sc.name, Client: cr.name, Reader: reader, Start: start.Sub(t0), Latency: lat, OK: err == nil}
-		rd.InOutage = rd.Start >= tl.OutageStart && rd.Start < tl.OutageEnd
+		// In flight at some point of the outage: a read that started just
+		// before it and was caught by it counts too.
+		rd.InOutage = rd.Start < tl.OutageEnd && rd.Start+rd.Latency > tl.OutageStart
 		if err == nil {
 			rd.Wrong = !bytes.Equal(got, want)
 		} else {
 			rd.Err = err.Error()
 			switch {
+			case ctx.Err() != nil && time.Now().After(end):
+				rd.ErrKind = "unfinished"
 			case isBothUnavailable(err):
 				rd.ErrKind = "both-unavailable"
 			case deadline:
