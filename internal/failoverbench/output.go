@@ -178,16 +178,20 @@ func WriteSVG(w io.Writer, rep *Report, scenario string) error {
 		fmt.Fprintf(&b, `<circle cx="%.0f" cy="30" r="4" fill="%s"/><text x="%.0f" y="34">%s</text>`+"\n", lx, s.colour, lx+8, label)
 		lx += 90
 	}
+	// One time axis for every panel, long enough for the last read to end.
+	span := 0.0
+	for _, client := range clients {
+		span = math.Max(span, ms(rep.Timelines[key(scenario, client)].End)*1.02)
+	}
+	for _, r := range rep.Reads {
+		if r.Scenario == scenario {
+			span = math.Max(span, ms(r.Start+r.Latency))
+		}
+	}
 	for i, client := range clients {
 		tl := rep.Timelines[key(scenario, client)]
 		y0 := top + float64(i)*(panelH+gap) + 20
 		plotW := width - left - right
-		span := ms(tl.End) * 1.02
-		for _, r := range rep.Reads {
-			if r.Scenario == scenario && r.Client == client {
-				span = math.Max(span, ms(r.Start+r.Latency))
-			}
-		}
 		x := func(msv float64) float64 { return left + plotW*msv/span }
 		y := func(msv float64) float64 {
 			v := math.Log10(math.Max(msv, 0.5))

@@ -251,29 +251,41 @@ func (b *bench) runScenario(ctx context.Context, sc scenario, names []string) ([
 	t0 := time.Now()
 	runCtx, cut := context.WithCancel(ctx)
 	defer cut()
-	if cfg.Grace > 0 {
-		stop := time.AfterFunc(time.Until(t0.Add(tl.End+cfg.Grace)), cut)
-		defer stop.Stop()
-	}
+	// The readers stop at end, moved once the outage has really started:
+	// on a loaded machine the timer that starts it may fire late, and the
+	// rules' For counts from when they are added.
+	var end atomic.Int64
+	end.Store(t0.Add(tl.End).UnixNano())
 	var wg sync.WaitGroup
 	for ci, cr := range crs {
 		for i := range cfg.Readers {
-			wg.Go(func() { b.readLoop(runCtx, sc, cr, i, ci, t0, tl) })
+			wg.Go(func() { b.readLoop(runCtx, sc, cr, i, ci, t0, &end) })
 		}
 	}
-	var transitionsBefore []int64
-	if !sleepUntil(ctx, t0.Add(tl.OutageStart)) {
+	fail := func(err error) ([]*runData, error) {
+		cut()
 		wg.Wait()
-		return nil, ctx.Err()
+		return nil, err
 	}
+	if !sleepUntil(ctx, t0.Add(tl.OutageStart)) {
+		return fail(ctx.Err())
+	}
+	var transitionsBefore []int64
 	for _, cr := range crs {
 		transitionsBefore = append(transitionsBefore, cr.transitions.Load())
 	}
+	tl.OutageStart = time.Since(t0)
 	for _, r := range sc.rules(cfg, d) {
 		if _, err := b.emu.Faults().Add(r); err != nil {
-			wg.Wait()
-			return nil, fmt.Errorf("failoverbench: scenario %s: %w", sc.name, err)
+			return fail(fmt.Errorf("failoverbench: scenario %s: %w", sc.name, err))
 		}
+	}
+	tl.OutageEnd = tl.OutageStart + d
+	tl.End = tl.OutageEnd + cfg.Recovery
+	end.Store(t0.Add(tl.End).UnixNano())
+	if cfg.Grace > 0 {
+		stop := time.AfterFunc(time.Until(t0.Add(tl.End+cfg.Grace)), cut)
+		defer stop.Stop()
 	}
 	var transitionsDuring []int64
 	if sleepUntil(ctx, t0.Add(tl.OutageEnd)) {
@@ -282,6 +294,14 @@ func (b *bench) runScenario(ctx context.Context, sc scenario, names []string) ([
 		}
 	}
 	wg.Wait() // the readers stop at tl.End
+	for _, cr := range crs {
+		for i := range cr.reads {
+			r := &cr.reads[i]
+			// In flight at some point of the outage: a read that started
+			// just before it and was caught by it counts too.
+			r.InOutage = r.Start < tl.OutageEnd && r.Start+r.Latency > tl.OutageStart
+		}
+	}
 	b.emu.Faults().Clear()
 	for _, cr := range crs {
 		cr.wire.close()
@@ -331,14 +351,14 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 }
 
 // readLoop reads and checks blobs until the run ends.
-func (b *bench) readLoop(ctx context.Context, sc scenario, cr *clientRun, reader, clientIdx int, t0 time.Time, tl Timeline) {
+func (b *bench) readLoop(ctx context.Context, sc scenario, cr *clientRun, reader, clientIdx int, t0 time.Time, endAt *atomic.Int64) {
 	rnd := rand.New(rand.NewPCG(b.cfg.Seed+uint64(clientIdx), uint64(reader)))
-	end := t0.Add(tl.End)
 	var buf []byte
 	if sc.chunked {
 		buf = make([]byte, b.cfg.LargeSize)
 	}
-	for ctx.Err() == nil && time.Now().Before(end) {
+	ended := func() bool { return time.Now().UnixNano() >= endAt.Load() }
+	for ctx.Err() == nil && !ended() {
 		// ctx is cut Config.Grace after the end; a read it cuts is
 		// unfinished rather than failed.
 		var want []byte
@@ -366,15 +386,12 @@ func (b *bench) readLoop(ctx context.Context, sc scenario, cr *clientRun, reader
 		deadline := errors.Is(rctx.Err(), context.DeadlineExceeded)
 		cancel()
 		rd := Read{Scenario: sc.name, Client: cr.name, Reader: reader, Start: start.Sub(t0), Latency: lat, OK: err == nil}
-		// In flight at some point of the outage: a read that started just
-		// before it and was caught by it counts too.
-		rd.InOutage = rd.Start < tl.OutageEnd && rd.Start+rd.Latency > tl.OutageStart
 		if err == nil {
 			rd.Wrong = !bytes.Equal(got, want)
 		} else {
 			rd.Err = err.Error()
 			switch {
-			case ctx.Err() != nil && time.Now().After(end):
+			case ctx.Err() != nil && ended():
 				rd.ErrKind = "unfinished"
 			case isBothUnavailable(err):
 				rd.ErrKind = "both-unavailable"
