@@ -25,6 +25,7 @@ func newBenchEmulatorCmd() *cobra.Command {
 	var (
 		smoke, asJSON, quiet bool
 		outDir, geoblobBin   string
+		readme               string
 		flags                = emubench.DefaultConfig() // flag values; applied over the base configuration
 		listSizes, clients   string
 		largeMiB             int64
@@ -71,13 +72,14 @@ Figures on a shared machine are noisy: compare ratios within one run.`,
 				cfg.LargeSize = largeMiB << 20
 			}
 			for name, apply := range map[string]func(){
-				"azurite":        func() { cfg.Azurite = flags.Azurite },
-				"azurite-dir":    func() { cfg.AzuriteDir = flags.AzuriteDir },
-				"small-duration": func() { cfg.SmallDuration = flags.SmallDuration },
-				"large-reps":     func() { cfg.LargeReps = flags.LargeReps },
-				"overwrites":     func() { cfg.Overwrites = flags.Overwrites },
-				"lag":            func() { cfg.Lag = flags.Lag },
-				"settle":         func() { cfg.Settle = flags.Settle },
+				"azurite":          func() { cfg.Azurite = flags.Azurite },
+				"azurite-dir":      func() { cfg.AzuriteDir = flags.AzuriteDir },
+				"small-duration":   func() { cfg.SmallDuration = flags.SmallDuration },
+				"large-reps":       func() { cfg.LargeReps = flags.LargeReps },
+				"overwrites":       func() { cfg.Overwrites = flags.Overwrites },
+				"azurite-list-max": func() { cfg.AzuriteListMax = flags.AzuriteListMax },
+				"lag":              func() { cfg.Lag = flags.Lag },
+				"settle":           func() { cfg.Settle = flags.Settle },
 			} {
 				if set(name) {
 					apply()
@@ -119,6 +121,11 @@ Figures on a shared machine are noisy: compare ratios within one run.`,
 					return err
 				}
 			}
+			if readme != "" {
+				if err := updateReadme(readme, outDir, rep); err != nil {
+					return err
+				}
+			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				err = rep.WriteJSON(out)
@@ -145,6 +152,7 @@ Figures on a shared machine are noisy: compare ratios within one run.`,
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON instead of the table")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	f.StringVar(&outDir, "out", "", "also write emulator.md, emulator.json and emulator.svg into this directory")
+	f.StringVar(&readme, "readme", "", "rewrite the generated block of this Markdown file with the table (with --out, it links the picture)")
 	f.StringVar(&geoblobBin, "geoblob-bin", "", "geoblob binary to bench (default: this one)")
 	f.StringVar(&flags.Azurite, "azurite", flags.Azurite, "Azurite persistence: disk, memory, both or off")
 	f.StringVar(&flags.AzuriteDir, "azurite-dir", flags.AzuriteDir, "npm prefix Azurite is installed into")
@@ -153,6 +161,7 @@ Figures on a shared machine are noisy: compare ratios within one run.`,
 	f.Int64Var(&largeMiB, "large-mib", flags.LargeSize>>20, "size of the large blob in MiB")
 	f.IntVar(&flags.LargeReps, "large-reps", flags.LargeReps, "repetitions of each large upload and download")
 	f.StringVar(&listSizes, "list-sizes", "1000,10000,100000", `blobs per listed container, comma-separated ("none" skips listing)`)
+	f.IntVar(&flags.AzuriteListMax, "azurite-list-max", flags.AzuriteListMax, "list Azurite only on containers up to this many blobs (0: all sizes)")
 	f.IntVar(&flags.Overwrites, "overwrites", flags.Overwrites, "overwrites of the large blob with the lag on (0 skips)")
 	f.DurationVar(&flags.Lag, "lag", flags.Lag, "geoblob's replication lag")
 	f.DurationVar(&flags.Settle, "settle", flags.Settle, "wait before reading RSS after each group of phases")
@@ -198,6 +207,30 @@ func writeBenchFiles(dir string, rep *emubench.Report) error {
 		if err != nil {
 			return fmt.Errorf("--out: %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// updateReadme rewrites the generated block of the Markdown file at path.
+func updateReadme(path, outDir string, rep *emubench.Report) error {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--readme: %w", err)
+	}
+	svg := ""
+	if outDir != "" {
+		rel, err := filepath.Rel(filepath.Dir(path), filepath.Join(outDir, "emulator.svg"))
+		if err != nil {
+			return fmt.Errorf("--readme: %w", err)
+		}
+		svg = filepath.ToSlash(rel)
+	}
+	doc, err = rep.UpdateReadme(doc, svg)
+	if err != nil {
+		return fmt.Errorf("--readme: %w", err)
+	}
+	if err := os.WriteFile(path, doc, 0o644); err != nil {
+		return fmt.Errorf("--readme: %w", err)
 	}
 	return nil
 }

@@ -40,29 +40,30 @@ type Commands struct {
 // Config sizes the workload. The zero value is not usable; start from
 // [DefaultConfig] or [SmokeConfig].
 type Config struct {
-	Clients       []int         `json:"clients"`        // concurrency levels of the small GET and PUT phases
-	SmallSize     int64         `json:"small_size"`     // bytes per small blob
-	SmallBlobs    int           `json:"small_blobs"`    // distinct small blob names read and overwritten
-	SmallDuration time.Duration `json:"small_duration"` // time bound of each small phase
-	SmallMaxOps   int           `json:"small_max_ops"`  // count bound of each small phase
-	LargeSize     int64         `json:"large_size"`     // bytes of the large blob
-	LargeBlock    int64         `json:"large_block"`    // block and range size of large transfers
-	LargeConc     int           `json:"large_conc"`     // parallel requests of large transfers
-	LargeReps     int           `json:"large_reps"`     // repetitions of each large phase
-	ListSizes     []int         `json:"list_sizes"`     // blobs per listed container; empty skips listing
-	ListDirs      int           `json:"list_dirs"`      // top-level virtual directories of listed containers
-	ListBudget    time.Duration `json:"list_budget"`    // listings repeat until this much time has passed...
-	ListMaxReps   int           `json:"list_max_reps"`  // ...or this many listings were made (at least one)
-	FillConc      int           `json:"fill_conc"`      // parallel uploads filling listed containers
-	Overwrites    int           `json:"overwrites"`     // overwrites of the large blob with the lag on; 0 skips
-	Lag           time.Duration `json:"lag"`            // geoblob's replication lag
-	Settle        time.Duration `json:"settle"`         // wait before reading RSS after a group of phases
-	Azurite       string        `json:"azurite"`        // one of the Azurite modes
-	AzuriteDir    string        `json:"-"`              // npm cache directory of Azurite
-	StartTimeout  time.Duration `json:"start_timeout"`  // longest wait for a server's first answer
-	Commands      Commands      `json:"-"`
-	Log           io.Writer     `json:"-"`               // progress; discarded when nil
-	Smoke         bool          `json:"smoke,omitempty"` // set by SmokeConfig
+	Clients        []int         `json:"clients"`          // concurrency levels of the small GET and PUT phases
+	SmallSize      int64         `json:"small_size"`       // bytes per small blob
+	SmallBlobs     int           `json:"small_blobs"`      // distinct small blob names read and overwritten
+	SmallDuration  time.Duration `json:"small_duration"`   // time bound of each small phase
+	SmallMaxOps    int           `json:"small_max_ops"`    // count bound of each small phase
+	LargeSize      int64         `json:"large_size"`       // bytes of the large blob
+	LargeBlock     int64         `json:"large_block"`      // block and range size of large transfers
+	LargeConc      int           `json:"large_conc"`       // parallel requests of large transfers
+	LargeReps      int           `json:"large_reps"`       // repetitions of each large phase
+	ListSizes      []int         `json:"list_sizes"`       // blobs per listed container; empty skips listing
+	ListDirs       int           `json:"list_dirs"`        // top-level virtual directories of listed containers
+	AzuriteListMax int           `json:"azurite_list_max"` // larger listed containers skip Azurite; 0: no cap
+	ListBudget     time.Duration `json:"list_budget"`      // listings repeat until this much time has passed...
+	ListMaxReps    int           `json:"list_max_reps"`    // ...or this many listings were made (at least one)
+	FillConc       int           `json:"fill_conc"`        // parallel uploads filling listed containers
+	Overwrites     int           `json:"overwrites"`       // overwrites of the large blob with the lag on; 0 skips
+	Lag            time.Duration `json:"lag"`              // geoblob's replication lag
+	Settle         time.Duration `json:"settle"`           // wait before reading RSS after a group of phases
+	Azurite        string        `json:"azurite"`          // one of the Azurite modes
+	AzuriteDir     string        `json:"-"`                // npm cache directory of Azurite
+	StartTimeout   time.Duration `json:"start_timeout"`    // longest wait for a server's first answer
+	Commands       Commands      `json:"-"`
+	Log            io.Writer     `json:"-"`               // progress; discarded when nil
+	Smoke          bool          `json:"smoke,omitempty"` // set by SmokeConfig
 }
 
 // DefaultConfig is the workload of issue 14, sized to finish in under five
@@ -81,15 +82,19 @@ func DefaultConfig() Config {
 		LargeReps:     3,
 		ListSizes:     []int{1_000, 10_000, 100_000},
 		ListDirs:      100,
-		ListBudget:    time.Second,
-		ListMaxReps:   500,
-		FillConc:      64,
-		Overwrites:    10,
-		Lag:           time.Second,
-		Settle:        2 * time.Second,
-		Azurite:       AzuriteDisk,
-		AzuriteDir:    DefaultAzuriteDir(),
-		StartTimeout:  60 * time.Second,
+		// Azurite fills a container at a few hundred blobs a second
+		// here, so 100k blobs alone would take minutes: by default it is
+		// listed up to 10k and geoblob alone at 100k.
+		AzuriteListMax: 10_000,
+		ListBudget:     time.Second,
+		ListMaxReps:    500,
+		FillConc:       64,
+		Overwrites:     10,
+		Lag:            time.Second,
+		Settle:         2 * time.Second,
+		Azurite:        AzuriteDisk,
+		AzuriteDir:     DefaultAzuriteDir(),
+		StartTimeout:   60 * time.Second,
 	}
 }
 
@@ -128,7 +133,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: small size, blob count and op count must be positive", ErrConfig)
 	case c.LargeSize <= 0 || c.LargeBlock <= 0 || c.LargeConc <= 0 || c.LargeReps <= 0:
 		return fmt.Errorf("%w: large size, block, concurrency and repetitions must be positive", ErrConfig)
-	case c.ListDirs <= 0 || c.ListMaxReps <= 0 || c.FillConc <= 0:
+	case c.ListDirs <= 0 || c.ListMaxReps <= 0 || c.FillConc <= 0 || c.AzuriteListMax < 0:
 		return fmt.Errorf("%w: list directories, repetitions and fill concurrency must be positive", ErrConfig)
 	case c.Overwrites < 0 || c.Lag < 0 || c.Settle < 0 || c.StartTimeout <= 0:
 		return fmt.Errorf("%w: negative overwrites, lag or settle time", ErrConfig)

@@ -165,7 +165,9 @@ func (r *Report) buildRows() {
 		if a, ok := row.Values[r.azuriteRef()]; ok && gok && a != 0 {
 			row.GeoAzurite = g / a
 		}
-		if f, ok := row.Values[Floor]; ok && gok && f != 0 {
+		// The floor holds both payloads in memory and stores nothing, so
+		// its memory is no floor for a server's.
+		if f, ok := row.Values[Floor]; ok && gok && f != 0 && unit != "MB" {
 			row.GeoFloor = g / f
 		}
 		r.Rows = append(r.Rows, row)
@@ -248,6 +250,42 @@ var largePhases = []struct{ name, label string }{
 
 // groups of phases after which RSS is read, in run order.
 var groups = []string{"small", "large", "list", "overwrite"}
+
+// README markers between which [Report.UpdateReadme] writes.
+const (
+	ReadmeBegin = "<!-- geoblob bench emulator: begin (generated, do not edit) -->"
+	ReadmeEnd   = "<!-- geoblob bench emulator: end -->"
+)
+
+// UpdateReadme replaces the text between [ReadmeBegin] and [ReadmeEnd] in
+// doc with the machine, the command and the table of this run, and a link
+// to the picture at svgPath. It fails when the markers are missing.
+func (r *Report) UpdateReadme(doc []byte, svgPath string) ([]byte, error) {
+	s := string(doc)
+	i := strings.Index(s, ReadmeBegin)
+	j := strings.Index(s, ReadmeEnd)
+	if i < 0 || j < i {
+		return nil, fmt.Errorf("emubench: README lacks the markers %q and %q", ReadmeBegin, ReadmeEnd)
+	}
+	var b strings.Builder
+	b.WriteString(ReadmeBegin + "\n\n")
+	m := r.Machine
+	fmt.Fprintf(&b, "Run %s, %.0f s, on %d CPUs (%s), %d MB of memory, Linux %s, %s",
+		r.Started.Format("2006-01-02 15:04 MST"), r.Seconds, m.NumCPU, m.CPUModel, m.MemTotalMB, m.Kernel, m.GoVersion)
+	if m.NodeVersion != "" {
+		fmt.Fprintf(&b, ", Node.js %s", m.NodeVersion)
+	}
+	fmt.Fprintf(&b, "; load average %s before and %s after (a shared machine: the figures are noisy).\n\n", m.LoadAvgStart, m.LoadAvgEnd)
+	fmt.Fprintf(&b, "```\n%s\n```\n\n", r.Command)
+	if svgPath != "" {
+		fmt.Fprintf(&b, "![geoblob over Azurite and the floor](%s)\n\n", svgPath)
+	}
+	if err := r.WriteTable(&b); err != nil {
+		return nil, err
+	}
+	b.WriteString("\n")
+	return []byte(s[:i] + b.String() + s[j:]), nil
+}
 
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {

@@ -149,8 +149,8 @@ func TestRunSmoke(t *testing.T) {
 			}
 		}
 	}
-	if len(rep.Verdicts) != 10 {
-		t.Errorf("%d verdicts, want 10", len(rep.Verdicts))
+	if len(rep.Verdicts) != 11 {
+		t.Errorf("%d verdicts, want 11", len(rep.Verdicts))
 	}
 	for _, v := range rep.Verdicts {
 		if v.Status != emubench.Pass && v.Status != emubench.Fail && v.Status != emubench.NA {

@@ -109,6 +109,15 @@ func (r *Report) buildVerdicts() {
 		note = "geoblob in memory; it has no data dir yet"
 	}
 	atMost(fmt.Sprintf("RSS %v after the workload vs Azurite", r.Config.Settle), v, 0.25, "x", ok, note)
+	// Like for like: geoblob keeps everything in memory, so it is also
+	// compared with Azurite in memory when that ran.
+	am := r.serverResult(AzuriteMemNm)
+	ok = g != nil && am != nil && last != "" && am.RSSAfter[last] > 0
+	v, note = 0, "Azurite in memory did not run (--azurite both)"
+	if ok {
+		v, note = g.RSSAfter[last]/am.RSSAfter[last], ""
+	}
+	atMost(fmt.Sprintf("RSS %v after the workload vs Azurite in memory", r.Config.Settle), v, 0.25, "x", ok, note)
 	v, ok = ratio("overwrite", ref, func(p *PhaseResult) float64 { return p.PeakRSSMB }, false)
 	atMost("peak RSS in the overwrite phase vs Azurite", v, 2, "x", ok, noAz)
 	ok = g != nil && a != nil && a.StartupMS > 0

@@ -18,6 +18,7 @@ func TestVerdicts(t *testing.T) {
 	servers := []ServerResult{
 		{Name: Geoblob, StartupMS: 50, RSSAfter: map[string]float64{"small": 20, "overwrite": 40}},
 		{Name: AzuriteName, StartupMS: 1000, RSSAfter: map[string]float64{"small": 200, "overwrite": 200}},
+		{Name: AzuriteMemNm, StartupMS: 900, RSSAfter: map[string]float64{"small": 300, "overwrite": 400}},
 		{Name: Floor, StartupMS: 40, RSSAfter: map[string]float64{"small": 10, "overwrite": 12}},
 	}
 	ph := func(phase, server string, cpuS, perOp, perMiB, opsPerSec, peak float64) PhaseResult {
@@ -50,6 +51,7 @@ func TestVerdicts(t *testing.T) {
 		{NA, 0},
 		{Pass, 12},
 		{Pass, 40.0 / 200},
+		{Pass, 40.0 / 400},
 		{Fail, 500.0 / 160},
 		{Pass, 0.05},
 		{Pass, 1.1},
