@@ -108,9 +108,13 @@ func installedAzurite(dir, version string) (*Azurite, error) {
 func (a *Azurite) command(port int, location string, inMemory bool) *exec.Cmd {
 	args := []string{a.BlobJS,
 		"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(port),
-		"--location", location, "--silent", "--skipApiVersionCheck", "--disableTelemetry"}
+		"--silent", "--skipApiVersionCheck", "--disableTelemetry"}
+	// Azurite refuses --location together with --inMemoryPersistence; in
+	// memory it still runs in location, so stray files land there.
 	if inMemory {
 		args = append(args, "--inMemoryPersistence")
+	} else {
+		args = append(args, "--location", location)
 	}
 	cmd := exec.Command(a.Node, args...)
 	cmd.Dir = location

@@ -40,27 +40,27 @@ type Commands struct {
 // Config sizes the workload. The zero value is not usable; start from
 // [DefaultConfig] or [SmokeConfig].
 type Config struct {
-	Clients        []int         `json:"clients"`          // concurrency levels of the small GET and PUT phases
-	SmallSize      int64         `json:"small_size"`       // bytes per small blob
-	SmallBlobs     int           `json:"small_blobs"`      // distinct small blob names read and overwritten
-	SmallDuration  time.Duration `json:"small_duration"`   // time bound of each small phase
-	SmallMaxOps    int           `json:"small_max_ops"`    // count bound of each small phase
-	LargeSize      int64         `json:"large_size"`       // bytes of the large blob
-	LargeBlock     int64         `json:"large_block"`      // block and range size of large transfers
-	LargeConc      int           `json:"large_conc"`       // parallel requests of large transfers
-	LargeReps      int           `json:"large_reps"`       // repetitions of each large phase
-	ListSizes      []int         `json:"list_sizes"`       // blobs per listed container; empty skips listing
-	ListDirs       int           `json:"list_dirs"`        // top-level virtual directories of listed containers
-	AzuriteListMax int           `json:"azurite_list_max"` // larger listed containers skip Azurite; 0: no cap
-	ListBudget     time.Duration `json:"list_budget"`      // listings repeat until this much time has passed...
-	ListMaxReps    int           `json:"list_max_reps"`    // ...or this many listings were made (at least one)
-	FillConc       int           `json:"fill_conc"`        // parallel uploads filling listed containers
-	Overwrites     int           `json:"overwrites"`       // overwrites of the large blob with the lag on; 0 skips
-	Lag            time.Duration `json:"lag"`              // geoblob's replication lag
-	Settle         time.Duration `json:"settle"`           // wait before reading RSS after a group of phases
-	Azurite        string        `json:"azurite"`          // one of the Azurite modes
-	AzuriteDir     string        `json:"-"`                // npm cache directory of Azurite
-	StartTimeout   time.Duration `json:"start_timeout"`    // longest wait for a server's first answer
+	Clients        []int         `json:"clients"`           // concurrency levels of the small GET and PUT phases
+	SmallSize      int64         `json:"small_size"`        // bytes per small blob
+	SmallBlobs     int           `json:"small_blobs"`       // distinct small blob names read and overwritten
+	SmallDuration  time.Duration `json:"small_duration_ns"` // time bound of each small phase
+	SmallMaxOps    int           `json:"small_max_ops"`     // count bound of each small phase
+	LargeSize      int64         `json:"large_size"`        // bytes of the large blob
+	LargeBlock     int64         `json:"large_block"`       // block and range size of large transfers
+	LargeConc      int           `json:"large_conc"`        // parallel requests of large transfers
+	LargeReps      int           `json:"large_reps"`        // repetitions of each large phase
+	ListSizes      []int         `json:"list_sizes"`        // blobs per listed container; empty skips listing
+	ListDirs       int           `json:"list_dirs"`         // top-level virtual directories of listed containers
+	AzuriteListMax int           `json:"azurite_list_max"`  // larger listed containers skip Azurite; 0: no cap
+	ListBudget     time.Duration `json:"list_budget_ns"`    // listings repeat until this much time has passed...
+	ListMaxReps    int           `json:"list_max_reps"`     // ...or this many listings were made (at least one)
+	FillConc       int           `json:"fill_conc"`         // parallel uploads filling listed containers
+	Overwrites     int           `json:"overwrites"`        // overwrites of the large blob with the lag on; 0 skips
+	Lag            time.Duration `json:"lag_ns"`            // geoblob's replication lag
+	Settle         time.Duration `json:"settle_ns"`         // wait before reading RSS after a group of phases
+	Azurite        string        `json:"azurite"`           // one of the Azurite modes
+	AzuriteDir     string        `json:"-"`                 // npm cache directory of Azurite
+	StartTimeout   time.Duration `json:"start_timeout_ns"`  // longest wait for a server's first answer
 	Commands       Commands      `json:"-"`
 	Log            io.Writer     `json:"-"`               // progress; discarded when nil
 	Smoke          bool          `json:"smoke,omitempty"` // set by SmokeConfig

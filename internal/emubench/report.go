@@ -275,7 +275,7 @@ func (r *Report) UpdateReadme(doc []byte, svgPath string) ([]byte, error) {
 	if m.NodeVersion != "" {
 		fmt.Fprintf(&b, ", Node.js %s", m.NodeVersion)
 	}
-	fmt.Fprintf(&b, "; load average %s before and %s after (a shared machine: the figures are noisy).\n\n", m.LoadAvgStart, m.LoadAvgEnd)
+	fmt.Fprintf(&b, "; load average %s before and %s after (a shared machine: the figures are noisy).\n\n", loadAvg(m.LoadAvgStart), loadAvg(m.LoadAvgEnd))
 	fmt.Fprintf(&b, "```\n%s\n```\n\n", r.Command)
 	if svgPath != "" {
 		fmt.Fprintf(&b, "![geoblob over Azurite and the floor](%s)\n\n", svgPath)

@@ -27,17 +27,21 @@ func (r *Report) chartItems() []chartItem {
 		}
 		items = append(items, chartItem{label: v.Target, ratio: v.Measured, limit: v.Limit, status: v.Status})
 	}
-	if n := len(r.Config.ListSizes); n > 0 {
-		big := r.Config.ListSizes[0]
-		for _, s := range r.Config.ListSizes {
-			big = max(big, s)
+	// Listing costs at the largest size Azurite was listed at.
+	big := 0
+	for _, row := range r.Rows {
+		var n int
+		if _, err := fmt.Sscanf(row.Metric, "list %d blobs", &n); err == nil && row.GeoAzurite != 0 {
+			big = max(big, n)
 		}
-		for _, row := range r.Rows {
-			if row.GeoAzurite == 0 || !strings.HasPrefix(row.Metric, fmt.Sprintf("list %d blobs", big)) || !strings.Contains(row.Metric, "server CPU") {
-				continue
-			}
-			items = append(items, chartItem{label: row.Metric + " vs Azurite", ratio: row.GeoAzurite})
+	}
+	for _, row := range r.Rows {
+		var n int
+		if _, err := fmt.Sscanf(row.Metric, "list %d blobs", &n); err != nil || n != big || row.GeoAzurite == 0 ||
+			!strings.HasSuffix(row.Metric, "server CPU") {
+			continue
 		}
+		items = append(items, chartItem{label: row.Metric + " vs Azurite", ratio: row.GeoAzurite})
 	}
 	return items
 }
@@ -62,7 +66,7 @@ func (r *Report) WriteSVG(w io.Writer) error {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="13">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/>`+"\n", width, height)
 	fmt.Fprintf(&b, `<text x="12" y="24" font-size="17" font-weight="bold">geoblob bench emulator: geoblob over the other server (log scale)</text>`+"\n")
-	sub := fmt.Sprintf("%s, %d CPUs, %s; load %s; shared noisy machine", r.Started.Format("2006-01-02 15:04 MST"), r.Machine.NumCPU, r.Machine.CPUModel, r.Machine.LoadAvgStart)
+	sub := fmt.Sprintf("%s, %d CPUs, %s; load %s; shared noisy machine", r.Started.Format("2006-01-02 15:04 MST"), r.Machine.NumCPU, r.Machine.CPUModel, loadAvg(r.Machine.LoadAvgStart))
 	fmt.Fprintf(&b, `<text x="12" y="44" fill="#555">%s</text>`+"\n", html.EscapeString(sub))
 	fmt.Fprintf(&b, `<text x="12" y="62" fill="#555">%s</text>`+"\n", html.EscapeString("bar: measured ratio (green meets its target, red misses it, grey has none); black tick: target"))
 	axisY := top + rowH*len(items)
@@ -95,9 +99,16 @@ func (r *Report) WriteSVG(w io.Writer) error {
 			lx := x(it.limit)
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-width="2"/>`+"\n", lx, y+2, lx, y+rowH-2)
 		}
-		tx, anchor := x(it.ratio)+4, "start"
+		// The value sits beyond the bar's end and its target tick.
+		tx, anchor := x(it.ratio)+5, "start"
+		if it.limit > 0 {
+			tx = math.Max(tx, x(it.limit)+5)
+		}
 		if it.ratio < 1 {
-			tx, anchor = x(it.ratio)-4, "end"
+			tx, anchor = x(it.ratio)-5, "end"
+			if it.limit > 0 {
+				tx = math.Min(tx, x(it.limit)-5)
+			}
 		}
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="%s" font-size="12">%s</text>`+"\n", tx, y+rowH/2+4, anchor, fmtNum(it.ratio)+"x")
 	}
@@ -110,4 +121,10 @@ func (r *Report) WriteSVG(w io.Writer) error {
 		return fmt.Errorf("emubench: svg: %w", err)
 	}
 	return nil
+}
+
+// loadAvg keeps the three load averages of a /proc/loadavg line.
+func loadAvg(line string) string {
+	f := strings.Fields(line)
+	return strings.Join(f[:min(3, len(f))], " ")
 }

@@ -80,15 +80,15 @@ func (r *Report) buildVerdicts() {
 	cpuMiB := func(p *PhaseResult) float64 { return p.CPUPerMiB }
 
 	v, ok := ratio(fmt.Sprintf("small-get-c%d", c), Floor, cpuOp, true)
-	atMost(fmt.Sprintf("server CPU per 4 KiB GET (%d clients) vs floor", c), v, 1.3, "x", ok, "")
+	atMost(fmt.Sprintf("server CPU per 4 KiB GET (%s) vs floor", clientsLabel(c)), v, 1.3, "x", ok, "")
 	v, ok = ratio(fmt.Sprintf("small-put-c%d", c), Floor, cpuOp, true)
-	atMost(fmt.Sprintf("server CPU per 4 KiB PUT (%d clients) vs floor", c), v, 1.5, "x", ok, "")
+	atMost(fmt.Sprintf("server CPU per 4 KiB PUT (%s) vs floor", clientsLabel(c)), v, 1.5, "x", ok, "")
 	v, ok = ratio("upload-raw", ref, cpuMiB, true)
 	atMost("server CPU per uploaded MiB (raw) vs Azurite", v, 1.0/3, "x", ok, noAz)
 	v, ok = ratio("download-raw", ref, cpuMiB, true)
 	atMost("server CPU per downloaded MiB (raw) vs Azurite", v, 0.1, "x", ok, noAz)
 	v, ok = ratio(fmt.Sprintf("small-get-c%d", c), ref, func(p *PhaseResult) float64 { return p.OpsPerSec }, false)
-	atLeast(fmt.Sprintf("4 KiB GET throughput via azblob (%d clients) vs Azurite", c), v, 10, "x", ok, noAz)
+	atLeast(fmt.Sprintf("4 KiB GET throughput via azblob (%s) vs Azurite", clientsLabel(c)), v, 10, "x", ok, noAz)
 
 	last := ""
 	for _, g := range groups {
@@ -113,7 +113,7 @@ func (r *Report) buildVerdicts() {
 	// compared with Azurite in memory when that ran.
 	am := r.serverResult(AzuriteMemNm)
 	ok = g != nil && am != nil && last != "" && am.RSSAfter[last] > 0
-	v, note = 0, "Azurite in memory did not run (--azurite both)"
+	v, note = 0, "needs Azurite in memory: --azurite both"
 	if ok {
 		v, note = g.RSSAfter[last]/am.RSSAfter[last], ""
 	}
@@ -162,4 +162,11 @@ func (r *Report) buildVerdicts() {
 		v = (big.CPUPerOp / float64(n)) / (small.CPUPerOp / float64(m))
 	}
 	atMost(fmt.Sprintf("full listing cost linear: per-blob CPU at %d over at %d", n, m), v, 1.5, "x", ok, "")
+}
+
+func clientsLabel(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return fmt.Sprintf("%d clients", n)
 }
