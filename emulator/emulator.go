@@ -92,6 +92,14 @@ type Options struct {
 	// MaxBlobSize caps a single upload body (Put Blob, Put Block); 0 means
 	// the default of 5000 MiB.
 	MaxBlobSize int64
+	// MaxClockSkew is how far the request time (x-ms-date or Date) of a
+	// Shared Key request may be from the emulator clock, as Azure allows 15
+	// minutes; older or later requests are refused with 403
+	// AuthenticationFailed. Zero means 15 minutes with the system clock,
+	// and no check when Clock is set, because the SDKs sign with the wall
+	// clock, which a test clock does not follow; set it explicitly to check
+	// against a test clock. A negative value turns the check off.
+	MaxClockSkew time.Duration
 }
 
 // ErrInvalidOptions is wrapped by every error New returns for bad Options.
@@ -199,8 +207,11 @@ func New(opts Options) (*Emulator, error) {
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
+	skew := opts.MaxClockSkew
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
+	} else if skew == 0 {
+		skew = -1
 	}
 	if opts.MaxBlobSize == 0 {
 		opts.MaxBlobSize = 5000 << 20
@@ -232,9 +243,10 @@ func New(opts Options) (*Emulator, error) {
 			st := e.repl.State()
 			return string(st.Status), st.LastSyncTime
 		},
-		Now:         now,
-		Logger:      log,
-		MaxBlobSize: opts.MaxBlobSize,
+		Now:          now,
+		Logger:       log,
+		MaxBlobSize:  opts.MaxBlobSize,
+		MaxClockSkew: skew,
 	})
 	ctl := control.NewHandler(control.Config{
 		Faults:      e.faults,

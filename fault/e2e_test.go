@@ -428,7 +428,7 @@ func TestE2EReplicationStatus(t *testing.T) {
 	if s, _ := stats(t, e.secondary); s != "live" {
 		t.Fatalf("initial status %q", s)
 	}
-	ctl := &control.Client{BaseURL: e.emu.URL()}
+	ctl := &control.Client{BaseURL: e.emu.URL(), Token: "tok"}
 	for _, want := range []string{"bootstrap", "unavailable", "live"} {
 		if _, err := ctl.SetReplicationStatus(ctx, want); err != nil {
 			t.Fatal(err)
@@ -447,10 +447,14 @@ func TestE2EReplicationStatus(t *testing.T) {
 	if _, err := ctl.SetReplicationStatus(ctx, "sideways"); !errors.As(err, &ae) || ae.StatusCode != 400 {
 		t.Errorf("invalid status: %v", err)
 	}
-	// A loopback client with a wrong token is refused.
+	// A loopback client with a wrong token, or none, is refused.
 	bad := &control.Client{BaseURL: e.emu.URL(), Token: "wrong"}
 	if _, err := bad.PauseReplication(ctx); !errors.As(err, &ae) || ae.StatusCode != 403 {
 		t.Errorf("wrong token: %v", err)
+	}
+	none := &control.Client{BaseURL: e.emu.URL()}
+	if _, err := none.PauseReplication(ctx); !errors.As(err, &ae) || ae.StatusCode != 403 {
+		t.Errorf("no token: %v", err)
 	}
 }
 

@@ -87,6 +87,7 @@ func TestFaultCLI(t *testing.T) {
 		{name: "rule json", args: []string{"fault", "add", "--rule", `{"endpoint":"secondary","action":{"refuse":true}}`}, stdout: []string{"added fault 3: secondary * -> refuse"}},
 		{name: "remove", args: []string{"fault", "remove", "1"}, stdout: []string{"removed fault 1"}},
 		{name: "remove again", args: []string{"fault", "remove", "1"}, code: 1, stderr: "geoblob: no fault 1"},
+		{name: "loopback without the token", args: []string{"fault", "list"}, env: []string{"GEOBLOB_CONTROL_TOKEN="}, code: 1, stderr: "control token required"},
 		{name: "wrong token from env", args: []string{"fault", "list"}, env: []string{"GEOBLOB_CONTROL_TOKEN=wrong"}, code: 1, stderr: "403"},
 		{name: "right token from env", args: []string{"fault", "list"}, env: []string{"GEOBLOB_CONTROL_TOKEN=right"}, stdout: []string{"refuse"}},
 		{name: "wrong token flag", args: []string{"fault", "clear", "--control-token", "wrong"}, code: 1, stderr: "invalid control token"},
@@ -101,7 +102,12 @@ func TestFaultCLI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := ctlTestRun(t, bin, tt.env, append(tt.args, srv...)...)
+			env := tt.env
+			if env == nil {
+				// A server with a token requires it from loopback clients too.
+				env = []string{"GEOBLOB_CONTROL_TOKEN=right"}
+			}
+			res := ctlTestRun(t, bin, env, append(tt.args, srv...)...)
 			if res.code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", res.code, tt.code, res.stdout, res.stderr)
 			}
