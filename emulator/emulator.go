@@ -38,6 +38,7 @@ import (
 	"github.com/geoblob/geoblob/internal/blobapi"
 	"github.com/geoblob/geoblob/internal/clock"
 	"github.com/geoblob/geoblob/internal/control"
+	"github.com/geoblob/geoblob/internal/location"
 	"github.com/geoblob/geoblob/internal/replica"
 	"github.com/geoblob/geoblob/internal/store"
 )
@@ -279,8 +280,7 @@ func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
 			// Still subject to rules that break a whole endpoint: an
 			// outage does not care whether the request was well formed.
 			ep := fault.Primary
-			first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-			if secondaryHost || strings.HasSuffix(first, blobapi.SecondarySuffix) {
+			if secondaryHost || location.Classify(r.Host, r.URL.Path, true).Secondary {
 				ep = fault.Secondary
 			}
 			return fault.Target{Endpoint: ep, Method: r.Method}, true

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/geoblob/geoblob/internal/auth"
+	"github.com/geoblob/geoblob/internal/location"
 )
 
 // Location says which copy of an account a request addresses.
@@ -29,7 +30,7 @@ func (l Location) String() string {
 
 // SecondarySuffix is appended to an account name in a path-style URL to
 // address the account's secondary, as in /devstoreaccount1-secondary/c/b.
-const SecondarySuffix = "-secondary"
+const SecondarySuffix = location.SecondarySuffix
 
 // Address is what a path-style request URL names.
 type Address struct {
@@ -77,7 +78,7 @@ func parseAddress(p string, q url.Values, secondaryHost bool) (Address, error) {
 	if secondaryHost {
 		a.Location = Secondary
 	}
-	if base, ok := strings.CutSuffix(acct, SecondarySuffix); ok {
+	if base, ok := location.SplitAccount(acct); ok {
 		acct = base
 		a.Location = Secondary
 		a.pathSecondary = true
