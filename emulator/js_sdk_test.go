@@ -27,7 +27,7 @@ func TestJavaScriptSDK(t *testing.T) {
 	defer emu.Close()
 	for _, tc := range []struct{ name, secondary string }{
 		{"distinct secondary host", emu.SecondaryURL()},
-		{"path-style secondary", emu.PathStyleSecondaryURL(emu.AccountName())},
+		{"path-style secondary", emu.ServiceURL(emulator.SecondaryPathStyle, "")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.CommandContext(ctx, node, "sdk-test.mjs")

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -487,7 +486,7 @@ func TestE2EClientTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hosts := []string{strings.TrimPrefix(e.emu.SecondaryBaseURL(), "http://")}
+	hosts := []string{e.emu.ServiceURL(emulator.Secondary, "")}
 	opts := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Transport: &http.Client{Transport: &fault.Transport{Rules: rules, SecondaryHosts: hosts}},
 		Retry:     policy.RetryOptions{MaxRetries: -1},
@@ -553,7 +552,7 @@ func TestE2ERefuseListenerKeepsRuleOrder(t *testing.T) {
 	e.sync()
 	first := e.add(fault.Rule{Endpoint: fault.Secondary, Action: fault.Action{Status: 503}, Limits: fault.Limits{Count: 2}})
 	refuse := e.add(fault.Rule{Endpoint: fault.Secondary, Action: fault.Action{Refuse: true}})
-	for _, c := range []*azblob.Client{e.secondary, e.client(e.emu.PathStyleSecondaryURL(e.emu.AccountName()))} {
+	for _, c := range []*azblob.Client{e.secondary, e.client(e.emu.ServiceURL(emulator.SecondaryPathStyle, ""))} {
 		if _, err := get(context.Background(), c, blobName); !bloberror.HasCode(err, bloberror.ServerBusy) {
 			t.Fatalf("read from the secondary: %v, want the first rule's 503", err)
 		}

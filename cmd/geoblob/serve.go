@@ -35,7 +35,8 @@ read-only secondary that receives every write asynchronously after --lag.
 Addressing is path-style, as in Azurite:
   primary    http://HOST:PORT/ACCOUNT
   secondary  http://HOST:PORT/ACCOUNT-secondary
-             http://HOST:SECONDARY_PORT/ACCOUNT   (with --secondary-port)
+             http://HOST:SECONDARY_PORT/ACCOUNT   (with --secondary-port;
+                                                  0 picks a free port)
 
 The control API for fault injection and replication lives under
 http://HOST:PORT/_geoblob/ and answers loopback clients only, unless
@@ -46,10 +47,12 @@ http://HOST:PORT/_geoblob/ and answers loopback clients only, unless
 				return errors.New("--data-dir is not yet supported: the emulator keeps its data in memory")
 			}
 			opts := emulator.Options{
-				Host:                host,
-				Port:                port,
-				SecondaryPort:       secondaryPort,
-				NoSecondaryListener: secondaryPort == 0,
+				Host:          host,
+				Port:          port,
+				SecondaryPort: secondaryPort,
+				// As in emulator.Options, port 0 picks a free port; without
+				// the flag there is no distinct secondary listener.
+				NoSecondaryListener: !cmd.Flags().Changed("secondary-port"),
 				Lag:                 lag,
 				ControlToken:        controlToken,
 			}
@@ -76,10 +79,10 @@ http://HOST:PORT/_geoblob/ and answers loopback clients only, unless
 			fmt.Fprintf(out, "geoblob emulator (replication lag %v)\n", lag)
 			for _, name := range accountNames(opts.Accounts) {
 				fmt.Fprintf(out, "account %s\n", name)
-				fmt.Fprintf(out, "  primary:    %s\n", emu.AccountPrimaryURL(name))
-				fmt.Fprintf(out, "  secondary:  %s\n", emu.PathStyleSecondaryURL(name))
-				if emu.SecondaryBaseURL() != "" {
-					fmt.Fprintf(out, "  secondary:  %s\n", emu.AccountSecondaryURL(name))
+				fmt.Fprintf(out, "  primary:    %s\n", emu.ServiceURL(emulator.Primary, name))
+				fmt.Fprintf(out, "  secondary:  %s\n", emu.ServiceURL(emulator.SecondaryPathStyle, name))
+				if s := emu.ServiceURL(emulator.Secondary, name); s != emu.ServiceURL(emulator.SecondaryPathStyle, name) {
+					fmt.Fprintf(out, "  secondary:  %s\n", s)
 				}
 			}
 			fmt.Fprintf(out, "connection string: %s\n", emu.ConnectionString())
@@ -93,7 +96,7 @@ http://HOST:PORT/_geoblob/ and answers loopback clients only, unless
 	f := cmd.Flags()
 	f.StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	f.IntVar(&port, "port", 10000, "port of the primary (which also serves the secondary at /ACCOUNT-secondary)")
-	f.IntVar(&secondaryPort, "secondary-port", 0, "port on which the secondary also answers as a distinct host at /ACCOUNT (0 = off)")
+	f.IntVar(&secondaryPort, "secondary-port", 0, "port on which the secondary also answers as a distinct host at /ACCOUNT (0 picks a free port; without the flag there is none)")
 	f.DurationVar(&lag, "lag", time.Second, "replication lag between a write on the primary and its arrival on the secondary")
 	f.StringArrayVar(&accounts, "account", nil, "account as NAME:BASE64KEY (repeatable; default: the development account "+emulator.DevAccountName+")")
 	f.StringVar(&dataDir, "data-dir", "", "directory for durable data (not yet supported)")
