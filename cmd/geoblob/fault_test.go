@@ -258,7 +258,8 @@ func TestFaultCLIEveryFlag(t *testing.T) {
 	}
 }
 
-// TestFaultCLIBadUsage: mistakes give one line on stderr and exit 1.
+// TestFaultCLIBadUsage: mistakes give one line on stderr and exit 1, or 2
+// for a flag that does not parse.
 func TestFaultCLIBadUsage(t *testing.T) {
 	bin := geoblobBinary(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -270,25 +271,30 @@ func TestFaultCLIBadUsage(t *testing.T) {
 	tests := []struct {
 		args   []string
 		stderr string
+		code   int // 1 when zero
 	}{
-		{[]string{"fault", "list", "--server", "http://" + down}, "cannot reach the geoblob server at http://" + down},
-		{[]string{"replication", "pause", "--server", down}, "cannot reach the geoblob server at http://" + down},
-		{[]string{"fault", "list", "--server", "ftp://" + down}, "want http://HOST:PORT"},
-		{[]string{"fault", "add", "--status", "503", "--hang", "--server", down}, "--status and --hang cannot be combined"},
-		{[]string{"fault", "add", "--reset", "--refuse", "--server", down}, "--reset and --refuse cannot be combined"},
-		{[]string{"fault", "add", "--reset", "--reset-after-bytes", "3", "--server", down}, "--reset and --reset-after-bytes cannot be combined"},
-		{[]string{"fault", "add", "--latency", "1s", "--hang", "--server", down}, "--latency cannot be combined with --hang"},
-		{[]string{"fault", "add", "--server", down}, "give an action"},
-		{[]string{"fault", "add", "--status", "503", "--probability", "1.5", "--server", down}, "probability 1.5 is outside 0..1"},
-		{[]string{"fault", "add", "--status", "503", "--count", "-1", "--server", down}, "limits.count -1"},
-		{[]string{"fault", "add", "--status", "503", "--endpoint", "tertiary", "--server", down}, `endpoint "tertiary"`},
-		{[]string{"fault", "add", "--status", "503", "--for", "soon", "--server", down}, `invalid argument "soon" for "--for"`},
-		{[]string{"fault", "add", "--status", "503", "extra", "--server", down}, "unknown command"},
+		{[]string{"fault", "list", "--server", "http://" + down}, "cannot reach the geoblob server at http://" + down, 0},
+		{[]string{"replication", "pause", "--server", down}, "cannot reach the geoblob server at http://" + down, 0},
+		{[]string{"fault", "list", "--server", "ftp://" + down}, "want http://HOST:PORT", 0},
+		{[]string{"fault", "add", "--status", "503", "--hang", "--server", down}, "--status and --hang cannot be combined", 0},
+		{[]string{"fault", "add", "--reset", "--refuse", "--server", down}, "--reset and --refuse cannot be combined", 0},
+		{[]string{"fault", "add", "--reset", "--reset-after-bytes", "3", "--server", down}, "--reset and --reset-after-bytes cannot be combined", 0},
+		{[]string{"fault", "add", "--latency", "1s", "--hang", "--server", down}, "--latency cannot be combined with --hang", 0},
+		{[]string{"fault", "add", "--server", down}, "give an action", 0},
+		{[]string{"fault", "add", "--status", "503", "--probability", "1.5", "--server", down}, "probability 1.5 is outside 0..1", 0},
+		{[]string{"fault", "add", "--status", "503", "--count", "-1", "--server", down}, "limits.count -1", 0},
+		{[]string{"fault", "add", "--status", "503", "--endpoint", "tertiary", "--server", down}, `endpoint "tertiary"`, 0},
+		{[]string{"fault", "add", "--status", "503", "--for", "soon", "--server", down}, `invalid argument "soon" for "--for"`, 2},
+		{[]string{"fault", "add", "--status", "503", "extra", "--server", down}, "unknown command", 0},
 	}
 	for _, tt := range tests {
 		res := ctlTestRun(t, bin, nil, tt.args...)
 		lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
-		if res.code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "geoblob: ") || !strings.Contains(lines[0], tt.stderr) || res.stdout != "" {
+		want := tt.code
+		if want == 0 {
+			want = 1
+		}
+		if res.code != want || len(lines) != 1 || !strings.HasPrefix(lines[0], "geoblob: ") || !strings.Contains(lines[0], tt.stderr) || res.stdout != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want one line mentioning %q", tt.args, res.code, res.stdout, res.stderr, tt.stderr)
 		}
 	}

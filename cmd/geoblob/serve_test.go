@@ -24,10 +24,21 @@ import (
 var (
 	buildOnce sync.Once
 	binPath   string
+	binDir    string // removed by TestMain
 	buildErr  error
 )
 
-// geoblobBinary builds the command once per test run and returns its path.
+// TestMain removes the binary the tests built, whatever their outcome.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// geoblobBinary builds the command once per test run and returns its path;
+// TestMain removes it after the run.
 func geoblobBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -36,6 +47,7 @@ func geoblobBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
+		binDir = dir
 		binPath = filepath.Join(dir, "geoblob")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
