@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/azerr"
 	"github.com/geoblob/geoblob/internal/blobapi"
 	"github.com/geoblob/geoblob/internal/clock"
 	"github.com/geoblob/geoblob/internal/control"
@@ -371,7 +372,7 @@ func (e *Emulator) serve(l net.Listener, h http.Handler) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(azerr.Listener(l)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.log.Error("listener stopped", "err", err)
 		}
 	}()

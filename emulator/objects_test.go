@@ -94,3 +94,4 @@ func ExampleEmulator_CreateObject() {
 	// on the secondary at once: false
 	// after replication: meow
 }
+
