@@ -94,4 +94,3 @@ func ExampleEmulator_CreateObject() {
 	// on the secondary at once: false
 	// after replication: meow
 }
-
