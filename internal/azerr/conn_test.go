@@ -19,7 +19,10 @@ func TestListenerAzureErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{
-		Handler:        http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Content-Type", "text/plain; charset=utf-8"); _, _ = io.WriteString(w, "handler") }),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = io.WriteString(w, "handler")
+		}),
 		MaxHeaderBytes: 4 << 10,
 	}
 	go func() { _ = srv.Serve(Listener(l)) }()
