@@ -53,6 +53,9 @@ func TestUnmodelledRefused(t *testing.T) {
 		{"append blob", "PUT", "/" + devAccount + "/ctr/append", map[string]string{"x-ms-blob-type": "AppendBlob"}, "", 501, "NotImplemented", "append"},
 		{"tag condition", "GET", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-if-tags": `"a"='b'`}, "", 400, "UnsupportedHeader", ""},
 		{"encryption scope", "PUT", "/" + devAccount + "/ctr/scoped", with(put, "x-ms-encryption-scope", "s"), "x", 400, "UnsupportedHeader", "scoped"},
+		{"CRC64 on upload", "PUT", "/" + devAccount + "/ctr/crc", with(put, "x-ms-content-crc64", "AAAAAAAAAAA="), "x", 400, "UnsupportedHeader", "crc"},
+		{"CRC64 on download", "GET", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-range": "bytes=0-1", "x-ms-range-get-content-crc64": "true"}, "", 400, "UnsupportedHeader", ""},
+		{"properties on a copy", "PUT", "/" + devAccount + "/ctr/cpprops", map[string]string{"x-ms-copy-source": srcURL, "x-ms-blob-content-type": "text/csv"}, "", 400, "UnsupportedHeader", "cpprops"},
 		{"snapshot read", "GET", "/" + devAccount + "/ctr/src?snapshot=2025-01-01T00:00:00.0000000Z", nil, "", 501, "NotImplemented", ""},
 	}
 	for _, tt := range tests {

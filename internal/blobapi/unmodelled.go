@@ -35,6 +35,20 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-immutability-policy-mode", feature: "immutability policies"},
 	{name: "x-ms-legal-hold", feature: "legal holds"},
 	{name: "x-ms-immutable-storage-with-versioning-enabled", feature: "immutable storage"},
+	// CRC64 checksums: neither verified on upload nor returned on download.
+	{name: "x-ms-content-crc64", feature: "CRC64 checksums"},
+	{name: "x-ms-range-get-content-crc64", feature: "CRC64 checksums"},
+	{name: "x-ms-structured-body", feature: "structured message bodies"},
+	// Copy Blob copies the source's properties; these would be dropped.
+	{name: "x-ms-copy-source-authorization", feature: "OAuth copy-source authorization"},
+	{name: "x-ms-copy-source-blob-properties", feature: "copies that do not keep the source's properties", ops: []*op{opCopyBlob}},
+	{name: "x-ms-copy-source-tag-option", feature: "blob index tags"},
+	{name: "x-ms-blob-content-type", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-blob-content-encoding", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-blob-content-language", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-blob-content-disposition", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-blob-cache-control", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-blob-content-md5", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
 }
 
 // refuseUnmodelled answers a request that asks for something the emulator
