@@ -107,8 +107,9 @@ type Options struct {
 	Accounts []Account
 	// Clock drives lag and timestamps; the system clock when nil.
 	Clock Clock
-	// ControlToken, when set, lets non-loopback clients use the control
-	// API if they present it. Without it only loopback clients may.
+	// ControlToken, when set, is required from every client of the control
+	// API, loopback included, and lets non-loopback clients in. Without it
+	// only loopback clients may use the API.
 	ControlToken string
 	// Logger receives request and lifecycle logs; discarded when nil.
 	Logger *slog.Logger
@@ -424,7 +425,7 @@ func (e *Emulator) AccountName() string { return e.opts.Accounts[0].Name }
 // AccountKey is the base64 key of AccountName.
 func (e *Emulator) AccountKey() string { return e.opts.Accounts[0].Key }
 
-// PrimaryURL is ServiceURL(Primary, "") : the Blob service URL of the first
+// PrimaryURL is ServiceURL(Primary, ""): the Blob service URL of the first
 // account's primary.
 func (e *Emulator) PrimaryURL() string { return e.ServiceURL(Primary, "") }
 

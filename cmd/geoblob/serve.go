@@ -39,8 +39,9 @@ Addressing is path-style, as in Azurite:
                                                   0 picks a free port)
 
 The control API for fault injection and replication lives under
-http://HOST:PORT/_geoblob/ and answers loopback clients only, unless
---control-token (or GEOBLOB_CONTROL_TOKEN) is set.`,
+http://HOST:PORT/_geoblob/ and answers loopback clients only; with
+--control-token (or GEOBLOB_CONTROL_TOKEN) every client, loopback included,
+must present the token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir != "" {
@@ -100,7 +101,7 @@ http://HOST:PORT/_geoblob/ and answers loopback clients only, unless
 	f.DurationVar(&lag, "lag", time.Second, "replication lag between a write on the primary and its arrival on the secondary")
 	f.StringArrayVar(&accounts, "account", nil, "account as NAME:BASE64KEY (repeatable; default: the development account "+emulator.DevAccountName+")")
 	f.StringVar(&dataDir, "data-dir", "", "directory for durable data (not yet supported)")
-	f.StringVar(&controlToken, "control-token", "", "token that lets non-loopback clients use the control API (env GEOBLOB_CONTROL_TOKEN)")
+	f.StringVar(&controlToken, "control-token", "", "token every control API client must present; admits non-loopback clients (env GEOBLOB_CONTROL_TOKEN)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every request to stderr")
 	return cmd
 }
