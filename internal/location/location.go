@@ -42,6 +42,18 @@ func SplitAccount(s string) (account string, secondary bool) {
 	return strings.CutSuffix(s, SecondarySuffix)
 }
 
+// dnsLabel reports whether s holds only what a host-name label may: lower
+// case letters (Hostname lowered them), digits and hyphens.
+func dnsLabel(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // Address is what a request URL names. Container and Blob are taken from
 // the path as given (decoded or not, as the caller passes it); either may
 // be empty.
@@ -56,7 +68,8 @@ type Address struct {
 // Classify describes a request for host (a Host header or URL host, with or
 // without a port) and path. When pathStyle is true the URL is read
 // path-style whatever the host, as on a listener that serves only
-// path-style requests; otherwise PathStyle(host) decides.
+// path-style requests; otherwise PathStyle(host) decides. A host-style
+// host whose first label is not a DNS label names no account.
 func Classify(host, path string, pathStyle bool) Address {
 	hostname := Hostname(host)
 	a := Address{PathStyle: pathStyle || PathStyle(hostname)}
@@ -66,6 +79,9 @@ func Classify(host, path string, pathStyle bool) Address {
 		acct, rest, _ = strings.Cut(rest, "/")
 	} else {
 		acct, _, _ = strings.Cut(hostname, ".")
+		if !dnsLabel(acct) {
+			acct = "" // not a host name: no account
+		}
 	}
 	a.Account, a.Secondary = SplitAccount(acct)
 	a.Container, a.Blob, _ = strings.Cut(rest, "/")

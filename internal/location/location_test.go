@@ -44,6 +44,8 @@ func TestClassify(t *testing.T) {
 		{"emu.example.test:10000", "/devstoreaccount1/c", true, Address{Account: "devstoreaccount1", PathStyle: true, Container: "c"}},
 		{"127.0.0.1", "/", false, Address{PathStyle: true}},
 		{"127.0.0.1", "", false, Address{PathStyle: true}},
+		// Found by FuzzClassify: a host that is no host name names no account.
+		{"/.0", "0", false, Address{Container: "0"}},
 	}
 	for _, tt := range tests {
 		if got := Classify(tt.host, tt.path, tt.forcePath); got != tt.want {
