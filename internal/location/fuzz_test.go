@@ -39,7 +39,7 @@ func FuzzClassify(f *testing.F) {
 		}
 		first := ""
 		if a.PathStyle {
-			first, _, _ = strings.Cut(strings.TrimPrefix(path, "/"), "/")
+			first, _, _ = strings.Cut(strings.TrimPrefix(strings.ReplaceAll(path, "\\", "/"), "/"), "/")
 		} else {
 			first, _, _ = strings.Cut(Hostname(host), ".")
 		}

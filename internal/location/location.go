@@ -55,8 +55,8 @@ func dnsLabel(s string) bool {
 }
 
 // Address is what a request URL names. Container and Blob are taken from
-// the path as given (decoded or not, as the caller passes it); either may
-// be empty.
+// the path as given (decoded or not, as the caller passes it), with a
+// backslash read as a slash as Azure reads it; either may be empty.
 type Address struct {
 	Account   string // without SecondarySuffix
 	Secondary bool   // the account's secondary
@@ -73,7 +73,7 @@ type Address struct {
 func Classify(host, path string, pathStyle bool) Address {
 	hostname := Hostname(host)
 	a := Address{PathStyle: pathStyle || PathStyle(hostname)}
-	rest := strings.TrimPrefix(path, "/")
+	rest := strings.TrimPrefix(strings.ReplaceAll(path, "\\", "/"), "/")
 	var acct string
 	if a.PathStyle {
 		acct, rest, _ = strings.Cut(rest, "/")
