@@ -46,6 +46,11 @@ func (l *listener) Accept() (net.Conn, error) {
 
 type conn struct{ net.Conn }
 
+// NetConn returns the wrapped connection, as *tls.Conn does, so that code
+// holding a hijacked connection can reach the *net.TCPConn (to reset it
+// with SetLinger(0), say).
+func (c *conn) NetConn() net.Conn { return c.Conn }
+
 func (c *conn) Write(p []byte) (int, error) {
 	if !bytes.HasPrefix(p, []byte("HTTP/1.")) {
 		return c.Conn.Write(p)

@@ -66,6 +66,15 @@ func TestListenerAzureErrors(t *testing.T) {
 			}
 		})
 	}
+	// The wrapped connection stays reachable, for resets.
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if nc, ok := (&conn{Conn: c}).NetConn().(*net.TCPConn); !ok || nc == nil {
+		t.Error("NetConn does not reach the *net.TCPConn")
+	}
 	// A handler's own answer, text/plain included, passes untouched.
 	resp, err := http.Get("http://" + l.Addr().String() + "/ok")
 	if err != nil {
