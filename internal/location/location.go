@@ -26,12 +26,12 @@ func Hostname(host string) string {
 	return strings.TrimSuffix(strings.ToLower(host), ".")
 }
 
-// PathStyle reports whether URLs on hostname (see Hostname) carry the
-// account in the path: localhost and names under .localhost, IP addresses,
+// PathStyle reports whether URLs on host (with or without a port; see
+// Hostname) carry the account in the path: localhost and names under .localhost, IP addresses,
 // and single-label names such as a docker-compose service ("azurite").
 // Every Azure Storage host name has several labels.
-func PathStyle(hostname string) bool {
-	hostname = Hostname(hostname)
+func PathStyle(host string) bool {
+	hostname := Hostname(host)
 	return hostname == "localhost" || strings.HasSuffix(hostname, ".localhost") ||
 		net.ParseIP(hostname) != nil || (hostname != "" && !strings.Contains(hostname, "."))
 }
@@ -72,7 +72,9 @@ type Address struct {
 // host whose first label is not a DNS label names no account.
 func Classify(host, path string, pathStyle bool) Address {
 	hostname := Hostname(host)
-	a := Address{PathStyle: pathStyle || PathStyle(hostname)}
+	// PathStyle normalises host itself: Hostname is not idempotent on
+	// malformed hosts (":]" gives ":", which gives "").
+	a := Address{PathStyle: pathStyle || PathStyle(host)}
 	rest := strings.TrimPrefix(strings.ReplaceAll(path, "\\", "/"), "/")
 	var acct string
 	if a.PathStyle {

@@ -46,6 +46,8 @@ func TestClassify(t *testing.T) {
 		{"127.0.0.1", "", false, Address{PathStyle: true}},
 		// Found by FuzzClassify: a host that is no host name names no account.
 		{"/.0", "0", false, Address{Container: "0"}},
+		// Found by FuzzClassify: a malformed host is normalised once.
+		{":]", "0", false, Address{PathStyle: true, Account: "0"}},
 		{"127.0.0.1:10000", "/devstoreaccount1-secondary\\c\\dir\\b", false, Address{Account: "devstoreaccount1", Secondary: true, PathStyle: true, Container: "c", Blob: "dir/b"}},
 	}
 	for _, tt := range tests {
