@@ -41,9 +41,11 @@ import (
 	"time"
 
 	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/azerr"
 	"github.com/geoblob/geoblob/internal/blobapi"
 	"github.com/geoblob/geoblob/internal/clock"
 	"github.com/geoblob/geoblob/internal/control"
+	"github.com/geoblob/geoblob/internal/location"
 	"github.com/geoblob/geoblob/internal/replica"
 	"github.com/geoblob/geoblob/internal/store"
 )
@@ -56,13 +58,34 @@ const (
 
 // Clock is the time source of the emulator: replication lag, lease expiry
 // and Last-Modified all read it. NewManualClock returns one for tests.
-type Clock = clock.Clock
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// After returns a channel that receives the time once d has passed
+	// on this clock.
+	After(d time.Duration) <-chan time.Time
+}
 
-// ManualClock is a Clock that moves only when told to.
-type ManualClock = clock.Manual
+// ManualClock is a Clock that moves only when told to, for tests that must
+// not depend on timing. It is safe for concurrent use.
+type ManualClock struct{ m *clock.Manual }
 
 // NewManualClock returns a ManualClock reading t.
-func NewManualClock(t time.Time) *ManualClock { return clock.NewManual(t) }
+func NewManualClock(t time.Time) *ManualClock { return &ManualClock{m: clock.NewManual(t)} }
+
+// Now returns the clock's time.
+func (c *ManualClock) Now() time.Time { return c.m.Now() }
+
+// After returns a channel that receives the clock's time once it has been
+// moved d or more past now.
+func (c *ManualClock) After(d time.Duration) <-chan time.Time { return c.m.After(d) }
+
+// Advance moves the clock forward by d, firing every timer that falls due.
+func (c *ManualClock) Advance(d time.Duration) { c.m.Advance(d) }
+
+// Set moves the clock to t if t is later than its time, firing every timer
+// that falls due; an earlier t is ignored.
+func (c *ManualClock) Set(t time.Time) { c.m.Set(t) }
 
 // Account is a storage account the emulator serves.
 type Account struct {
@@ -90,14 +113,23 @@ type Options struct {
 	Accounts []Account
 	// Clock drives lag and timestamps; the system clock when nil.
 	Clock Clock
-	// ControlToken, when set, lets non-loopback clients use the control
-	// API if they present it. Without it only loopback clients may.
+	// ControlToken, when set, is required from every client of the control
+	// API, loopback included, and lets non-loopback clients in. Without it
+	// only loopback clients may use the API.
 	ControlToken string
 	// Logger receives request and lifecycle logs; discarded when nil.
 	Logger *slog.Logger
 	// MaxBlobSize caps a single upload body (Put Blob, Put Block); 0 means
 	// the default of 5000 MiB.
 	MaxBlobSize int64
+	// MaxClockSkew is how far the request time (x-ms-date or Date) of a
+	// Shared Key request may be from the emulator clock, as Azure allows 15
+	// minutes; older or later requests are refused with 403
+	// AuthenticationFailed. Zero means 15 minutes with the system clock,
+	// and no check when Clock is set, because the SDKs sign with the wall
+	// clock, which a test clock does not follow; set it explicitly to check
+	// against a test clock. A negative value turns the check off.
+	MaxClockSkew time.Duration
 }
 
 // ErrInvalidOptions is wrapped by every error New returns for bad Options.
@@ -205,8 +237,11 @@ func New(opts Options) (*Emulator, error) {
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
+	skew := opts.MaxClockSkew
 	if opts.Clock == nil {
 		opts.Clock = clock.Real{}
+	} else if skew == 0 {
+		skew = -1
 	}
 	if opts.MaxBlobSize == 0 {
 		opts.MaxBlobSize = 5000 << 20
@@ -238,9 +273,10 @@ func New(opts Options) (*Emulator, error) {
 			st := e.repl.State()
 			return string(st.Status), st.LastSyncTime
 		},
-		Now:         now,
-		Logger:      log,
-		MaxBlobSize: opts.MaxBlobSize,
+		Now:          now,
+		Logger:       log,
+		MaxBlobSize:  opts.MaxBlobSize,
+		MaxClockSkew: skew,
 	})
 	ctl := control.NewHandler(control.Config{
 		Faults:      e.faults,
@@ -273,8 +309,7 @@ func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
 			// Still subject to rules that break a whole endpoint: an
 			// outage does not care whether the request was well formed.
 			ep := fault.Primary
-			first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-			if secondaryHost || strings.HasSuffix(first, blobapi.SecondarySuffix) {
+			if secondaryHost || location.Classify(r.Host, r.URL.Path, true).Secondary {
 				ep = fault.Secondary
 			}
 			return fault.Target{Endpoint: ep, Method: r.Method}, true
@@ -354,7 +389,7 @@ func (e *Emulator) serve(l net.Listener, h http.Handler) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(azerr.Listener(l)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.log.Error("listener stopped", "err", err)
 		}
 	}()
@@ -389,22 +424,14 @@ func (e *Emulator) Handler() http.Handler { return e.handler }
 // /ACCOUNT/... addresses the secondary.
 func (e *Emulator) SecondaryHandler() http.Handler { return e.secondH }
 
-// URL is the base URL of the primary listener, e.g. http://127.0.0.1:10000.
-// It is empty for an emulator built with New.
+// URL is the base URL of the primary listener, e.g. http://127.0.0.1:10000,
+// where the control API lives under /_geoblob/. It is empty for an emulator
+// built with New.
 func (e *Emulator) URL() string {
 	if e.primaryAddr == "" {
 		return ""
 	}
 	return "http://" + e.primaryAddr
-}
-
-// SecondaryBaseURL is the base URL of the distinct secondary listener, or
-// empty when there is none.
-func (e *Emulator) SecondaryBaseURL() string {
-	if e.secondAddr == "" {
-		return ""
-	}
-	return "http://" + e.secondAddr
 }
 
 // AccountName is the first configured account, the one PrimaryURL,
@@ -414,41 +441,38 @@ func (e *Emulator) AccountName() string { return e.opts.Accounts[0].Name }
 // AccountKey is the base64 key of AccountName.
 func (e *Emulator) AccountKey() string { return e.opts.Accounts[0].Key }
 
-// PrimaryURL is the Blob service URL of the first account's primary.
-func (e *Emulator) PrimaryURL() string { return e.AccountPrimaryURL(e.AccountName()) }
+// PrimaryURL is ServiceURL(Primary, ""): the Blob service URL of the first
+// account's primary.
+func (e *Emulator) PrimaryURL() string { return e.ServiceURL(Primary, "") }
 
-// SecondaryURL is the Blob service URL of the first account's secondary:
-// the distinct secondary listener when there is one, else the path-style
-// /ACCOUNT-secondary form.
-func (e *Emulator) SecondaryURL() string { return e.AccountSecondaryURL(e.AccountName()) }
+// SecondaryURL is ServiceURL(Secondary, ""): the Blob service URL of the
+// first account's secondary.
+func (e *Emulator) SecondaryURL() string { return e.ServiceURL(Secondary, "") }
 
-// AccountPrimaryURL is the primary Blob service URL of the named account.
-func (e *Emulator) AccountPrimaryURL(name string) string {
+// ServiceURL is the Blob service URL of an account (the first configured
+// one when account is empty) at a location:
+//
+//	Primary             http://HOST:PORT/ACCOUNT
+//	Secondary           http://HOST:SECONDARY_PORT/ACCOUNT, on the distinct
+//	                    secondary listener, or the path-style form without one
+//	SecondaryPathStyle  http://HOST:PORT/ACCOUNT-secondary
+//
+// It is empty for an emulator built with New, which does not know where its
+// handlers are served.
+func (e *Emulator) ServiceURL(loc Location, account string) string {
+	if account == "" {
+		account = e.AccountName()
+	}
 	if e.URL() == "" {
 		return ""
 	}
-	return e.URL() + "/" + name
-}
-
-// AccountSecondaryURL is the secondary Blob service URL of the named
-// account.
-func (e *Emulator) AccountSecondaryURL(name string) string {
-	if b := e.SecondaryBaseURL(); b != "" {
-		return b + "/" + name
+	switch {
+	case loc == Primary:
+		return e.URL() + "/" + account
+	case loc == Secondary && e.secondAddr != "":
+		return "http://" + e.secondAddr + "/" + account
 	}
-	if e.URL() == "" {
-		return ""
-	}
-	return e.URL() + "/" + name + "-secondary"
-}
-
-// PathStyleSecondaryURL is the secondary of the named account on the
-// primary listener, /ACCOUNT-secondary.
-func (e *Emulator) PathStyleSecondaryURL(name string) string {
-	if e.URL() == "" {
-		return ""
-	}
-	return e.URL() + "/" + name + "-secondary"
+	return e.URL() + "/" + account + "-secondary"
 }
 
 // ConnectionString describes the first account, including
@@ -460,7 +484,7 @@ func (e *Emulator) ConnectionString() string {
 	}
 	name := e.AccountName()
 	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;BlobSecondaryEndpoint=%s;",
-		name, e.AccountKey(), e.AccountPrimaryURL(name), e.AccountSecondaryURL(name))
+		name, e.AccountKey(), e.ServiceURL(Primary, name), e.ServiceURL(Secondary, name))
 }
 
 // Faults is the emulator's fault-injection rule set.

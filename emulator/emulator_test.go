@@ -133,7 +133,7 @@ func TestOptionsValidation(t *testing.T) {
 func TestReplicationLag(t *testing.T) {
 	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
 	emu := start(t, emulator.Options{Lag: 30 * time.Second, Clock: clk})
-	for _, secURL := range []string{emu.SecondaryURL(), emu.PathStyleSecondaryURL(emu.AccountName())} {
+	for _, secURL := range []string{emu.SecondaryURL(), emu.ServiceURL(emulator.SecondaryPathStyle, "")} {
 		t.Run(secURL, func(t *testing.T) {
 			ctx := context.Background()
 			prim, sec := clients(t, emu, secURL)
@@ -277,7 +277,7 @@ func TestSecondaryIsReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReplicated(t, emu)
-	for _, secURL := range []string{emu.SecondaryURL(), emu.PathStyleSecondaryURL(emu.AccountName())} {
+	for _, secURL := range []string{emu.SecondaryURL(), emu.ServiceURL(emulator.SecondaryPathStyle, "")} {
 		_, sec := clients(t, emu, secURL)
 		sc := sec.ServiceClient()
 		writes := map[string]func() error{

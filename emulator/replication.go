@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"time"
 
 	"github.com/geoblob/geoblob/internal/control"
 	"github.com/geoblob/geoblob/internal/replica"
@@ -9,17 +10,31 @@ import (
 
 // ReplicationStatus is the geo-replication status reported by Get Blob
 // Service Stats: "live", "bootstrap" or "unavailable".
-type ReplicationStatus = replica.Status
+type ReplicationStatus string
 
 // Replication statuses.
 const (
-	StatusLive        = replica.Live
-	StatusBootstrap   = replica.Bootstrap
-	StatusUnavailable = replica.Unavailable
+	StatusLive        ReplicationStatus = ReplicationStatus(replica.Live)
+	StatusBootstrap   ReplicationStatus = ReplicationStatus(replica.Bootstrap)
+	StatusUnavailable ReplicationStatus = ReplicationStatus(replica.Unavailable)
 )
 
 // ReplicationState is a snapshot of replication.
-type ReplicationState = replica.State
+type ReplicationState struct {
+	// Status is what Get Blob Service Stats reports.
+	Status ReplicationStatus
+	// Paused is true between Pause and Resume.
+	Paused bool
+	// LastSyncTime: every write committed at or before it is on the
+	// secondary.
+	LastSyncTime time.Time
+	// Pending counts writes not yet on the secondary.
+	Pending int
+	// Applied counts writes applied to the secondary so far.
+	Applied uint64
+	// Lag is the configured replication lag.
+	Lag time.Duration
+}
 
 // Replication controls the emulator's asynchronous geo-replication.
 type Replication struct{ r *replica.Replicator }
@@ -33,10 +48,20 @@ func (r *Replication) Pause() { r.r.Pause() }
 func (r *Replication) Resume() { r.r.Resume() }
 
 // SetStatus sets the status the secondary reports.
-func (r *Replication) SetStatus(s ReplicationStatus) error { return r.r.SetStatus(s) }
+func (r *Replication) SetStatus(s ReplicationStatus) error {
+	st, err := replica.ParseStatus(string(s))
+	if err != nil {
+		return err
+	}
+	return r.r.SetStatus(st)
+}
 
 // State reports status, pause, LastSyncTime and the backlog.
-func (r *Replication) State() ReplicationState { return r.r.State() }
+func (r *Replication) State() ReplicationState {
+	st := r.r.State()
+	return ReplicationState{Status: ReplicationStatus(st.Status), Paused: st.Paused, LastSyncTime: st.LastSyncTime,
+		Pending: st.Pending, Applied: st.Applied, Lag: st.Lag}
+}
 
 // Wait blocks until every write made so far has reached the secondary, or
 // ctx is done. While replication is paused it waits for Resume.

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -428,7 +427,7 @@ func TestE2EReplicationStatus(t *testing.T) {
 	if s, _ := stats(t, e.secondary); s != "live" {
 		t.Fatalf("initial status %q", s)
 	}
-	ctl := &control.Client{BaseURL: e.emu.URL()}
+	ctl := &control.Client{BaseURL: e.emu.URL(), Token: "tok"}
 	for _, want := range []string{"bootstrap", "unavailable", "live"} {
 		if _, err := ctl.SetReplicationStatus(ctx, want); err != nil {
 			t.Fatal(err)
@@ -447,10 +446,14 @@ func TestE2EReplicationStatus(t *testing.T) {
 	if _, err := ctl.SetReplicationStatus(ctx, "sideways"); !errors.As(err, &ae) || ae.StatusCode != 400 {
 		t.Errorf("invalid status: %v", err)
 	}
-	// A loopback client with a wrong token is refused.
+	// A loopback client with a wrong token, or none, is refused.
 	bad := &control.Client{BaseURL: e.emu.URL(), Token: "wrong"}
 	if _, err := bad.PauseReplication(ctx); !errors.As(err, &ae) || ae.StatusCode != 403 {
 		t.Errorf("wrong token: %v", err)
+	}
+	none := &control.Client{BaseURL: e.emu.URL()}
+	if _, err := none.PauseReplication(ctx); !errors.As(err, &ae) || ae.StatusCode != 403 {
+		t.Errorf("no token: %v", err)
 	}
 }
 
@@ -483,7 +486,7 @@ func TestE2EClientTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hosts := []string{strings.TrimPrefix(e.emu.SecondaryBaseURL(), "http://")}
+	hosts := []string{e.emu.ServiceURL(emulator.Secondary, "")}
 	opts := &azblob.ClientOptions{ClientOptions: azcore.ClientOptions{
 		Transport: &http.Client{Transport: &fault.Transport{Rules: rules, SecondaryHosts: hosts}},
 		Retry:     policy.RetryOptions{MaxRetries: -1},
@@ -549,7 +552,7 @@ func TestE2ERefuseListenerKeepsRuleOrder(t *testing.T) {
 	e.sync()
 	first := e.add(fault.Rule{Endpoint: fault.Secondary, Action: fault.Action{Status: 503}, Limits: fault.Limits{Count: 2}})
 	refuse := e.add(fault.Rule{Endpoint: fault.Secondary, Action: fault.Action{Refuse: true}})
-	for _, c := range []*azblob.Client{e.secondary, e.client(e.emu.PathStyleSecondaryURL(e.emu.AccountName()))} {
+	for _, c := range []*azblob.Client{e.secondary, e.client(e.emu.ServiceURL(emulator.SecondaryPathStyle, ""))} {
 		if _, err := get(context.Background(), c, blobName); !bloberror.HasCode(err, bloberror.ServerBusy) {
 			t.Fatalf("read from the secondary: %v, want the first rule's 503", err)
 		}

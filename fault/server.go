@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"syscall"
 	"time"
 
@@ -18,9 +17,6 @@ import (
 // ErrInjected is wrapped by every error a fault rule causes on purpose, next
 // to the system error it imitates (syscall.ECONNRESET, ECONNREFUSED).
 var ErrInjected = errors.New("fault: injected")
-
-// controlPrefix is the emulator's control API, which is never faulted.
-const controlPrefix = "/_geoblob"
 
 // resetErr imitates a connection reset by the peer.
 func resetErr() error {
@@ -33,8 +29,10 @@ func refusedErr() error {
 }
 
 // Middleware applies the rules of s to the requests next serves. classify
-// describes a request as a Target; requests it rejects (ok false), and the
-// control API under /_geoblob/, pass through untouched.
+// describes a request as a Target; requests it rejects (ok false) pass
+// through untouched. Middleware knows nothing of the server it wraps: a
+// server with paths that must never be faulted (such as the emulator's
+// control API) routes them around it, or has classify reject them.
 //
 // Actions: a status answers with an Azure error body; latency sleeps (until
 // the client gives up or s is closed) before the fault or the real answer; a
@@ -46,10 +44,6 @@ func refusedErr() error {
 // elsewhere the handler is aborted with http.ErrAbortHandler.
 func Middleware(s *Set, classify func(*http.Request) (Target, bool), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == controlPrefix || strings.HasPrefix(r.URL.Path, controlPrefix+"/") {
-			next.ServeHTTP(w, r)
-			return
-		}
 		t, ok := classify(r)
 		if !ok {
 			next.ServeHTTP(w, r)

@@ -3,13 +3,13 @@ package fault
 import (
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/geoblob/geoblob/internal/azerr"
+	"github.com/geoblob/geoblob/internal/location"
 )
 
 // Transport is an http.RoundTripper that applies a Set's rules on the
@@ -19,9 +19,10 @@ import (
 //
 // It tells the endpoints apart by host: <account>-secondary.<domain> is the
 // secondary, as is any host in SecondaryHosts. For path-style URLs (an IP
-// address, localhost or a single-label host, as with the emulator or
-// Azurite) the first path segment is the account, and an account ending in
-// -secondary is the secondary.
+// address, localhost or a name under .localhost, or a single-label host, as
+// with the emulator or Azurite) the first path segment is the account, and
+// an account ending in -secondary is the secondary. The rules are those of
+// the geoblob client's router, so both agree on every URL.
 //
 // Client-side actions: a status returns a synthesized Azure error response
 // without any network call; latency sleeps (until the request's context
@@ -135,32 +136,20 @@ func (t *Transport) classify(r *http.Request) Target {
 	if host == "" {
 		host = r.Host
 	}
-	hostname := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		hostname = h
-	}
-	hostname = strings.Trim(hostname, "[]")
+	hostname := location.Hostname(host)
 	for _, h := range t.SecondaryHosts {
-		if _, rest, ok := strings.Cut(h, "://"); ok { // a URL, such as emulator.SecondaryBaseURL()
+		if _, rest, ok := strings.Cut(h, "://"); ok { // a URL, such as the emulator's secondary listener
 			h, _, _ = strings.Cut(rest, "/")
 		}
 		if strings.EqualFold(h, host) || strings.EqualFold(h, hostname) {
 			tg.Endpoint = Secondary
 		}
 	}
-	rest := strings.TrimPrefix(r.URL.Path, "/")
-	var account string
-	if net.ParseIP(hostname) != nil || strings.EqualFold(hostname, "localhost") || !strings.Contains(hostname, ".") {
-		account, rest, _ = strings.Cut(rest, "/")
-	} else {
-		account, _, _ = strings.Cut(hostname, ".")
-		account = strings.ToLower(account)
+	a := location.Classify(host, r.URL.Path, false)
+	if a.Secondary {
+		tg.Endpoint = Secondary
 	}
-	if a, ok := strings.CutSuffix(account, "-secondary"); ok {
-		account, tg.Endpoint = a, Secondary
-	}
-	tg.Account = account
-	tg.Container, tg.Blob, _ = strings.Cut(rest, "/")
+	tg.Account, tg.Container, tg.Blob = a.Account, a.Container, a.Blob
 	return tg
 }
 

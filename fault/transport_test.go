@@ -46,6 +46,9 @@ func TestTransportClassify(t *testing.T) {
 		{"GET", "https://acct.blob.core.windows.net/logs-secondary/b", Target{Primary, "GET", "acct", "logs-secondary", "b"}},
 		{"GET", "https://acct-secondary.privatelink.blob.core.windows.net/c/b", Target{Secondary, "GET", "acct", "c", "b"}},
 		{"GET", "http://azurite:10000/devstoreaccount1-secondary/c/b", Target{Secondary, "GET", "devstoreaccount1", "c", "b"}},
+		// A dotted loopback name is path-style, as the client's router reads it.
+		{"GET", "http://emu.localhost:10000/devstoreaccount1-secondary/c/b", Target{Secondary, "GET", "devstoreaccount1", "c", "b"}},
+		{"GET", "http://emu.localhost:10000/devstoreaccount1/c/b", Target{Primary, "GET", "devstoreaccount1", "c", "b"}},
 	}
 	for _, tt := range tests {
 		req := httptest.NewRequest(tt.method, tt.url, nil)
@@ -353,5 +356,44 @@ func TestTransportClientGivesUp(t *testing.T) {
 	wg.Wait()
 	if after := settledGoroutines(before); after > before {
 		t.Errorf("%d goroutines before, %d after", before, after)
+	}
+}
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestTransportDottedLoopbackSecondary: for emu.localhost, which the router
+// reads path-style, a rule for the secondary fires on /ACCOUNT-secondary
+// and not on the primary. Before the shared classifier the Transport read
+// the host as ACCOUNT.DOMAIN and called every such request the primary.
+func TestTransportDottedLoopbackSecondary(t *testing.T) {
+	s := NewSet()
+	t.Cleanup(s.Close)
+	if _, err := s.Add(Rule{Endpoint: Secondary, Action: Action{Status: 503}}); err != nil {
+		t.Fatal(err)
+	}
+	var passed []string
+	tr := &Transport{Rules: s, Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		passed = append(passed, r.URL.Path)
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+	})}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{{"/devstoreaccount1-secondary/c/b", 503}, {"/devstoreaccount1/c/b", 200}} {
+		req := httptest.NewRequest("GET", "http://emu.localhost:10000"+tc.path, nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.path, resp.StatusCode, tc.want)
+		}
+	}
+	if len(passed) != 1 || passed[0] != "/devstoreaccount1/c/b" {
+		t.Errorf("reached the network: %v", passed)
 	}
 }

@@ -87,6 +87,7 @@ func TestFaultCLI(t *testing.T) {
 		{name: "rule json", args: []string{"fault", "add", "--rule", `{"endpoint":"secondary","action":{"refuse":true}}`}, stdout: []string{"added fault 3: secondary * -> refuse"}},
 		{name: "remove", args: []string{"fault", "remove", "1"}, stdout: []string{"removed fault 1"}},
 		{name: "remove again", args: []string{"fault", "remove", "1"}, code: 1, stderr: "geoblob: no fault 1"},
+		{name: "loopback without the token", args: []string{"fault", "list"}, env: []string{"GEOBLOB_CONTROL_TOKEN="}, code: 1, stderr: "control token required"},
 		{name: "wrong token from env", args: []string{"fault", "list"}, env: []string{"GEOBLOB_CONTROL_TOKEN=wrong"}, code: 1, stderr: "403"},
 		{name: "right token from env", args: []string{"fault", "list"}, env: []string{"GEOBLOB_CONTROL_TOKEN=right"}, stdout: []string{"refuse"}},
 		{name: "wrong token flag", args: []string{"fault", "clear", "--control-token", "wrong"}, code: 1, stderr: "invalid control token"},
@@ -101,7 +102,12 @@ func TestFaultCLI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := ctlTestRun(t, bin, tt.env, append(tt.args, srv...)...)
+			env := tt.env
+			if env == nil {
+				// A server with a token requires it from loopback clients too.
+				env = []string{"GEOBLOB_CONTROL_TOKEN=right"}
+			}
+			res := ctlTestRun(t, bin, env, append(tt.args, srv...)...)
 			if res.code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", res.code, tt.code, res.stdout, res.stderr)
 			}
@@ -252,7 +258,8 @@ func TestFaultCLIEveryFlag(t *testing.T) {
 	}
 }
 
-// TestFaultCLIBadUsage: mistakes give one line on stderr and exit 1.
+// TestFaultCLIBadUsage: mistakes give one line on stderr and exit 1, or 2
+// for a flag that does not parse.
 func TestFaultCLIBadUsage(t *testing.T) {
 	bin := geoblobBinary(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -264,25 +271,30 @@ func TestFaultCLIBadUsage(t *testing.T) {
 	tests := []struct {
 		args   []string
 		stderr string
+		code   int // 1 when zero
 	}{
-		{[]string{"fault", "list", "--server", "http://" + down}, "cannot reach the geoblob server at http://" + down},
-		{[]string{"replication", "pause", "--server", down}, "cannot reach the geoblob server at http://" + down},
-		{[]string{"fault", "list", "--server", "ftp://" + down}, "want http://HOST:PORT"},
-		{[]string{"fault", "add", "--status", "503", "--hang", "--server", down}, "--status and --hang cannot be combined"},
-		{[]string{"fault", "add", "--reset", "--refuse", "--server", down}, "--reset and --refuse cannot be combined"},
-		{[]string{"fault", "add", "--reset", "--reset-after-bytes", "3", "--server", down}, "--reset and --reset-after-bytes cannot be combined"},
-		{[]string{"fault", "add", "--latency", "1s", "--hang", "--server", down}, "--latency cannot be combined with --hang"},
-		{[]string{"fault", "add", "--server", down}, "give an action"},
-		{[]string{"fault", "add", "--status", "503", "--probability", "1.5", "--server", down}, "probability 1.5 is outside 0..1"},
-		{[]string{"fault", "add", "--status", "503", "--count", "-1", "--server", down}, "limits.count -1"},
-		{[]string{"fault", "add", "--status", "503", "--endpoint", "tertiary", "--server", down}, `endpoint "tertiary"`},
-		{[]string{"fault", "add", "--status", "503", "--for", "soon", "--server", down}, `invalid argument "soon" for "--for"`},
-		{[]string{"fault", "add", "--status", "503", "extra", "--server", down}, "unknown command"},
+		{[]string{"fault", "list", "--server", "http://" + down}, "cannot reach the geoblob server at http://" + down, 0},
+		{[]string{"replication", "pause", "--server", down}, "cannot reach the geoblob server at http://" + down, 0},
+		{[]string{"fault", "list", "--server", "ftp://" + down}, "want http://HOST:PORT", 0},
+		{[]string{"fault", "add", "--status", "503", "--hang", "--server", down}, "--status and --hang cannot be combined", 0},
+		{[]string{"fault", "add", "--reset", "--refuse", "--server", down}, "--reset and --refuse cannot be combined", 0},
+		{[]string{"fault", "add", "--reset", "--reset-after-bytes", "3", "--server", down}, "--reset and --reset-after-bytes cannot be combined", 0},
+		{[]string{"fault", "add", "--latency", "1s", "--hang", "--server", down}, "--latency cannot be combined with --hang", 0},
+		{[]string{"fault", "add", "--server", down}, "give an action", 0},
+		{[]string{"fault", "add", "--status", "503", "--probability", "1.5", "--server", down}, "probability 1.5 is outside 0..1", 0},
+		{[]string{"fault", "add", "--status", "503", "--count", "-1", "--server", down}, "limits.count -1", 0},
+		{[]string{"fault", "add", "--status", "503", "--endpoint", "tertiary", "--server", down}, `endpoint "tertiary"`, 0},
+		{[]string{"fault", "add", "--status", "503", "--for", "soon", "--server", down}, `invalid argument "soon" for "--for"`, 2},
+		{[]string{"fault", "add", "--status", "503", "extra", "--server", down}, "unknown command", 0},
 	}
 	for _, tt := range tests {
 		res := ctlTestRun(t, bin, nil, tt.args...)
 		lines := strings.Split(strings.TrimSpace(res.stderr), "\n")
-		if res.code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "geoblob: ") || !strings.Contains(lines[0], tt.stderr) || res.stdout != "" {
+		want := tt.code
+		if want == 0 {
+			want = 1
+		}
+		if res.code != want || len(lines) != 1 || !strings.HasPrefix(lines[0], "geoblob: ") || !strings.Contains(lines[0], tt.stderr) || res.stdout != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want one line mentioning %q", tt.args, res.code, res.stdout, res.stderr, tt.stderr)
 		}
 	}

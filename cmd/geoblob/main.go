@@ -36,6 +36,11 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	// An unknown flag or a value that does not parse is a usage error:
+	// exit status 2, as the README documents. Subcommands inherit this.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: 2, err: err}
+	})
 	for _, sub := range subcommands {
 		root.AddCommand(sub())
 	}

@@ -35,21 +35,25 @@ read-only secondary that receives every write asynchronously after --lag.
 Addressing is path-style, as in Azurite:
   primary    http://HOST:PORT/ACCOUNT
   secondary  http://HOST:PORT/ACCOUNT-secondary
-             http://HOST:SECONDARY_PORT/ACCOUNT   (with --secondary-port)
+             http://HOST:SECONDARY_PORT/ACCOUNT   (with --secondary-port;
+                                                  0 picks a free port)
 
 The control API for fault injection and replication lives under
-http://HOST:PORT/_geoblob/ and answers loopback clients only, unless
---control-token (or GEOBLOB_CONTROL_TOKEN) is set.`,
+http://HOST:PORT/_geoblob/ and answers loopback clients only; with
+--control-token (or GEOBLOB_CONTROL_TOKEN) every client, loopback included,
+must present the token.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir != "" {
 				return errors.New("--data-dir is not yet supported: the emulator keeps its data in memory")
 			}
 			opts := emulator.Options{
-				Host:                host,
-				Port:                port,
-				SecondaryPort:       secondaryPort,
-				NoSecondaryListener: secondaryPort == 0,
+				Host:          host,
+				Port:          port,
+				SecondaryPort: secondaryPort,
+				// As in emulator.Options, port 0 picks a free port; without
+				// the flag there is no distinct secondary listener.
+				NoSecondaryListener: !cmd.Flags().Changed("secondary-port"),
 				Lag:                 lag,
 				ControlToken:        controlToken,
 			}
@@ -76,10 +80,10 @@ http://HOST:PORT/_geoblob/ and answers loopback clients only, unless
 			fmt.Fprintf(out, "geoblob emulator (replication lag %v)\n", lag)
 			for _, name := range accountNames(opts.Accounts) {
 				fmt.Fprintf(out, "account %s\n", name)
-				fmt.Fprintf(out, "  primary:    %s\n", emu.AccountPrimaryURL(name))
-				fmt.Fprintf(out, "  secondary:  %s\n", emu.PathStyleSecondaryURL(name))
-				if emu.SecondaryBaseURL() != "" {
-					fmt.Fprintf(out, "  secondary:  %s\n", emu.AccountSecondaryURL(name))
+				fmt.Fprintf(out, "  primary:    %s\n", emu.ServiceURL(emulator.Primary, name))
+				fmt.Fprintf(out, "  secondary:  %s\n", emu.ServiceURL(emulator.SecondaryPathStyle, name))
+				if s := emu.ServiceURL(emulator.Secondary, name); s != emu.ServiceURL(emulator.SecondaryPathStyle, name) {
+					fmt.Fprintf(out, "  secondary:  %s\n", s)
 				}
 			}
 			fmt.Fprintf(out, "connection string: %s\n", emu.ConnectionString())
@@ -93,11 +97,11 @@ http://HOST:PORT/_geoblob/ and answers loopback clients only, unless
 	f := cmd.Flags()
 	f.StringVar(&host, "host", "127.0.0.1", "address to listen on")
 	f.IntVar(&port, "port", 10000, "port of the primary (which also serves the secondary at /ACCOUNT-secondary)")
-	f.IntVar(&secondaryPort, "secondary-port", 0, "port on which the secondary also answers as a distinct host at /ACCOUNT (0 = off)")
+	f.IntVar(&secondaryPort, "secondary-port", 0, "port on which the secondary also answers as a distinct host at /ACCOUNT (0 picks a free port; without the flag there is none)")
 	f.DurationVar(&lag, "lag", time.Second, "replication lag between a write on the primary and its arrival on the secondary")
 	f.StringArrayVar(&accounts, "account", nil, "account as NAME:BASE64KEY (repeatable; default: the development account "+emulator.DevAccountName+")")
 	f.StringVar(&dataDir, "data-dir", "", "directory for durable data (not yet supported)")
-	f.StringVar(&controlToken, "control-token", "", "token that lets non-loopback clients use the control API (env GEOBLOB_CONTROL_TOKEN)")
+	f.StringVar(&controlToken, "control-token", "", "token every control API client must present; admits non-loopback clients (env GEOBLOB_CONTROL_TOKEN)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every request to stderr")
 	return cmd
 }

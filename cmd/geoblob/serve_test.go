@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,10 +24,21 @@ import (
 var (
 	buildOnce sync.Once
 	binPath   string
+	binDir    string // removed by TestMain
 	buildErr  error
 )
 
-// geoblobBinary builds the command once per test run and returns its path.
+// TestMain removes the binary the tests built, whatever their outcome.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// geoblobBinary builds the command once per test run and returns its path;
+// TestMain removes it after the run.
 func geoblobBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -35,6 +47,7 @@ func geoblobBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
+		binDir = dir
 		binPath = filepath.Join(dir, "geoblob")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
@@ -271,4 +284,39 @@ func TestServeAccountsAndSecondaryPort(t *testing.T) {
 	if err != nil {
 		t.Fatalf("secondary port does not serve accttwo's replica: %v", err)
 	}
+}
+
+// TestServeSecondaryPortZero: --secondary-port 0 means what
+// Options.SecondaryPort 0 means, a distinct secondary listener on a free
+// port; without the flag there is no distinct listener.
+func TestServeSecondaryPortZero(t *testing.T) {
+	distinct := func(out string) []string {
+		var urls []string
+		for _, line := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "secondary:  "); ok && !strings.HasSuffix(v, "-secondary") {
+				urls = append(urls, v)
+			}
+		}
+		return urls
+	}
+	s := startServe(t, "--secondary-port", "0", "--lag", "0s")
+	urls := distinct(s.output())
+	if len(urls) != 1 || !strings.HasPrefix(urls[0], "http://127.0.0.1:") || strings.HasPrefix(urls[0], s.URL+"/") {
+		t.Fatalf("--secondary-port 0: distinct secondary %v (primary %s):\n%s", urls, s.URL, s.output())
+	}
+	if !strings.Contains(s.ConnectionString, "BlobSecondaryEndpoint="+urls[0]+";") {
+		t.Errorf("connection string does not use the distinct secondary: %s", s.ConnectionString)
+	}
+	resp, err := http.Get(urls[0] + "?comp=properties&restype=account")
+	if err != nil {
+		t.Fatalf("distinct secondary listener not reachable: %v", err)
+	}
+	resp.Body.Close()
+	_ = s.stop()
+
+	s = startServe(t, "--lag", "0s")
+	if urls := distinct(s.output()); len(urls) != 0 {
+		t.Errorf("without --secondary-port: distinct secondary %v", urls)
+	}
+	_ = s.stop()
 }

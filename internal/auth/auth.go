@@ -99,7 +99,18 @@ type Request struct {
 	// LookupPolicy finds the stored access policy id of container, for a
 	// service SAS with si. It may be nil, in which case such a SAS fails.
 	LookupPolicy func(container, id string) (Policy, bool)
+	// Query is the request's query as ParseQuery returns it. When nil,
+	// Authorize parses HTTP.URL.RawQuery itself.
+	Query url.Values
+	// MaxClockSkew bounds how far the request time of a Shared Key or
+	// Shared Key Lite request (x-ms-date, else Date) may be from Now. Zero
+	// means DefaultMaxClockSkew; a negative value turns the check off.
+	MaxClockSkew time.Duration
 }
+
+// DefaultMaxClockSkew is how far from the server's clock Azure Storage lets
+// the request time of a Shared Key request be.
+const DefaultMaxClockSkew = 15 * time.Minute
 
 // Authorize authenticates and authorizes req. A request with an
 // Authorization header is verified as Shared Key (or Shared Key Lite); else
@@ -114,7 +125,10 @@ func Authorize(req Request) (Method, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		return verifySharedKey(&req, h)
 	}
-	q, _ := url.ParseQuery(r.URL.RawQuery) // keeps every well-formed pair
+	q := req.Query
+	if q == nil {
+		q, _ = ParseQuery(r.URL.RawQuery) // keeps every well-formed pair
+	}
 	if q.Has("sig") {
 		return verifySAS(&req, q)
 	}

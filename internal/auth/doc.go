@@ -36,8 +36,14 @@
 //     plain byte order as the specification describes;
 //   - query values are decoded both with and without '+' meaning a space.
 //
-// The signing date is not checked for freshness, because tests drive the
-// emulator with a manual clock.
+// The request time (x-ms-date, else Date) must be a valid HTTP date within
+// Request.MaxClockSkew (15 minutes by default, as in Azure) of Request.Now,
+// the emulator's clock; a negative MaxClockSkew turns the check off for
+// callers whose clock does not follow the wall clock the SDKs sign with.
+//
+// Query parameter names are matched without regard to case: [ParseQuery]
+// lower-cases them once, and the REST layer routes with the same values that
+// the signature covers.
 //
 // # Shared access signatures
 //

@@ -338,10 +338,9 @@ func remoteAddr(s string) (netip.Addr, bool) {
 // SASResponseHeaders returns the response headers a service SAS overrides
 // (rscc, rscd, rsce, rscl, rsct), keyed by the header they replace. Use it
 // only for a request Authorize accepted as ServiceSAS: the overrides are
-// covered by its signature.
-func SASResponseHeaders(u *url.URL) http.Header {
+// covered by its signature. q is the query as ParseQuery returns it.
+func SASResponseHeaders(q url.Values) http.Header {
 	h := http.Header{}
-	q := u.Query()
 	for param, header := range map[string]string{
 		"rscc": "Cache-Control",
 		"rscd": "Content-Disposition",

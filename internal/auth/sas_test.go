@@ -297,11 +297,11 @@ func TestServiceSAS(t *testing.T) {
 }
 
 func TestSASResponseHeaders(t *testing.T) {
-	u, err := url.Parse("http://h/a/c/b?rsct=text%2Fcsv&rscc=no-cache&sig=x")
+	q, err := ParseQuery("rsct=text%2Fcsv&RSCC=no-cache&sig=x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := SASResponseHeaders(u)
+	h := SASResponseHeaders(q)
 	if h.Get("Content-Type") != "text/csv" || h.Get("Cache-Control") != "no-cache" || len(h) != 2 {
 		t.Fatalf("got %v", h)
 	}

@@ -50,7 +50,40 @@ func verifySharedKey(req *Request, header string) (Method, error) {
 	if !matchesAny(req.Key, want, candidates) {
 		return Anonymous, fail(CodeAuthenticationFailed, "The signature in the Authorization header is not the same as any signature computed for this request and account key.")
 	}
+	if err := checkRequestTime(req, h); err != nil {
+		return Anonymous, err
+	}
 	return method, nil
+}
+
+// checkRequestTime refuses a signed request whose time (x-ms-date, which
+// wins over Date as in Azure) is not a valid HTTP date or lies more than
+// req.MaxClockSkew from req.Now, so that a captured request cannot be
+// replayed for ever.
+func checkRequestTime(req *Request, h http.Header) error {
+	skew := req.MaxClockSkew
+	if skew == 0 {
+		skew = DefaultMaxClockSkew
+	}
+	if skew < 0 {
+		return nil
+	}
+	name := "x-ms-date"
+	v := h.Get(name)
+	if v == "" {
+		name, v = "Date", h.Get("Date")
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return fail(CodeAuthenticationFailed, "The "+name+" header is not a valid HTTP date (RFC 1123).")
+	}
+	switch d := t.Sub(req.Now); {
+	case d < -skew:
+		return fail(CodeAuthenticationFailed, "Request date header too old: "+strconv.Quote(v)+" is more than "+skew.String()+" before the server time "+req.Now.UTC().Format(http.TimeFormat)+".")
+	case d > skew:
+		return fail(CodeAuthenticationFailed, "Request date header too far in the future: "+strconv.Quote(v)+" is more than "+skew.String()+" after the server time "+req.Now.UTC().Format(http.TimeFormat)+".")
+	}
+	return nil
 }
 
 // sharedKeyStrings returns every plausible Shared Key string-to-sign for the
@@ -164,7 +197,7 @@ func canonicalResources(req *Request, lite bool) []string {
 	var queries []string
 	raw := req.HTTP.URL.RawQuery
 	if lite {
-		q, _ := url.ParseQuery(raw)
+		q, _ := ParseQuery(raw)
 		if q.Has("comp") {
 			queries = []string{"?comp=" + q.Get("comp")}
 		} else {

@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/geoblob/geoblob/internal/auth"
+	"github.com/geoblob/geoblob/internal/location"
 )
 
 // Location says which copy of an account a request addresses.
@@ -26,7 +30,7 @@ func (l Location) String() string {
 
 // SecondarySuffix is appended to an account name in a path-style URL to
 // address the account's secondary, as in /devstoreaccount1-secondary/c/b.
-const SecondarySuffix = "-secondary"
+const SecondarySuffix = location.SecondarySuffix
 
 // Address is what a path-style request URL names.
 type Address struct {
@@ -53,19 +57,28 @@ func (e *AddressError) Error() string { return e.Code + ": " + e.Message }
 // listener, where /ACCOUNT/... already is the secondary. Blob names keep
 // their slashes; the path is used URL-decoded. A request with a single
 // segment after the account and no restype addresses a blob in the $root
-// container, as in Azure. Failures are *AddressError.
+// container, as in Azure. A backslash in the path is read as a slash, as
+// Azure reads it, so `dir\file` and `dir/file` name the same blob. Query
+// parameter names are matched without regard to case. Failures are
+// *AddressError.
 func ParseAddress(r *http.Request, secondaryHost bool) (Address, error) {
+	q, _ := auth.ParseQuery(r.URL.RawQuery)
+	return parseAddress(r.URL.Path, q, secondaryHost)
+}
+
+// parseAddress is ParseAddress for a decoded path and a query parsed by
+// auth.ParseQuery.
+func parseAddress(p string, q url.Values, secondaryHost bool) (Address, error) {
 	var a Address
-	p := r.URL.Path
 	if !strings.HasPrefix(p, "/") {
 		return a, &AddressError{"InvalidUri", "The requested URI does not represent any resource on the server."}
 	}
-	p = p[1:]
+	p = strings.ReplaceAll(p[1:], "\\", "/")
 	acct, rest, hasRest := strings.Cut(p, "/")
 	if secondaryHost {
 		a.Location = Secondary
 	}
-	if base, ok := strings.CutSuffix(acct, SecondarySuffix); ok {
+	if base, ok := location.SplitAccount(acct); ok {
 		acct = base
 		a.Location = Secondary
 		a.pathSecondary = true
@@ -82,7 +95,7 @@ func ParseAddress(r *http.Request, secondaryHost bool) (Address, error) {
 		hasBlob = false // "/acct/container/" is the container
 	}
 	if !hasBlob {
-		switch r.URL.Query().Get("restype") {
+		switch q.Get("restype") {
 		case "container", "account", "service":
 		default:
 			// Azure: /account/name without restype is a blob in $root.
@@ -149,12 +162,21 @@ func validContainerName(s string) error {
 	return nil
 }
 
+// MaxBlobPathSegments is Azure's limit on the number of path segments
+// (the parts between slashes) of a blob name.
+const MaxBlobPathSegments = 254
+
+var errNameSegments = &AddressError{"InvalidResourceName", fmt.Sprintf("The specified resource name has more than %d path segments.", MaxBlobPathSegments)}
+
 // validBlobName: 1-1024 characters of valid UTF-8 without control
-// characters.
+// characters, in at most MaxBlobPathSegments path segments.
 func validBlobName(s string) error {
 	n := utf8.RuneCountInString(s)
 	if n < 1 || n > 1024 {
 		return errNameLength
+	}
+	if strings.Count(s, "/") >= MaxBlobPathSegments {
+		return errNameSegments
 	}
 	if !utf8.ValidString(s) {
 		return errNameChars

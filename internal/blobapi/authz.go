@@ -23,11 +23,14 @@ func (c *call) authorize(o *op, key []byte) bool {
 		ResourceType: o.rt,
 		Now:          c.now,
 		LookupPolicy: c.lookupPolicy,
+		Query:        c.q,
+		MaxClockSkew: c.s.cfg.MaxClockSkew,
 	})
 	if err != nil {
 		c.authFailed(err)
 		return false
 	}
+	c.auth = m
 	if m != auth.Anonymous {
 		return true
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/geoblob/geoblob/internal/auth"
 	"github.com/geoblob/geoblob/internal/azerr"
 	"github.com/geoblob/geoblob/internal/store"
 )
@@ -142,14 +143,14 @@ func (c *call) md5Mismatch(sent, got []byte) {
 
 func (c *call) putBlob() {
 	h := c.r.Header
+	// PageBlob and AppendBlob were refused with 501 by refuseUnmodelled.
 	switch bt := h.Get("x-ms-blob-type"); bt {
 	case "BlockBlob":
 	case "":
 		c.missingHeader("x-ms-blob-type")
 		return
 	default:
-		c.fail(http.StatusBadRequest, "InvalidHeaderValue", "The geoblob emulator supports only block blobs.",
-			azerr.NewDetail("HeaderName", "x-ms-blob-type"), azerr.NewDetail("HeaderValue", bt))
+		c.badHeader("x-ms-blob-type", bt)
 		return
 	}
 	hh, sent, meta, ok := c.commitHeaders(true)
@@ -205,7 +206,7 @@ func (c *call) commitHeaders(putBlob bool) (store.HTTPHeaders, []byte, map[strin
 		return hh, nil, nil, false
 	}
 	meta, ok := c.metadata()
-	if !ok || !c.validTier() {
+	if !ok {
 		return hh, nil, nil, false
 	}
 	return hh, sent, meta, true
@@ -447,6 +448,13 @@ func (c *call) getBlob() {
 		status = http.StatusPartialContent
 	}
 	setBlobHeaders(rh, b, c.now)
+	if c.auth == auth.ServiceSAS {
+		// rscc, rscd, rsce, rscl and rsct replace the stored properties in
+		// this answer; the SAS signature covers them.
+		for k, v := range auth.SASResponseHeaders(c.q) {
+			rh[k] = v
+		}
+	}
 	if c.r.Method == http.MethodHead {
 		rh.Set("x-ms-access-tier", "Hot")
 		rh.Set("x-ms-access-tier-inferred", "true")
@@ -631,32 +639,8 @@ func (c *call) leaseBlob() {
 	}
 }
 
-// validTier checks an optional x-ms-access-tier header. Tiers are accepted
-// but not modelled: every blob reports Hot.
-func (c *call) validTier() bool {
-	switch v := c.r.Header.Get("x-ms-access-tier"); v {
-	case "", "Hot", "Cool", "Cold", "Archive":
-		return true
-	default:
-		c.badHeader("x-ms-access-tier", v)
-		return false
-	}
-}
-
-// setBlobTier accepts Set Blob Tier for an existing blob without modelling
-// tiers.
+// setBlobTier refuses Set Blob Tier: tiers are not modelled (every blob is
+// Hot), and answering 200 would claim a change that never happens.
 func (c *call) setBlobTier() {
-	if c.r.Header.Get("x-ms-access-tier") == "" {
-		c.missingHeader("x-ms-access-tier")
-		return
-	}
-	if !c.validTier() {
-		return
-	}
-	if _, err := c.st.Blob(c.addr.Account, c.addr.Container, c.addr.Blob, store.ReadOptions{LeaseID: c.leaseID()}); err != nil {
-		c.storeErr(err)
-		return
-	}
-	c.w.Header().Set("Content-Length", "0")
-	c.ok(http.StatusOK)
+	c.notImplementedFeature("access tiers")
 }

@@ -21,7 +21,7 @@ func (c *call) copySource(raw string) (store.CopySource, bool) {
 		c.badHeader("x-ms-copy-source", raw)
 		return src, false
 	}
-	p := strings.TrimPrefix(u.Path, "/")
+	p := strings.ReplaceAll(strings.TrimPrefix(u.Path, "/"), "\\", "/")
 	first, rest, _ := strings.Cut(p, "/")
 	acct := strings.TrimSuffix(first, SecondarySuffix)
 	if _, known := c.s.cfg.Keys(acct); !known || !validAccountName(acct) {
@@ -46,14 +46,15 @@ func (c *call) copySource(raw string) (store.CopySource, bool) {
 	return src, true
 }
 
-// copySourceAllowed: a source in the caller's own account is readable with
-// the caller's credentials; another account's blob must carry its own SAS
-// or live in a public container.
+// copySourceAllowed: as in Azure, a source in the caller's own account is
+// readable when the caller signed with the account key (Shared Key); any
+// other source (and any source of a caller that holds only a SAS) must
+// carry its own SAS or live in a public container.
 func (c *call) copySourceAllowed(u *url.URL, src store.CopySource) bool {
-	if src.Account == c.addr.Account && !c.anon {
+	if src.Account == c.addr.Account && (c.auth == auth.SharedKey || c.auth == auth.SharedKeyLite) {
 		return true
 	}
-	if u.Query().Has("sig") {
+	if sq, _ := auth.ParseQuery(u.RawQuery); sq.Has("sig") {
 		key, _ := c.s.cfg.Keys(src.Account)
 		r, err := http.NewRequestWithContext(c.r.Context(), http.MethodGet, u.String(), nil)
 		if err != nil {
@@ -84,9 +85,6 @@ func (c *call) copyBlob() {
 	}
 	meta, ok := c.metadata()
 	if !ok {
-		return
-	}
-	if !c.validTier() {
 		return
 	}
 	b, err := c.st.CopyBlob(c.addr.Account, c.addr.Container, c.addr.Blob, src, meta, c.writeOptions())

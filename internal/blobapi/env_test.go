@@ -52,7 +52,12 @@ type env struct {
 
 type envOptions struct {
 	manualClock bool
-	maxBlobSize int64
+	// clockStart, when set, is where the manual clock starts.
+	clockStart time.Time
+	// maxClockSkew, when set, replaces the skew check's setting (which is
+	// off with a manual clock).
+	maxClockSkew time.Duration
+	maxBlobSize  int64
 	// keys replaces the account lookup; used to inject a panic.
 	keys func(string) ([]byte, bool)
 }
@@ -66,7 +71,11 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 	e := &env{t: t, syncStats: "live"}
 	now := time.Now
 	if o.manualClock {
-		e.clock = clock.NewManual(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+		start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+		if !o.clockStart.IsZero() {
+			start = o.clockStart
+		}
+		e.clock = clock.NewManual(start)
 		now = e.clock.Now
 	}
 	e.secondary = store.New(store.Options{Now: now})
@@ -97,11 +106,21 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 			return nil, false
 		}
 	}
+	skew := time.Duration(0)
+	if o.manualClock {
+		// The SDK signs with the wall clock, which the manual clock does
+		// not follow.
+		skew = -1
+	}
+	if o.maxClockSkew != 0 {
+		skew = o.maxClockSkew
+	}
 	api := blobapi.New(blobapi.Config{
-		Primary:     e.primary,
-		Secondary:   e.secondary,
-		Keys:        keys,
-		MaxBlobSize: o.maxBlobSize,
+		MaxClockSkew: skew,
+		Primary:      e.primary,
+		Secondary:    e.secondary,
+		Keys:         keys,
+		MaxBlobSize:  o.maxBlobSize,
 		Stats: func(string) (string, time.Time) {
 			e.mu.Lock()
 			defer e.mu.Unlock()

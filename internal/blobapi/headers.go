@@ -43,8 +43,9 @@ func conditions(h http.Header, prefix string) store.Conditions {
 }
 
 // metadata reads x-ms-meta-* headers. Names are stored in lower case (net/http
-// does not preserve their case) and must be C# identifiers. It answers the
-// request and returns false on invalid metadata.
+// does not preserve their case) and must be C# identifiers. A name given
+// twice, in any case, is refused as in Azure rather than merged. It answers
+// the request and returns false on invalid metadata.
 func (c *call) metadata() (map[string]string, bool) {
 	var meta map[string]string
 	size := 0
@@ -58,7 +59,12 @@ func (c *call) metadata() (map[string]string, bool) {
 				azerr.NewDetail("MetadataName", name))
 			return nil, false
 		}
-		v := strings.Join(vs, ",")
+		if _, dup := meta[name]; dup || len(vs) > 1 {
+			c.fail(http.StatusBadRequest, "InvalidMetadata", "The metadata specified is invalid. The same metadata name is given more than once.",
+				azerr.NewDetail("MetadataName", name))
+			return nil, false
+		}
+		v := vs[0]
 		size += len(name) + len(v)
 		if meta == nil {
 			meta = map[string]string{}

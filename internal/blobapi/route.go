@@ -53,7 +53,7 @@ var (
 	opSetBlobMeta       = &op{name: "SetBlobMetadata", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).setBlobMetadata}
 	opDeleteBlob        = &op{name: "DeleteBlob", write: true, perm: auth.PermDelete, rt: auth.ResourceObject, run: (*call).deleteBlob}
 	opLeaseBlob         = &op{name: "LeaseBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).leaseBlob}
-	opSetBlobTierNoop   = &op{name: "SetBlobTier", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).setBlobTier}
+	opSetBlobTier       = &op{name: "SetBlobTier", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).setBlobTier}
 	opUnsupportedLease  = &op{name: "LeaseContainer", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).notImplemented}
 	opUnsupportedObject = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).notImplemented}
 )
@@ -128,7 +128,7 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 	case "lease":
 		return verb(map[string]*op{http.MethodPut: opLeaseBlob})
 	case "tier":
-		return verb(map[string]*op{http.MethodPut: opSetBlobTierNoop})
+		return verb(map[string]*op{http.MethodPut: opSetBlobTier})
 	case "copy", "snapshot", "tags", "undelete", "page", "appendblock", "pagelist", "seal", "expiry", "query", "immutabilityPolicies", "legalhold":
 		return verb(map[string]*op{http.MethodPut: opUnsupportedObject, http.MethodGet: opUnsupportedObject, http.MethodPost: opUnsupportedObject, http.MethodDelete: opUnsupportedObject, http.MethodHead: opUnsupportedObject})
 	}

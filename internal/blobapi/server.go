@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/geoblob/geoblob/internal/auth"
 	"github.com/geoblob/geoblob/internal/azerr"
 	"github.com/geoblob/geoblob/internal/store"
 )
@@ -52,6 +53,10 @@ type Config struct {
 	// MaxBlobSize limits a single Put Blob or Put Block body; when zero,
 	// DefaultMaxBlobSize.
 	MaxBlobSize int64
+	// MaxClockSkew bounds how far the request time of a Shared Key request
+	// may be from Now: zero means auth.DefaultMaxClockSkew (15 minutes, as
+	// in Azure), a negative value turns the check off.
+	MaxClockSkew time.Duration
 }
 
 // Server answers Blob service requests. It is safe for concurrent use.
@@ -96,7 +101,8 @@ type call struct {
 	addr  Address
 	st    *store.Store
 	now   time.Time
-	anon  bool // no credentials: public access only
+	anon  bool        // no credentials: public access only
+	auth  auth.Method // how the request was authenticated
 	wrote bool
 }
 
@@ -117,13 +123,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 		return
 	}
 	azerr.SetCommonHeaders(w, r)
-	q, err := url.ParseQuery(r.URL.RawQuery)
+	// Names are matched without regard to case, exactly as Shared Key
+	// signing reads them; this is the only place the query is parsed.
+	q, err := auth.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		c.fail(http.StatusBadRequest, "InvalidQueryParameterValue", "The query string is malformed: "+err.Error())
 		return
 	}
 	c.q = q
-	addr, err := ParseAddress(r, secondaryHost)
+	addr, err := parseAddress(r.URL.Path, q, secondaryHost)
 	if err != nil {
 		if ae, ok := asAddressError(err); ok {
 			c.fail(http.StatusBadRequest, ae.Code, ae.Message)
@@ -159,6 +167,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 	}
 	if o.write && addr.Location == Secondary {
 		c.fail(http.StatusForbidden, SecondaryWriteCode, SecondaryWriteMessage)
+		return
+	}
+	if c.refuseUnmodelled(o) {
 		return
 	}
 	o.run(c)

@@ -122,7 +122,8 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("control: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
+	if in != nil || method != http.MethodGet {
+		// The server requires it on every mutating request, body or not.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.Token != "" {

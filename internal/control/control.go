@@ -4,9 +4,14 @@
 // lowercase letters and digits.
 //
 // The API answers loopback clients only, unless a token is configured: then
-// other clients get in by presenting it as "Authorization: Bearer TOKEN" or
-// "x-geoblob-control-token: TOKEN". Every refusal is a 403. The endpoints
-// are documented in docs/control-api.md.
+// every client, loopback included, must present it as "Authorization:
+// Bearer TOKEN" or "x-geoblob-control-token: TOKEN". Because a web page in
+// a developer's browser can reach a loopback port, the API also refuses a
+// Host that is neither a loopback name nor the listener's own address (DNS
+// rebinding), a cross-site Origin, and a mutating request whose body is
+// not declared application/json (which a cross-site form cannot send
+// without a CORS preflight the API never grants). Refusals are 403, a wrong
+// Content-Type 415. The endpoints are documented in docs/control-api.md.
 package control
 
 import (
@@ -17,8 +22,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -88,7 +95,8 @@ type Config struct {
 	// Replication is controlled by the replication endpoints; they answer
 	// 404 when nil.
 	Replication Replication
-	// Token, when set, admits non-loopback clients that present it.
+	// Token, when set, is required from every client, loopback included,
+	// and admits non-loopback clients that present it.
 	Token string
 	// Logger receives one line per refused request and per change; nil
 	// discards.
@@ -143,6 +151,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, msg)
 		return
 	}
+	if mutating(r.Method) && !isJSON(r.Header.Get("Content-Type")) {
+		h.log.Warn("control API: request refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", "Content-Type is not application/json")
+		writeError(w, http.StatusUnsupportedMediaType, "a "+r.Method+" to the control API must carry Content-Type: application/json")
+		return
+	}
 	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
 	switch {
 	case path == "faults":
@@ -160,13 +173,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // refuse returns why r may not use the API, or "" when it may.
 func (h *handler) refuse(r *http.Request) string {
+	if !allowedHost(r) {
+		return "the Host header must name a loopback address, localhost or the address the server listens on"
+	}
+	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r.Host) {
+		return "cross-site requests are refused: the Origin is not this server"
+	}
 	tok, presented := presentedToken(r)
-	if presented {
-		if !h.hasTok {
-			if loopback(r) {
-				return "" // a stray token from a loopback client is harmless
-			}
-			return "the control API is open to loopback clients only; start the server with --control-token to admit others"
+	if h.hasTok {
+		if !presented {
+			return "control token required: send Authorization: Bearer TOKEN or " + TokenHeader
 		}
 		sum := sha256.Sum256([]byte(tok))
 		if subtle.ConstantTimeCompare(sum[:], h.tokHash[:]) != 1 {
@@ -175,12 +191,62 @@ func (h *handler) refuse(r *http.Request) string {
 		return ""
 	}
 	if loopback(r) {
-		return ""
-	}
-	if h.hasTok {
-		return "control token required: send Authorization: Bearer TOKEN or " + TokenHeader
+		return "" // a stray token from a loopback client is harmless
 	}
 	return "the control API is open to loopback clients only; start the server with --control-token to admit others"
+}
+
+// allowedHost reports whether r's Host names a loopback address, localhost
+// (or a name under .localhost, which resolvers keep on loopback), or the
+// address of the listener that accepted r. Any other name may be an
+// attacker's domain rebound to this machine.
+func allowedHost(r *http.Request) bool {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return false
+	}
+	if ip.IsLoopback() {
+		return true
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ta, ok := la.(*net.TCPAddr); ok && ta.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameOrigin reports whether the Origin header o names the origin the
+// request was sent to (scheme aside, since the emulator may sit behind TLS).
+func sameOrigin(o, host string) bool {
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return false // includes "null"
+	}
+	return strings.EqualFold(u.Host, host)
+}
+
+// mutating reports whether method may change state.
+func mutating(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// isJSON reports whether a Content-Type is application/json.
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 func presentedToken(r *http.Request) (string, bool) {

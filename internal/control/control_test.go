@@ -61,7 +61,19 @@ func call(t *testing.T, h http.Handler, remote, method, path, body string, hdr .
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.RemoteAddr = remote
+	req.Host = "127.0.0.1:10000"
+	if method != "GET" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+			continue
+		}
+		if hdr[i+1] == "" {
+			req.Header.Del(hdr[i])
+			continue
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	rec := httptest.NewRecorder()
@@ -103,7 +115,8 @@ func TestAccess(t *testing.T) {
 		{"remote bearer", "s3cret", remote, []string{"Authorization", "Bearer s3cret"}, 200},
 		{"remote bearer any case", "s3cret", remote, []string{"Authorization", "bearer s3cret"}, 200},
 		{"remote header", "s3cret", remote, []string{TokenHeader, "s3cret"}, 200},
-		{"loopback without token", "s3cret", loop4, nil, 200},
+		{"loopback without token", "s3cret", loop4, nil, 403},
+		{"loopback with token", "s3cret", loop4, []string{TokenHeader, "s3cret"}, 200},
 		{"loopback wrong token", "s3cret", loop4, []string{TokenHeader, "nope"}, 403},
 		{"garbage remote address", "", "nonsense", nil, 403},
 	}

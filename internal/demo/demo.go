@@ -60,6 +60,13 @@ type Config struct {
 	Stdout io.Writer
 	Stdin  io.Reader
 	Logger *slog.Logger
+
+	// Test hooks: started sees the embedded emulator once it runs, and
+	// checked runs after each failed check for replication, with its
+	// number. Tests use them to decide when the blob replicates instead
+	// of racing the lag.
+	started func(*emulator.Emulator)
+	checked func(attempt int)
 }
 
 // DefaultConfig returns the original sample's settings.
@@ -211,6 +218,9 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 			return sum, fmt.Errorf("starting the embedded emulator: %w", err)
 		}
 		defer emu.Close()
+		if cfg.started != nil {
+			cfg.started(emu)
+		}
 		connStr = emu.ConnectionString()
 		sum.Embedded = true
 		p.line(colorCyan, "Started the embedded geo-redundant emulator (replication lag %v).", cfg.Lag)
@@ -450,6 +460,9 @@ func waitForReplication(ctx context.Context, cfg Config, p *printer, connStr, se
 			return fmt.Errorf("%w: %w", ErrNotGeoRedundant, classify(err))
 		}
 		p.line("", "Attempt %d to see if the blob has replicated to the secondary storage yet.", n)
+		if cfg.checked != nil {
+			cfg.checked(n)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()

@@ -50,6 +50,19 @@ func checkLocations(t *testing.T, s Summary, o Outages, slack int) {
 
 func TestRunDefaultOutages(t *testing.T) {
 	cfg := fastConfig(t)
+	// Replication stays paused until the first check has missed the blob,
+	// so that "Attempt 1" is printed on every run, however fast the lag
+	// passes.
+	var emu *emulator.Emulator
+	cfg.started = func(e *emulator.Emulator) {
+		emu = e
+		emu.Replication().Pause()
+	}
+	cfg.checked = func(n int) {
+		if n == 1 {
+			emu.Replication().Resume()
+		}
+	}
 	sum, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,102 @@
+package blobapi
+
+import (
+	"net/http"
+
+	"github.com/geoblob/geoblob/internal/azerr"
+)
+
+// The emulator never acknowledges a request and then drops part of it: a
+// feature it does not model is refused, the operation with 501
+// NotImplemented (as Azurite answers Put Block From URL) and a header it
+// cannot honour with 400 UnsupportedHeader, Azure's common code for "One of
+// the HTTP headers specified in the request is not supported".
+
+// unmodelledHeader is a request header whose feature the emulator does not
+// model.
+type unmodelledHeader struct {
+	name    string
+	feature string
+	// ops limits the refusal to these operations; nil means every blob and
+	// container operation.
+	ops []*op
+}
+
+var unmodelledHeaders = []unmodelledHeader{
+	{name: "x-ms-tags", feature: "blob index tags", ops: []*op{opPutBlob, opPutBlockList, opCopyBlob}},
+	{name: "x-ms-access-tier", feature: "access tiers", ops: []*op{opPutBlob, opPutBlockList, opCopyBlob}},
+	{name: "x-ms-rehydrate-priority", feature: "access tiers"},
+	{name: "x-ms-if-tags", feature: "blob index tags"},
+	{name: "x-ms-source-if-tags", feature: "blob index tags"},
+	{name: "x-ms-encryption-key", feature: "customer-provided encryption keys"},
+	{name: "x-ms-encryption-scope", feature: "encryption scopes"},
+	{name: "x-ms-default-encryption-scope", feature: "encryption scopes"},
+	{name: "x-ms-immutability-policy-until-date", feature: "immutability policies"},
+	{name: "x-ms-immutability-policy-mode", feature: "immutability policies"},
+	{name: "x-ms-legal-hold", feature: "legal holds"},
+	{name: "x-ms-immutable-storage-with-versioning-enabled", feature: "immutable storage"},
+	// CRC64 checksums: neither verified on upload nor returned on download.
+	{name: "x-ms-content-crc64", feature: "CRC64 checksums"},
+	{name: "x-ms-range-get-content-crc64", feature: "CRC64 checksums"},
+	{name: "x-ms-structured-body", feature: "structured message bodies"},
+	// Copy Blob copies the source's properties; these would be dropped.
+	{name: "x-ms-copy-source-authorization", feature: "OAuth copy-source authorization"},
+	{name: "x-ms-copy-source-blob-properties", feature: "copies that do not keep the source's properties", ops: []*op{opCopyBlob}},
+	{name: "x-ms-copy-source-tag-option", feature: "blob index tags"},
+	{name: "x-ms-blob-content-type", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-blob-content-encoding", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-blob-content-language", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-blob-content-disposition", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-blob-cache-control", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-blob-content-md5", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+}
+
+// refuseUnmodelled answers a request that asks for something the emulator
+// does not model and returns true; it returns false when the request may go
+// on.
+func (c *call) refuseUnmodelled(o *op) bool {
+	h := c.r.Header
+	switch {
+	case o == opPutBlock && h.Get("x-ms-copy-source") != "":
+		// Put Block From URL: staging an empty block would commit a blob
+		// without the source's data.
+		c.notImplementedFeature("Put Block From URL")
+		return true
+	case o == opPutBlob && h.Get("x-ms-blob-type") == "PageBlob":
+		c.notImplementedFeature("page blobs")
+		return true
+	case o == opPutBlob && h.Get("x-ms-blob-type") == "AppendBlob":
+		c.notImplementedFeature("append blobs")
+		return true
+	case c.addr.Blob != "" && (c.q.Has("snapshot") || c.q.Has("versionid")):
+		c.notImplementedFeature("blob snapshots and versions")
+		return true
+	}
+	for _, u := range unmodelledHeaders {
+		if _, present := h[http.CanonicalHeaderKey(u.name)]; !present {
+			continue
+		}
+		if u.ops != nil && !containsOp(u.ops, o) {
+			continue
+		}
+		c.fail(http.StatusBadRequest, "UnsupportedHeader",
+			"One of the HTTP headers specified in the request is not supported: the geoblob emulator does not model "+u.feature+".",
+			azerr.NewDetail("HeaderName", u.name))
+		return true
+	}
+	return false
+}
+
+func containsOp(ops []*op, o *op) bool {
+	for _, x := range ops {
+		if x == o {
+			return true
+		}
+	}
+	return false
+}
+
+// notImplementedFeature answers 501 NotImplemented naming the feature.
+func (c *call) notImplementedFeature(feature string) {
+	c.fail(http.StatusNotImplemented, "NotImplemented", "The requested operation is not implemented by the geoblob emulator: it does not model "+feature+".")
+}

@@ -1,0 +1,91 @@
+// Package location classifies Blob service request URLs, in one place for
+// the client-side router, fault.Transport and the emulator: whether a host
+// carries the account in the path (path-style, as with the emulator,
+// Azurite and IP addresses) or in its first DNS label (host-style, as with
+// ACCOUNT.blob.core.windows.net), which account a URL addresses, and
+// whether it is that account's secondary (the "-secondary" suffix on the
+// account, in the path or in the host).
+package location
+
+import (
+	"net"
+	"strings"
+)
+
+// SecondarySuffix marks an account's secondary: ACCOUNT-secondary in a
+// path-style URL's first segment or in a host-style URL's first label.
+const SecondarySuffix = "-secondary"
+
+// Hostname returns host ("name", "name:port", "[v6]:port" or "v6") without
+// its port and brackets, in lower case and without a trailing dot.
+func Hostname(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+// PathStyle reports whether URLs on host (with or without a port; see
+// Hostname) carry the account in the path: localhost and names under .localhost, IP addresses,
+// and single-label names such as a docker-compose service ("azurite").
+// Every Azure Storage host name has several labels.
+func PathStyle(host string) bool {
+	hostname := Hostname(host)
+	return hostname == "localhost" || strings.HasSuffix(hostname, ".localhost") ||
+		net.ParseIP(hostname) != nil || (hostname != "" && !strings.Contains(hostname, "."))
+}
+
+// SplitAccount splits an account segment or label into the account name and
+// whether it names the secondary.
+func SplitAccount(s string) (account string, secondary bool) {
+	return strings.CutSuffix(s, SecondarySuffix)
+}
+
+// dnsLabel reports whether s holds only what a host-name label may: lower
+// case letters (Hostname lowered them), digits and hyphens.
+func dnsLabel(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Address is what a request URL names. Container and Blob are taken from
+// the path as given (decoded or not, as the caller passes it), with a
+// backslash read as a slash as Azure reads it; either may be empty.
+type Address struct {
+	Account   string // without SecondarySuffix
+	Secondary bool   // the account's secondary
+	PathStyle bool   // the account came from the path, not the host
+	Container string
+	Blob      string
+}
+
+// Classify describes a request for host (a Host header or URL host, with or
+// without a port) and path. When pathStyle is true the URL is read
+// path-style whatever the host, as on a listener that serves only
+// path-style requests; otherwise PathStyle(host) decides. A host-style
+// host whose first label is not a DNS label names no account.
+func Classify(host, path string, pathStyle bool) Address {
+	hostname := Hostname(host)
+	// PathStyle normalises host itself: Hostname is not idempotent on
+	// malformed hosts (":]" gives ":", which gives "").
+	a := Address{PathStyle: pathStyle || PathStyle(host)}
+	rest := strings.TrimPrefix(strings.ReplaceAll(path, "\\", "/"), "/")
+	var acct string
+	if a.PathStyle {
+		acct, rest, _ = strings.Cut(rest, "/")
+	} else {
+		acct, _, _ = strings.Cut(hostname, ".")
+		if !dnsLabel(acct) {
+			acct = "" // not a host name: no account
+		}
+	}
+	a.Account, a.Secondary = SplitAccount(acct)
+	a.Container, a.Blob, _ = strings.Cut(rest, "/")
+	return a
+}
