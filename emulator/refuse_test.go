@@ -24,8 +24,8 @@ func TestRefusePrimaryTakesDownItsListener(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	name := emu.AccountName()
-	pathSecondary := emu.PathStyleSecondaryURL(name) + "/c/b"
-	secondaryHost := emu.SecondaryBaseURL() + "/" + name + "/c/b"
+	pathSecondary := emu.ServiceURL(emulator.SecondaryPathStyle, name) + "/c/b"
+	secondaryHost := emu.ServiceURL(emulator.Secondary, name) + "/c/b"
 	primary := emu.PrimaryURL() + "/c/b"
 
 	keepAlive := &http.Client{Timeout: 10 * time.Second}
@@ -116,7 +116,7 @@ func TestRefuseSecondaryLeavesPrimaryListener(t *testing.T) {
 	if err := get(emu.PrimaryURL() + "/c/b"); err != nil {
 		t.Errorf("primary: %v", err)
 	}
-	for _, url := range []string{emu.PathStyleSecondaryURL(name) + "/c/b", emu.SecondaryBaseURL() + "/" + name + "/c/b"} {
+	for _, url := range []string{emu.ServiceURL(emulator.SecondaryPathStyle, name) + "/c/b", emu.ServiceURL(emulator.Secondary, name) + "/c/b"} {
 		if err := get(url); err == nil {
 			t.Errorf("%s answered while the secondary is refused", url)
 		} else if errors.Is(err, context.DeadlineExceeded) {
