@@ -179,10 +179,18 @@ func reset(w http.ResponseWriter) {
 
 // abort closes c so that the peer sees a reset rather than an orderly end.
 func abort(c net.Conn) {
-	if t, ok := c.(interface{ NetConn() net.Conn }); ok { // *tls.Conn
-		c = t.NetConn()
+	// Unwrap every layer (*tls.Conn and listener wrappers expose NetConn)
+	// down to the TCP connection; the depth bound guards a wrapper that
+	// returns itself.
+	inner := c
+	for i := 0; i < 8; i++ {
+		t, ok := inner.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		inner = t.NetConn()
 	}
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := inner.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
 	_ = c.Close()
