@@ -93,6 +93,12 @@ type Config struct {
 	// Logger receives one line per refused request and per change; nil
 	// discards.
 	Logger *slog.Logger
+	// Mounts serves more handlers under PathPrefix behind the same access
+	// checks: a key ending in "/" ("ui/") takes that subtree, any other
+	// key one path. Handlers see the full request path. A token-less
+	// browser refused on a mount is challenged (401, Basic) so that it
+	// can send the token as the password.
+	Mounts map[string]http.Handler
 }
 
 // FaultList is the body of GET /_geoblob/faults.
@@ -138,9 +144,19 @@ func NewHandler(cfg Config) http.Handler {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	mount := h.mount(r.URL.Path)
 	if msg := h.refuse(r); msg != "" {
 		h.log.Warn("control API: request refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", msg)
+		if _, presented := presentedToken(r); mount != nil && h.hasTok && !presented {
+			w.Header().Set("WWW-Authenticate", `Basic realm="geoblob", charset="UTF-8"`)
+			writeError(w, http.StatusUnauthorized, msg)
+			return
+		}
 		writeError(w, http.StatusForbidden, msg)
+		return
+	}
+	if mount != nil {
+		mount.ServeHTTP(w, r)
 		return
 	}
 	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
@@ -183,6 +199,23 @@ func (h *handler) refuse(r *http.Request) string {
 	return "the control API is open to loopback clients only; start the server with --control-token to admit others"
 }
 
+// mount returns the Config.Mounts handler for path, or nil.
+func (h *handler) mount(path string) http.Handler {
+	rest, ok := strings.CutPrefix(path, PathPrefix)
+	if !ok {
+		return nil
+	}
+	for k, m := range h.cfg.Mounts {
+		if rest == k || (strings.HasSuffix(k, "/") && (strings.HasPrefix(rest, k) || rest+"/" == k)) {
+			return m
+		}
+	}
+	return nil
+}
+
+// presentedToken returns the token r carries: in TokenHeader, as a bearer
+// token, or as the password of Basic authentication (what a browser sends
+// after a challenge; the user name is ignored).
 func presentedToken(r *http.Request) (string, bool) {
 	if v := r.Header.Get(TokenHeader); v != "" {
 		return v, true
@@ -191,6 +224,9 @@ func presentedToken(r *http.Request) (string, bool) {
 		scheme, tok, ok := strings.Cut(v, " ")
 		if ok && strings.EqualFold(scheme, "Bearer") {
 			return strings.TrimSpace(tok), true
+		}
+		if _, pass, ok := r.BasicAuth(); ok && pass != "" {
+			return pass, true
 		}
 	}
 	return "", false
