@@ -142,8 +142,8 @@ type ReadCounts struct {
 
 // Tick is what one interval brought. It is the payload of a "tick" event.
 type Tick struct {
-	At          int64                    `json:"at"`       // end of the interval, Unix milliseconds
-	Seconds     float64                  `json:"seconds"`  // its length
+	At          int64                    `json:"at"`        // end of the interval, Unix milliseconds
+	Seconds     float64                  `json:"seconds"`   // its length
 	Endpoints   map[string]*EndpointTick `json:"endpoints"` // "primary", "secondary"
 	Reads       ReadCounts               `json:"reads"`
 	Stream      string                   `json:"stream"` // the client's reads in order: P, S or F each
@@ -185,7 +185,7 @@ type Replication struct {
 type Status struct {
 	Breaker     string           `json:"breaker,omitempty"` // the observed client's breaker, "" without one
 	Client      bool             `json:"client"`            // a client is being observed
-	ClientReads int              `json:"clientReads"`
+	ClientReads ReadCounts       `json:"clientReads"` // since the start
 	Replication *Replication     `json:"replication,omitempty"`
 	Faults      []Rule           `json:"faults"`
 	Firings     map[string]int64 `json:"firings,omitempty"`
@@ -217,6 +217,7 @@ type Hub struct {
 	stream      []byte // last MaxReads reads
 	streamFirst int
 	reads       int
+	totals      ReadCounts
 	transitions []Transition
 	breaker     func() string
 	client      bool
@@ -311,11 +312,14 @@ func (h *Hub) ClientRead(where byte) {
 	switch where {
 	case ReadPrimary:
 		h.curReads.Primary++
+		h.totals.Primary++
 	case ReadSecondary:
 		h.curReads.Secondary++
+		h.totals.Secondary++
 	default:
 		where = ReadFailed
 		h.curReads.Failed++
+		h.totals.Failed++
 	}
 	h.reads++
 	if len(h.curStream) < h.opts.MaxReads {
@@ -366,7 +370,7 @@ func (h *Hub) Tick() {
 	}
 	h.last = now
 	h.cur, h.curReads, h.curStream, h.curTrans = newBucket(), ReadCounts{}, nil, nil
-	st.Client, st.ClientReads = h.client, h.reads
+	st.Client, st.ClientReads = h.client, h.totals
 	t.Status = st
 	kept := t
 	kept.Status.Faults, kept.Status.Firings = nil, nil // the snapshot carries the current ones
@@ -427,7 +431,7 @@ func (h *Hub) snapshot() Snapshot {
 	st := h.status()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	st.Client, st.ClientReads = h.client, h.reads
+	st.Client, st.ClientReads = h.client, h.totals
 	return Snapshot{
 		Ticks:       slices.Clone(h.ticks),
 		Stream:      string(h.stream),
