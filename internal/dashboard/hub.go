@@ -185,7 +185,7 @@ type Replication struct {
 type Status struct {
 	Breaker     string           `json:"breaker,omitempty"` // the observed client's breaker, "" without one
 	Client      bool             `json:"client"`            // a client is being observed
-	ClientReads ReadCounts       `json:"clientReads"` // since the start
+	ClientReads ReadCounts       `json:"clientReads"`       // since the start
 	Replication *Replication     `json:"replication,omitempty"`
 	Faults      []Rule           `json:"faults"`
 	Firings     map[string]int64 `json:"firings,omitempty"`

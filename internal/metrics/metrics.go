@@ -195,7 +195,8 @@ func (m *Metrics) Middleware(endpoint func(*http.Request) string, next http.Hand
 			m.bytesIn.WithLabelValues(ep).Add(float64(in))
 			m.bytesOut.WithLabelValues(ep).Add(float64(out))
 			if m.cfg.OnRequest != nil {
-				m.cfg.OnRequest(Request{Endpoint: ep, Operation: op, Method: r.Method, Status: status, Code: cw.code(),
+				code, _ := strconv.Atoi(status) // 0 for a reset or abort
+				m.cfg.OnRequest(Request{Endpoint: ep, Operation: op, Method: r.Method, Status: status, Code: code,
 					Duration: d, BytesIn: in, BytesOut: out, At: start.Add(d)})
 			}
 		}()
@@ -280,15 +281,6 @@ func (w *countingWriter) n() int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.written
-}
-
-func (w *countingWriter) code() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.hijacked {
-		return 0
-	}
-	return w.status
 }
 
 func (w *countingWriter) statusLabel(r *http.Request) string {
