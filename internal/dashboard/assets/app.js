@@ -167,7 +167,8 @@
       }
       row.querySelector(".rate").textContent = secs ? fmtRate(reqs / secs) : "–";
       row.querySelector(".erate").textContent = secs ? fmtRate(errs / secs) : "–";
-      row.querySelector(".epct").textContent = reqs ? ((100 * errs) / reqs).toFixed(0) + " %" : "–";
+      const pct = reqs ? (100 * errs) / reqs : 0;
+      row.querySelector(".epct").textContent = reqs ? pct.toFixed(pct > 0 && pct < 10 ? 1 : 0) + " %" : "–";
       row.querySelector(".avg").textContent = reqs ? fmtMs(sum / reqs) : "–";
       row.querySelector(".p95").textContent = reqs ? fmtMs(p95) : "–";
     }
@@ -290,7 +291,13 @@
     const conn = $("conn");
     const es = new EventSource("events");
     es.addEventListener("open", () => { conn.textContent = "live"; conn.className = "conn live"; });
-    es.addEventListener("error", () => { conn.textContent = "disconnected, retrying…"; conn.className = "conn down"; });
+    es.addEventListener("error", () => {
+      conn.textContent = "disconnected, retrying…";
+      conn.className = "conn down";
+      // The browser retries a dropped stream by itself, but not one that
+      // was refused (503 when too many pages are open): try again later.
+      if (es.readyState === EventSource.CLOSED) setTimeout(connect, 5000);
+    });
     es.addEventListener("snapshot", (e) => onSnapshot(JSON.parse(e.data)));
     es.addEventListener("tick", (e) => onTick(JSON.parse(e.data)));
   }
