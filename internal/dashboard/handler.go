@@ -72,6 +72,9 @@ func (h *Hub) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.unsubscribe(s)
 	rc := http.NewResponseController(w)
+	// The connection may serve other requests after the stream: leave it
+	// without a deadline.
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")

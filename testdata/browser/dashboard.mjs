@@ -75,8 +75,9 @@ try {
   const transitions = await page.$$eval("#transitions li", (els) => els.map((e) => e.textContent));
   step("recovered", { breaker: await text("#breaker-state"), status: await text("#action-status"), transitions });
 
-  // Let one more tick land so the charts show the whole story.
-  await page.waitForTimeout(1200);
+  // Let two more ticks land so that the charts show the whole story.
+  const ticks = await page.evaluate(() => Number(document.body.dataset.ticks || 0));
+  await page.waitForFunction((n) => Number(document.body.dataset.ticks || 0) >= n + 2, ticks, { timeout });
   await page.screenshot({ path: shot, fullPage: true });
   step("screenshot", { path: shot });
 

@@ -277,6 +277,7 @@
   }
 
   function onTick(t) {
+    document.body.dataset.ticks = String(Number(document.body.dataset.ticks || 0) + 1);
     state.ticks.push(t);
     if (state.ticks.length > MAX_TICKS) state.ticks.shift();
     state.status = t.status;
