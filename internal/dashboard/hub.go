@@ -75,6 +75,9 @@ func (o *Options) defaults() {
 	}
 }
 
+// maxRules bounds the fault rules listed in a tick.
+const maxRules = 50
+
 // maxSamples bounds the latencies kept per endpoint and tick for the p95.
 const maxSamples = 2048
 
@@ -187,7 +190,8 @@ type Status struct {
 	Client      bool             `json:"client"`            // a client is being observed
 	ClientReads ReadCounts       `json:"clientReads"`       // since the start
 	Replication *Replication     `json:"replication,omitempty"`
-	Faults      []Rule           `json:"faults"`
+	Faults      []Rule           `json:"faults"`               // the first maxRules
+	MoreFaults  int              `json:"moreFaults,omitempty"` // rules not listed
 	Firings     map[string]int64 `json:"firings,omitempty"`
 }
 
@@ -325,8 +329,11 @@ func (h *Hub) ClientRead(where byte) {
 	if len(h.curStream) < h.opts.MaxReads {
 		h.curStream = append(h.curStream, where)
 	}
+	// Trimmed in halves, not per read: the snapshot takes the last
+	// MaxReads.
 	h.stream = append(h.stream, where)
-	if over := len(h.stream) - h.opts.MaxReads; over > 0 {
+	if len(h.stream) >= 2*h.opts.MaxReads {
+		over := len(h.stream) - h.opts.MaxReads
 		h.stream = slices.Delete(h.stream, 0, over)
 		h.streamFirst += over
 	}
@@ -401,7 +408,12 @@ func (h *Hub) status() Status {
 	}
 	st.Faults = []Rule{}
 	if h.src.Faults != nil {
-		for _, r := range h.src.Faults.List() {
+		rules := h.src.Faults.List()
+		if len(rules) > maxRules {
+			st.MoreFaults = len(rules) - maxRules
+			rules = rules[:maxRules]
+		}
+		for _, r := range rules {
 			st.Faults = append(st.Faults, Rule{
 				ID: r.ID, Endpoint: string(r.Endpoint), Text: r.Rule.String(), Kind: metrics.ActionKind(r.Action),
 				Outage: isOutage(r.Rule), State: string(r.State), Fired: r.Fired,
@@ -432,10 +444,14 @@ func (h *Hub) snapshot() Snapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st.Client, st.ClientReads = h.client, h.totals
+	stream, first := h.stream, h.streamFirst
+	if over := len(stream) - h.opts.MaxReads; over > 0 {
+		stream, first = stream[over:], first+over
+	}
 	return Snapshot{
 		Ticks:       slices.Clone(h.ticks),
-		Stream:      string(h.stream),
-		StreamFirst: h.streamFirst,
+		Stream:      string(stream),
+		StreamFirst: first,
 		Transitions: slices.Clone(h.transitions),
 		Status:      st,
 		IntervalMs:  h.opts.Interval.Milliseconds(),

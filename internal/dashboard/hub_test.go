@@ -290,3 +290,18 @@ func TestHandlerServesAssets(t *testing.T) {
 		})
 	}
 }
+
+func TestFaultListBounded(t *testing.T) {
+	set := fault.NewSet()
+	for range maxRules + 3 {
+		if _, err := set.Add(fault.Rule{Endpoint: fault.Secondary, Action: fault.Action{Status: 500}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := New(Sources{Faults: set}, Options{Interval: -1})
+	defer h.Close()
+	st := h.status()
+	if len(st.Faults) != maxRules || st.MoreFaults != 3 {
+		t.Errorf("listed %d rules, %d more; want %d and 3", len(st.Faults), st.MoreFaults, maxRules)
+	}
+}

@@ -191,10 +191,10 @@
       sync.textContent = r.lastSyncTime;
       sync.setAttribute("datetime", r.lastSyncTime);
     }
-    renderFaults(st.faults || [], st.firings);
+    renderFaults(st.faults || [], st.firings, st.moreFaults || 0);
   }
 
-  function renderFaults(rules, firings) {
+  function renderFaults(rules, firings, more) {
     const tb = $("faults");
     tb.replaceChildren();
     if (!rules.length) {
@@ -221,6 +221,12 @@
         catch (e) { say(e.message, true); btn.disabled = false; }
       });
       td.append(btn); tr.append(td); tb.append(tr);
+    }
+    if (more) {
+      const tr = document.createElement("tr");
+      const td = document.createElement("td");
+      td.colSpan = 5; td.className = "muted"; td.textContent = "… and " + more + " more (geoblob fault list shows all)";
+      tr.append(td); tb.append(tr);
     }
     if (firings) {
       $("firings").textContent = "Firings so far: primary " + (firings.primary || 0) + ", secondary " + (firings.secondary || 0) + ", both " + (firings.both || 0) + ".";
