@@ -19,6 +19,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,10 +150,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if msg := h.refuse(r); msg != "" {
 		h.log.Warn("control API: request refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", msg)
 		if _, presented := presentedToken(r); mount != nil && h.hasTok && !presented {
-			w.Header().Set("WWW-Authenticate", `Basic realm="geoblob", charset="UTF-8"`)
-			writeError(w, http.StatusUnauthorized, msg)
+			h.challenge(w, r, msg)
 			return
 		}
+		writeError(w, http.StatusForbidden, msg)
+		return
+	}
+	if msg := crossSiteBasic(r); msg != "" {
+		h.log.Warn("control API: request refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", msg)
 		writeError(w, http.StatusForbidden, msg)
 		return
 	}
@@ -197,6 +203,41 @@ func (h *handler) refuse(r *http.Request) string {
 		return "control token required: send Authorization: Bearer TOKEN or " + TokenHeader
 	}
 	return "the control API is open to loopback clients only; start the server with --control-token to admit others"
+}
+
+// challenge asks a browser for the token as a Basic password. A browser
+// sends the credentials it is given, unasked, only to URLs under the
+// directory of the URL that was challenged; the challenge is therefore
+// made only at PathPrefix+"ui" and the like, whose directory is PathPrefix,
+// so that the page's calls to the control API carry them too. A request
+// deeper in a subtree mount is sent there first.
+func (h *handler) challenge(w http.ResponseWriter, r *http.Request, msg string) {
+	rest := strings.TrimPrefix(r.URL.Path, PathPrefix)
+	if top, _, deeper := strings.Cut(rest, "/"); deeper {
+		http.Redirect(w, r, PathPrefix+top, http.StatusFound)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="geoblob", charset="UTF-8"`)
+	writeError(w, http.StatusUnauthorized, msg)
+}
+
+// crossSiteBasic refuses a state-changing request authenticated only by a
+// Basic password unless its Origin is this server. A browser attaches the
+// Basic credentials it holds to every request to the server, those a page
+// of another site makes included; it always sends Origin with a POST or a
+// DELETE.
+func crossSiteBasic(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Header.Get(TokenHeader) != "" {
+		return ""
+	}
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return ""
+	}
+	if u, err := url.Parse(r.Header.Get("Origin")); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+		return ""
+	}
+	return "a " + r.Method + " authenticated with Basic credentials must come from a page of this server (Origin " + strconv.Quote(r.Header.Get("Origin")) + ")"
 }
 
 // mount returns the Config.Mounts handler for path, or nil.
