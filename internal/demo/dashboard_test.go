@@ -8,8 +8,10 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/geoblob/geoblob/internal/dashboard"
 )
@@ -99,4 +101,28 @@ func readSnapshot(t *testing.T, ctx context.Context, url string) dashboard.Snaps
 	}
 	t.Fatalf("no snapshot on the event stream: %v", sc.Err())
 	return snap
+}
+
+// TestElapsedLeavesOutTheLinger checks that the summary's elapsed time is
+// the reads' and not the minutes a person spends on the dashboard after
+// them.
+func TestElapsedLeavesOutTheLinger(t *testing.T) {
+	cfg := fastConfig(t)
+	cfg.Dashboard = true
+	start := time.Now()
+	var before time.Duration // from start to the linger
+	cfg.Linger = func(context.Context) {
+		before = time.Since(start)
+		// Linger a moment: a busy wait, so that the clock has surely moved.
+		for time.Since(start) <= before+time.Millisecond {
+			runtime.Gosched()
+		}
+	}
+	sum, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Elapsed > before {
+		t.Errorf("elapsed %v includes the linger: the reads were done %v after the start", sum.Elapsed, before)
+	}
 }

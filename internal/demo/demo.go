@@ -196,6 +196,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	p := newPrinter(cfg.Stdout, cfg.Quiet)
 	start := time.Now()
 	var router *geoblob.Router
+	var elapsed time.Duration // set when the reads are done, before a linger
 	// Every way out, interruptions included, reports the time taken and
 	// the breaker's transitions so far.
 	defer func() {
@@ -203,7 +204,10 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 			c := router.Counters()
 			sum.Failovers, sum.Failbacks = int(c.Failovers), int(c.Failbacks)
 		}
-		sum.Elapsed = time.Since(start)
+		if elapsed == 0 {
+			elapsed = time.Since(start)
+		}
+		sum.Elapsed = elapsed
 	}()
 
 	transportRules := fault.NewSet()
@@ -418,6 +422,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	}
 	runErr := ctx.Err()
 	if cfg.Linger != nil && runErr == nil {
+		elapsed = time.Since(start)
 		cfg.Linger(ctx)
 	}
 	return sum, runErr
