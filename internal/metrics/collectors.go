@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,52 +61,19 @@ var (
 	descFaultFired = prometheus.NewDesc(Namespace+"_fault_rule_fired",
 		"Firings of each fault rule the emulator holds now (the rule's own counter).", []string{"rule", "endpoint", "action", "state"}, nil)
 	descFaultTotal = prometheus.NewDesc(Namespace+"_fault_firings_total",
-		"Fault rule firings by endpoint, including rules since removed, as of the last time their counter was read (every scrape and every dashboard update).", []string{"endpoint"}, nil)
+		"Fault rule firings by endpoint, removed rules included.", []string{"endpoint"}, nil)
 	descFaultRules = prometheus.NewDesc(Namespace+"_fault_rules",
 		"Fault rules held, by state.", []string{"state"}, nil)
 )
 
-// faultCollector turns the Set's per-rule counters into a monotonic total:
-// each time it reads the rules it adds what every rule fired since the
-// previous read. Firings of a rule removed between two reads since its
-// last read are not seen.
+// faultCollector reads the Set's rules and firing totals at every scrape.
 type faultCollector struct {
-	set   *fault.Set
-	mu    sync.Mutex
-	seen  map[string]int64 // rule id -> fired at the previous read
-	total map[fault.Endpoint]int64
+	set *fault.Set
 }
 
-func newFaultCollector(s *fault.Set) *faultCollector {
-	return &faultCollector{set: s, seen: map[string]int64{}, total: map[fault.Endpoint]int64{fault.Primary: 0, fault.Secondary: 0, fault.Both: 0}}
-}
+func newFaultCollector(s *fault.Set) *faultCollector { return &faultCollector{set: s} }
 
-// read lists the rules and folds their counters into the totals.
-func (c *faultCollector) read() []fault.RuleStatus {
-	rules := c.set.List()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	next := make(map[string]int64, len(rules))
-	for _, r := range rules {
-		if d := r.Fired - c.seen[r.ID]; d > 0 {
-			c.total[r.Endpoint] += d
-		}
-		next[r.ID] = r.Fired
-	}
-	c.seen = next
-	return rules
-}
-
-func (c *faultCollector) totals() map[fault.Endpoint]int64 {
-	c.read()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[fault.Endpoint]int64, len(c.total))
-	for k, v := range c.total {
-		out[k] = v
-	}
-	return out
-}
+func (c *faultCollector) totals() map[fault.Endpoint]int64 { return c.set.Firings() }
 
 func (c *faultCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descFaultFired
@@ -116,7 +82,7 @@ func (c *faultCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *faultCollector) Collect(ch chan<- prometheus.Metric) {
-	rules := c.read()
+	rules := c.set.List()
 	states := map[fault.State]int{fault.Pending: 0, fault.Active: 0, fault.Expired: 0, fault.Exhausted: 0}
 	for _, r := range rules {
 		states[r.State]++
@@ -125,9 +91,7 @@ func (c *faultCollector) Collect(ch chan<- prometheus.Metric) {
 	for s, n := range states {
 		ch <- prometheus.MustNewConstMetric(descFaultRules, prometheus.GaugeValue, float64(n), string(s))
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for ep, n := range c.total {
+	for ep, n := range c.set.Firings() {
 		ch <- prometheus.MustNewConstMetric(descFaultTotal, prometheus.CounterValue, float64(n), string(ep))
 	}
 }

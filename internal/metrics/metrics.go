@@ -150,8 +150,8 @@ func (m *Metrics) Handler() http.Handler {
 	})
 }
 
-// FaultFirings returns the firings seen so far by endpoint (see the fault
-// collector for how they are counted).
+// FaultFirings returns the fault rules' firings so far by endpoint, removed
+// rules included (fault.Set.Firings).
 func (m *Metrics) FaultFirings() map[fault.Endpoint]int64 {
 	if m.faults == nil {
 		return nil
