@@ -81,11 +81,19 @@ func (c *faultCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descFaultRules
 }
 
+// maxRuleSeries bounds the rules geoblob_fault_rule_fired lists (the first
+// ones, in evaluation order): its rule label takes one value per rule, and
+// a client may add any number of rules.
+const maxRuleSeries = 100
+
 func (c *faultCollector) Collect(ch chan<- prometheus.Metric) {
 	rules := c.set.List()
 	states := map[fault.State]int{fault.Pending: 0, fault.Active: 0, fault.Expired: 0, fault.Exhausted: 0}
-	for _, r := range rules {
+	for i, r := range rules {
 		states[r.State]++
+		if i >= maxRuleSeries {
+			continue
+		}
 		ch <- prometheus.MustNewConstMetric(descFaultFired, prometheus.GaugeValue, float64(r.Fired), r.ID, string(r.Endpoint), ActionKind(r.Action), string(r.State))
 	}
 	for s, n := range states {

@@ -50,3 +50,42 @@ geoblob_fault_firings_total{endpoint="secondary"} 0
 		t.Errorf("FaultFirings %v, want primary 4, both 2, secondary 0", got)
 	}
 }
+
+// TestFaultRuleSeriesBounded checks that the per-rule gauge, whose rule
+// label takes one value per rule, lists a bounded number of rules however
+// many a client adds, while geoblob_fault_rules counts them all.
+func TestFaultRuleSeriesBounded(t *testing.T) {
+	set := fault.NewSet()
+	defer set.Close()
+	m := New(Config{Faults: set})
+	const rules = maxRuleSeries + 5
+	for range rules {
+		if _, err := set.Add(fault.Rule{Endpoint: fault.Secondary, Action: fault.Action{Status: 500}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := map[string]int{}
+	var active float64
+	for _, f := range fams {
+		series[f.GetName()] = len(f.GetMetric())
+		if f.GetName() == "geoblob_fault_rules" {
+			for _, mt := range f.GetMetric() {
+				for _, l := range mt.GetLabel() {
+					if l.GetName() == "state" && l.GetValue() == "active" {
+						active = mt.GetGauge().GetValue()
+					}
+				}
+			}
+		}
+	}
+	if n := series["geoblob_fault_rule_fired"]; n != maxRuleSeries {
+		t.Errorf("geoblob_fault_rule_fired has %d series for %d rules, want %d", n, rules, maxRuleSeries)
+	}
+	if active != rules {
+		t.Errorf("geoblob_fault_rules{state=active} = %v, want %d", active, rules)
+	}
+}
