@@ -64,7 +64,7 @@ func (h *Hub) Handler() http.Handler {
 // serveEvents streams a snapshot, then every tick, until the page goes,
 // the hub drops it or the hub closes.
 func (h *Hub) serveEvents(w http.ResponseWriter, r *http.Request) {
-	s, err := h.subscribe()
+	s, snap, err := h.subscribe()
 	if err != nil {
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -85,7 +85,7 @@ func (h *Hub) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
-	first, err := encodeEvent("snapshot", h.snapshot())
+	first, err := encodeEvent("snapshot", snap)
 	if err != nil || !write(append([]byte("retry: 2000\n\n"), first...)) {
 		return
 	}

@@ -385,8 +385,16 @@ func (h *Hub) Tick() {
 	if over := len(h.ticks) - h.opts.History; over > 0 {
 		h.ticks = slices.Delete(h.ticks, 0, over)
 	}
+	// Sent under the lock that adds it to the history: a stream opening
+	// now gets it either in its snapshot or as an event, never both.
+	frame, err := encodeEvent("tick", t)
+	if err != nil {
+		h.mu.Unlock()
+		h.log.Error("dashboard: cannot encode a tick", "err", err)
+		return
+	}
+	h.sendLocked(frame)
 	h.mu.Unlock()
-	h.publish("tick", t)
 }
 
 // status reads the sources.
@@ -443,6 +451,11 @@ func (h *Hub) snapshot() Snapshot {
 	st := h.status()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.snapshotLocked(st)
+}
+
+// snapshotLocked completes st with the history. h.mu is held.
+func (h *Hub) snapshotLocked(st Status) Snapshot {
 	st.Client, st.ClientReads = h.client, h.totals
 	stream, first := h.stream, h.streamFirst
 	if over := len(stream) - h.opts.MaxReads; over > 0 {
@@ -458,16 +471,9 @@ func (h *Hub) snapshot() Snapshot {
 	}
 }
 
-// publish sends an event to every subscriber, dropping those whose queue
-// is full.
-func (h *Hub) publish(event string, v any) {
-	frame, err := encodeEvent(event, v)
-	if err != nil {
-		h.log.Error("dashboard: cannot encode event", "event", event, "err", err)
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
+// sendLocked queues an event for every subscriber, dropping those whose
+// queue is full. h.mu is held.
+func (h *Hub) sendLocked(frame []byte) {
 	for s := range h.subs {
 		select {
 		case s.ch <- frame:
@@ -500,20 +506,22 @@ type errFull struct{}
 
 func (errFull) Error() string { return "dashboard: too many event streams open" }
 
-// subscribe registers a subscriber, or fails when the hub is closed or
-// full.
-func (h *Hub) subscribe() (*subscriber, error) {
+// subscribe registers a subscriber and returns the snapshot it starts
+// from: its queue gets the ticks after the snapshot's history. It fails
+// when the hub is closed or full.
+func (h *Hub) subscribe() (*subscriber, Snapshot, error) {
+	st := h.status() // reads the sources without holding h.mu
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, errClosed
+		return nil, Snapshot{}, errClosed
 	}
 	if len(h.subs) >= h.opts.MaxSubscribers {
-		return nil, errFull{}
+		return nil, Snapshot{}, errFull{}
 	}
 	s := &subscriber{ch: make(chan []byte, h.opts.Buffer), gone: make(chan struct{})}
 	h.subs[s] = struct{}{}
-	return s, nil
+	return s, h.snapshotLocked(st), nil
 }
 
 func (h *Hub) unsubscribe(s *subscriber) {

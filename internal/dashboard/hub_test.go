@@ -187,7 +187,7 @@ func TestSubscriberLimit(t *testing.T) {
 func TestSlowSubscriberDropped(t *testing.T) {
 	h := New(Sources{}, Options{Interval: -1, Buffer: 2})
 	defer h.Close()
-	s, err := h.subscribe()
+	s, _, err := h.subscribe()
 	if err != nil {
 		t.Fatal(err)
 	}
