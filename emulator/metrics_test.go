@@ -231,7 +231,7 @@ func TestMetricsAndDashboardNeedTheToken(t *testing.T) {
 		{"metrics, loopback, no token", emu.MetricsURL(), nil, http.StatusOK},
 		{"metrics, wrong bearer token", emu.MetricsURL(), func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }, http.StatusForbidden},
 		{"metrics, token as Basic password", emu.MetricsURL(), func(r *http.Request) { r.SetBasicAuth("any", "s3cret") }, http.StatusOK},
-		{"dashboard, wrong Basic password", emu.DashboardURL(), func(r *http.Request) { r.SetBasicAuth("any", "nope") }, http.StatusForbidden},
+		{"dashboard, wrong Basic password", emu.DashboardURL(), func(r *http.Request) { r.SetBasicAuth("any", "nope") }, http.StatusUnauthorized},
 		{"dashboard, token header", emu.DashboardURL(), func(r *http.Request) { r.Header.Set("x-geoblob-control-token", "s3cret") }, http.StatusOK},
 	}
 	for _, tt := range tests {

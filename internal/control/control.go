@@ -149,7 +149,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	mount := h.mount(r.URL.Path)
 	if msg := h.refuse(r); msg != "" {
 		h.log.Warn("control API: request refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", msg)
-		if _, presented := presentedToken(r); mount != nil && h.hasTok && !presented {
+		// A browser that sent a wrong password is asked again: after a 403
+		// it would keep sending the same one until it restarts.
+		if _, presented := presentedToken(r); mount != nil && h.hasTok && (!presented || basicOnly(r)) {
 			h.challenge(w, r, msg)
 			return
 		}
@@ -227,17 +229,23 @@ func (h *handler) challenge(w http.ResponseWriter, r *http.Request, msg string) 
 // of another site makes included; it always sends Origin with a POST or a
 // DELETE.
 func crossSiteBasic(r *http.Request) string {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Header.Get(TokenHeader) != "" {
-		return ""
-	}
-	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Basic") {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || !basicOnly(r) {
 		return ""
 	}
 	if u, err := url.Parse(r.Header.Get("Origin")); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
 		return ""
 	}
 	return "a " + r.Method + " authenticated with Basic credentials must come from a page of this server (Origin " + strconv.Quote(r.Header.Get("Origin")) + ")"
+}
+
+// basicOnly reports whether r presents the token as a Basic password (what
+// a browser does) and in no other way.
+func basicOnly(r *http.Request) bool {
+	if r.Header.Get(TokenHeader) != "" {
+		return false
+	}
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Basic")
 }
 
 // mount returns the Config.Mounts handler for path, or nil.

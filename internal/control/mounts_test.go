@@ -44,7 +44,9 @@ func TestMounts(t *testing.T) {
 		{"remote without token, metrics: challenged", "s3cret", remote, "/_geoblob/metrics", nil, 401, "", true},
 		{"remote without token, control endpoint: no challenge", "s3cret", remote, "/_geoblob/faults", nil, 403, "", false},
 		{"remote, token as Basic password", "s3cret", remote, "/_geoblob/ui/", basic("s3cret"), 200, "ui /_geoblob/ui/", false},
-		{"remote, wrong Basic password", "s3cret", remote, "/_geoblob/metrics", basic("nope"), 403, "", false},
+		{"remote, wrong Basic password: asked again", "s3cret", remote, "/_geoblob/metrics", basic("nope"), 401, "", true},
+		{"remote, wrong bearer token on a mount", "s3cret", remote, "/_geoblob/metrics", []string{"Authorization", "Bearer nope"}, 403, "", false},
+		{"remote, wrong Basic password, control endpoint", "s3cret", remote, "/_geoblob/faults", basic("nope"), 403, "", false},
 		{"remote, bearer token", "s3cret", remote, "/_geoblob/metrics", []string{"Authorization", "Bearer s3cret"}, 200, "metrics /_geoblob/metrics", false},
 	}
 	for _, tt := range tests {
