@@ -116,7 +116,7 @@ func TestBasicCredentialsRefusedCrossSite(t *testing.T) {
 	set := fault.NewSet()
 	defer set.Close()
 	h := NewHandler(Config{Faults: set, Token: "s3cret"})
-	const host = "emu.example:10000"
+	const host = "127.0.0.1:10000"
 	body := `{"endpoint":"primary","action":{"status":503}}`
 	tests := []struct {
 		name, method, path, ctype, body string
@@ -126,10 +126,10 @@ func TestBasicCredentialsRefusedCrossSite(t *testing.T) {
 		{"cross-site form, text/plain", "POST", "/_geoblob/faults", "text/plain", body, []string{"Origin", "https://evil.example"}, 403},
 		{"cross-site, JSON", "POST", "/_geoblob/faults", "application/json", body, []string{"Origin", "http://evil.example"}, 403},
 		{"no Origin", "POST", "/_geoblob/faults", "application/json", body, nil, 403},
-		{"opaque Origin", "POST", "/_geoblob/replication/pause", "", "", []string{"Origin", "null"}, 403},
-		{"cross-site DELETE", "DELETE", "/_geoblob/faults", "", "", []string{"Origin", "http://evil.example"}, 403},
+		{"opaque Origin", "POST", "/_geoblob/replication/pause", "application/json", "", []string{"Origin", "null"}, 403},
+		{"cross-site DELETE", "DELETE", "/_geoblob/faults", "application/json", "", []string{"Origin", "http://evil.example"}, 403},
 		{"same origin", "POST", "/_geoblob/faults", "application/json", body, []string{"Origin", "http://" + host}, 201},
-		{"same origin DELETE", "DELETE", "/_geoblob/faults", "", "", []string{"Origin", "http://" + host}, 200},
+		{"same origin DELETE", "DELETE", "/_geoblob/faults", "application/json", "", []string{"Origin", "http://" + host}, 200},
 		{"GET needs no Origin", "GET", "/_geoblob/faults", "", "", nil, 200},
 		{"bearer token, no Origin", "POST", "/_geoblob/faults", "application/json", body, []string{"Authorization", "Bearer s3cret"}, 201},
 	}
