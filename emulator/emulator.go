@@ -211,6 +211,7 @@ type Emulator struct {
 	api       *blobapi.Server
 	handler   http.Handler
 	secondH   http.Handler
+	obs       observer // metrics and dashboard (observe.go)
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -283,6 +284,7 @@ func New(opts Options) (*Emulator, error) {
 		Replication: replicationControl{e.repl},
 		Token:       opts.ControlToken,
 		Logger:      log,
+		Mounts:      e.observe(),
 	})
 	e.handler = e.route(ctl, false)
 	e.secondH = e.route(ctl, true)
@@ -320,7 +322,7 @@ func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
 		}
 		return fault.Target{Endpoint: ep, Method: r.Method, Account: addr.Account, Container: addr.Container, Blob: addr.Blob}, true
 	}
-	faulted := fault.Middleware(e.faults, classify, api)
+	faulted := e.measured(fault.Middleware(e.faults, classify, api), secondaryHost)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, control.PathPrefix) {
 			ctl.ServeHTTP(w, r)
@@ -399,6 +401,7 @@ func (e *Emulator) serve(l net.Listener, h http.Handler) {
 // request. http.Server.Shutdown treats those as busy for up to five seconds;
 // Close closes them at once instead, as nothing is in flight on them.
 func (e *Emulator) trackFresh(c net.Conn, st http.ConnState) {
+	e.connState(c, st)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.fresh == nil {
@@ -509,6 +512,7 @@ func (e *Emulator) Close() error {
 	// Release requests held by hang and latency faults first, so that
 	// Shutdown does not wait for them.
 	e.faults.Close()
+	e.obs.close() // ends the dashboard's event streams
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var errs []error

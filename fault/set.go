@@ -75,6 +75,9 @@ type Set struct {
 	after func(time.Duration) <-chan time.Time // nil: expiry is noticed when deciding
 	rnd   *rand.Rand
 
+	// firings counts firings by rule endpoint, removed rules included.
+	firings map[Endpoint]int64
+
 	count     atomic.Int64 // len(rules), read without the lock on the hot path
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -285,7 +288,24 @@ func (s *Set) fire(e *entry, now time.Time) bool {
 		return false
 	}
 	e.fired++
+	if s.firings == nil {
+		s.firings = map[Endpoint]int64{}
+	}
+	s.firings[e.rule.Endpoint]++
 	return true
+}
+
+// Firings returns how many times the Set's rules have fired, by the rules'
+// Endpoint, those of rules since removed or cleared included. Every
+// endpoint is present.
+func (s *Set) Firings() map[Endpoint]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[Endpoint]int64{Primary: 0, Secondary: 0, Both: 0}
+	for ep, n := range s.firings {
+		out[ep] += n
+	}
+	return out
 }
 
 // resolve turns a rule's action into the concrete one to apply. s.mu is held.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +13,10 @@ import (
 )
 
 func init() { subcommands = append(subcommands, newDemoCmd) }
+
+// dashboardPace spreads the reads over about half a minute, so that the
+// dashboard shows the outages happen.
+const dashboardPace = 25 * time.Millisecond
 
 func newDemoCmd() *cobra.Command {
 	cfg := demo.DefaultConfig()
@@ -47,6 +52,15 @@ run (unreachable endpoint, bad credentials, no readable secondary).`,
 			cfg.ConfigFromEnv(os.Getenv)
 			cfg.Stdout = cmd.OutOrStdout()
 			cfg.Stdin = cmd.InOrStdin()
+			if cfg.Dashboard {
+				if !cmd.Flags().Changed("pace") {
+					cfg.Pace = dashboardPace
+				}
+				cfg.Linger = func(ctx context.Context) {
+					fmt.Fprintln(cmd.OutOrStdout(), "Reads done; the dashboard stays up until Ctrl-C.")
+					<-ctx.Done()
+				}
+			}
 			sum, err := demo.Run(cmd.Context(), cfg)
 			if errors.Is(err, context.Canceled) {
 				fmt.Fprintln(cmd.OutOrStdout(), sum)
@@ -72,5 +86,7 @@ run (unreachable endpoint, bad credentials, no readable secondary).`,
 	f.BoolVar(&cfg.Quiet, "quiet", false, "print only the summary line")
 	f.DurationVar(&cfg.Lag, "lag", cfg.Lag, "replication lag of the embedded emulator")
 	f.IntVar(&cfg.Reads, "reads", cfg.Reads, "number of downloads")
+	f.BoolVar(&cfg.Dashboard, "dashboard", false, "serve the embedded emulator's live dashboard, print its URL, pace the reads (--pace) and keep it up after them until Ctrl-C")
+	f.DurationVar(&cfg.Pace, "pace", 0, "pause between reads (default 0; "+dashboardPace.String()+" with --dashboard)")
 	return cmd
 }

@@ -41,7 +41,10 @@ Addressing is path-style, as in Azurite:
 The control API for fault injection and replication lives under
 http://HOST:PORT/_geoblob/ and answers loopback clients only; with
 --control-token (or GEOBLOB_CONTROL_TOKEN) every client, loopback included,
-must present the token.`,
+must present the token. The same checks guard the live dashboard at
+http://HOST:PORT/_geoblob/ui/ and the Prometheus metrics at
+http://HOST:PORT/_geoblob/metrics; a browser sends the token as the password
+it is asked for.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir != "" {
@@ -88,6 +91,8 @@ must present the token.`,
 			}
 			fmt.Fprintf(out, "connection string: %s\n", emu.ConnectionString())
 			fmt.Fprintf(out, "control API: %s/_geoblob/\n", emu.URL())
+			fmt.Fprintf(out, "dashboard:   %s\n", emu.DashboardURL())
+			fmt.Fprintf(out, "metrics:     %s\n", emu.MetricsURL())
 			fmt.Fprintln(out, "ready; press Ctrl-C to stop")
 			<-cmd.Context().Done()
 			fmt.Fprintln(out, "shutting down")

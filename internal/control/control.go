@@ -26,6 +26,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,6 +102,12 @@ type Config struct {
 	// Logger receives one line per refused request and per change; nil
 	// discards.
 	Logger *slog.Logger
+	// Mounts serves more handlers under PathPrefix behind the same access
+	// checks: a key ending in "/" ("ui/") takes that subtree, any other
+	// key one path. Handlers see the full request path. A token-less
+	// browser refused on a mount is challenged (401, Basic) so that it
+	// can send the token as the password.
+	Mounts map[string]http.Handler
 }
 
 // FaultList is the body of GET /_geoblob/faults.
@@ -146,14 +153,30 @@ func NewHandler(cfg Config) http.Handler {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	mount := h.mount(r.URL.Path)
 	if msg := h.refuse(r); msg != "" {
 		h.log.Warn("control API: request refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", msg)
+		// A browser that sent a wrong password is asked again: after a 403
+		// it would keep sending the same one until it restarts.
+		if _, presented := presentedToken(r); mount != nil && h.hasTok && (!presented || basicOnly(r)) {
+			h.challenge(w, r, msg)
+			return
+		}
 		writeError(w, http.StatusForbidden, msg)
 		return
 	}
 	if mutating(r.Method) && !isJSON(r.Header.Get("Content-Type")) {
 		h.log.Warn("control API: request refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", "Content-Type is not application/json")
 		writeError(w, http.StatusUnsupportedMediaType, "a "+r.Method+" to the control API must carry Content-Type: application/json")
+		return
+	}
+	if msg := crossSiteBasic(r); msg != "" {
+		h.log.Warn("control API: request refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path, "reason", msg)
+		writeError(w, http.StatusForbidden, msg)
+		return
+	}
+	if mount != nil {
+		mount.ServeHTTP(w, r)
 		return
 	}
 	path := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
@@ -249,6 +272,64 @@ func isJSON(ct string) bool {
 	return err == nil && mt == "application/json"
 }
 
+// challenge asks a browser for the token as a Basic password. A browser
+// sends the credentials it is given, unasked, only to URLs under the
+// directory of the URL that was challenged; the challenge is therefore
+// made only at PathPrefix+"ui" and the like, whose directory is PathPrefix,
+// so that the page's calls to the control API carry them too. A request
+// deeper in a subtree mount is sent there first.
+func (h *handler) challenge(w http.ResponseWriter, r *http.Request, msg string) {
+	rest := strings.TrimPrefix(r.URL.Path, PathPrefix)
+	if top, _, deeper := strings.Cut(rest, "/"); deeper {
+		http.Redirect(w, r, PathPrefix+top, http.StatusFound)
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="geoblob", charset="UTF-8"`)
+	writeError(w, http.StatusUnauthorized, msg)
+}
+
+// crossSiteBasic refuses a state-changing request authenticated only by a
+// Basic password unless its Origin is this server. A browser attaches the
+// Basic credentials it holds to every request to the server, those a page
+// of another site makes included; it always sends Origin with a POST or a
+// DELETE.
+func crossSiteBasic(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead || !basicOnly(r) {
+		return ""
+	}
+	if u, err := url.Parse(r.Header.Get("Origin")); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+		return ""
+	}
+	return "a " + r.Method + " authenticated with Basic credentials must come from a page of this server (Origin " + strconv.Quote(r.Header.Get("Origin")) + ")"
+}
+
+// basicOnly reports whether r presents the token as a Basic password (what
+// a browser does) and in no other way.
+func basicOnly(r *http.Request) bool {
+	if r.Header.Get(TokenHeader) != "" {
+		return false
+	}
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	return strings.EqualFold(scheme, "Basic")
+}
+
+// mount returns the Config.Mounts handler for path, or nil.
+func (h *handler) mount(path string) http.Handler {
+	rest, ok := strings.CutPrefix(path, PathPrefix)
+	if !ok {
+		return nil
+	}
+	for k, m := range h.cfg.Mounts {
+		if rest == k || (strings.HasSuffix(k, "/") && (strings.HasPrefix(rest, k) || rest+"/" == k)) {
+			return m
+		}
+	}
+	return nil
+}
+
+// presentedToken returns the token r carries: in TokenHeader, as a bearer
+// token, or as the password of Basic authentication (what a browser sends
+// after a challenge; the user name is ignored).
 func presentedToken(r *http.Request) (string, bool) {
 	if v := r.Header.Get(TokenHeader); v != "" {
 		return v, true
@@ -257,6 +338,9 @@ func presentedToken(r *http.Request) (string, bool) {
 		scheme, tok, ok := strings.Cut(v, " ")
 		if ok && strings.EqualFold(scheme, "Bearer") {
 			return strings.TrimSpace(tok), true
+		}
+		if _, pass, ok := r.BasicAuth(); ok && pass != "" {
+			return pass, true
 		}
 	}
 	return "", false

@@ -24,6 +24,7 @@ import (
 	"github.com/geoblob/geoblob"
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/dashboard"
 )
 
 // Sentinel errors for the ways a demo cannot get going. The command exits
@@ -56,6 +57,14 @@ type Config struct {
 	Lag                time.Duration // replication lag of the embedded emulator; 1s
 	CheckInterval      time.Duration // between checks for replication; 1s
 	CheckAttempts      int           // checks for replication; 60
+	// Dashboard serves the embedded emulator's live dashboard, prints its
+	// URL and feeds it every read and breaker transition.
+	Dashboard bool
+	// Pace is a pause between reads, so that a person can watch them.
+	Pace time.Duration
+	// Linger, when set, is called after the reads, before the embedded
+	// emulator stops: --dashboard keeps the page up until Ctrl-C.
+	Linger func(ctx context.Context)
 
 	Stdout io.Writer
 	Stdin  io.Reader
@@ -109,6 +118,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%w: --secondary-threshold must be at least 1", ErrBadConfig)
 	case (c.AccountName == "") != (c.AccountKey == ""):
 		return fmt.Errorf("%w: set both accountname and accountkey", ErrBadConfig)
+	case c.Dashboard && (c.ConnectionString != "" || c.AccountName != ""):
+		return fmt.Errorf("%w: --dashboard needs the embedded emulator; it cannot watch a real account", ErrBadConfig)
+	case c.Pace < 0:
+		return fmt.Errorf("%w: --pace must not be negative", ErrBadConfig)
 	case c.Lag < 0 || c.CheckInterval <= 0 || c.CheckAttempts < 1:
 		return fmt.Errorf("%w: lag, check interval and attempts must be positive", ErrBadConfig)
 	}
@@ -190,6 +203,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	p := newPrinter(cfg.Stdout, cfg.Quiet)
 	start := time.Now()
 	var router *geoblob.Router
+	var elapsed time.Duration // set when the reads are done, before a linger
 	// Every way out, interruptions included, reports the time taken and
 	// the breaker's transitions so far.
 	defer func() {
@@ -197,7 +211,10 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 			c := router.Counters()
 			sum.Failovers, sum.Failbacks = int(c.Failovers), int(c.Failbacks)
 		}
-		sum.Elapsed = time.Since(start)
+		if elapsed == 0 {
+			elapsed = time.Since(start)
+		}
+		sum.Elapsed = elapsed
 	}()
 
 	transportRules := fault.NewSet()
@@ -226,6 +243,13 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 		p.line(colorCyan, "Started the embedded geo-redundant emulator (replication lag %v).", cfg.Lag)
 		p.line("", "  primary:   %s", emu.PrimaryURL())
 		p.line("", "  secondary: %s", emu.SecondaryURL())
+		if cfg.Dashboard {
+			p.final("Dashboard: %s", emu.DashboardURL())
+		}
+	}
+	var feed *dashboard.Hub
+	if cfg.Dashboard && emu != nil {
+		feed = emu.Dashboard()
 	}
 
 	bcfg := geoblob.DefaultConfig()
@@ -247,6 +271,9 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 			p.line(colorCyan, "Circuit %s -> %s: %s", ev.From, ev.To, ev.Reason)
 		}
 	}
+	if feed != nil {
+		feed.ObserveBreaker(bcfg)
+	}
 	opts := &azblob.ClientOptions{}
 	opts.Retry = policy.RetryOptions{MaxRetries: 2, RetryDelay: 20 * time.Millisecond, MaxRetryDelay: 200 * time.Millisecond, TryTimeout: 30 * time.Second}
 	tr := &fault.Transport{Rules: transportRules}
@@ -263,6 +290,9 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	// named explicitly, before the first request.
 	if ph, sh := hostOf(router.PrimaryURL()), hostOf(router.SecondaryURL()); sh != "" && sh != ph {
 		tr.SecondaryHosts = []string{sh}
+	}
+	if feed != nil {
+		feed.ObserveRouter(router)
 	}
 	if !cfg.Quiet && emu == nil {
 		p.line(colorCyan, "Using the storage account at %s (secondary %s).", router.PrimaryURL(), router.SecondaryURL())
@@ -347,6 +377,7 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 			}
 		}
 
+		fed := len(sum.Locations)
 		var info geoblob.ReadInfo
 		data, err := readBlob(geoblob.WithReadInfo(ctx, &info), client, containerName)
 		sum.Reads++
@@ -375,6 +406,15 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 			p.token(fmt.Sprintf("F%d", i), colorRed)
 			p.line(colorRed, "Read %d failed: %s", i, oneLine(err))
 		}
+		if feed != nil && len(sum.Locations) > fed {
+			feed.ClientRead(sum.Locations[len(sum.Locations)-1])
+		}
+		if cfg.Pace > 0 && i+1 < cfg.Reads {
+			select {
+			case <-ctx.Done():
+			case <-time.After(cfg.Pace):
+			}
+		}
 	}
 	if active {
 		_ = toggle(false, sum.Reads)
@@ -390,7 +430,12 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 			p.line("", "Wrote %s and verified its %d bytes against the original.", path, len(image))
 		}
 	}
-	return sum, ctx.Err()
+	runErr := ctx.Err()
+	if cfg.Linger != nil && runErr == nil {
+		elapsed = time.Since(start)
+		cfg.Linger(ctx)
+	}
+	return sum, runErr
 }
 
 // failure describes a failed primary read in a few words.
