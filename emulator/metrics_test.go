@@ -228,7 +228,7 @@ func TestMetricsAndDashboardNeedTheToken(t *testing.T) {
 		header func(*http.Request)
 		status int
 	}{
-		{"metrics, loopback, no token", emu.MetricsURL(), nil, http.StatusOK},
+		{"metrics, loopback, no token: challenged", emu.MetricsURL(), nil, http.StatusUnauthorized},
 		{"metrics, wrong bearer token", emu.MetricsURL(), func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }, http.StatusForbidden},
 		{"metrics, token as Basic password", emu.MetricsURL(), func(r *http.Request) { r.SetBasicAuth("any", "s3cret") }, http.StatusOK},
 		{"dashboard, wrong Basic password", emu.DashboardURL(), func(r *http.Request) { r.SetBasicAuth("any", "nope") }, http.StatusUnauthorized},

@@ -52,6 +52,7 @@ func TestMounts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := httptest.NewRequest("GET", tt.path, nil)
+			req.Host = "127.0.0.1:10000" // httptest's example.com fails the Host check
 			req.RemoteAddr = tt.remote
 			for i := 0; i+1 < len(tt.hdr); i += 2 {
 				req.Header.Set(tt.hdr[i], tt.hdr[i+1])
