@@ -12,6 +12,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/geoblob/geoblob/internal/redact"
 )
 
 // Router is the geoblob pipeline policy and its control handle. Add it to
@@ -80,7 +82,7 @@ func NewRouter(primaryURL string, cfg *Config) (*Router, error) {
 		}
 	}
 	if p == s {
-		return nil, fmt.Errorf("%w: primary and secondary are the same endpoint %s", ErrInvalidConfig, redactURL(su))
+		return nil, fmt.Errorf("%w: primary and secondary are the same endpoint %s", ErrInvalidConfig, redact.URL(su))
 	}
 	r.primary, r.secondary = p, s
 	r.primaryURL, r.secondaryURL = p.String(), s.String()
@@ -227,7 +229,7 @@ func (a *attempt) cause() error {
 	switch {
 	case a.why != nil:
 	case a.err != nil:
-		a.why = redactErr(a.err)
+		a.why = redact.Err(a.err)
 	case a.resp == nil:
 		a.why = errors.New("no response")
 	default:
@@ -442,12 +444,12 @@ func (r *Router) served(req *policy.Request, a *attempt, fallback, hedged, probe
 			sent = a.resp.Request
 		}
 		ev := ResponseEvent{
-			Method: sent.Method, URL: redactURL(sent.URL), Location: a.loc,
+			Method: sent.Method, URL: redact.URL(sent.URL), Location: a.loc,
 			StatusCode: status, Fallback: fallback, Probe: probe, Hedged: hedged,
 			Duration: a.dur, LastSyncTime: lst,
 		}
 		if a.err != nil {
-			ev.Err = redactErr(a.err)
+			ev.Err = redact.Err(a.err)
 		}
 		r.log.Debug("geoblob: read", "location", a.loc.String(), "status", status, "fallback", fallback, "probe", probe, "hedged", hedged, "url", ev.URL)
 		if r.cfg.OnResponse != nil {
@@ -462,7 +464,7 @@ func (r *Router) emitRetry(a *attempt, probe bool) {
 	}
 	ev := RetryEvent{Count: r.br.consecutive(), Probe: probe}
 	if a.err != nil {
-		ev.Err = redactErr(a.err)
+		ev.Err = redact.Err(a.err)
 	} else if a.resp != nil {
 		ev.StatusCode = a.resp.StatusCode
 	}
