@@ -1,15 +1,22 @@
 package geoblob
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 )
 
-// Config tunes the breaker, fail-back, staleness and hedging. Start from
-// DefaultConfig, which matches the seed tutorial's circuit breaker, and
-// change what you need; Validate reports unusable values. A nil *Config
-// passed to a constructor means DefaultConfig().
+// Config tunes the breaker, the attempt bound, fail-back, staleness and
+// hedging.
+//
+// One rule covers every field: the zero value means DefaultConfig's value,
+// and where a feature that is on by default can be turned off, a negative
+// value turns it off. So &Config{} is valid and behaves exactly like
+// DefaultConfig(), and a nil *Config passed to a constructor means
+// DefaultConfig() too. Fields whose default is "off" (FailureRatio,
+// SlowCallThreshold, FailbackAfter, MaxStaleness, Hedge.Enabled) are
+// turned on by a positive value.
 type Config struct {
 	// SecondaryURL is the secondary's service URL. When empty it is
 	// derived from the primary: https://ACCOUNT-secondary.blob.SUFFIX for
@@ -17,42 +24,72 @@ type Config struct {
 	// (IP address or localhost) URLs.
 	SecondaryURL string
 
-	// FailureThreshold is the number of consecutive retryable primary read
-	// failures that trips the breaker. 0 disables the rule. Default 5.
+	// FailureThreshold is the number of consecutive failed primary reads
+	// that trips the breaker. Default 5; negative disables the rule.
 	FailureThreshold int
 
 	// FailureRatio trips the breaker when, within Window, at least
 	// MinThroughput primary reads were made and this fraction of them
-	// failed. 0 (the default) disables the rule.
+	// failed. Default 0: the rule is off.
 	FailureRatio float64
-	// Window is the rolling window of the ratio rule. Default 30s.
+	// Window is the rolling window of the ratio rule, and the flap window:
+	// a breaker that trips again within Window of closing needs twice as
+	// many successful probes to close the next time (see ProbeSuccesses).
+	// Default 30s.
 	Window time.Duration
 	// MinThroughput is the fewest reads in Window for the ratio rule to
 	// apply. Default 20.
 	MinThroughput int
 
-	// SlowCallThreshold counts a primary read slower than this as a failure
-	// for the trip rules (the response itself is still returned).
-	// 0 (the default) disables it.
+	// SlowCallThreshold counts a primary read whose response headers took
+	// longer than this as a failure for the trip rules (the response itself
+	// is still returned), and makes a probe that slow fail. Default 0: off.
 	SlowCallThreshold time.Duration
+
+	// AttemptTimeout bounds the time from sending one routed read attempt
+	// (primary or secondary) to its response headers. An attempt that
+	// exceeds it is cancelled, counts as a failure of its location and
+	// falls back to the other location within the same try. The bound does
+	// not apply to reading the body, which failures count against in their
+	// own way.
+	//
+	// Default 0: adaptive, four times the p99 of recent successful primary
+	// reads' time to headers, at least 500ms and at most 1s (500ms until
+	// 64 reads have been seen). Negative: no bound (only the SDK's
+	// TryTimeout and the caller's context end an attempt).
+	AttemptTimeout time.Duration
 
 	// FailbackReads lets the primary be probed again after this many
 	// successful secondary reads (the seed's secondary threshold).
-	// Default 20. 0 disables count-based fail-back.
+	// Default 20; negative disables count-based fail-back.
 	FailbackReads int
 	// FailbackAfter lets the primary be probed again this long after the
-	// breaker opened or the last probe failed. 0 (the default) disables
-	// time-based fail-back. With both set, whichever comes first wins.
+	// breaker opened or the last probe failed. Default 0: off. With both
+	// set, whichever comes first wins.
 	FailbackAfter time.Duration
+	// ProbeInterval is the background probe: while the breaker is open and
+	// no probe has ended for ProbeInterval, the Router probes the primary
+	// with Get Account Information (GET /?restype=account&comp=properties,
+	// answered from the account's metadata and authorised like any
+	// request), so that fail-back happens even with no read traffic. Any
+	// answer other than 408, 429, 500, 502, 503 or 504 within the attempt
+	// bound (a 403 for a SAS that lacks the permission included) counts as
+	// a success. It needs the service client the constructors set
+	// (SetStatsClient when wiring by hand). Default 1s; negative disables.
+	ProbeInterval time.Duration
 	// ProbeSuccesses is how many consecutive successful probes close the
 	// breaker. Only one probe is in flight at a time; other reads keep
-	// using the secondary meanwhile. Default 1.
+	// using the secondary meanwhile, and after a success the next read
+	// probes again. Default 1. Flap damping doubles it each time the
+	// breaker trips again within Window of closing, up to
+	// MaxProbeSuccesses, and forgets after a calm Window.
 	ProbeSuccesses int
+	// MaxProbeSuccesses caps flap damping. Default 16.
+	MaxProbeSuccesses int
 	// ProbeBackoff multiplies the fail-back reads and interval after each
 	// failed probe, while the primary stays down. Default 2; 1 disables.
 	ProbeBackoff float64
-	// MaxProbeBackoff caps the total multiplier. Default 4; 0 means
-	// ProbeBackoff (a single step).
+	// MaxProbeBackoff caps the total multiplier. Default 4.
 	MaxProbeBackoff float64
 
 	// Mode is the initial routing mode. Default Auto.
@@ -67,7 +104,7 @@ type Config struct {
 
 	// MaxStaleness makes reads that would be served by the secondary fail
 	// with ErrTooStale while its LastSyncTime is older than this.
-	// 0 (the default) accepts any staleness.
+	// Default 0: any staleness is accepted.
 	MaxStaleness time.Duration
 	// StatsRefresh is the longest the cached LastSyncTime is used before
 	// Get Blob Service Stats is asked again, while reads use the
@@ -80,10 +117,10 @@ type Config struct {
 	// Hedge configures hedged reads; off unless Hedge.Enabled.
 	Hedge HedgeConfig
 
-	// OnRetry is called after each retryable failure of a primary read.
-	// Callbacks run on the reading goroutine, outside every lock: they may
-	// call the Router and read through the client, but a slow callback
-	// slows that read.
+	// OnRetry is called after each retryable failure of a primary read
+	// (probes included). Callbacks run on the reading goroutine, outside
+	// every lock: they may call the Router and read through the client,
+	// but a slow callback slows that read.
 	OnRetry func(RetryEvent)
 	// OnResponse is called once per routed read attempt that produced an
 	// outcome, with the location that served it.
@@ -93,9 +130,14 @@ type Config struct {
 	// mode. A probe going out (half-open) is not a transition; State
 	// reports it.
 	OnStateChange func(StateChange)
+	// OnProbe is called with the verdict of every probe of the primary,
+	// failed ones included.
+	OnProbe func(ProbeEvent)
 
-	// Logger receives state changes (Info) and per-read decisions (Debug).
-	// nil means slog.Default().
+	// Logger receives state changes (Info), failed probes (Info) and
+	// reads that failed on both locations (Warn), each at most once a
+	// second with a count of the ones left out, and per-read decisions
+	// (Debug). nil means slog.Default().
 	Logger *slog.Logger
 
 	// Now is the time source; time.Now when nil. Tests use it to drive
@@ -106,7 +148,8 @@ type Config struct {
 // HedgeConfig configures hedged reads: when the primary has not answered a
 // read within Delay (or the observed p95 when Delay is 0), the same read is
 // sent to the secondary; the first good answer wins and the other is
-// cancelled.
+// cancelled. A read the secondary won counts as a slow primary read for
+// the trip rules.
 type HedgeConfig struct {
 	// Enabled turns hedging on. Only reads are hedged, only while the
 	// breaker is closed in Auto mode, and never a half-open probe.
@@ -122,19 +165,30 @@ type HedgeConfig struct {
 	Burst int
 }
 
-// DefaultConfig returns the seed tutorial's behaviour: 5 consecutive
-// retryable primary failures move reads to the secondary; after 20
-// successful secondary reads the primary is probed again.
+// Attempt bound defaults (Config.AttemptTimeout 0).
+const (
+	minAttemptTimeout = 500 * time.Millisecond
+	maxAttemptTimeout = time.Second
+	attemptTimeoutP99 = 4 // multiplier of the observed p99
+)
+
+// DefaultConfig returns the seed tutorial's behaviour with hang protection:
+// 5 consecutive failed primary reads move reads to the secondary; after 20
+// successful secondary reads (or a second without a probe) the primary is
+// probed again; every attempt waits at most the adaptive attempt bound
+// for its response headers.
 func DefaultConfig() *Config {
 	return &Config{
-		FailureThreshold: 5,
-		Window:           30 * time.Second,
-		MinThroughput:    20,
-		FailbackReads:    20,
-		ProbeSuccesses:   1,
-		ProbeBackoff:     2,
-		MaxProbeBackoff:  4,
-		StatsRefresh:     15 * time.Second,
+		FailureThreshold:  5,
+		Window:            30 * time.Second,
+		MinThroughput:     20,
+		FailbackReads:     20,
+		ProbeInterval:     time.Second,
+		ProbeSuccesses:    1,
+		MaxProbeSuccesses: 16,
+		ProbeBackoff:      2,
+		MaxProbeBackoff:   4,
+		StatsRefresh:      15 * time.Second,
 		Hedge: HedgeConfig{
 			MinDelay: 5 * time.Millisecond,
 			Budget:   0.05,
@@ -143,28 +197,39 @@ func DefaultConfig() *Config {
 	}
 }
 
-// Validate reports the first unusable setting, wrapping ErrInvalidConfig.
+// Errors Validate wraps, besides ErrInvalidConfig, for configurations that
+// are well-formed but useless.
+var (
+	// ErrNeverTrips: every trip rule is off, so reads never leave a
+	// failing primary.
+	ErrNeverTrips = errors.New("geoblob: the breaker can never trip")
+	// ErrNeverFailsBack: every fail-back trigger is off, so reads never
+	// return to the primary once the breaker opened.
+	ErrNeverFailsBack = errors.New("geoblob: the breaker can never fail back")
+)
+
+// Validate reports the first unusable setting. Every error wraps
+// ErrInvalidConfig; a config that can never trip also wraps ErrNeverTrips,
+// and one that can never fail back ErrNeverFailsBack.
 func (c *Config) Validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, a...)...)
 	}
 	switch {
-	case c.FailureThreshold < 0:
-		return bad("FailureThreshold %d < 0", c.FailureThreshold)
 	case c.FailureRatio < 0 || c.FailureRatio > 1:
 		return bad("FailureRatio %v outside [0,1]", c.FailureRatio)
-	case c.FailureRatio > 0 && c.Window <= 0:
-		return bad("FailureRatio needs a positive Window")
+	case c.Window < 0:
+		return bad("Window %v < 0", c.Window)
 	case c.MinThroughput < 0:
 		return bad("MinThroughput %d < 0", c.MinThroughput)
 	case c.SlowCallThreshold < 0:
-		return bad("SlowCallThreshold < 0")
-	case c.FailbackReads < 0 || c.FailbackAfter < 0:
-		return bad("FailbackReads and FailbackAfter must not be negative")
-	case c.FailbackReads == 0 && c.FailbackAfter == 0:
-		return bad("one of FailbackReads or FailbackAfter must be set, or reads never return to the primary")
-	case c.ProbeSuccesses < 1:
-		return bad("ProbeSuccesses %d < 1", c.ProbeSuccesses)
+		return bad("SlowCallThreshold %v < 0", c.SlowCallThreshold)
+	case c.FailbackAfter < 0:
+		return bad("FailbackAfter %v < 0", c.FailbackAfter)
+	case c.ProbeSuccesses < 0 || c.MaxProbeSuccesses < 0:
+		return bad("ProbeSuccesses and MaxProbeSuccesses must not be negative")
+	case c.MaxProbeSuccesses > 0 && c.MaxProbeSuccesses < c.ProbeSuccesses:
+		return bad("MaxProbeSuccesses %d < ProbeSuccesses %d", c.MaxProbeSuccesses, c.ProbeSuccesses)
 	case c.ProbeBackoff != 0 && c.ProbeBackoff < 1:
 		return bad("ProbeBackoff %v < 1", c.ProbeBackoff)
 	case c.MaxProbeBackoff != 0 && c.MaxProbeBackoff < 1:
@@ -179,34 +244,46 @@ func (c *Config) Validate() error {
 		return bad("Hedge.Budget %v outside [0,1]", c.Hedge.Budget)
 	case c.Hedge.Burst < 0:
 		return bad("Hedge.Burst < 0")
+	case c.FailureThreshold < 0 && c.FailureRatio == 0 && c.SlowCallThreshold == 0 && !c.Hedge.Enabled:
+		return fmt.Errorf("%w: %w: FailureThreshold is disabled and no FailureRatio or SlowCallThreshold is set", ErrInvalidConfig, ErrNeverTrips)
+	case c.FailbackReads < 0 && c.FailbackAfter == 0 && c.ProbeInterval < 0:
+		return fmt.Errorf("%w: %w: FailbackReads and ProbeInterval are disabled and FailbackAfter is not set", ErrInvalidConfig, ErrNeverFailsBack)
 	}
 	return nil
 }
 
-// withDefaults returns a copy with zero-valued optional knobs filled in.
-func (c Config) withDefaults() Config {
+// resolved returns a copy with every zero value replaced by its default;
+// disabled features stay negative (or zero where zero is the default).
+func (c Config) resolved() Config {
 	d := DefaultConfig()
-	if c.Window <= 0 {
-		c.Window = d.Window
+	set := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
 	}
-	if c.ProbeBackoff == 0 {
-		c.ProbeBackoff = 1
+	setD := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
 	}
-	if c.MaxProbeBackoff == 0 {
-		c.MaxProbeBackoff = c.ProbeBackoff
+	setF := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
 	}
-	if c.StatsRefresh == 0 {
-		c.StatsRefresh = d.StatsRefresh
-	}
-	if c.Hedge.MinDelay == 0 {
-		c.Hedge.MinDelay = d.Hedge.MinDelay
-	}
-	if c.Hedge.Budget == 0 {
-		c.Hedge.Budget = d.Hedge.Budget
-	}
-	if c.Hedge.Burst == 0 {
-		c.Hedge.Burst = d.Hedge.Burst
-	}
+	set(&c.FailureThreshold, d.FailureThreshold)
+	setD(&c.Window, d.Window)
+	set(&c.MinThroughput, d.MinThroughput)
+	set(&c.FailbackReads, d.FailbackReads)
+	setD(&c.ProbeInterval, d.ProbeInterval)
+	set(&c.ProbeSuccesses, d.ProbeSuccesses)
+	set(&c.MaxProbeSuccesses, max(d.MaxProbeSuccesses, c.ProbeSuccesses))
+	setF(&c.ProbeBackoff, d.ProbeBackoff)
+	setF(&c.MaxProbeBackoff, max(d.MaxProbeBackoff, c.ProbeBackoff))
+	setD(&c.StatsRefresh, d.StatsRefresh)
+	setD(&c.Hedge.MinDelay, d.Hedge.MinDelay)
+	setF(&c.Hedge.Budget, d.Hedge.Budget)
+	set(&c.Hedge.Burst, d.Hedge.Burst)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -39,8 +39,12 @@ var (
 // itself decides the outcome. Kind is one of the sentinel errors; Primary
 // and Secondary hold the cause observed at each location, when any.
 //
-// Error implements the azcore retry policy's non-retriable marker, so the
-// SDK returns it at once instead of retrying.
+// The Router returns most of these errors marked final for azcore's retry
+// policy, so the SDK returns them at once. The exception is
+// ErrBothUnavailable during the first second of a double outage
+// (bothRetryWindow): it is left retriable, so a secondary that blips while
+// the primary is down is ridden out by the SDK's next try. Either way
+// errors.As finds the *Error and errors.Is its Kind.
 type Error struct {
 	Kind      error
 	Primary   error
@@ -77,5 +81,3 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
-// NonRetriable marks the error as final for azcore's retry policy.
-func (e *Error) NonRetriable() {}

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/geoblob/geoblob"
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
@@ -171,8 +170,7 @@ func ExampleDownloadBuffer() {
 
 	router.Force(geoblob.SecondaryOnly)
 	buf := make([]byte, 64<<10)
-	b := client.ServiceClient().NewContainerClient("photos").NewBlobClient("big")
-	n, err := geoblob.DownloadBuffer(ctx, b, buf, &blob.DownloadBufferOptions{BlockSize: 8 << 10, Concurrency: 1})
+	n, err := geoblob.DownloadBuffer(ctx, client, "photos", "big", buf, &azblob.DownloadBufferOptions{BlockSize: 8 << 10, Concurrency: 1})
 	if err != nil {
 		log.Fatal(err)
 	}

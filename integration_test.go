@@ -327,8 +327,7 @@ func TestDownloadStaysOnOneVersion(t *testing.T) {
 			e.router.Force(tc.start)
 			router.Store(e.router)
 			buf := make([]byte, len(v1))
-			bc := e.client.ServiceClient().NewContainerClient(testContainer).NewBlobClient("big.bin")
-			n, err := geoblob.DownloadBuffer(context.Background(), bc, buf, &blob.DownloadBufferOptions{BlockSize: 4096, Concurrency: 4})
+			n, err := geoblob.DownloadBuffer(context.Background(), e.client, testContainer, "big.bin", buf, &blob.DownloadBufferOptions{BlockSize: 4096, Concurrency: 4})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -109,25 +110,59 @@ func TestConfigValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		mod  func(*Config)
-		ok   bool
+		want []error // nil: valid
 	}{
-		{"default", func(*Config) {}, true},
-		{"negative threshold", func(c *Config) { c.FailureThreshold = -1 }, false},
-		{"ratio above 1", func(c *Config) { c.FailureRatio = 1.5 }, false},
-		{"no failback", func(c *Config) { c.FailbackReads = 0 }, false},
-		{"time failback", func(c *Config) { c.FailbackReads = 0; c.FailbackAfter = 1 }, true},
-		{"backoff below 1", func(c *Config) { c.ProbeBackoff = 0.5 }, false},
-		{"zero probes", func(c *Config) { c.ProbeSuccesses = 0 }, false},
-		{"bad mode", func(c *Config) { c.Mode = 7 }, false},
-		{"bad budget", func(c *Config) { c.Hedge.Budget = 2 }, false},
-		{"negative staleness", func(c *Config) { c.MaxStaleness = -1 }, false},
+		{"default", func(*Config) {}, nil},
+		{"zero value", func(c *Config) { *c = Config{} }, nil},
+		{"threshold disabled, ratio on", func(c *Config) { c.FailureThreshold, c.FailureRatio = -1, 0.5 }, nil},
+		{"never trips", func(c *Config) { c.FailureThreshold = -1 }, []error{ErrInvalidConfig, ErrNeverTrips}},
+		{"slow calls alone trip", func(c *Config) { c.FailureThreshold, c.SlowCallThreshold = -1, time.Second }, nil},
+		{"ratio above 1", func(c *Config) { c.FailureRatio = 1.5 }, []error{ErrInvalidConfig}},
+		{"count failback off, background probe on", func(c *Config) { c.FailbackReads = -1 }, nil},
+		{"never fails back", func(c *Config) { c.FailbackReads, c.ProbeInterval = -1, -1 }, []error{ErrInvalidConfig, ErrNeverFailsBack}},
+		{"time failback", func(c *Config) { c.FailbackReads, c.ProbeInterval, c.FailbackAfter = -1, -1, time.Second }, nil},
+		{"backoff below 1", func(c *Config) { c.ProbeBackoff = 0.5 }, []error{ErrInvalidConfig}},
+		{"negative probes", func(c *Config) { c.ProbeSuccesses = -1 }, []error{ErrInvalidConfig}},
+		{"max probes below probes", func(c *Config) { c.ProbeSuccesses, c.MaxProbeSuccesses = 4, 2 }, []error{ErrInvalidConfig}},
+		{"bad mode", func(c *Config) { c.Mode = 7 }, []error{ErrInvalidConfig}},
+		{"bad budget", func(c *Config) { c.Hedge.Budget = 2 }, []error{ErrInvalidConfig}},
+		{"negative staleness", func(c *Config) { c.MaxStaleness = -1 }, []error{ErrInvalidConfig}},
+		{"negative window", func(c *Config) { c.Window = -1 }, []error{ErrInvalidConfig}},
 	} {
 		c := DefaultConfig()
 		tc.mod(c)
 		err := c.Validate()
-		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalidConfig)) {
+		if (err == nil) != (tc.want == nil) {
 			t.Errorf("%s: Validate() = %v", tc.name, err)
 		}
+		for _, w := range tc.want {
+			if !errors.Is(err, w) {
+				t.Errorf("%s: Validate() = %v, want it to wrap %v", tc.name, err, w)
+			}
+		}
+	}
+}
+
+// TestZeroConfigIsDefault: every zero field of a Config resolves to
+// DefaultConfig's value, and negative values stay (disabled).
+func TestZeroConfigIsDefault(t *testing.T) {
+	got, want := Config{}.resolved(), DefaultConfig().resolved()
+	got.Logger, want.Logger, got.Now, want.Now = nil, nil, nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Config{} resolves to\n%+v\nDefaultConfig() to\n%+v", got, want)
+	}
+	off := Config{FailureThreshold: -1, FailbackReads: -1, ProbeInterval: -1, AttemptTimeout: -1}.resolved()
+	if off.FailureThreshold != -1 || off.FailbackReads != -1 || off.ProbeInterval != -1 || off.AttemptTimeout != -1 {
+		t.Fatalf("negative values changed: %+v", off)
+	}
+	// The ratio rule with the default MinThroughput does not trip on the
+	// first failure.
+	r, err := NewRouter("https://a.blob.core.windows.net", &Config{FailureThreshold: -1, FailureRatio: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := r.br.Failure(time.Now(), ""); tr != nil {
+		t.Fatalf("ratio rule tripped on the first failure: %+v", tr)
 	}
 }
 
@@ -227,28 +262,75 @@ func TestPathStyleHosts(t *testing.T) {
 	}
 }
 
-// TestHedgerP95 checks the p95 estimate and that recording latencies
+// TestLatencies checks the quantiles and that recording latencies
 // allocates nothing.
-func TestHedgerP95(t *testing.T) {
-	h := newHedger(&HedgeConfig{MinDelay: time.Microsecond, Budget: 0.05, Burst: 10})
-	if _, ok := h.delay(); ok {
-		t.Fatal("a delay before any sample")
-	}
+func TestLatencies(t *testing.T) {
+	var l latencies
 	for i := range 1000 {
-		h.observe(time.Duration(i%100+1) * time.Millisecond)
+		l.observe(time.Duration(i%100+1) * time.Millisecond)
 	}
-	if d, ok := h.delay(); !ok || d < 90*time.Millisecond || d > 100*time.Millisecond {
-		t.Fatalf("p95 = %v, %v", d, ok)
+	if p := time.Duration(l.p95.Load()); p < 90*time.Millisecond || p > 100*time.Millisecond {
+		t.Fatalf("p95 = %v", p)
+	}
+	if p := time.Duration(l.p99.Load()); p < 98*time.Millisecond || p > 100*time.Millisecond {
+		t.Fatalf("p99 = %v", p)
 	}
 	// One allocation per p95Every calls would round to 0 in
 	// testing.AllocsPerRun; count them all.
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for range 100 * p95Every {
-		h.observe(time.Millisecond)
+		l.observe(time.Millisecond)
 	}
 	runtime.ReadMemStats(&after)
 	if n := after.Mallocs - before.Mallocs; n > 10 {
 		t.Fatalf("%d allocations for %d observations", n, 100*p95Every)
+	}
+}
+
+// TestHedgeDelay: no hedge before a p95 exists, then the p95, at least
+// MinDelay.
+func TestHedgeDelay(t *testing.T) {
+	var l latencies
+	h := newHedger(&HedgeConfig{MinDelay: 5 * time.Millisecond, Budget: 0.05, Burst: 10}, &l)
+	if _, ok := h.delay(); ok {
+		t.Fatal("a delay before any sample")
+	}
+	for range p95Every {
+		l.observe(time.Millisecond)
+	}
+	if d, ok := h.delay(); !ok || d != 5*time.Millisecond {
+		t.Fatalf("delay = %v, %v", d, ok)
+	}
+}
+
+// TestAdaptiveAttemptBound: four times the p99, between 500ms and 1s; a
+// configured bound wins.
+func TestAdaptiveAttemptBound(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		sample  time.Duration
+		samples int
+		want    time.Duration
+	}{
+		{"no samples", 0, 0, minAttemptTimeout},
+		{"fast primary: floor", 10 * time.Millisecond, 512, minAttemptTimeout},
+		{"200ms primary", 200 * time.Millisecond, 512, 800 * time.Millisecond},
+		{"slow primary: cap", 2 * time.Second, 512, maxAttemptTimeout},
+	} {
+		r, err := NewRouter("https://a.blob.core.windows.net", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range tc.samples {
+			r.lat.observe(tc.sample)
+		}
+		if got := r.AttemptTimeout(); got != tc.want {
+			t.Errorf("%s: bound %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	r, _ := NewRouter("https://a.blob.core.windows.net", &Config{AttemptTimeout: 42 * time.Millisecond})
+	if got := r.AttemptTimeout(); got != 42*time.Millisecond {
+		t.Errorf("configured bound: %v", got)
 	}
 }

@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
+	"github.com/geoblob/geoblob/internal/breaker"
 	"github.com/geoblob/geoblob/internal/redact"
 )
 
@@ -25,21 +26,40 @@ type Router struct {
 	primary, secondary endpoint
 	primaryURL         string
 	secondaryURL       string
-	br                 *breaker
+	br                 *breaker.Breaker
 	c                  counters
 	stats              staleness
+	lat                latencies
 	hedge              *hedger
 	pins               pinTable
+	steer              steerTable
 	log                *slog.Logger
+	logs               [numLogKinds]rateLimit
 	hedgeTransport     atomic.Pointer[policy.Transporter]
 	sharedKey          atomic.Pointer[accountKey]
+	probeSvc           atomic.Pointer[service.Client]
+	prober             atomic.Bool
+	// bothSince is when the current double outage was first seen (unix
+	// nanos), 0 while a location serves reads.
+	bothSince atomic.Int64
 }
 
 var _ policy.Policy = (*Router)(nil)
 
+// counters are the Router's own counters; the breaker keeps its own.
+type counters struct {
+	reads                                           [2]atomic.Uint64
+	writes                                          atomic.Uint64
+	fallbacks, notReplicated, hedges, hedgeWins     atomic.Uint64
+	errors, rejectedWrites, tooStale                atomic.Uint64
+	attemptTimeouts, bodyFailures, pinned, steered  atomic.Uint64
+	probesOK, probesFailed, bgProbes, bothRetriable atomic.Uint64
+}
+
 // NewRouter returns a Router for the account whose primary service URL is
 // primaryURL (e.g. https://acct.blob.core.windows.net or
-// http://127.0.0.1:10000/devstoreaccount1). cfg nil means DefaultConfig().
+// http://127.0.0.1:10000/devstoreaccount1). cfg nil means DefaultConfig(),
+// as does every zero field of cfg.
 //
 // Most programs use the NewClient* constructors instead; NewRouter is for
 // wiring the policy into an existing client construction:
@@ -56,7 +76,7 @@ func NewRouter(primaryURL string, cfg *Config) (*Router, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Router{cfg: cfg.withDefaults()}
+	r := &Router{cfg: cfg.resolved()}
 	p, _, err := parseEndpoint(primaryURL)
 	if err != nil {
 		return nil, err
@@ -87,11 +107,27 @@ func NewRouter(primaryURL string, cfg *Config) (*Router, error) {
 	r.primary, r.secondary = p, s
 	r.primaryURL, r.secondaryURL = p.String(), s.String()
 	r.log = r.cfg.Logger
-	r.br = newBreaker(&r.cfg, &r.c)
+	c := &r.cfg
+	r.br = breaker.New(breaker.Config{
+		FailureThreshold:  c.FailureThreshold,
+		FailureRatio:      c.FailureRatio,
+		Window:            c.Window,
+		MinThroughput:     c.MinThroughput,
+		FailbackReads:     c.FailbackReads,
+		FailbackAfter:     c.FailbackAfter,
+		ProbeSuccesses:    c.ProbeSuccesses,
+		MaxProbeSuccesses: c.MaxProbeSuccesses,
+		FlapWindow:        c.Window,
+		ProbeBackoff:      c.ProbeBackoff,
+		MaxProbeBackoff:   c.MaxProbeBackoff,
+		Mode:              breaker.Mode(c.Mode),
+		Now:               c.Now,
+	})
 	if r.cfg.Hedge.Enabled {
-		r.hedge = newHedger(&r.cfg.Hedge)
+		r.hedge = newHedger(&r.cfg.Hedge, &r.lat)
 	}
 	r.pins.init()
+	r.steer.init()
 	return r, nil
 }
 
@@ -102,10 +138,10 @@ func (r *Router) PrimaryURL() string { return r.primaryURL }
 func (r *Router) SecondaryURL() string { return r.secondaryURL }
 
 // State returns the breaker's state.
-func (r *Router) State() State { return r.br.current() }
+func (r *Router) State() State { return State(r.br.State()) }
 
 // Mode returns the routing mode.
-func (r *Router) Mode() Mode { return Mode(r.br.mode.Load()) }
+func (r *Router) Mode() Mode { return Mode(r.br.Mode()) }
 
 // Force sets the routing mode: PrimaryOnly, SecondaryOnly, or Auto to hand
 // control back to the breaker (which then starts closed).
@@ -113,11 +149,37 @@ func (r *Router) Force(m Mode) {
 	if m < Auto || m > SecondaryOnly {
 		return
 	}
-	r.emitState(r.br.force(r.cfg.Now(), m))
+	r.emitState(r.br.Force(r.cfg.Now(), breaker.Mode(m)))
 }
 
 // Counters returns a snapshot of the counters.
-func (r *Router) Counters() Counters { return r.c.snapshot() }
+func (r *Router) Counters() Counters {
+	c := &r.c
+	b := r.br.Counts()
+	return Counters{
+		PrimaryReads:     c.reads[Primary].Load(),
+		SecondaryReads:   c.reads[Secondary].Load(),
+		Writes:           c.writes.Load(),
+		Failovers:        b.Failovers,
+		Failbacks:        b.Failbacks,
+		Probes:           b.Probes,
+		Fallbacks:        c.fallbacks.Load(),
+		NotReplicated:    c.notReplicated.Load(),
+		Hedges:           c.hedges.Load(),
+		HedgeWins:        c.hedgeWins.Load(),
+		Errors:           c.errors.Load(),
+		RejectedWrites:   c.rejectedWrites.Load(),
+		TooStale:         c.tooStale.Load(),
+		AttemptTimeouts:  c.attemptTimeouts.Load(),
+		BodyFailures:     c.bodyFailures.Load(),
+		PinnedReads:      c.pinned.Load(),
+		Steered:          c.steered.Load(),
+		ProbesOK:         c.probesOK.Load(),
+		ProbesFailed:     c.probesFailed.Load(),
+		BackgroundProbes: c.bgProbes.Load(),
+		BothRetriable:    c.bothRetriable.Load(),
+	}
+}
 
 // Do implements policy.Policy. It must run once per try, i.e. in
 // PerRetryPolicies; see the package documentation.
@@ -132,55 +194,22 @@ func (r *Router) Do(req *policy.Request) (*http.Response, error) {
 		return req.Next()
 	}
 	if raw.Method != http.MethodGet && raw.Method != http.MethodHead {
-		if !r.cfg.AllowWritesWhileDown && r.br.primaryDown() {
+		if !r.cfg.AllowWritesWhileDown && r.br.PrimaryDown() {
 			r.c.rejectedWrites.Add(1)
 			r.c.errors.Add(1)
-			return nil, &Error{Kind: ErrPrimaryUnavailable}
+			return nil, final(&Error{Kind: ErrPrimaryUnavailable})
 		}
 		r.c.writes.Add(1)
 		return req.Next()
+	}
+	if gen, ok := raw.Context().Value(backgroundProbeKey{}).(uint64); ok {
+		return r.backgroundProbeTry(req, gen)
 	}
 	return r.read(req)
 }
 
 func isStatsQuery(q string) bool {
 	return strings.Contains(q, "comp=stats") && strings.Contains(q, "restype=service")
-}
-
-// outcome classifies one attempt.
-type outcome uint8
-
-const (
-	good          outcome = iota // an answer to return: 2xx, 3xx, most 4xx
-	retryable                    // 408, 429, 5xx, timeout, connection error
-	notReplicated                // 404 or 412 from the secondary
-	neutral                      // caller cancellation or a non-retriable error
-)
-
-type attempt struct {
-	loc   Location
-	resp  *http.Response
-	err   error
-	end   time.Time // when the answer (or error) arrived
-	dur   time.Duration
-	class outcome
-	why   error // cause(), computed once
-}
-
-// send makes one attempt at loc. When clone is false req itself is sent
-// (readdressed in place); the retry policy gives each try its own copy.
-func (r *Router) send(req *policy.Request, ctx context.Context, loc Location, clone bool) attempt {
-	if clone {
-		req = req.Clone(ctx)
-	}
-	raw := req.Raw()
-	r.readdress(raw, loc)
-	start := r.cfg.Now()
-	resp, err := req.Next()
-	a := attempt{loc: loc, resp: resp, err: err, end: r.cfg.Now()}
-	a.dur = a.end.Sub(start)
-	a.class = classify(ctx, loc, resp, err)
-	return a
 }
 
 // readdress points req at loc, signing it again when the signed path
@@ -199,212 +228,255 @@ func (r *Router) readdress(req *http.Request, loc Location) {
 	}
 }
 
-// classify sorts an attempt's result. Caller cancellation (context.Canceled)
-// is neutral; a deadline (the SDK's TryTimeout, or the caller's) is a
-// timeout, which counts against the location like any retryable failure.
-func classify(ctx context.Context, loc Location, resp *http.Response, err error) outcome {
-	if err != nil {
-		var nre interface{ NonRetriable() }
-		switch {
-		case errors.Is(ctx.Err(), context.Canceled), errors.Is(err, context.Canceled), errors.As(err, &nre):
-			return neutral
-		}
-		return retryable
+func (r *Router) endpoint(loc Location) *endpoint {
+	if loc == Secondary {
+		return &r.secondary
 	}
-	switch resp.StatusCode {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return retryable
-	case http.StatusNotFound, http.StatusPreconditionFailed:
-		if loc == Secondary {
-			return notReplicated
-		}
-	}
-	return good
+	return &r.primary
 }
 
-// cause turns a failed attempt into an error for ErrBothUnavailable,
-// consuming its response.
-func (a *attempt) cause() error {
-	switch {
-	case a.why != nil:
-	case a.err != nil:
-		a.why = redact.Err(a.err)
-	case a.resp == nil:
-		a.why = errors.New("no response")
-	default:
-		// Reads the (small) error body and leaves resp re-readable, which
-		// also returns the connection to the pool before the next attempt.
-		a.why = runtime.NewResponseError(a.resp)
-	}
-	return a.why
+// how says how a read was served, for counters and events.
+type how struct {
+	fallback, hedged, probe, pinned bool
 }
 
-// discard drains and closes the attempt's response; a nil attempt is a
-// no-op.
-func (a *attempt) discard() {
-	if a != nil && a.resp != nil {
-		runtime.Drain(a.resp)
-		a.resp = nil
-	}
-}
-
-// read routes one try of a GET or HEAD.
+// read routes one try of a GET or HEAD: one path for both first
+// locations. The first attempt goes where the breaker (or a broken body's
+// steer) says; a retryable failure, a timeout, or a secondary that lacks
+// the blob (version) sends the same try to the other location, and a
+// primary lacking the version a download started on (412 on a pinned
+// version) sends it to the secondary.
 func (r *Router) read(req *policy.Request) (*http.Response, error) {
 	ctx := req.Raw().Context()
-	var rt route
-	if r.pins.pinned(&r.primary, req.Raw(), r.cfg.Now) && r.Mode() == Auto {
-		// A conditional read of a version the secondary served (the rest
-		// of a download): stay there, even as the breaker closes.
-		rt.loc = Secondary
-	} else {
-		rt = r.br.route()
-	}
-	if rt.loc == Secondary {
-		if err := r.checkStale(ctx); err != nil {
-			return nil, err
+	rt := r.br.Route()
+	first := Location(rt.First)
+	mode := r.Mode()
+	if mode == Auto && !rt.Probe && r.steer.n.Load() > 0 {
+		if loc, ok := r.steer.take(r.endpoint(Primary), req.Raw(), r.cfg.Now()); ok {
+			first = loc
+			r.c.steered.Add(1)
 		}
-		return r.readSecondaryFirst(req, ctx)
 	}
+	if first == Secondary {
+		if err := r.checkStale(ctx); err != nil {
+			return nil, final(err)
+		}
+	}
+	// A failed first attempt falls back to the other location only in
+	// Auto mode (a probe even with DisableFallback); a secondary lacking
+	// the blob (version) always sends the read to the primary.
+	fallbackOK := mode == Auto && (!r.cfg.DisableFallback || rt.Probe)
+
 	var a attempt
 	var sec *attempt
-	hedged := false
-	if r.hedge != nil && !rt.probe && r.Mode() == Auto && r.State() == Closed {
-		a, hedged, sec = r.hedgedRead(req, ctx)
+	h := how{probe: rt.Probe}
+	if first == Primary && r.hedge != nil && !rt.Probe && mode == Auto && r.br.State() == breaker.Closed {
+		a, h.hedged, sec = r.hedgedRead(req, ctx)
 		if a.loc == Secondary {
-			// The hedge won; the primary's verdict is unknown, not a failure.
-			r.servedSecondary(&a)
-			r.served(req, &a, false, true, false)
-			return a.resp, a.err
+			// The hedge won: the primary was slower than the hedge delay,
+			// which counts as a slow call for the trip rules.
+			r.emitState(r.br.Failure(a.end, "slow primary reads (hedges won): "))
+			return r.deliver(req, &a, h), nil
 		}
 	} else {
-		a = r.send(req, ctx, Primary, false)
+		a = r.send(req, ctx, first, false)
 	}
-	now := a.end
+	r.judge(&a, rt)
+
 	switch a.class {
 	case good:
-		if rt.probe {
-			r.emitState(r.br.probeResult(now, rt.gen, true))
-		} else {
-			r.emitState(r.br.primarySuccess(now, a.dur))
+		if a.loc == Primary && a.resp.StatusCode == http.StatusPreconditionFailed && fallbackOK && r.pins.n.Load() > 0 &&
+			r.pins.pinned(r.endpoint(Primary), req.Raw(), r.cfg.Now()) {
+			// The primary lacks the version this download started on at
+			// the secondary: finish it there.
+			b := r.send(req, ctx, Secondary, true)
+			if b.class == good {
+				a.discard()
+				sec.discard()
+				r.c.pinned.Add(1)
+				r.servedSecondary(&b)
+				return r.deliver(req, &b, how{fallback: true, pinned: true}), nil
+			}
+			b.discard()
 		}
-		if r.hedge != nil && a.resp != nil && a.resp.StatusCode < 300 {
-			r.hedge.observe(a.dur)
-		}
-		r.served(req, &a, false, hedged, rt.probe)
-		return a.resp, nil
+		sec.discard()
+		return r.deliver(req, &a, h), nil
 	case neutral:
-		if rt.probe {
-			r.br.probeAbandoned()
-		}
 		sec.discard()
 		return a.resp, a.err
-	}
-	// A retryable primary failure.
-	var ev *StateChange
-	if rt.probe {
-		ev = r.br.probeResult(now, rt.gen, false)
-	} else {
-		ev = r.br.primaryFailure(now, "")
-	}
-	r.emitRetry(&a, rt.probe)
-	r.emitState(ev)
-	if (r.cfg.DisableFallback && !rt.probe) || r.Mode() == PrimaryOnly || ctx.Err() != nil {
-		// No fallback: not wanted, or the try's time is spent (a timeout);
-		// the retry policy decides what happens next.
-		sec.discard()
-		r.served(req, &a, false, hedged, rt.probe)
-		return a.resp, a.err
-	}
-	if err := r.checkStale(ctx); err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			e.Primary = a.cause()
+	case notReplicated:
+		r.c.notReplicated.Add(1)
+	case retryable:
+		if !fallbackOK || ctx.Err() != nil {
+			// No fallback: not wanted, or the try's time is spent; the
+			// retry policy decides what happens next.
+			sec.discard()
+			return r.undelivered(req, &a, h)
 		}
-		sec.discard()
-		return nil, err
+	}
+	other := first.other()
+	if other == Secondary && sec == nil {
+		if err := r.checkStale(ctx); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Primary = a.cause()
+			}
+			return nil, final(err)
+		}
 	}
 	a.cause()
 	var b attempt
 	if sec != nil {
 		b = *sec // the hedge already asked the secondary
 	} else {
-		b = r.send(req, ctx, Secondary, true)
+		b = r.send(req, ctx, other, true)
 	}
+	r.judge(&b, breaker.Route{})
 	switch b.class {
 	case good:
+		if b.loc == Primary && a.class == retryable {
+			// The secondary failed and the primary answered: it is back.
+			r.emitState(r.br.Recovered(b.end))
+		}
 		a.discard()
-		r.servedSecondary(&b)
-		r.served(req, &b, true, hedged, false)
-		return b.resp, nil
+		h.fallback, h.probe = true, false
+		return r.deliver(req, &b, h), nil
+	case neutral:
+		a.discard()
+		return b.resp, b.err
 	case notReplicated:
 		// The secondary cannot help; the primary's failure stands and the
 		// retry policy decides what happens next.
 		b.discard()
-		r.served(req, &a, false, hedged, rt.probe)
-		return a.resp, a.err
-	case neutral:
-		a.discard()
-		return b.resp, b.err
+		return r.undelivered(req, &a, h)
 	}
-	return nil, r.both(&a, &b)
-}
-
-// readSecondaryFirst serves a read the breaker (or a pin) sent to the
-// secondary, falling back to the primary on a failure or when the
-// secondary does not have the blob (version) yet.
-func (r *Router) readSecondaryFirst(req *policy.Request, ctx context.Context) (*http.Response, error) {
-	a := r.send(req, ctx, Secondary, false)
-	switch a.class {
-	case good:
-		r.servedSecondary(&a)
-		r.served(req, &a, false, false, false)
-		return a.resp, nil
-	case neutral:
-		return a.resp, a.err
-	case notReplicated:
-		r.c.notReplicated.Add(1)
-	case retryable:
-		if r.Mode() == SecondaryOnly || r.cfg.DisableFallback || ctx.Err() != nil {
-			r.served(req, &a, false, false, false)
-			return a.resp, a.err
-		}
+	if a.loc == Primary {
+		return nil, r.both(&a, &b)
 	}
-	a.cause()
-	b := r.send(req, ctx, Primary, true)
-	now := b.end
-	switch b.class {
-	case good:
-		if a.class == retryable {
-			// The secondary failed and the primary answered: it is back.
-			r.emitState(r.br.recovered(now))
-		} else {
-			// Not replicated yet: says nothing about the primary's health.
-			r.emitState(r.br.primarySuccess(now, b.dur))
-		}
-		a.discard()
-		r.served(req, &b, true, false, false)
-		return b.resp, nil
-	case neutral:
-		a.discard()
-		return b.resp, b.err
-	}
-	r.emitState(r.br.primaryFailure(now, ""))
-	r.emitRetry(&b, false)
 	return nil, r.both(&b, &a)
 }
 
+// judge does the breaker's bookkeeping of one attempt: a primary attempt's
+// outcome (a probe's verdict when rt.Probe), a good secondary answer
+// towards fail-back, and the adaptive bound's latency sample.
+func (r *Router) judge(a *attempt, rt breaker.Route) {
+	if a.loc == Secondary {
+		if a.class == good {
+			r.servedSecondary(a)
+		}
+		return
+	}
+	slow := r.cfg.SlowCallThreshold > 0 && a.dur > r.cfg.SlowCallThreshold
+	if rt.Probe {
+		switch {
+		case a.class == neutral:
+			r.br.ProbeAbandoned()
+		case a.class == good && !slow:
+			r.probeVerdict(rt.Gen, a, false, true, "")
+		case a.class == good:
+			r.probeVerdict(rt.Gen, a, false, false, "slow")
+		default:
+			r.probeVerdict(rt.Gen, a, false, false, "")
+			r.emitRetry(a, true)
+		}
+		return
+	}
+	switch a.class {
+	case good:
+		if a.resp.StatusCode < 300 {
+			if r.cfg.AttemptTimeout == 0 || (r.hedge != nil && r.cfg.Hedge.Delay == 0) {
+				r.lat.observe(a.dur)
+			}
+			if r.pins.n.Load() > 0 {
+				r.pins.drop(r.endpoint(Primary), a.resp)
+			}
+		}
+		if slow {
+			r.emitState(r.br.Failure(a.end, "slow primary reads: "))
+		} else {
+			r.br.Success(a.end)
+		}
+	case retryable:
+		ev := r.br.Failure(a.end, "")
+		r.emitRetry(a, false)
+		r.emitState(ev)
+	}
+}
+
+// probeVerdict ends a probe: it reports the verdict to the breaker, counts
+// it and emits the event.
+func (r *Router) probeVerdict(gen uint64, a *attempt, background, ok bool, reason string) {
+	tr := r.br.ProbeResult(a.end, gen, ok)
+	ev := ProbeEvent{OK: ok, Background: background, Duration: a.dur, Reason: reason}
+	if a.resp != nil {
+		ev.StatusCode = a.resp.StatusCode
+	}
+	switch {
+	case ok:
+		r.c.probesOK.Add(1)
+	case a.timedOut:
+		ev.Err, ev.Reason = ErrAttemptTimeout, "attempt timeout"
+	case a.err != nil:
+		ev.Err, ev.Reason = redact.Err(a.err), "error"
+	case reason == "":
+		ev.Reason = "status"
+	}
+	if !ok {
+		r.c.probesFailed.Add(1)
+		r.logAt(logProbe, slog.LevelInfo, "geoblob: probe of the primary failed", "reason", ev.Reason, "status", ev.StatusCode, "background", background)
+	}
+	if r.cfg.OnProbe != nil {
+		r.cfg.OnProbe(ev)
+	}
+	r.emitState(tr)
+}
+
+// undelivered returns a failed attempt's answer to the retry policy as it
+// is (a 503 response, a transport error or a timeout), counting it.
+func (r *Router) undelivered(req *policy.Request, a *attempt, h how) (*http.Response, error) {
+	if a.resp != nil {
+		return r.deliver(req, a, h), nil
+	}
+	r.report(req, a, h)
+	if a.timedOut {
+		return nil, fmt.Errorf("%s %s: %w", a.loc, req.Raw().Method, ErrAttemptTimeout)
+	}
+	return nil, a.err
+}
+
 // both builds ErrBothUnavailable from the primary and secondary attempts.
+// During the first second of a double outage the error is left to the
+// SDK's retry policy (the secondary may be back by the next try); after
+// that it is final, so reads end quickly while both locations are down.
 func (r *Router) both(p, s *attempt) error {
 	r.c.errors.Add(1)
+	now := r.cfg.Now().UnixNano()
+	since := r.bothSince.Load()
+	if since == 0 && !r.bothSince.CompareAndSwap(0, now) {
+		since = r.bothSince.Load()
+	}
+	if since == 0 {
+		since = now
+	}
 	err := &Error{Kind: ErrBothUnavailable, Primary: p.cause(), Secondary: s.cause()}
-	r.log.Warn("geoblob: read failed on both locations", "error", err.Error())
-	return err
+	r.logAt(logBoth, slog.LevelWarn, "geoblob: read failed on both locations", "error", err.Error())
+	if time.Duration(now-since) < bothRetryWindow {
+		r.c.bothRetriable.Add(1)
+		return err
+	}
+	return final(err)
 }
+
+// bothRetryWindow is how long after a double outage begins its
+// ErrBothUnavailable errors stay retriable by the SDK. azcore's first retry
+// comes 0.8 s (±20%) after a failed try by default, so a read that fails
+// early in a short double outage gets one more try, and reads in a long one
+// end within about two tries.
+const bothRetryWindow = time.Second
 
 // servedSecondary does the bookkeeping of a good secondary answer.
 func (r *Router) servedSecondary(a *attempt) {
-	r.br.secondarySuccess()
+	r.br.SecondarySuccess()
 	r.stats.maybeRefresh(r, a.end)
 	if a.resp != nil && a.resp.Request != nil &&
 		(a.resp.StatusCode == http.StatusOK || a.resp.StatusCode == http.StatusPartialContent) {
@@ -414,14 +486,22 @@ func (r *Router) servedSecondary(a *attempt) {
 	}
 }
 
-// served counts a read's outcome and reports it.
-func (r *Router) served(req *policy.Request, a *attempt, fallback, hedged, probe bool) {
-	if a.resp != nil {
-		r.c.reads[a.loc].Add(1)
-		if fallback {
-			r.c.fallbacks.Add(1)
-		}
+// deliver counts a read's answer, reports it and returns its response.
+func (r *Router) deliver(req *policy.Request, a *attempt, h how) *http.Response {
+	if r.bothSince.Load() != 0 && a.class == good {
+		r.bothSince.Store(0)
 	}
+	r.c.reads[a.loc].Add(1)
+	if h.fallback {
+		r.c.fallbacks.Add(1)
+	}
+	r.report(req, a, h)
+	return a.resp
+}
+
+// report records an attempt's outcome in the caller's ReadInfo and emits
+// OnResponse and the debug log.
+func (r *Router) report(req *policy.Request, a *attempt, h how) {
 	info, _ := req.Raw().Context().Value(readInfoKey{}).(*ReadInfo)
 	debug := r.log.Enabled(context.Background(), slog.LevelDebug)
 	if info == nil && r.cfg.OnResponse == nil && !debug {
@@ -436,7 +516,7 @@ func (r *Router) served(req *policy.Request, a *attempt, fallback, hedged, probe
 		status = a.resp.StatusCode
 	}
 	if info != nil && a.resp != nil {
-		info.record(ReadStatus{Location: a.loc, Fallback: fallback, Hedged: hedged, StatusCode: status, LastSyncTime: lst})
+		info.record(ReadStatus{Location: a.loc, Fallback: h.fallback, Hedged: h.hedged, StatusCode: status, LastSyncTime: lst})
 	}
 	if r.cfg.OnResponse != nil || debug {
 		sent := req.Raw() // the URL the answer came from, not the one asked for
@@ -445,38 +525,90 @@ func (r *Router) served(req *policy.Request, a *attempt, fallback, hedged, probe
 		}
 		ev := ResponseEvent{
 			Method: sent.Method, URL: redact.URL(sent.URL), Location: a.loc,
-			StatusCode: status, Fallback: fallback, Probe: probe, Hedged: hedged,
+			StatusCode: status, Fallback: h.fallback, Pinned: h.pinned, Probe: h.probe, Hedged: h.hedged,
 			Duration: a.dur, LastSyncTime: lst,
 		}
-		if a.err != nil {
+		if a.timedOut {
+			ev.Err = ErrAttemptTimeout
+		} else if a.err != nil {
 			ev.Err = redact.Err(a.err)
 		}
-		r.log.Debug("geoblob: read", "location", a.loc.String(), "status", status, "fallback", fallback, "probe", probe, "hedged", hedged, "url", ev.URL)
+		r.log.Debug("geoblob: read", "location", a.loc.String(), "status", status, "fallback", h.fallback, "probe", h.probe, "hedged", h.hedged, "url", ev.URL)
 		if r.cfg.OnResponse != nil {
 			r.cfg.OnResponse(ev)
 		}
 	}
 }
 
+// bodyFailed counts a response body that broke while being read against
+// the location that served it (caller cancellation is neutral), and steers
+// the next read of that blob version (azblob's retry-reader resumption, or
+// the download's next chunk) to the other location.
+func (r *Router) bodyFailed(w *watch, err error) {
+	if w.parent.Err() != nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	r.c.bodyFailures.Add(1)
+	now := r.cfg.Now()
+	if w.loc == Primary {
+		r.emitState(r.br.Failure(now, "primary response bodies failing: "))
+	}
+	if etag := w.etag(); etag != "" && w.resp.Request != nil && r.Mode() == Auto {
+		r.steer.add(r.endpoint(w.loc).relPath(w.resp.Request.URL), etag, w.loc.other(), now)
+	}
+}
+
+// etag is the version the watched response belongs to: azblob's
+// resumptions and later chunks ask for it with If-Match.
+func (w *watch) etag() string {
+	if e := w.resp.Header.Get("ETag"); e != "" {
+		return e
+	}
+	if w.resp.Request != nil {
+		return w.resp.Request.Header.Get("If-Match")
+	}
+	return ""
+}
+
 func (r *Router) emitRetry(a *attempt, probe bool) {
 	if r.cfg.OnRetry == nil {
 		return
 	}
-	ev := RetryEvent{Count: r.br.consecutive(), Probe: probe}
-	if a.err != nil {
+	ev := RetryEvent{Count: r.br.Consecutive(), Probe: probe}
+	switch {
+	case a.timedOut:
+		ev.Err = ErrAttemptTimeout
+	case a.err != nil:
 		ev.Err = redact.Err(a.err)
-	} else if a.resp != nil {
+	case a.resp != nil:
 		ev.StatusCode = a.resp.StatusCode
 	}
 	r.cfg.OnRetry(ev)
 }
 
-func (r *Router) emitState(ev *StateChange) {
-	if ev == nil {
+func (r *Router) emitState(tr *breaker.Transition) {
+	if tr == nil {
 		return
 	}
-	r.log.Info("geoblob: breaker state change", "from", ev.From.String(), "to", ev.To.String(), "mode", ev.Mode.String(), "reason", ev.Reason)
+	ev := StateChange{From: State(tr.From), To: State(tr.To), Mode: Mode(tr.Mode), Reason: tr.Reason, At: tr.At}
+	r.logAt(logState, slog.LevelInfo, "geoblob: breaker state change", "from", ev.From.String(), "to", ev.To.String(), "mode", ev.Mode.String(), "reason", ev.Reason)
+	if ev.To == Open && ev.Mode == Auto {
+		r.startProber()
+	}
 	if r.cfg.OnStateChange != nil {
-		r.cfg.OnStateChange(*ev)
+		r.cfg.OnStateChange(ev)
 	}
 }
+
+// final marks a Router error as final for azcore's retry policy.
+func final(err error) error { return &finalError{err} }
+
+// finalError is a Router error the SDK must not retry. errors.Is and
+// errors.As reach the *Error inside.
+type finalError struct{ err error }
+
+func (e *finalError) Error() string { return e.err.Error() }
+func (e *finalError) Unwrap() error { return e.err }
+
+// NonRetriable marks the error as final for azcore's retry policy.
+func (e *finalError) NonRetriable() {}

@@ -83,7 +83,10 @@ func (r *Router) SetStats(f StatsFunc) { r.stats.src.Store(&f) }
 // SetStatsClient makes the router read statistics with svc, a service
 // client of the same account whose pipeline includes this router (Get
 // Blob Service Stats requests are always sent to the secondary).
+//
+// It also sets the client background probes use (SetProbeClient).
 func (r *Router) SetStatsClient(svc *service.Client) {
+	r.SetProbeClient(svc)
 	r.SetStats(func(ctx context.Context) (GeoStats, error) {
 		// One try: a background refresh must not sit in retry backoff.
 		ctx = policy.WithRetryOptions(ctx, policy.RetryOptions{MaxRetries: -1})

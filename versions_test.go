@@ -122,7 +122,7 @@ func TestDownloadBufferFlipKeepsOneVersion(t *testing.T) {
 						o.Range = blob.HTTPRange{Offset: 0, Count: int64(len(want))}
 					}
 					buf := make([]byte, len(want))
-					n, err := geoblob.DownloadBuffer(context.Background(), tv.blob(), buf, o)
+					n, err := geoblob.DownloadBuffer(context.Background(), tv.client, testContainer, "v.bin", buf, o)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -184,7 +184,7 @@ func TestDownloadFileFlipKeepsOneVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = geoblob.DownloadFile(context.Background(), tv.blob(), f, &blob.DownloadFileOptions{
+	_, err = geoblob.DownloadFile(context.Background(), tv.client, testContainer, "v.bin", f, &blob.DownloadFileOptions{
 		Range: blob.HTTPRange{Count: int64(len(tv.v1))}, BlockSize: 4096, Concurrency: 4,
 	})
 	if err != nil {

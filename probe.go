@@ -1,0 +1,77 @@
+package geoblob
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+)
+
+// backgroundProbeKey marks the context of a background probe request with
+// the breaker generation it was claimed under.
+type backgroundProbeKey struct{}
+
+// startProber starts the background prober, unless it runs already or is
+// disabled. It runs while the breaker is open and ends when it closes (or
+// a Force leaves Auto mode).
+func (r *Router) startProber() {
+	if r.cfg.ProbeInterval <= 0 || r.probeSvc.Load() == nil || !r.prober.CompareAndSwap(false, true) {
+		return
+	}
+	go r.probeLoop()
+}
+
+func (r *Router) probeLoop() {
+	defer r.prober.Store(false)
+	every := r.cfg.ProbeInterval
+	t := time.NewTimer(every / 4)
+	defer t.Stop()
+	for range t.C {
+		if !r.br.PrimaryDown() {
+			return
+		}
+		if gen, ok := r.br.BackgroundProbe(every); ok {
+			r.c.bgProbes.Add(1)
+			r.sendBackgroundProbe(gen)
+		}
+		t.Reset(every / 4)
+	}
+}
+
+// sendBackgroundProbe sends Get Account Information through the client's
+// pipeline, in one try; the Router recognises it by its context.
+func (r *Router) sendBackgroundProbe(gen uint64) {
+	svc := r.probeSvc.Load()
+	ctx := context.WithValue(context.Background(), backgroundProbeKey{}, gen)
+	ctx = policy.WithRetryOptions(ctx, policy.RetryOptions{MaxRetries: -1})
+	ctx, cancel := context.WithTimeout(ctx, maxAttemptTimeout+time.Second)
+	defer cancel()
+	_, _ = svc.GetAccountInfo(ctx, nil) // the verdict is taken in backgroundProbeTry
+}
+
+// backgroundProbeTry sends a background probe to the primary, bounded like
+// any attempt and with no fallback, and reports its verdict.
+func (r *Router) backgroundProbeTry(req *policy.Request, gen uint64) (*http.Response, error) {
+	a := r.send(req, req.Raw().Context(), Primary, false)
+	switch {
+	case a.class == neutral && !a.timedOut:
+		r.br.ProbeAbandoned()
+	case a.class == good && (r.cfg.SlowCallThreshold <= 0 || a.dur <= r.cfg.SlowCallThreshold):
+		r.probeVerdict(gen, &a, true, true, "")
+	case a.class == good:
+		r.probeVerdict(gen, &a, true, false, "slow")
+	default:
+		r.probeVerdict(gen, &a, true, false, "")
+	}
+	if a.timedOut {
+		return nil, ErrAttemptTimeout
+	}
+	return a.resp, a.err
+}
+
+// SetProbeClient sets the service client background probes are sent with:
+// a client of the same account whose pipeline includes this router. The
+// constructors and SetStatsClient set it.
+func (r *Router) SetProbeClient(svc *service.Client) { r.probeSvc.Store(svc) }
