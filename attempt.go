@@ -192,6 +192,9 @@ type watch struct {
 	body   io.ReadCloser
 	resp   *http.Response
 	done   atomic.Bool
+	// succeed makes the end of an unbroken body count as a primary
+	// success; set before the response is handed on.
+	succeed bool
 }
 
 func (w *watch) timeout() { w.cancel(ErrAttemptTimeout) }
@@ -218,8 +221,14 @@ func (w *watch) Close() error {
 }
 
 func (w *watch) finish() {
-	if w.done.CompareAndSwap(false, true) && w.cancel != nil {
+	if !w.done.CompareAndSwap(false, true) {
+		return
+	}
+	if w.cancel != nil {
 		w.cancel(nil)
+	}
+	if w.succeed {
+		w.r.br.Success(w.r.cfg.Now())
 	}
 }
 

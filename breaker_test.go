@@ -20,29 +20,8 @@ import (
 	azruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/geoblob/geoblob"
+	"github.com/geoblob/geoblob/internal/testenv"
 )
-
-// manualClock is a Config.Now driven by the test.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newManualClock() *manualClock {
-	return &manualClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // eventLog records every callback, safe for concurrent use.
 type eventLog struct {
@@ -396,7 +375,7 @@ func TestBothUnavailableWrapsEachCause(t *testing.T) {
 func TestStatsFailureNoStorm(t *testing.T) {
 	for _, maxStale := range []time.Duration{0, time.Hour} {
 		t.Run(fmt.Sprint("MaxStaleness=", maxStale), func(t *testing.T) {
-			clk := newManualClock()
+			clk := testenv.Clock()
 			cfg := geoblob.DefaultConfig()
 			cfg.Now = clk.Now
 			cfg.StatsRefresh = time.Minute
@@ -439,7 +418,7 @@ func TestStatsFailureNoStorm(t *testing.T) {
 // TestForcedStatsRefreshNoStorm: readers that find the secondary too stale
 // re-check the stats, but concurrent readers share one fetch.
 func TestForcedStatsRefreshNoStorm(t *testing.T) {
-	clk := newManualClock() // the fake's LastSyncTime is this instant
+	clk := testenv.Clock() // the fake's LastSyncTime is this instant
 	cfg := geoblob.DefaultConfig()
 	cfg.Now = clk.Now
 	cfg.StatsRefresh = time.Second
@@ -718,7 +697,7 @@ func TestSecretsNeverLeakAnywhere(t *testing.T) {
 // answers must not hold up reads: readers with statistics in hand use them
 // (they only overstate staleness), and a fetch is bounded by StatsRefresh.
 func TestStatsHangDoesNotHangReads(t *testing.T) {
-	clk := newManualClock() // the fake's LastSyncTime is this instant
+	clk := testenv.Clock() // the fake's LastSyncTime is this instant
 	cfg := geoblob.DefaultConfig()
 	cfg.Now = clk.Now
 	cfg.StatsRefresh = 100 * time.Millisecond

@@ -80,4 +80,3 @@ func (e *Error) Unwrap() []error {
 	}
 	return errs
 }
-

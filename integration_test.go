@@ -7,19 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/geoblob/geoblob"
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/testenv"
 )
 
 const testContainer = "geo"
@@ -31,28 +30,14 @@ type env struct {
 	router *geoblob.Router
 }
 
-// clientOptions keeps the SDK's own retries short so tests never sleep in
-// back-off, and gives each test its own connection pool, closed before the
-// emulator so that its shutdown never waits for idle connections.
-func clientOptions(t testing.TB) *azblob.ClientOptions {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	o := &azblob.ClientOptions{}
-	o.Transport = &http.Client{Transport: tr}
-	o.Retry = policy.RetryOptions{MaxRetries: 2, RetryDelay: time.Millisecond, MaxRetryDelay: 5 * time.Millisecond}
-	return o
-}
+func clientOptions(t testing.TB) *azblob.ClientOptions { return testenv.ClientOptions(t) }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func newEnv(t testing.TB, eo emulator.Options, cfg *geoblob.Config) *env {
 	t.Helper()
 	ctx := context.Background()
-	emu, err := emulator.Start(ctx, eo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
+	emu := testenv.Emulator(t, eo)
 	if cfg == nil {
 		cfg = geoblob.DefaultConfig()
 	}
@@ -93,23 +78,9 @@ func (e *env) get(ctx context.Context, name string) ([]byte, geoblob.ReadStatus,
 	return b, info.Last(), err
 }
 
-func (e *env) fault(t testing.TB, r fault.Rule) string {
-	t.Helper()
-	id, err := e.emu.Faults().Add(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+func (e *env) fault(t testing.TB, r fault.Rule) string { return testenv.Fault(t, e.emu, r) }
 
-func (e *env) fired(t testing.TB, id string) int64 {
-	t.Helper()
-	st, err := e.emu.Faults().Get(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st.Fired
-}
+func (e *env) fired(t testing.TB, id string) int64 { return testenv.Fired(t, e.emu, id) }
 
 func outage(ep fault.Endpoint, status int) fault.Rule {
 	return fault.Rule{Endpoint: ep, Match: fault.Match{Op: fault.Read, Container: testContainer}, Action: fault.Action{Status: status}}
@@ -459,11 +430,7 @@ func TestConcurrentReadersDuringOutage(t *testing.T) {
 // and requests moved there are signed again for that path.
 func TestPathStyleSecondary(t *testing.T) {
 	ctx := context.Background()
-	emu, err := emulator.Start(ctx, emulator.Options{NoSecondaryListener: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
+	emu := testenv.Emulator(t, emulator.Options{NoSecondaryListener: true})
 	cfg := geoblob.DefaultConfig()
 	cfg.Logger = quietLogger()
 	client, router, err := geoblob.NewClientWithSharedKey(emu.PrimaryURL(), emu.AccountName(), emu.AccountKey(), cfg, clientOptions(t))

@@ -391,9 +391,14 @@ func (r *Router) judge(a *attempt, rt breaker.Route) {
 				r.pins.drop(r.endpoint(Primary), a.resp)
 			}
 		}
-		if slow {
+		switch w, ok := a.resp.Body.(*watch); {
+		case slow:
 			r.emitState(r.br.Failure(a.end, "slow primary reads: "))
-		} else {
+		case ok:
+			// Good headers are half the story: the success counts once the
+			// body has been read (or closed) without breaking.
+			w.succeed = true
+		default:
 			r.br.Success(a.end)
 		}
 	case retryable:

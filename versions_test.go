@@ -13,6 +13,7 @@ import (
 	"github.com/geoblob/geoblob"
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/testenv"
 )
 
 // twoVersions is an emulator whose secondary holds v1 of a blob while the
@@ -54,11 +55,7 @@ func newTwoVersions(t *testing.T, pathStyle bool, start, mid geoblob.Mode) *twoV
 func newPathStyleEnv(t *testing.T, cfg *geoblob.Config) *env {
 	t.Helper()
 	ctx := context.Background()
-	emu, err := emulator.Start(ctx, emulator.Options{NoSecondaryListener: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
+	emu := testenv.Emulator(t, emulator.Options{NoSecondaryListener: true})
 	cfg.Logger = quietLogger()
 	client, router, err := geoblob.NewClientWithSharedKey(emu.PrimaryURL(), emu.AccountName(), emu.AccountKey(), cfg, clientOptions(t))
 	if err != nil {
