@@ -1,20 +1,79 @@
 package geoblob_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/geoblob/geoblob"
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
 	"github.com/geoblob/geoblob/internal/testenv"
 )
+
+func TestBothUnavailable(t *testing.T) {
+	e := newEnv(t, emulator.Options{}, nil)
+	e.put(t, "b.txt", []byte("x"))
+	e.fault(t, outage(fault.Primary, 503))
+	e.fault(t, outage(fault.Secondary, 500))
+	_, _, err := e.get(context.Background(), "b.txt")
+	if !errors.Is(err, geoblob.ErrBothUnavailable) {
+		t.Fatalf("err = %v, want ErrBothUnavailable", err)
+	}
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || (re.StatusCode != 503 && re.StatusCode != 500) {
+		t.Fatalf("want a wrapped ResponseError, got %v", err)
+	}
+	var ge *geoblob.Error
+	if !errors.As(err, &ge) || ge.Primary == nil || ge.Secondary == nil {
+		t.Fatalf("want both causes, got %#v", ge)
+	}
+}
+
+// TestBothUnavailableWrapsEachCause: ErrBothUnavailable carries the cause of
+// each location; errors.As reaches each one's *azcore.ResponseError.
+func TestBothUnavailableWrapsEachCause(t *testing.T) {
+	for _, tc := range []struct {
+		primary, secondary int32 // -1 connection refused
+	}{{503, 500}, {500, 503}, {-1, 503}, {503, -1}, {-1, -1}, {429, 504}} {
+		t.Run(fmt.Sprint(tc.primary, "/", tc.secondary), func(t *testing.T) {
+			f, c, _ := newFake(t, nil)
+			f.status[geoblob.Primary].Store(tc.primary)
+			f.status[geoblob.Secondary].Store(tc.secondary)
+			_, err := read(c)
+			var ge *geoblob.Error
+			if !errors.Is(err, geoblob.ErrBothUnavailable) || !errors.As(err, &ge) {
+				t.Fatalf("err = %v", err)
+			}
+			for _, side := range []struct {
+				name string
+				err  error
+				want int32
+			}{{"primary", ge.Primary, tc.primary}, {"secondary", ge.Secondary, tc.secondary}} {
+				var re *azcore.ResponseError
+				switch {
+				case side.err == nil:
+					t.Errorf("%s cause missing", side.name)
+				case side.want < 0 && errors.As(side.err, &re):
+					t.Errorf("%s: a transport error became %v", side.name, re)
+				case side.want > 0 && (!errors.As(side.err, &re) || int32(re.StatusCode) != side.want):
+					t.Errorf("%s cause %v, want a ResponseError %d", side.name, side.err, side.want)
+				}
+			}
+			if strings.Contains(err.Error(), "sig=x") || strings.Contains(err.Error(), "SECRETSIG") {
+				t.Errorf("error leaks the signature: %v", err)
+			}
+			if f.openBodies.Load() != 0 {
+				t.Errorf("%d response bodies never closed", f.openBodies.Load())
+			}
+		})
+	}
+}
 
 // TestSecondaryBlipRiddenOut: during a primary outage the secondary fails
 // one try; ErrBothUnavailable is retriable then, so the SDK's next try
@@ -92,22 +151,4 @@ func TestDoubleOutageLogsBounded(t *testing.T) {
 	if s := buf.String(); strings.Count(s, "level=WARN") != 2 || !strings.Contains(s, "suppressed=") {
 		t.Fatalf("second WARN missing or without the suppressed count:\n%s", s)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -56,19 +56,6 @@ func (l *probeLog) await(t *testing.T, to geoblob.State) {
 	}
 }
 
-// trip reads through a primary outage until the breaker opens.
-func (e *env) trip(t *testing.T, name string) {
-	t.Helper()
-	for i := 0; e.router.State() == geoblob.Closed; i++ {
-		if i > 20 {
-			t.Fatal("the breaker never opened")
-		}
-		if _, _, err := e.get(context.Background(), name); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestSlowProbeDoesNotClose: a probe that succeeds, but slower than
 // SlowCallThreshold, leaves the breaker open and is reported as failed.
 func TestSlowProbeDoesNotClose(t *testing.T) {
@@ -127,29 +114,6 @@ func TestBackgroundProbeFailsBackWithoutTraffic(t *testing.T) {
 	}
 	l.await(t, geoblob.Closed)
 	if c := e.router.Counters(); c.BackgroundProbes < 2 || c.ProbesFailed < 1 || c.ProbesOK != 1 {
-		t.Fatalf("counters %+v", c)
-	}
-}
-
-// TestHedgeWinsTrip: reads the hedge keeps winning count as slow primary
-// calls, so a hanging primary trips a hedging breaker.
-func TestHedgeWinsTrip(t *testing.T) {
-	cfg := geoblob.DefaultConfig()
-	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: 5 * time.Millisecond}
-	cfg.AttemptTimeout = 10 * time.Second // the hedge, not the bound, rescues these reads
-	e := newEnv(t, emulator.Options{}, cfg)
-	e.put(t, "p", []byte("x"))
-	e.fault(t, hang(fault.Primary))
-	for i := range 5 {
-		_, st, err := e.get(bounded(t), "p")
-		if err != nil || st.Location != geoblob.Secondary || !st.Hedged {
-			t.Fatalf("read %d: %+v, %v", i, st, err)
-		}
-	}
-	if s := e.router.State(); s != geoblob.Open {
-		t.Fatalf("state %v after 5 hedge wins", s)
-	}
-	if c := e.router.Counters(); c.HedgeWins != 5 || c.AttemptTimeouts != 0 {
 		t.Fatalf("counters %+v", c)
 	}
 }
