@@ -3,15 +3,25 @@ package geoblob
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 )
 
-// backgroundProbeKey marks the context of a background probe request with
-// the breaker generation it was claimed under.
+// backgroundProbeKey marks the context of a background probe request; its
+// value is the *probeTicket.
 type backgroundProbeKey struct{}
+
+// probeTicket is a claimed background probe: the breaker generation it was
+// claimed under, and whether the Router reported its verdict (a request
+// that never reached the Router, say a credential failure, must still
+// release the probe slot).
+type probeTicket struct {
+	gen      uint64
+	reported atomic.Bool
+}
 
 // startProber starts the background prober, unless it runs already or is
 // disabled. It runs while the breaker is open and ends when it closes (or
@@ -24,7 +34,12 @@ func (r *Router) startProber() {
 }
 
 func (r *Router) probeLoop() {
-	defer r.prober.Store(false)
+	defer func() {
+		r.prober.Store(false)
+		if r.br.PrimaryDown() {
+			r.startProber() // it opened again as this loop was ending
+		}
+	}()
 	every := r.cfg.ProbeInterval
 	t := time.NewTimer(every / 4)
 	defer t.Stop()
@@ -44,16 +59,24 @@ func (r *Router) probeLoop() {
 // pipeline, in one try; the Router recognises it by its context.
 func (r *Router) sendBackgroundProbe(gen uint64) {
 	svc := r.probeSvc.Load()
-	ctx := context.WithValue(context.Background(), backgroundProbeKey{}, gen)
+	ticket := &probeTicket{gen: gen}
+	ctx := context.WithValue(context.Background(), backgroundProbeKey{}, ticket)
 	ctx = policy.WithRetryOptions(ctx, policy.RetryOptions{MaxRetries: -1})
 	ctx, cancel := context.WithTimeout(ctx, maxAttemptTimeout+time.Second)
 	defer cancel()
 	_, _ = svc.GetAccountInfo(ctx, nil) // the verdict is taken in backgroundProbeTry
+	if !ticket.reported.Load() {
+		r.br.ProbeAbandoned()
+	}
 }
 
 // backgroundProbeTry sends a background probe to the primary, bounded like
 // any attempt and with no fallback, and reports its verdict.
-func (r *Router) backgroundProbeTry(req *policy.Request, gen uint64) (*http.Response, error) {
+func (r *Router) backgroundProbeTry(req *policy.Request, t *probeTicket) (*http.Response, error) {
+	if !t.reported.CompareAndSwap(false, true) {
+		return req.Next() // reported already: the SDK retried after all
+	}
+	gen := t.gen
 	a := r.send(req, req.Raw().Context(), Primary, false)
 	switch {
 	case a.class == neutral && !a.timedOut:

@@ -202,8 +202,10 @@ func (r *Router) Do(req *policy.Request) (*http.Response, error) {
 		r.c.writes.Add(1)
 		return req.Next()
 	}
-	if gen, ok := raw.Context().Value(backgroundProbeKey{}).(uint64); ok {
-		return r.backgroundProbeTry(req, gen)
+	if len(r.primary.relPath(raw.URL)) <= 1 && strings.Contains(raw.URL.RawQuery, "restype=account") {
+		if t, ok := raw.Context().Value(backgroundProbeKey{}).(*probeTicket); ok {
+			return r.backgroundProbeTry(req, t)
+		}
 	}
 	return r.read(req)
 }
