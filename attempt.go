@@ -193,8 +193,13 @@ type watch struct {
 	resp   *http.Response
 	done   atomic.Bool
 	// succeed makes the end of an unbroken body count as a primary
-	// success; set before the response is handed on.
+	// success; probe makes it the successful verdict of the probe sent
+	// under gen (at is the probe's attempt). Both are set before the
+	// response is handed on.
 	succeed bool
+	probe   bool
+	gen     uint64
+	at      attempt
 }
 
 func (w *watch) timeout() { w.cancel(ErrAttemptTimeout) }
@@ -227,7 +232,11 @@ func (w *watch) finish() {
 	if w.cancel != nil {
 		w.cancel(nil)
 	}
-	if w.succeed {
+	switch {
+	case w.probe:
+		w.at.end = w.r.cfg.Now()
+		w.r.probeVerdict(w.gen, &w.at, false, true, "")
+	case w.succeed:
 		w.r.br.Success(w.r.cfg.Now())
 	}
 }

@@ -89,7 +89,9 @@ type Config struct {
 	// ProbeBackoff multiplies the fail-back reads and interval after each
 	// failed probe, while the primary stays down. Default 2; 1 disables.
 	ProbeBackoff float64
-	// MaxProbeBackoff caps the total multiplier. Default 4.
+	// MaxProbeBackoff caps the total multiplier. Default 2. A probe that
+	// timed out (it waited the whole attempt bound) starts the back-off
+	// over.
 	MaxProbeBackoff float64
 
 	// Mode is the initial routing mode. Default Auto.
@@ -187,7 +189,7 @@ func DefaultConfig() *Config {
 		ProbeSuccesses:    1,
 		MaxProbeSuccesses: 16,
 		ProbeBackoff:      2,
-		MaxProbeBackoff:   4,
+		MaxProbeBackoff:   2,
 		StatsRefresh:      15 * time.Second,
 		Hedge: HedgeConfig{
 			MinDelay: 5 * time.Millisecond,

@@ -39,7 +39,7 @@
 // retryably or times out is sent at once to the other location within the
 // same try (a fallback), so no read fails while one location is healthy.
 // When both fail the read returns ErrBothUnavailable wrapping both causes.
-// During the first second of a double outage that error is left to the
+// During the first half second of a double outage that error is left to the
 // SDK's retry policy, so a short secondary blip during a primary outage is
 // ridden out by the next try; after that it is final, and attempts get
 // half the bound each, so reads end in bounded time while both locations
@@ -91,7 +91,7 @@
 // outcome per operation, after the retry policy had already spent its
 // retries and back-off on the failing primary. Errors the Router decides
 // (ErrPrimaryUnavailable, ErrTooStale, and ErrBothUnavailable once a double
-// outage has lasted a second) are marked non-retriable, so the SDK returns
+// outage has lasted half a second) are marked non-retriable, so the SDK returns
 // them at once; errors.Is and errors.As find the sentinel and the *Error.
 //
 // azblob's authentication policy runs before the user's per-retry

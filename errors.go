@@ -41,7 +41,7 @@ var (
 //
 // The Router returns most of these errors marked final for azcore's retry
 // policy, so the SDK returns them at once. The exception is
-// ErrBothUnavailable during the first second of a double outage
+// ErrBothUnavailable during the first half second of a double outage
 // (bothRetryWindow): it is left retriable, so a secondary that blips while
 // the primary is down is ridden out by the SDK's next try. Either way
 // errors.As finds the *Error and errors.Is its Kind.

@@ -33,6 +33,10 @@ func (r *Router) startProber() {
 	go r.probeLoop()
 }
 
+// proberIdle stops the background prober of a Router nobody reads
+// through, so that an abandoned client does not probe for ever.
+const proberIdle = 10 * time.Minute
+
 func (r *Router) probeLoop() {
 	defer func() {
 		r.prober.Store(false)
@@ -46,6 +50,9 @@ func (r *Router) probeLoop() {
 	for range t.C {
 		if !r.br.PrimaryDown() {
 			return
+		}
+		if r.cfg.Now().UnixNano()-r.lastRead.Load() > int64(proberIdle) {
+			return // nobody reads through this Router: stop; the next read restarts it
 		}
 		if gen, ok := r.br.BackgroundProbe(every); ok {
 			r.c.bgProbes.Add(1)

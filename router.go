@@ -39,6 +39,7 @@ type Router struct {
 	sharedKey          atomic.Pointer[accountKey]
 	probeSvc           atomic.Pointer[service.Client]
 	prober             atomic.Bool
+	lastRead           atomic.Int64 // unix nanos of the last read the secondary served
 	// bothSince is when the current double outage was first seen (unix
 	// nanos), 0 while a location serves reads.
 	bothSince atomic.Int64
@@ -118,6 +119,7 @@ func NewRouter(primaryURL string, cfg *Config) (*Router, error) {
 		ProbeSuccesses:    c.ProbeSuccesses,
 		MaxProbeSuccesses: c.MaxProbeSuccesses,
 		FlapWindow:        c.Window,
+		MaxProbeHold:      maxProbeHold,
 		ProbeBackoff:      c.ProbeBackoff,
 		MaxProbeBackoff:   c.MaxProbeBackoff,
 		Mode:              breaker.Mode(c.Mode),
@@ -370,9 +372,19 @@ func (r *Router) judge(a *attempt, rt breaker.Route) {
 	}
 	slow := r.cfg.SlowCallThreshold > 0 && a.dur > r.cfg.SlowCallThreshold
 	if rt.Probe {
+		var w *watch
+		watched := false
+		if a.resp != nil {
+			w, watched = a.resp.Body.(*watch)
+		}
 		switch {
 		case a.class == neutral:
 			r.br.ProbeAbandoned()
+		case a.class == good && !slow && watched:
+			// The verdict waits for the body: a primary that breaks
+			// bodies after good headers must not close the breaker.
+			w.probe, w.gen, w.at = true, rt.Gen, *a
+			w.at.resp = nil
 		case a.class == good && !slow:
 			r.probeVerdict(rt.Gen, a, false, true, "")
 		case a.class == good:
@@ -410,10 +422,19 @@ func (r *Router) judge(a *attempt, rt breaker.Route) {
 	}
 }
 
+// maxProbeHold is how long a probe read's body may stay unfinished before
+// the probe slot is released for another probe.
+const maxProbeHold = 30 * time.Second
+
 // probeVerdict ends a probe: it reports the verdict to the breaker, counts
 // it and emits the event.
 func (r *Router) probeVerdict(gen uint64, a *attempt, background, ok bool, reason string) {
-	tr := r.br.ProbeResult(a.end, gen, ok)
+	var tr *breaker.Transition
+	if a.timedOut {
+		tr = r.br.ProbeTimedOut(a.end, gen)
+	} else {
+		tr = r.br.ProbeResult(a.end, gen, ok)
+	}
 	ev := ProbeEvent{OK: ok, Background: background, Duration: a.dur, Reason: reason}
 	if a.resp != nil {
 		ev.StatusCode = a.resp.StatusCode
@@ -452,7 +473,7 @@ func (r *Router) undelivered(req *policy.Request, a *attempt, h how) (*http.Resp
 }
 
 // both builds ErrBothUnavailable from the primary and secondary attempts.
-// During the first second of a double outage the error is left to the
+// During the first half second of a double outage the error is left to the
 // SDK's retry policy (the secondary may be back by the next try); after
 // that it is final, so reads end quickly while both locations are down.
 func (r *Router) both(p, s *attempt) error {
@@ -476,14 +497,19 @@ func (r *Router) both(p, s *attempt) error {
 
 // bothRetryWindow is how long after a double outage begins its
 // ErrBothUnavailable errors stay retriable by the SDK. azcore's first retry
-// comes 0.8 s (±20%) after a failed try by default, so a read that fails
-// early in a short double outage gets one more try, and reads in a long one
-// end within about two tries.
-const bothRetryWindow = time.Second
+// comes 0.8 s (±20%) after a failed try by default, and its second 2.4 s
+// after that, so a read that fails early in a short double outage gets one
+// more try, and its second try, at least 0.64 s later, is final: reads in
+// a long double outage end after two tries.
+const bothRetryWindow = 500 * time.Millisecond
 
 // servedSecondary does the bookkeeping of a good secondary answer.
 func (r *Router) servedSecondary(a *attempt) {
 	r.br.SecondarySuccess()
+	r.lastRead.Store(a.end.UnixNano())
+	if !r.prober.Load() && r.br.PrimaryDown() {
+		r.startProber()
+	}
 	r.stats.maybeRefresh(r, a.end)
 	if a.resp != nil && a.resp.Request != nil &&
 		(a.resp.StatusCode == http.StatusOK || a.resp.StatusCode == http.StatusPartialContent) {
@@ -553,11 +579,18 @@ func (r *Router) report(req *policy.Request, a *attempt, h how) {
 // the download's next chunk) to the other location.
 func (r *Router) bodyFailed(w *watch, err error) {
 	if w.parent.Err() != nil || errors.Is(err, context.Canceled) {
+		if w.probe {
+			r.br.ProbeAbandoned()
+		}
 		return
 	}
 	r.c.bodyFailures.Add(1)
 	now := r.cfg.Now()
-	if w.loc == Primary {
+	switch {
+	case w.probe:
+		w.at.end, w.at.err = now, err
+		r.probeVerdict(w.gen, &w.at, false, false, "body")
+	case w.loc == Primary:
 		r.emitState(r.br.Failure(now, "primary response bodies failing: "))
 	}
 	if etag := w.etag(); etag != "" && w.resp.Request != nil && r.Mode() == Auto {
@@ -600,6 +633,7 @@ func (r *Router) emitState(tr *breaker.Transition) {
 	ev := StateChange{From: State(tr.From), To: State(tr.To), Mode: Mode(tr.Mode), Reason: tr.Reason, At: tr.At}
 	r.logAt(logState, slog.LevelInfo, "geoblob: breaker state change", "from", ev.From.String(), "to", ev.To.String(), "mode", ev.Mode.String(), "reason", ev.Reason)
 	if ev.To == Open && ev.Mode == Auto {
+		r.lastRead.Store(ev.At.UnixNano())
 		r.startProber()
 	}
 	if r.cfg.OnStateChange != nil {

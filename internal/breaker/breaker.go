@@ -74,6 +74,9 @@ type Config struct {
 	// ProbeBackoff multiplies the fail-back reads and interval after each
 	// failed probe, up to MaxProbeBackoff in total (both at least 1).
 	ProbeBackoff, MaxProbeBackoff float64
+	// MaxProbeHold releases the probe slot when a probe's verdict has not
+	// come this long after it was claimed; 0 never does.
+	MaxProbeHold time.Duration
 	// Mode is the initial mode.
 	Mode Mode
 	// Now is the time source.
@@ -118,6 +121,7 @@ type Breaker struct {
 	readsNeeded    atomic.Int64 // fail-back reads needed before the next probe
 	probeAt        atomic.Int64 // unix nanos of the next time-based probe
 	lastProbe      atomic.Int64 // unix nanos when the last probe ended, or the breaker opened
+	probeStart     atomic.Int64 // unix nanos when the probe in flight was claimed
 	needed         atomic.Int32 // successful probes needed to close
 
 	mu        sync.Mutex
@@ -182,8 +186,20 @@ func (b *Breaker) claimProbe() (uint64, bool) {
 		return 0, false
 	}
 	b.probeAgain.Store(false)
+	b.probeStart.Store(b.cfg.Now().UnixNano())
 	b.probes.Add(1)
 	return gen, true
+}
+
+// probeStuck releases the probe slot of a probe whose verdict has not come
+// within MaxProbeHold (a probe read whose body the caller never finished),
+// so that probing goes on.
+func (b *Breaker) probeStuck() bool {
+	if b.cfg.MaxProbeHold <= 0 || b.cfg.Now().UnixNano()-b.probeStart.Load() < int64(b.cfg.MaxProbeHold) {
+		return false
+	}
+	b.probing.Store(false)
+	return true
 }
 
 // BackgroundProbe claims the probe slot when the breaker is open and no
@@ -191,7 +207,7 @@ func (b *Breaker) claimProbe() (uint64, bool) {
 // primary without traffic. The caller sends the probe and reports its
 // verdict like a routed one.
 func (b *Breaker) BackgroundProbe(idle time.Duration) (uint64, bool) {
-	if State(b.state.Load()) != Open || Mode(b.mode.Load()) != Auto || b.probing.Load() {
+	if State(b.state.Load()) != Open || Mode(b.mode.Load()) != Auto || (b.probing.Load() && !b.probeStuck()) {
 		return 0, false
 	}
 	if b.cfg.Now().UnixNano()-b.lastProbe.Load() < int64(idle) && !b.probeAgain.Load() {
@@ -201,7 +217,7 @@ func (b *Breaker) BackgroundProbe(idle time.Duration) (uint64, bool) {
 }
 
 func (b *Breaker) probeDue() bool {
-	if b.probing.Load() {
+	if b.probing.Load() && !b.probeStuck() {
 		return false
 	}
 	if b.probeAgain.Load() {
@@ -340,6 +356,19 @@ func (b *Breaker) SecondarySuccess() {
 // from before a later transition (a Force, a fresh trip) says nothing
 // about the current state and is dropped.
 func (b *Breaker) ProbeResult(now time.Time, gen uint64, ok bool) *Transition {
+	return b.probeResult(now, gen, ok, true)
+}
+
+// ProbeTimedOut fails the probe sent under generation gen, which waited
+// the whole attempt bound. The wait itself spaced the probes out, so the
+// back-off starts over instead of growing: the next probe is due after
+// FailbackReads reads (or FailbackAfter) again, and a primary that comes
+// back from a hang is found soon.
+func (b *Breaker) ProbeTimedOut(now time.Time, gen uint64) *Transition {
+	return b.probeResult(now, gen, false, false)
+}
+
+func (b *Breaker) probeResult(now time.Time, gen uint64, ok, grow bool) *Transition {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	defer b.probing.Store(false)
@@ -349,7 +378,11 @@ func (b *Breaker) ProbeResult(now time.Time, gen uint64, ok bool) *Transition {
 	b.lastProbe.Store(now.UnixNano())
 	if !ok {
 		b.probeOK.Store(0)
-		b.backoff = math.Min(b.backoff*b.cfg.ProbeBackoff, b.cfg.MaxProbeBackoff)
+		if grow {
+			b.backoff = math.Min(b.backoff*b.cfg.ProbeBackoff, b.cfg.MaxProbeBackoff)
+		} else {
+			b.backoff = 1
+		}
 		b.armProbe(now)
 		return nil
 	}

@@ -164,3 +164,41 @@ func TestHalfOpenFlappingTransitionsBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestHalfOpenTimedOutProbeRestartsBackoff: a probe that waited the whole
+// attempt bound re-arms at the base count instead of growing the back-off.
+func TestHalfOpenTimedOutProbeRestartsBackoff(t *testing.T) {
+	b, clk := newTest(t, nil)
+	trip(t, b, clk.Now())
+	rt := probe(t, b)
+	b.ProbeResult(clk.Now(), rt.Gen, false) // backoff 2: 40 reads
+	rt = probe(t, b)
+	b.ProbeTimedOut(clk.Now(), rt.Gen)
+	for i := range 20 {
+		if b.Route().Probe {
+			t.Fatalf("probe after %d reads", i)
+		}
+		b.SecondarySuccess()
+	}
+	if !b.Route().Probe {
+		t.Fatal("no probe 20 reads after a timed-out probe")
+	}
+}
+
+// TestHalfOpenStuckProbeReleased: a probe whose verdict never comes stops
+// blocking probes after MaxProbeHold.
+func TestHalfOpenStuckProbeReleased(t *testing.T) {
+	b, clk := newTest(t, func(c *Config) { c.MaxProbeHold = 10 * time.Second })
+	trip(t, b, clk.Now())
+	probe(t, b) // never answered
+	for range 100 {
+		b.SecondarySuccess()
+	}
+	if b.Route().Probe {
+		t.Fatal("second probe while the first is in flight")
+	}
+	clk.Advance(10 * time.Second)
+	if !b.Route().Probe {
+		t.Fatal("the stuck probe still blocks probing")
+	}
+}
