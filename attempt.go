@@ -117,7 +117,11 @@ func (r *Router) send(req *policy.Request, ctx context.Context, loc Location, cl
 	case clone:
 		req = req.Clone(sendCtx)
 	case w != nil:
-		req = req.WithContext(sendCtx)
+		// The retry policy gives every try its own *http.Request, which
+		// this try alone uses: set its context in place rather than
+		// copying the policy.Request too (WithContext).
+		raw := req.Raw()
+		*raw = *raw.WithContext(sendCtx)
 	}
 	r.readdress(req.Raw(), loc)
 	start := r.cfg.Now()
@@ -127,12 +131,12 @@ func (r *Router) send(req *policy.Request, ctx context.Context, loc Location, cl
 			// a try that tries both still ends within one bound.
 			bound /= 2
 		}
-		w.timer = time.AfterFunc(bound, w.timeout)
+		w.alarm = startAlarm(w, bound)
 	}
 	resp, err := req.Next()
 	a := attempt{loc: loc, resp: resp, err: err, end: r.cfg.Now()}
 	a.dur = a.end.Sub(start)
-	if w != nil && !w.timer.Stop() {
+	if w != nil && !w.alarm.stop() {
 		// The bound fired: whatever arrived is too late to trust.
 		a.timedOut = true
 		a.class = retryable
@@ -188,7 +192,7 @@ type watch struct {
 	loc    Location
 	parent context.Context
 	cancel context.CancelCauseFunc
-	timer  *time.Timer
+	alarm  *alarm
 	body   io.ReadCloser
 	resp   *http.Response
 	done   atomic.Bool
@@ -202,7 +206,45 @@ type watch struct {
 	at      attempt
 }
 
-func (w *watch) timeout() { w.cancel(ErrAttemptTimeout) }
+// alarm is a reusable timer that cancels the attempt it is set for. The
+// healthy path stops it before it fires and returns it to alarms, so that
+// bounding an attempt costs no timer allocation.
+type alarm struct {
+	t      *time.Timer
+	target atomic.Pointer[watch]
+}
+
+var alarms = sync.Pool{New: func() any {
+	a := &alarm{}
+	a.t = time.AfterFunc(time.Hour, a.fire)
+	a.t.Stop()
+	return a
+}}
+
+// startAlarm sets an alarm to cancel w's attempt after d.
+func startAlarm(w *watch, d time.Duration) *alarm {
+	a := alarms.Get().(*alarm)
+	a.target.Store(w)
+	a.t.Reset(d)
+	return a
+}
+
+func (a *alarm) fire() {
+	if w := a.target.Load(); w != nil {
+		w.cancel(ErrAttemptTimeout)
+	}
+}
+
+// stop stops the alarm and reports whether it had not fired. A stopped
+// alarm goes back to the pool; one that fired (or is firing) is dropped.
+func (a *alarm) stop() bool {
+	if !a.t.Stop() {
+		return false
+	}
+	a.target.Store(nil)
+	alarms.Put(a)
+	return true
+}
 
 // Read reads the body; an error other than EOF ends the watch as a body
 // failure unless the caller cancelled.
