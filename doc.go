@@ -125,7 +125,7 @@
 // lock. The attempt bound needs a cancellable context per attempt: geoblob
 // allocates it and one body watcher (three small allocations; the timer
 // comes from a pool), and net/http, seeing a cancellable context, adds
-// about three of its own: some 600 bytes in all, next to the ~300
+// about four of its own: some 800 bytes in all, next to the ~300
 // allocations azcore, azblob and net/http make for a read. The body watcher
 // is that same object, so watching bodies adds nothing. Once tripped, a
 // read goes straight to the secondary. Transitions take a mutex; events
