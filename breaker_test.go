@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/geoblob/geoblob"
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/testenv"
 )
 
 func TestSeedThresholds(t *testing.T) {
@@ -542,4 +544,32 @@ func TestConcurrentReadersDuringOutage(t *testing.T) {
 	if c.PrimaryReads+c.SecondaryReads != 16*50 {
 		t.Fatalf("counters = %+v", c)
 	}
+}
+
+// TestFlappingPrimaryDamped: a primary failing half of its reads at random
+// trips and closes the breaker a few times, then flap damping keeps it
+// open: the transitions stay bounded however long the flapping lasts.
+func TestFlappingPrimaryDamped(t *testing.T) {
+	clk := testenv.Clock()
+	var transitions atomic.Int64
+	cfg := geoblob.DefaultConfig()
+	cfg.Now = clk.Now
+	cfg.ProbeInterval = -1 // real-time background probes would make the run vary
+	cfg.OnStateChange = func(geoblob.StateChange) { transitions.Add(1) }
+	e := newEnv(t, emulator.Options{}, cfg)
+	e.put(t, "f", []byte("x"))
+	e.emu.Faults().SetRand(rand.NewPCG(1, 2)) // the same flapping every run
+	half := 0.5
+	e.fault(t, fault.Rule{Endpoint: fault.Primary, Match: fault.Match{Op: fault.Read, Container: testContainer},
+		Action: fault.Action{Status: 503}, Limits: fault.Limits{Probability: &half}})
+	for i := range 2000 {
+		clk.Advance(5 * time.Millisecond) // 10 s of simulated flapping
+		if _, _, err := e.get(context.Background(), "f"); err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+	}
+	if n := transitions.Load(); n > 12 {
+		t.Fatalf("%d transitions in 10 simulated seconds", n)
+	}
+	t.Logf("%d transitions in 10 simulated seconds", transitions.Load())
 }

@@ -154,3 +154,22 @@ func TestHedgeSkippedForStalenessIsNotAnError(t *testing.T) {
 		t.Fatalf("counters %+v", cs)
 	}
 }
+
+// TestHedgeBudgetSpentStillBounded: once the hedge budget is spent, a
+// hanging primary costs each read the attempt bound, not the whole hang.
+func TestHedgeBudgetSpentStillBounded(t *testing.T) {
+	cfg := hangCfg()
+	cfg.FailureThreshold = 100 // keep the breaker closed: every read meets the hang
+	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: 5 * time.Millisecond, Budget: 0.001, Burst: 1}
+	e := newEnv(t, emulator.Options{}, cfg)
+	e.put(t, "p", []byte("x"))
+	e.fault(t, hang(fault.Primary))
+	for i := range 4 {
+		if _, st, err := e.get(bounded(t), "p"); err != nil || st.Location != geoblob.Secondary {
+			t.Fatalf("read %d: %+v, %v", i, st, err)
+		}
+	}
+	if c := e.router.Counters(); c.Hedges != 1 || c.AttemptTimeouts != 3 {
+		t.Fatalf("counters %+v", c)
+	}
+}
