@@ -23,9 +23,11 @@
 // time probes the primary (half-open) while all others keep using the
 // secondary; while the breaker is open a background probe (Get Account
 // Information, Config.ProbeInterval) checks the primary even without
-// traffic. A successful probe closes the breaker; a failed one, or one
-// slower than Config.SlowCallThreshold, backs the next probe off
-// exponentially. A breaker that trips again within Config.Window of
+// traffic. A probe succeeds when its answer came within the attempt bound
+// (and Config.SlowCallThreshold) and, for a read, its body ended unbroken;
+// enough successes in a row close the breaker. A failed probe backs the
+// next one off exponentially, except one that timed out: having waited the
+// whole bound, it starts the back-off over. A breaker that trips again within Config.Window of
 // closing needs twice as many successful probes the next time (flap
 // damping). Force pins routing to PrimaryOnly or SecondaryOnly, or hands it
 // back to Auto.
@@ -39,11 +41,12 @@
 // retryably or times out is sent at once to the other location within the
 // same try (a fallback), so no read fails while one location is healthy.
 // When both fail the read returns ErrBothUnavailable wrapping both causes.
-// During the first half second of a double outage that error is left to the
-// SDK's retry policy, so a short secondary blip during a primary outage is
-// ridden out by the next try; after that it is final, and attempts get
-// half the bound each, so reads end in bounded time while both locations
-// are down.
+// During the first half second of a double outage that error is left to
+// the SDK's retry policy, so a short secondary blip during a primary
+// outage is ridden out by the next try; after that it is final. From the
+// first double failure until a location serves a read again, attempts get
+// half the bound each. So reads end in bounded time while both locations
+// are down: with the defaults, within two SDK tries.
 //
 // # Versions and bodies
 //

@@ -280,6 +280,7 @@ func (r *Router) read(req *policy.Request) (*http.Response, error) {
 			// The hedge won: the primary was slower than the hedge delay,
 			// which counts as a slow call for the trip rules.
 			r.emitState(r.br.Failure(a.end, "slow primary reads (hedges won): "))
+			r.judge(&a, breaker.Route{})
 			return r.deliver(req, &a, h), nil
 		}
 	} else {
