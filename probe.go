@@ -69,7 +69,7 @@ func (r *Router) sendBackgroundProbe(gen uint64) {
 	ticket := &probeTicket{gen: gen}
 	ctx := context.WithValue(context.Background(), backgroundProbeKey{}, ticket)
 	ctx = policy.WithRetryOptions(ctx, policy.RetryOptions{MaxRetries: -1})
-	ctx, cancel := context.WithTimeout(ctx, maxAttemptTimeout+time.Second)
+	ctx, cancel := context.WithTimeout(ctx, max(r.bound(), maxAttemptTimeout)+time.Second)
 	defer cancel()
 	_, _ = svc.GetAccountInfo(ctx, nil) // the verdict is taken in backgroundProbeTry
 	if !ticket.reported.Load() {
