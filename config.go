@@ -246,8 +246,10 @@ func (c *Config) Validate() error {
 		return bad("Hedge.Budget %v outside [0,1]", c.Hedge.Budget)
 	case c.Hedge.Burst < 0:
 		return bad("Hedge.Burst < 0")
-	case c.FailureThreshold < 0 && c.FailureRatio == 0 && c.SlowCallThreshold == 0 && !c.Hedge.Enabled:
-		return fmt.Errorf("%w: %w: FailureThreshold is disabled and no FailureRatio or SlowCallThreshold is set", ErrInvalidConfig, ErrNeverTrips)
+	case c.FailureThreshold < 0 && c.FailureRatio == 0:
+		// Slow calls and hedge wins feed these rules; they cannot trip
+		// the breaker on their own.
+		return fmt.Errorf("%w: %w: FailureThreshold is disabled and FailureRatio is not set", ErrInvalidConfig, ErrNeverTrips)
 	case c.FailbackReads < 0 && c.FailbackAfter == 0 && c.ProbeInterval < 0:
 		return fmt.Errorf("%w: %w: FailbackReads and ProbeInterval are disabled and FailbackAfter is not set", ErrInvalidConfig, ErrNeverFailsBack)
 	}

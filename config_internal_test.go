@@ -17,7 +17,7 @@ func TestConfigValidate(t *testing.T) {
 		{"zero value", func(c *Config) { *c = Config{} }, nil},
 		{"threshold disabled, ratio on", func(c *Config) { c.FailureThreshold, c.FailureRatio = -1, 0.5 }, nil},
 		{"never trips", func(c *Config) { c.FailureThreshold = -1 }, []error{ErrInvalidConfig, ErrNeverTrips}},
-		{"slow calls alone trip", func(c *Config) { c.FailureThreshold, c.SlowCallThreshold = -1, time.Second }, nil},
+		{"slow calls alone cannot trip", func(c *Config) { c.FailureThreshold, c.SlowCallThreshold = -1, time.Second }, []error{ErrInvalidConfig, ErrNeverTrips}},
 		{"ratio above 1", func(c *Config) { c.FailureRatio = 1.5 }, []error{ErrInvalidConfig}},
 		{"count failback off, background probe on", func(c *Config) { c.FailbackReads = -1 }, nil},
 		{"never fails back", func(c *Config) { c.FailbackReads, c.ProbeInterval = -1, -1 }, []error{ErrInvalidConfig, ErrNeverFailsBack}},
