@@ -255,6 +255,9 @@ func (w *watch) Read(p []byte) (int, error) {
 			w.finish()
 		} else if w.done.CompareAndSwap(false, true) {
 			w.r.bodyFailed(w, err)
+			if w.cancel != nil {
+				w.cancel(nil)
+			}
 		}
 	}
 	return n, err
