@@ -31,6 +31,7 @@ func ExampleNewClientFromConnectionString() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer router.Close() // stops the background probe of the primary
 	if _, err := client.CreateContainer(ctx, "democontainer", nil); err != nil {
 		log.Fatal(err)
 	}

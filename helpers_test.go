@@ -186,6 +186,7 @@ func newFake(t *testing.T, cfg *geoblob.Config) (*fakeStorage, *azblob.Client, *
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = r.Close() })
 	return f, c, r
 }
 
@@ -237,6 +238,7 @@ func newEnv(t testing.TB, eo emulator.Options, cfg *geoblob.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = router.Close() })
 	if _, err := client.CreateContainer(ctx, testContainer, nil); err != nil {
 		t.Fatal(err)
 	}

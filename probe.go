@@ -27,10 +27,21 @@ type probeTicket struct {
 // disabled. It runs while the breaker is open and ends when it closes (or
 // a Force leaves Auto mode).
 func (r *Router) startProber() {
-	if r.cfg.ProbeInterval <= 0 || r.probeSvc.Load() == nil || !r.prober.CompareAndSwap(false, true) {
+	if r.cfg.ProbeInterval <= 0 || r.closed.Load() || r.probeSvc.Load() == nil || !r.prober.CompareAndSwap(false, true) {
 		return
 	}
 	go r.probeLoop()
+}
+
+// Close stops the Router's background work (the background prober) and
+// keeps it from starting again. Routing goes on as before: a closed Router
+// still serves its clients, it only stops checking the primary without
+// traffic. A Router nobody reads through stops that work on its own after
+// ten minutes; Close ends it at once, as tests and short-lived programs
+// want. Close always returns nil.
+func (r *Router) Close() error {
+	r.closed.Store(true)
+	return nil
 }
 
 // proberIdle stops the background prober of a Router nobody reads
@@ -40,7 +51,7 @@ const proberIdle = 10 * time.Minute
 func (r *Router) probeLoop() {
 	defer func() {
 		r.prober.Store(false)
-		if r.br.PrimaryDown() {
+		if r.br.PrimaryDown() && !r.closed.Load() {
 			r.startProber() // it opened again as this loop was ending
 		}
 	}()
@@ -48,7 +59,7 @@ func (r *Router) probeLoop() {
 	t := time.NewTimer(every / 4)
 	defer t.Stop()
 	for range t.C {
-		if !r.br.PrimaryDown() {
+		if !r.br.PrimaryDown() || r.closed.Load() {
 			return
 		}
 		if r.cfg.Now().UnixNano()-r.lastRead.Load() > int64(proberIdle) {

@@ -39,6 +39,7 @@ type Router struct {
 	sharedKey          atomic.Pointer[accountKey]
 	probeSvc           atomic.Pointer[service.Client]
 	prober             atomic.Bool
+	closed             atomic.Bool
 	lastRead           atomic.Int64 // unix nanos of the last read the secondary served
 	// bothSince is when the current double outage was first seen (unix
 	// nanos), 0 while a location serves reads.

@@ -204,6 +204,7 @@ func TestPathStyleSecondary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = router.Close() })
 	if want := emu.PrimaryURL() + "-secondary"; router.SecondaryURL() != want {
 		t.Fatalf("derived secondary %q, want %q", router.SecondaryURL(), want)
 	}

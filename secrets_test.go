@@ -106,6 +106,7 @@ func TestSecretsNeverLeakAnywhere(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { _ = r.Close() })
 			for range 4 {
 				_, err := read(c)
 				if err == nil {

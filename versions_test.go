@@ -61,6 +61,7 @@ func newPathStyleEnv(t *testing.T, cfg *geoblob.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = router.Close() })
 	if _, err := client.CreateContainer(ctx, testContainer, nil); err != nil {
 		t.Fatal(err)
 	}
