@@ -67,8 +67,9 @@ type Config struct {
 	// breaker opened or the last probe failed. Default 0: off. With both
 	// set, whichever comes first wins.
 	FailbackAfter time.Duration
-	// ProbeInterval is the background probe: while the breaker is open and
-	// no probe has ended for ProbeInterval, the Router probes the primary
+	// ProbeInterval is the background probe: while the breaker is open,
+	// no read has been served for ProbeInterval and no probe has ended for
+	// as long, the Router probes the primary
 	// with Get Account Information (GET /?restype=account&comp=properties,
 	// answered from the account's metadata and authorised like any
 	// request), so that fail-back happens even with no read traffic. Any

@@ -62,8 +62,15 @@ func (r *Router) probeLoop() {
 		if !r.br.PrimaryDown() || r.closed.Load() {
 			return
 		}
-		if r.cfg.Now().UnixNano()-r.lastRead.Load() > int64(proberIdle) {
+		idle := r.cfg.Now().UnixNano() - r.lastRead.Load()
+		if idle > int64(proberIdle) {
 			return // nobody reads through this Router: stop; the next read restarts it
+		}
+		// With traffic, reads probe the primary themselves, with the very
+		// requests that failed; the background probe is for the quiet.
+		if idle < int64(every) {
+			t.Reset(every / 4)
+			continue
 		}
 		if gen, ok := r.br.BackgroundProbe(every); ok {
 			r.c.bgProbes.Add(1)
