@@ -16,6 +16,7 @@ import (
 	"github.com/geoblob/geoblob"
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/testenv"
 )
 
 // benchEnv starts an emulator with a 4 KiB blob and returns a plain azblob
@@ -23,18 +24,10 @@ import (
 func benchEnv(b *testing.B) (*emulator.Emulator, *azblob.Client, *azblob.Client, *geoblob.Router, func() *azblob.ClientOptions) {
 	b.Helper()
 	ctx := context.Background()
-	emu, err := emulator.Start(ctx, emulator.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = emu.Close() })
+	emu := testenv.Emulator(b, emulator.Options{})
 	opts := func() *azblob.ClientOptions {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 64
-		b.Cleanup(tr.CloseIdleConnections)
-		o := &azblob.ClientOptions{}
-		o.Transport = &http.Client{Transport: tr}
-		o.Retry = policy.RetryOptions{MaxRetries: 2, RetryDelay: time.Millisecond, MaxRetryDelay: 5 * time.Millisecond}
+		o := testenv.ClientOptions(b)
+		o.Transport.(*http.Client).Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 		return o
 	}
 	plain, err := azblob.NewClientFromConnectionString(emu.ConnectionString(), opts())

@@ -1,83 +1,258 @@
 package geoblob_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/url"
-	"runtime"
-	"strings"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	azruntime "github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/geoblob/geoblob"
+	"github.com/geoblob/geoblob/emulator"
+	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/testenv"
 )
 
-// manualClock is a Config.Now driven by the test.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newManualClock() *manualClock {
-	return &manualClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// eventLog records every callback, safe for concurrent use.
-type eventLog struct {
-	mu      sync.Mutex
-	changes []geoblob.StateChange
-	retries []geoblob.RetryEvent
-}
-
-func (l *eventLog) attach(cfg *geoblob.Config) {
-	cfg.OnStateChange = func(ev geoblob.StateChange) {
-		l.mu.Lock()
-		l.changes = append(l.changes, ev)
-		l.mu.Unlock()
+func TestSeedThresholds(t *testing.T) {
+	f, c, r := newFake(t, nil)
+	f.status[geoblob.Primary].Store(503)
+	for i := range 25 {
+		got, err := read(c)
+		if err != nil || got != "data-secondary" {
+			t.Fatalf("read %d: %q %v", i, got, err)
+		}
 	}
+	// 5 failing primary tries trip; after 20 secondary reads one probe.
+	if n := f.calls[geoblob.Primary].Load(); n != 6 {
+		t.Fatalf("primary calls = %d, want 6", n)
+	}
+	f.status[geoblob.Primary].Store(0)
+	for i := 0; i < 41 && r.State() != geoblob.Closed; i++ { // backed-off: 40 reads
+		if _, err := read(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.State() != geoblob.Closed {
+		t.Fatalf("state = %v after recovery", r.State())
+	}
+}
+
+func TestFailoverAndFailback(t *testing.T) {
+	var retries []int
+	var changes []geoblob.StateChange
+	var mu sync.Mutex
+	cfg := geoblob.DefaultConfig()
 	cfg.OnRetry = func(ev geoblob.RetryEvent) {
-		l.mu.Lock()
-		l.retries = append(l.retries, ev)
-		l.mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		if !ev.Probe {
+			retries = append(retries, ev.Count)
+		}
+	}
+	cfg.OnStateChange = func(ev geoblob.StateChange) {
+		mu.Lock()
+		defer mu.Unlock()
+		changes = append(changes, ev)
+	}
+	e := newEnv(t, emulator.Options{}, cfg)
+	data := []byte("hello, geo-redundant world")
+	e.put(t, "hello.txt", data)
+	ctx := context.Background()
+
+	id := e.fault(t, outage(fault.Primary, 503))
+	var seq []string
+	for i := range 30 {
+		b, st, err := e.get(ctx, "hello.txt")
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		if !bytes.Equal(b, data) {
+			t.Fatalf("read %d: wrong bytes %q", i, b)
+		}
+		seq = append(seq, st.Location.String()[:1])
+		if i < 5 && (!st.Fallback || st.Location != geoblob.Secondary) {
+			t.Fatalf("read %d: want a fallback to the secondary, got %+v", i, st)
+		}
+	}
+	if got := e.router.State(); got != geoblob.Open {
+		t.Fatalf("state after outage = %v, want open", got)
+	}
+	// 5 failures trip; 20 secondary reads later one probe fails: 6 primary
+	// attempts in 30 reads, none per read once tripped.
+	if n := e.fired(t, id); n != 6 {
+		t.Errorf("primary attempts = %d, want 6 (reads: %v)", n, seq)
+	}
+	mu.Lock()
+	if fmt.Sprint(retries) != "[1 2 3 4 5]" {
+		t.Errorf("retry counts = %v, want [1 2 3 4 5]", retries)
+	}
+	mu.Unlock()
+
+	// The primary recovers; the backed-off probe (after 40 secondary reads)
+	// closes the breaker.
+	e.emu.Faults().Clear()
+	for i := 0; i < 100 && e.router.State() != geoblob.Closed; i++ {
+		if _, _, err := e.get(ctx, "hello.txt"); err != nil {
+			t.Fatalf("read %d after recovery: %v", i, err)
+		}
+	}
+	if got := e.router.State(); got != geoblob.Closed {
+		t.Fatalf("state after recovery = %v, want closed", got)
+	}
+	_, st, err := e.get(ctx, "hello.txt")
+	if err != nil || st.Location != geoblob.Primary || st.Fallback {
+		t.Fatalf("read after failback: %+v, %v", st, err)
+	}
+	c := e.router.Counters()
+	// 6 fallbacks: the 5 reads that tripped the breaker and the failed probe.
+	if c.Failovers != 1 || c.Failbacks != 1 || c.Errors != 0 || c.Fallbacks != 6 || c.Probes != 2 {
+		t.Errorf("counters = %+v", c)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(changes) != 2 || changes[0].To != geoblob.Open || changes[1].To != geoblob.Closed {
+		t.Errorf("state changes = %+v", changes)
 	}
 }
 
-func (l *eventLog) transitions() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var s []string
-	for _, c := range l.changes {
-		s = append(s, c.From.String()+">"+c.To.String())
+func TestProbeIsExclusive(t *testing.T) {
+	cfg := geoblob.DefaultConfig()
+	cfg.FailbackReads = 1
+	f, c, r := newFake(t, cfg)
+	f.status[geoblob.Primary].Store(503)
+	for range 6 {
+		_, _ = read(c)
 	}
-	return strings.Join(s, ",")
+	if r.State() != geoblob.Open {
+		t.Fatalf("state = %v", r.State())
+	}
+	// The primary hangs a little: while the probe is in flight, every other
+	// read must use the secondary.
+	f.status[geoblob.Primary].Store(0)
+	f.delay[geoblob.Primary].Store(int64(50 * time.Millisecond))
+	before := f.calls[geoblob.Primary].Load()
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := read(c); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := f.calls[geoblob.Primary].Load() - before; n < 1 || n > 2 {
+		// One probe, plus possibly one more once the breaker closed.
+		t.Fatalf("primary calls during half-open = %d", n)
+	}
 }
 
-func (l *eventLog) retryCount() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.retries)
+func TestTimeBasedFailbackBacksOff(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	cfg := geoblob.DefaultConfig()
+	cfg.FailbackReads = 0
+	cfg.FailbackAfter = 10 * time.Second
+	cfg.ProbeBackoff = 2
+	cfg.MaxProbeBackoff = 4
+	cfg.Now = clock
+	f, c, r := newFake(t, cfg)
+	f.status[geoblob.Primary].Store(-1) // connection refused
+	for range 5 {
+		_, _ = read(c)
+	}
+	probesAt := func(d time.Duration) int64 {
+		before := f.calls[geoblob.Primary].Load()
+		advance(d)
+		_, _ = read(c)
+		return f.calls[geoblob.Primary].Load() - before
+	}
+	for _, step := range []struct {
+		advance time.Duration
+		probes  int64
+	}{
+		{9 * time.Second, 0}, {time.Second, 1}, // first probe after 10s, fails
+		{19 * time.Second, 0}, {time.Second, 1}, // backed off to 20s
+		{39 * time.Second, 0}, {time.Second, 1}, // 40s, the cap
+		{39 * time.Second, 0}, {time.Second, 1}, // stays at 40s
+	} {
+		if got := probesAt(step.advance); got != step.probes {
+			t.Fatalf("after +%v: %d primary attempts, want %d", step.advance, got, step.probes)
+		}
+	}
+	if r.Counters().Probes != 4 || r.State() != geoblob.Open {
+		t.Fatalf("counters %+v state %v", r.Counters(), r.State())
+	}
+}
+
+func TestFailureRatioAndSlowCalls(t *testing.T) {
+	cfg := geoblob.DefaultConfig()
+	cfg.FailureThreshold = 0
+	cfg.FailureRatio = 0.5
+	cfg.MinThroughput = 10
+	cfg.Window = time.Hour
+	f, c, r := newFake(t, cfg)
+	// Alternate failures and successes: never 5 in a row, but 50%.
+	for i := 0; i < 20 && r.State() == geoblob.Closed; i++ {
+		if i%2 == 0 {
+			f.status[geoblob.Primary].Store(503)
+		} else {
+			f.status[geoblob.Primary].Store(0)
+		}
+		_, _ = read(c)
+	}
+	if r.State() != geoblob.Open {
+		t.Fatal("ratio rule did not trip")
+	}
+
+	cfg = geoblob.DefaultConfig()
+	cfg.SlowCallThreshold = time.Millisecond
+	cfg.FailureThreshold = 3
+	f, c, r = newFake(t, cfg)
+	f.delay[geoblob.Primary].Store(int64(5 * time.Millisecond))
+	for range 3 {
+		if got, err := read(c); err != nil || got != "data-primary" {
+			t.Fatalf("slow read: %q %v", got, err)
+		}
+	}
+	if r.State() != geoblob.Open {
+		t.Fatal("slow-call rule did not trip")
+	}
+}
+
+// TestSlowCallTripEmitsStateChange: a trip by the slow-call rule is a
+// transition like any other and must reach OnStateChange.
+func TestSlowCallTripEmitsStateChange(t *testing.T) {
+	var events eventLog
+	cfg := geoblob.DefaultConfig()
+	cfg.SlowCallThreshold = time.Millisecond
+	cfg.FailureThreshold = 3
+	events.attach(cfg)
+	f, c, r := newFake(t, cfg)
+	f.delay[geoblob.Primary].Store(int64(5 * time.Millisecond))
+	for range 3 {
+		if _, err := read(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.State() != geoblob.Open {
+		t.Fatal("slow-call rule did not trip")
+	}
+	if got := events.transitions(); got != "closed>open" {
+		t.Fatalf("transitions %q, want closed>open", got)
+	}
+	if c := r.Counters(); c.Failovers != 1 {
+		t.Fatalf("counters %+v", c)
+	}
 }
 
 // TestTryTimeoutCountsAsFailure: a primary that hangs past the SDK's
@@ -165,32 +340,6 @@ func TestCancellationIsNeutral(t *testing.T) {
 	}
 }
 
-// TestSlowCallTripEmitsStateChange: a trip by the slow-call rule is a
-// transition like any other and must reach OnStateChange.
-func TestSlowCallTripEmitsStateChange(t *testing.T) {
-	var events eventLog
-	cfg := geoblob.DefaultConfig()
-	cfg.SlowCallThreshold = time.Millisecond
-	cfg.FailureThreshold = 3
-	events.attach(cfg)
-	f, c, r := newFake(t, cfg)
-	f.delay[geoblob.Primary].Store(int64(5 * time.Millisecond))
-	for range 3 {
-		if _, err := read(c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if r.State() != geoblob.Open {
-		t.Fatal("slow-call rule did not trip")
-	}
-	if got := events.transitions(); got != "closed>open" {
-		t.Fatalf("transitions %q, want closed>open", got)
-	}
-	if c := r.Counters(); c.Failovers != 1 {
-		t.Fatalf("counters %+v", c)
-	}
-}
-
 // TestConcurrentTransitionsEmittedOnce: many goroutines failing and then
 // succeeding at once produce exactly one trip and one fail-back, with
 // counters that agree with the events and the reads.
@@ -239,367 +388,6 @@ func TestConcurrentTransitionsEmittedOnce(t *testing.T) {
 	}
 }
 
-// TestCallbacksIssueReads: callbacks run outside every lock, so they may
-// read through the same client, even from inside a transition.
-func TestCallbacksIssueReads(t *testing.T) {
-	var c atomic.Pointer[azblob.Client]
-	var depth atomic.Int32
-	var nested atomic.Int64
-	reenter := func() {
-		if cl := c.Load(); cl != nil && depth.Add(1) == 1 {
-			if _, err := read(cl); err == nil {
-				nested.Add(1)
-			}
-		}
-		depth.Add(-1)
-	}
-	cfg := geoblob.DefaultConfig()
-	cfg.FailureThreshold = 2
-	cfg.FailbackReads = 2
-	cfg.MaxStaleness = 100 * 365 * 24 * time.Hour
-	cfg.OnRetry = func(geoblob.RetryEvent) { reenter() }
-	cfg.OnResponse = func(geoblob.ResponseEvent) { reenter() }
-	cfg.OnStateChange = func(geoblob.StateChange) { reenter() }
-	f, client, r := newFake(t, cfg)
-	c.Store(client)
-	f.status[geoblob.Primary].Store(503)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range 10 {
-					_, _ = read(client)
-				}
-			}()
-		}
-		wg.Wait()
-		f.status[geoblob.Primary].Store(0)
-		for range 10 {
-			_, _ = read(client)
-		}
-	}()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("deadlock: a callback reading through the client")
-	}
-	if nested.Load() == 0 || r.Counters().Failovers == 0 {
-		t.Fatalf("nested reads %d, counters %+v", nested.Load(), r.Counters())
-	}
-}
-
-// TestWritesNeverReachSecondary sends every kind of write in every mode;
-// none may reach the secondary.
-func TestWritesNeverReachSecondary(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		setup func(*geoblob.Config)
-		prep  func(*fakeStorage, *azblob.Client, *geoblob.Router)
-	}{
-		{"auto closed", nil, nil},
-		{"auto open, writes allowed", func(c *geoblob.Config) { c.AllowWritesWhileDown = true }, func(f *fakeStorage, c *azblob.Client, r *geoblob.Router) {
-			f.status[geoblob.Primary].Store(503)
-			for r.State() == geoblob.Closed {
-				_, _ = read(c)
-			}
-		}},
-		{"secondary-only", nil, func(_ *fakeStorage, _ *azblob.Client, r *geoblob.Router) { r.Force(geoblob.SecondaryOnly) }},
-		{"primary-only", nil, func(_ *fakeStorage, _ *azblob.Client, r *geoblob.Router) { r.Force(geoblob.PrimaryOnly) }},
-		{"hedging, slow primary", func(c *geoblob.Config) {
-			c.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: time.Millisecond, Budget: 1, Burst: 100}
-		}, func(f *fakeStorage, _ *azblob.Client, _ *geoblob.Router) {
-			f.delay[geoblob.Primary].Store(int64(5 * time.Millisecond))
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := geoblob.DefaultConfig()
-			if tc.setup != nil {
-				tc.setup(cfg)
-			}
-			f, c, r := newFake(t, cfg)
-			if tc.prep != nil {
-				tc.prep(f, c, r)
-			}
-			ctx := context.Background()
-			bc := c.ServiceClient().NewContainerClient("c").NewBlockBlobClient("b")
-			_, _ = c.UploadBuffer(ctx, "c", "b", []byte("x"), nil)
-			_, _ = bc.SetMetadata(ctx, map[string]*string{"k": ptr("v")}, nil)
-			_, _ = bc.Delete(ctx, nil)
-			_, _ = c.CreateContainer(ctx, "c2", nil)
-			_, _ = c.ServiceClient().SetProperties(ctx, nil)
-			// Not a real operation, but it must not be mistaken for Get Blob
-			// Service Stats and sent to the secondary.
-			pl := azruntime.NewPipeline("t", "v", azruntime.PipelineOptions{}, &policy.ClientOptions{
-				Transport: f, PerRetryPolicies: []policy.Policy{r}, Retry: policy.RetryOptions{MaxRetries: -1},
-			})
-			req, err := azruntime.NewRequest(ctx, http.MethodPut, fakeURL+"?restype=service&comp=stats")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp, err := pl.Do(req); err == nil {
-				azruntime.Drain(resp)
-			}
-			if n := f.secWrites.Load(); n != 0 {
-				t.Fatalf("%d writes reached the secondary", n)
-			}
-		})
-	}
-}
-
-// TestBothUnavailableWrapsEachCause: ErrBothUnavailable carries the cause of
-// each location; errors.As reaches each one's *azcore.ResponseError.
-func TestBothUnavailableWrapsEachCause(t *testing.T) {
-	for _, tc := range []struct {
-		primary, secondary int32 // -1 connection refused
-	}{{503, 500}, {500, 503}, {-1, 503}, {503, -1}, {-1, -1}, {429, 504}} {
-		t.Run(fmt.Sprint(tc.primary, "/", tc.secondary), func(t *testing.T) {
-			f, c, _ := newFake(t, nil)
-			f.status[geoblob.Primary].Store(tc.primary)
-			f.status[geoblob.Secondary].Store(tc.secondary)
-			_, err := read(c)
-			var ge *geoblob.Error
-			if !errors.Is(err, geoblob.ErrBothUnavailable) || !errors.As(err, &ge) {
-				t.Fatalf("err = %v", err)
-			}
-			for _, side := range []struct {
-				name string
-				err  error
-				want int32
-			}{{"primary", ge.Primary, tc.primary}, {"secondary", ge.Secondary, tc.secondary}} {
-				var re *azcore.ResponseError
-				switch {
-				case side.err == nil:
-					t.Errorf("%s cause missing", side.name)
-				case side.want < 0 && errors.As(side.err, &re):
-					t.Errorf("%s: a transport error became %v", side.name, re)
-				case side.want > 0 && (!errors.As(side.err, &re) || int32(re.StatusCode) != side.want):
-					t.Errorf("%s cause %v, want a ResponseError %d", side.name, side.err, side.want)
-				}
-			}
-			if strings.Contains(err.Error(), "sig=x") || strings.Contains(err.Error(), "SECRETSIG") {
-				t.Errorf("error leaks the signature: %v", err)
-			}
-			if f.openBodies.Load() != 0 {
-				t.Errorf("%d response bodies never closed", f.openBodies.Load())
-			}
-		})
-	}
-}
-
-// TestStatsFailureNoStorm: a secondary that serves blobs but refuses Get
-// Blob Service Stats (a container SAS, say) must not be asked for stats on
-// every read.
-func TestStatsFailureNoStorm(t *testing.T) {
-	for _, maxStale := range []time.Duration{0, time.Hour} {
-		t.Run(fmt.Sprint("MaxStaleness=", maxStale), func(t *testing.T) {
-			clk := newManualClock()
-			cfg := geoblob.DefaultConfig()
-			cfg.Now = clk.Now
-			cfg.StatsRefresh = time.Minute
-			cfg.MaxStaleness = maxStale
-			f, c, r := newFake(t, cfg)
-			f.statsStatus.Store(403)
-			r.Force(geoblob.SecondaryOnly)
-			var wg sync.WaitGroup
-			var tooStale atomic.Int64
-			for range 8 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range 20 {
-						_, err := read(c)
-						if errors.Is(err, geoblob.ErrTooStale) {
-							tooStale.Add(1)
-						} else if err != nil {
-							t.Error(err)
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			waitFor(t, func() bool { return r.Counters().SecondaryReads+uint64(tooStale.Load()) == 160 })
-			time.Sleep(10 * time.Millisecond) // let a background refresh land
-			if n := f.stats[geoblob.Secondary].Load(); n > 2 {
-				t.Fatalf("%d Get Blob Service Stats calls for 160 reads within one refresh period", n)
-			}
-			if maxStale > 0 && tooStale.Load() != 160 {
-				t.Fatalf("%d of 160 reads refused; unknown staleness must refuse all", tooStale.Load())
-			}
-			clk.Advance(2 * time.Minute)
-			_, _ = read(c)
-			waitFor(t, func() bool { return f.stats[geoblob.Secondary].Load() >= 2 })
-		})
-	}
-}
-
-// TestForcedStatsRefreshNoStorm: readers that find the secondary too stale
-// re-check the stats, but concurrent readers share one fetch.
-func TestForcedStatsRefreshNoStorm(t *testing.T) {
-	clk := newManualClock() // the fake's LastSyncTime is this instant
-	cfg := geoblob.DefaultConfig()
-	cfg.Now = clk.Now
-	cfg.StatsRefresh = time.Second
-	cfg.MaxStaleness = 100 * time.Millisecond
-	f, c, r := newFake(t, cfg)
-	f.statsDelay.Store(int64(20 * time.Millisecond))
-	r.Force(geoblob.SecondaryOnly)
-	if _, err := read(c); err != nil {
-		t.Fatal(err)
-	}
-	// The cached stats are still within StatsRefresh, but older than
-	// StatsRefresh/10 and too stale: every reader wants a re-check.
-	clk.Advance(500 * time.Millisecond)
-	before := f.stats[geoblob.Secondary].Load()
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := read(c); !errors.Is(err, geoblob.ErrTooStale) {
-				t.Errorf("err = %v, want ErrTooStale", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if n := f.stats[geoblob.Secondary].Load() - before; n > 1 {
-		t.Fatalf("%d stats fetches for 16 concurrent stale reads, want 1", n)
-	}
-	if s, err := r.Staleness(context.Background()); err != nil || s.Lag != 500*time.Millisecond {
-		t.Fatalf("Staleness %+v %v", s, err)
-	}
-}
-
-// TestMaxStalenessWithoutLastSyncTime: a secondary whose replication is
-// unavailable and reports no LastSyncTime is of unknown staleness; reads
-// from it are refused with a clear error.
-func TestMaxStalenessWithoutLastSyncTime(t *testing.T) {
-	cfg := geoblob.DefaultConfig()
-	cfg.MaxStaleness = time.Hour
-	f, _, r := newFake(t, cfg)
-	r.SetStats(func(context.Context) (geoblob.GeoStats, error) {
-		return geoblob.GeoStats{Status: "unavailable"}, nil
-	})
-	o := &azblob.ClientOptions{}
-	o.Transport = f
-	c, err := azblob.NewClientWithNoCredential(fakeURL+"?sv=1&sig=x", r.ClientOptions(o))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Force(geoblob.SecondaryOnly)
-	_, err = read(c)
-	if !errors.Is(err, geoblob.ErrTooStale) || !strings.Contains(err.Error(), "no LastSyncTime") || !strings.Contains(err.Error(), "unavailable") {
-		t.Fatalf("err = %v", err)
-	}
-	s, err := r.Staleness(context.Background())
-	if err != nil || s.Status != "unavailable" || !s.LastSyncTime.IsZero() {
-		t.Fatalf("Staleness %+v %v", s, err)
-	}
-}
-
-// TestHedgeSkippedForStalenessIsNotAnError: when the secondary is too
-// stale to hedge to, the read simply waits for the primary; nothing failed.
-func TestHedgeSkippedForStalenessIsNotAnError(t *testing.T) {
-	cfg := geoblob.DefaultConfig()
-	cfg.MaxStaleness = time.Minute // the fake's LastSyncTime is in 2025
-	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: time.Millisecond}
-	f, c, r := newFake(t, cfg)
-	f.delay[geoblob.Primary].Store(int64(10 * time.Millisecond))
-	for range 3 {
-		if got, err := read(c); err != nil || got != "data-primary" {
-			t.Fatalf("%q %v", got, err)
-		}
-	}
-	if cs := r.Counters(); cs.Errors != 0 || cs.TooStale != 0 || cs.Hedges != 0 {
-		t.Fatalf("counters %+v", cs)
-	}
-}
-
-// TestHedgeClosesLosers: every response a hedged read does not return is
-// closed, on every path, and no goroutine outlives the reads.
-func TestHedgeClosesLosers(t *testing.T) {
-	for _, tc := range []struct {
-		name               string
-		primary, secondary int32
-		disableFallback    bool
-		wantErr            bool
-	}{
-		{"secondary wins", 0, 0, false, false},
-		{"both fail", 503, 500, false, true},
-		{"both fail, no fallback", 503, 500, true, true},
-		{"secondary fails, primary wins", 0, 503, false, false},
-		{"secondary lacks the blob", 0, 404, false, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := geoblob.DefaultConfig()
-			cfg.FailureThreshold = 1000
-			cfg.DisableFallback = tc.disableFallback
-			cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: time.Millisecond, Budget: 1, Burst: 1000}
-			f, c, r := newFake(t, cfg)
-			f.delay[geoblob.Primary].Store(int64(15 * time.Millisecond))
-			f.status[geoblob.Primary].Store(tc.primary)
-			f.status[geoblob.Secondary].Store(tc.secondary)
-			g0 := runtime.NumGoroutine()
-			for range 10 {
-				_, err := read(c)
-				if (err != nil) != tc.wantErr {
-					t.Fatalf("err = %v", err)
-				}
-			}
-			waitFor(t, func() bool { return f.openBodies.Load() == 0 })
-			waitFor(t, func() bool { return runtime.NumGoroutine() <= g0+2 })
-			if r.Counters().Hedges == 0 {
-				t.Fatal("no hedges")
-			}
-		})
-	}
-}
-
-// TestHedgeBudgetUnderConcurrency: concurrent slow reads never hedge more
-// than the burst plus the budget earned.
-func TestHedgeBudgetUnderConcurrency(t *testing.T) {
-	cfg := geoblob.DefaultConfig()
-	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: time.Millisecond, Budget: 0.1, Burst: 3}
-	f, c, r := newFake(t, cfg)
-	f.delay[geoblob.Primary].Store(int64(10 * time.Millisecond))
-	var wg sync.WaitGroup
-	const reads = 200
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range reads / 20 {
-				if _, err := read(c); err != nil {
-					t.Error(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if h := r.Counters().Hedges; h == 0 || h > 3+reads/10 {
-		t.Fatalf("%d hedges for %d reads with burst 3 and budget 0.1", h, reads)
-	}
-	if f.secWrites.Load() != 0 {
-		t.Fatal("a hedge wrote to the secondary")
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for range 500 {
-		if cond() {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("condition not reached within 2.5 s")
-}
-
-func ptr[T any](v T) *T { return &v }
-
 // TestStaleProbeVerdictIgnored: a probe's verdict applies only to the
 // breaker state it was sent from. Here the probe hangs, the breaker is
 // reset by hand and trips again on a fresh failure; the old probe's
@@ -641,120 +429,147 @@ func TestStaleProbeVerdictIgnored(t *testing.T) {
 	}
 }
 
-// leakyTransport fails in ways that put secrets into error text.
-type leakyTransport struct{ shape int }
-
-const leakSecret = "S3CRETVALUE"
-
-func (l leakyTransport) Do(req *http.Request) (*http.Response, error) {
-	secondary := strings.Contains(req.URL.Host, "-secondary")
-	if strings.Contains(req.URL.RawQuery, "comp=stats") {
-		return nil, fmt.Errorf("stats: %w", &url.Error{Op: "Get", URL: req.URL.String(), Err: errors.New("refused")})
+// TestSecondaryFailureClosesWhenPrimaryAnswers: with the breaker open, a
+// read that fails on the secondary and is then served by the primary shows
+// the primary is back. The breaker closes at once instead of making every
+// read pay for the failing secondary until the next probe.
+func TestSecondaryFailureClosesWhenPrimaryAnswers(t *testing.T) {
+	var changes []geoblob.StateChange
+	var mu sync.Mutex
+	cfg := geoblob.DefaultConfig()
+	cfg.OnStateChange = func(ev geoblob.StateChange) {
+		mu.Lock()
+		changes = append(changes, ev)
+		mu.Unlock()
 	}
-	switch {
-	case !secondary && l.shape == 0:
-		return nil, &url.Error{Op: "Get", URL: req.URL.String(), Err: errors.New("connection refused")}
-	case !secondary && l.shape == 1:
-		return nil, fmt.Errorf("proxy: %w", &url.Error{Op: "Get", URL: req.URL.String(), Err: errors.New("reset")})
-	case !secondary:
-		return nil, errors.New("dial: Authorization: Bearer " + leakSecret)
+	f, c, r := newFake(t, cfg)
+	f.status[geoblob.Primary].Store(503)
+	for range 6 {
+		if _, err := read(c); err != nil {
+			t.Fatal(err)
+		}
 	}
-	body := "<?xml version=\"1.0\"?><Error><Code>ServerBusy</Code><Message>The MAC signature found in the HTTP request '" +
-		leakSecret + "=' is not the same as any computed signature. sig=" + leakSecret + "</Message></Error>"
-	h := http.Header{"Content-Type": {"application/xml"}, "X-Ms-Error-Code": {"ServerBusy"}}
-	return &http.Response{StatusCode: 503, Header: h, Body: io.NopCloser(strings.NewReader(body)), Request: req, ContentLength: int64(len(body))}, nil
-}
-
-// TestSecretsNeverLeakAnywhere: errors, every event and debug logs stay
-// free of signatures and tokens, whatever shape the failure takes.
-func TestSecretsNeverLeakAnywhere(t *testing.T) {
-	for shape := range 3 {
-		t.Run(fmt.Sprint("shape", shape), func(t *testing.T) {
-			var mu sync.Mutex
-			var seen []string
-			note := func(s string) { mu.Lock(); seen = append(seen, s); mu.Unlock() }
-			var logs strings.Builder
-			cfg := geoblob.DefaultConfig()
-			cfg.FailureThreshold = 2
-			cfg.MaxStaleness = time.Hour
-			cfg.Logger = slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			cfg.OnResponse = func(ev geoblob.ResponseEvent) { note(fmt.Sprintf("%+v %v", ev, ev.Err)) }
-			cfg.OnRetry = func(ev geoblob.RetryEvent) { note(fmt.Sprintf("%+v %v", ev, ev.Err)) }
-			cfg.OnStateChange = func(ev geoblob.StateChange) { note(fmt.Sprintf("%+v", ev)) }
-			o := &azblob.ClientOptions{}
-			o.Transport = leakyTransport{shape}
-			o.Retry = policy.RetryOptions{MaxRetries: -1}
-			c, r, err := geoblob.NewClientWithNoCredential(fakeURL+"?sv=2024&sig="+leakSecret, cfg, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for range 4 {
-				_, err := read(c)
-				if err == nil {
-					t.Fatal("read succeeded")
-				}
-				note(err.Error())
-				var ge *geoblob.Error
-				if errors.As(err, &ge) {
-					note(ge.Error())
-				}
-			}
-			r.Force(geoblob.Auto)
-			_, err = r.Staleness(context.Background())
-			note(fmt.Sprint(err))
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, logs.String())
-			for _, s := range seen {
-				if strings.Contains(s, leakSecret) {
-					t.Fatalf("secret leaked: %s", s)
-				}
-			}
-		})
+	if r.State() != geoblob.Open {
+		t.Fatalf("state %v, want open", r.State())
+	}
+	// The regions swap: the primary recovers, the secondary fails.
+	f.status[geoblob.Primary].Store(0)
+	f.status[geoblob.Secondary].Store(503)
+	got, err := read(c)
+	if err != nil || got != "data-primary" {
+		t.Fatalf("fallback read: %q %v", got, err)
+	}
+	if r.State() != geoblob.Closed {
+		t.Fatalf("state %v after the primary answered, want closed", r.State())
+	}
+	secBefore := f.calls[geoblob.Secondary].Load()
+	for range 5 {
+		if got, err := read(c); err != nil || got != "data-primary" {
+			t.Fatalf("read after recovery: %q %v", got, err)
+		}
+	}
+	if n := f.calls[geoblob.Secondary].Load() - secBefore; n != 0 {
+		t.Fatalf("%d reads still went to the failing secondary first", n)
+	}
+	ctr := r.Counters()
+	mu.Lock()
+	defer mu.Unlock()
+	if ctr.Failovers != 1 || ctr.Failbacks != 1 || len(changes) != 2 || changes[1].To != geoblob.Closed {
+		t.Fatalf("counters %+v, changes %+v", ctr, changes)
 	}
 }
 
-// TestStatsHangDoesNotHangReads: a Get Blob Service Stats call that never
-// answers must not hold up reads: readers with statistics in hand use them
-// (they only overstate staleness), and a fetch is bounded by StatsRefresh.
-func TestStatsHangDoesNotHangReads(t *testing.T) {
-	clk := newManualClock() // the fake's LastSyncTime is this instant
+// TestNotReplicatedDoesNotClose: a 404 from the secondary sent to the
+// primary says nothing about the primary's health; the breaker stays open.
+func TestNotReplicatedDoesNotClose(t *testing.T) {
+	f, c, r := newFake(t, nil)
+	f.status[geoblob.Primary].Store(503)
+	for range 6 {
+		if _, err := read(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.status[geoblob.Primary].Store(0)
+	f.status[geoblob.Secondary].Store(404)
+	if got, err := read(c); err != nil || got != "data-primary" {
+		t.Fatalf("not-replicated read: %q %v", got, err)
+	}
+	if r.State() != geoblob.Open {
+		t.Fatalf("state %v, want still open", r.State())
+	}
+}
+
+func TestConcurrentReadersDuringOutage(t *testing.T) {
+	e := newEnv(t, emulator.Options{}, nil)
+	data := []byte("concurrent")
+	e.put(t, "c.txt", data)
+	ctx := context.Background()
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	go func() { // toggle the outage while readers run
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			if i%2 == 0 {
+				_, _ = e.emu.Faults().Add(outage(fault.Primary, 503))
+			} else {
+				e.emu.Faults().Clear()
+			}
+			_ = e.router.Counters()
+			_ = e.router.State()
+		}
+	}()
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				b, _, err := e.get(ctx, "c.txt")
+				if err != nil || !bytes.Equal(b, data) {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	if n := failed.Load(); n != 0 {
+		t.Fatalf("%d failed reads", n)
+	}
+	c := e.router.Counters()
+	if c.PrimaryReads+c.SecondaryReads != 16*50 {
+		t.Fatalf("counters = %+v", c)
+	}
+}
+
+// TestFlappingPrimaryDamped: a primary failing half of its reads at random
+// trips and closes the breaker a few times, then flap damping keeps it
+// open: the transitions stay bounded however long the flapping lasts.
+func TestFlappingPrimaryDamped(t *testing.T) {
+	clk := testenv.Clock()
+	var transitions atomic.Int64
 	cfg := geoblob.DefaultConfig()
 	cfg.Now = clk.Now
-	cfg.StatsRefresh = 100 * time.Millisecond
-	cfg.MaxStaleness = time.Hour
-	f, c, r := newFake(t, cfg)
-	r.Force(geoblob.SecondaryOnly)
-	if _, err := read(c); err != nil {
-		t.Fatal(err)
-	}
-	f.statsDelay.Store(int64(time.Hour)) // hangs until the request is cancelled
-	clk.Advance(time.Second)             // the cached stats need a refresh
-	done := make(chan error, 8)
-	for range 8 {
-		go func() { _, err := read(c); done <- err }()
-	}
-	for range 8 {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("read with cached stats in hand: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("reads hang behind a hanging stats call")
+	cfg.ProbeInterval = -1 // real-time background probes would make the run vary
+	cfg.OnStateChange = func(geoblob.StateChange) { transitions.Add(1) }
+	e := newEnv(t, emulator.Options{}, cfg)
+	e.put(t, "f", []byte("x"))
+	e.emu.Faults().SetRand(rand.NewPCG(1, 2)) // the same flapping every run
+	half := 0.5
+	e.fault(t, fault.Rule{Endpoint: fault.Primary, Match: fault.Match{Op: fault.Read, Container: testContainer},
+		Action: fault.Action{Status: 503}, Limits: fault.Limits{Probability: &half}})
+	for i := range 2000 {
+		clk.Advance(5 * time.Millisecond) // 10 s of simulated flapping
+		if _, _, err := e.get(context.Background(), "f"); err != nil {
+			t.Fatalf("read %d: %v", i, err)
 		}
 	}
-	// With no statistics at all, reads wait for one bounded fetch.
-	f2, c2, r2 := newFake(t, cfg)
-	f2.statsDelay.Store(int64(time.Hour))
-	r2.Force(geoblob.SecondaryOnly)
-	go func() { _, err := read(c2); done <- err }()
-	select {
-	case err := <-done:
-		if !errors.Is(err, geoblob.ErrTooStale) {
-			t.Fatalf("err = %v, want ErrTooStale", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a read hangs behind the first stats call")
+	if n := transitions.Load(); n > 12 {
+		t.Fatalf("%d transitions in 10 simulated seconds", n)
 	}
+	t.Logf("%d transitions in 10 simulated seconds", transitions.Load())
 }

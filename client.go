@@ -7,6 +7,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+
+	"github.com/geoblob/geoblob/internal/redact"
 )
 
 // NewClient returns an official *azblob.Client authenticated with a
@@ -84,7 +86,7 @@ func build(serviceURL string, cfg *Config, o *azblob.ClientOptions, mk func(*azb
 	}
 	c, err := mk(r.ClientOptions(o))
 	if err != nil {
-		return nil, nil, fmt.Errorf("geoblob: %s", redactText(err.Error()))
+		return nil, nil, fmt.Errorf("geoblob: %s", redact.Text(err.Error()))
 	}
 	r.SetStatsClient(c.ServiceClient())
 	return c, r, nil

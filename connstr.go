@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/geoblob/geoblob/internal/redact"
 )
 
 // The development storage account of Azurite and the geoblob emulator.
@@ -36,7 +38,7 @@ func (c ConnectionString) String() string {
 		parts = append(parts, "AccountKey=REDACTED")
 	}
 	if c.SAS != "" {
-		parts = append(parts, "SharedAccessSignature="+redactQuery(c.SAS))
+		parts = append(parts, "SharedAccessSignature="+redact.Query(c.SAS))
 	}
 	parts = append(parts, "BlobEndpoint="+c.PrimaryURL)
 	if c.SecondaryURL != "" {

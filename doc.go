@@ -9,42 +9,77 @@
 // go where its breaker says; everything else is a write and always goes to
 // the primary, in every mode, hedged or not. Get Blob Service Stats alone
 // is sent to the secondary. The breaker starts closed (reads on the
-// primary). Retryable primary failures (408, 429, 500, 502, 503, 504,
-// connection errors and timeouts, including a try that exceeds the SDK's
-// RetryOptions.TryTimeout) count against the primary; caller cancellation
-// (context.Canceled) is neutral. After Config.FailureThreshold
-// consecutive failures (5, as in Microsoft's circuit-breaker tutorial), or
-// a failure ratio over a rolling window, or too many slow calls, the
-// breaker opens: reads go straight to the secondary, with no primary
-// attempt, and writes fail fast with ErrPrimaryUnavailable (the read-only
-// mode of Microsoft's HA guidance; Config.AllowWritesWhileDown turns it
-// off). After Config.FailbackReads successful secondary reads (20) or
-// Config.FailbackAfter, one read at a time probes the primary (half-open)
-// while all others keep using the secondary; a successful probe closes the
-// breaker, a failed one backs the next probe off exponentially. Force pins
-// routing to PrimaryOnly or SecondaryOnly, or hands it back to Auto.
+// primary). Failed primary reads count against the primary: 408, 429, 500,
+// 502, 503 and 504 answers, connection errors, timeouts (the attempt bound
+// below, the SDK's RetryOptions.TryTimeout) and bodies that break while
+// being read. Caller cancellation (context.Canceled) is neutral. After
+// Config.FailureThreshold consecutive failures (5, as in Microsoft's
+// circuit-breaker tutorial), or a failure ratio over a rolling window, or
+// too many slow calls, the breaker opens: reads go straight to the
+// secondary, with no primary attempt, and writes fail fast with
+// ErrPrimaryUnavailable (the read-only mode of Microsoft's HA guidance;
+// Config.AllowWritesWhileDown turns it off). After Config.FailbackReads
+// successful secondary reads (20) or Config.FailbackAfter, one read at a
+// time probes the primary (half-open) while all others keep using the
+// secondary; while the breaker is open a background probe (Get Account
+// Information, Config.ProbeInterval) checks the primary even without
+// traffic. A probe succeeds when its answer came within the attempt bound
+// (and Config.SlowCallThreshold) and, for a read, its body ended unbroken;
+// enough successes in a row close the breaker. A failed probe backs the
+// next one off exponentially, except one that timed out: having waited the
+// whole bound, it starts the back-off over. A breaker that trips again within Config.Window of
+// closing needs twice as many successful probes the next time (flap
+// damping). Force pins routing to PrimaryOnly or SecondaryOnly, or hands it
+// back to Auto.
 //
-// Within one try, a read that fails retryably on its first location is sent
-// at once to the other one (a fallback), so no read fails while one
-// location is healthy; when both fail the read returns ErrBothUnavailable
-// wrapping both causes. A try that timed out has no time left for a
-// fallback: it is counted and returned, and the SDK's next try goes where
-// the breaker then says. The secondary is eventually consistent: a 404 or
-// 412 from it means "not replicated yet", and the read is retried on the
-// primary without counting against the secondary. Downloads never mix two
-// blob versions: azblob sends every chunk after the first, and every
-// resumption of DownloadStream's retry reader, with If-Match set to the
-// first answer's ETag (DownloadBuffer and DownloadFile of this package add
-// that condition for an explicit Range, where azblob sends none); versions
-// the secondary served (GET or HEAD) stay pinned there, and a version
-// missing at the other location yields a 412, which DownloadBuffer and
-// DownloadFile answer by restarting the whole download on one location. The secondary's LastSyncTime is read from Get
-// Blob Service Stats at most every Config.StatsRefresh while reads use the
-// secondary (Router.Staleness); with Config.MaxStaleness, reads that would
-// be served by a secondary staler than the bound fail with ErrTooStale.
-// Optional hedging (Config.Hedge) sends a read to the secondary as well
-// when the primary is slower than a fixed delay or its observed p95, within
-// a budget; the first good answer wins and the other is cancelled.
+// # Attempts, fallback and double outages
+//
+// Every routed attempt, at either location and probes included, waits at
+// most the attempt bound for its response headers (Config.AttemptTimeout;
+// by default four times the p99 of recent primary reads, between 500 ms
+// and 1 s; Router.AttemptTimeout reports it). An attempt that fails
+// retryably or times out is sent at once to the other location within the
+// same try (a fallback), so no read fails while one location is healthy.
+// When both fail the read returns ErrBothUnavailable wrapping both causes.
+// During the first half second of a double outage that error is left to
+// the SDK's retry policy, so a short secondary blip during a primary
+// outage is ridden out by the next try; after that it is final. From the
+// first double failure until a location serves a read again, attempts get
+// half the bound each. So reads end in bounded time while both locations
+// are down: with the defaults, within two SDK tries.
+//
+// # Versions and bodies
+//
+// The secondary is eventually consistent: a 404 or 412 from it means "not
+// replicated yet", and the read is retried on the primary without counting
+// against the secondary. Downloads never mix two blob versions: azblob
+// sends every chunk after the first, and every resumption of
+// DownloadStream's retry reader, with If-Match set to the first answer's
+// ETag (DownloadBuffer and DownloadFile of this package add that condition
+// for an explicit Range, where azblob sends none, and restart a download
+// whose version vanished). When the primary answers 412 to a chunk of a
+// version the secondary served, the chunk is served by the secondary (a
+// pinned read); pins never move a read off a primary that has the version,
+// and the primary serving the path drops them. A body that breaks while
+// being read sends the retry reader's resumption of that version to the
+// other location.
+//
+// The secondary's LastSyncTime is read from Get Blob Service Stats at most
+// every Config.StatsRefresh while reads use the secondary
+// (Router.Staleness); with Config.MaxStaleness, reads that would be served
+// by a secondary staler than the bound fail with ErrTooStale. Optional
+// hedging (Config.Hedge) sends a read to the secondary as well when the
+// primary is slower than a fixed delay or its observed p95, within a
+// budget; the first good answer wins, the other is cancelled, and a read
+// the secondary won counts as a slow primary call.
+//
+// # Configuration
+//
+// One rule covers every Config field: zero means DefaultConfig's value,
+// and a negative value turns off a feature that is on by default. So
+// &Config{} is valid and means DefaultConfig(). Validate rejects a
+// breaker that can never trip (ErrNeverTrips) or never fail back
+// (ErrNeverFailsBack), both wrapped with ErrInvalidConfig.
 //
 // # Placement: PerRetryPolicies
 //
@@ -58,8 +93,9 @@
 // /ACCOUNT -> /ACCOUNT-secondary segment). A per-call policy would see one
 // outcome per operation, after the retry policy had already spent its
 // retries and back-off on the failing primary. Errors the Router decides
-// (ErrPrimaryUnavailable, ErrBothUnavailable, ErrTooStale) are marked
-// non-retriable, so the SDK returns them at once.
+// (ErrPrimaryUnavailable, ErrTooStale, and ErrBothUnavailable once a double
+// outage has lasted half a second) are marked non-retriable, so the SDK returns
+// them at once; errors.Is and errors.As find the sentinel and the *Error.
 //
 // azblob's authentication policy runs before the user's per-retry
 // policies, so the Router sees requests already signed. Bearer tokens and
@@ -77,18 +113,24 @@
 // # Observability
 //
 // Config.OnRetry, OnResponse and OnStateChange mirror the tutorial's
-// retry_callback and response_callback; they run outside any lock, so they
-// may call back into the Router or the client. WithReadInfo reports how the
-// reads of one call were served (location, fallback, LastSyncTime).
-// Counters returns a snapshot. Logs go to log/slog. Logs, errors and events
-// never contain an account key, a bearer token or a SAS signature.
+// retry_callback and response_callback, and OnProbe reports every probe's
+// verdict; they run outside any lock, so they may call back into the
+// Router or the client. WithReadInfo reports how the reads of one call were
+// served (location, fallback, LastSyncTime; Served is false when nothing
+// served it). Counters returns a snapshot. Logs go to log/slog, at most one
+// line per second of each kind (state changes, failed probes, reads failed
+// on both locations) with a count of those left out. Logs, errors and
+// events never contain an account key, a bearer token or a SAS signature.
 //
 // # Hot path
 //
-// A read on a healthy primary costs a few atomic loads and stores: no
-// locks, no allocation by geoblob (azcore itself allocates one small
-// request copy per policy in the pipeline). Once tripped, a read goes
-// straight to the secondary, with one read-locked map lookup to keep its
-// version pinned. Transitions take a mutex; events they produce are
-// emitted after it is released.
+// A read on a healthy primary costs a few atomic loads and stores and no
+// lock. The attempt bound needs a cancellable context per attempt: geoblob
+// allocates it and one body watcher (three small allocations; the timer
+// comes from a pool), and net/http, seeing a cancellable context, adds
+// about four of its own: some 800 bytes in all, next to the ~300
+// allocations azcore, azblob and net/http make for a read. The body watcher
+// is that same object, so watching bodies adds nothing. Once tripped, a
+// read goes straight to the secondary. Transitions take a mutex; events
+// they produce are emitted after it is released.
 package geoblob

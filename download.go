@@ -3,96 +3,21 @@ package geoblob
 import (
 	"context"
 	"errors"
-	"net/http"
 	"os"
-	"sync"
-	"sync/atomic"
-	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 )
 
-// pinTable remembers which blob versions (path + ETag) the secondary
-// served, so that the follow-up requests of a download, which azblob sends
-// with If-Match set to the first response's ETag, stay on the secondary
-// even if the breaker closes meanwhile. Versions the primary served need no
-// pin: the primary is where reads go by default, and if they move to the
-// secondary mid-download, If-Match turns a missing version into a 412 that
-// is retried on the primary.
-//
-// Only reads served by the secondary add to the table, so the steady state
-// (reads on the primary) never takes its lock. Keys use the path below the
-// location's path-style prefix, which is the same at both locations.
-type pinTable struct {
-	n  atomic.Int32
-	mu sync.RWMutex
-	m  map[pinKey]int64 // -> expiry, unix nanos
-}
-
-type pinKey struct{ path, etag string }
-
-const (
-	pinTTL = 10 * time.Minute
-	pinMax = 4096
-)
-
-func (t *pinTable) init() { t.m = make(map[pinKey]int64) }
-
-// add pins a version the secondary served. Re-pinning a version whose pin
-// is still fresh (the common case: every read of a blob during an outage)
-// takes only the read lock.
-func (t *pinTable) add(path, etag string, now time.Time) {
-	k, n := pinKey{path, etag}, now.UnixNano()
-	t.mu.RLock()
-	exp, ok := t.m[k]
-	t.mu.RUnlock()
-	if ok && exp-n > int64(pinTTL/2) {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.m) >= pinMax {
-		// Drop the expired pins, and if that is not enough a quarter of
-		// the rest, so that a full table costs one sweep per pinMax/4
-		// additions, not one per read.
-		for k, exp := range t.m {
-			if exp <= n {
-				delete(t.m, k)
-			}
-		}
-		for k := range t.m {
-			if len(t.m) < pinMax*3/4 {
-				break
-			}
-			delete(t.m, k)
-		}
-	}
-	t.m[k] = n + int64(pinTTL)
-	t.n.Store(int32(len(t.m)))
-}
-
-// pinned reports whether req, addressed to ep, is a conditional read of a
-// version the secondary served.
-func (t *pinTable) pinned(ep *endpoint, req *http.Request, now func() time.Time) bool {
-	if t.n.Load() == 0 {
-		return false
-	}
-	etag := req.Header.Get("If-Match")
-	if etag == "" {
-		return false
-	}
-	t.mu.RLock()
-	exp, ok := t.m[pinKey{ep.relPath(req.URL), etag}]
-	t.mu.RUnlock()
-	return ok && exp > now().UnixNano()
-}
-
 // maxRestarts bounds how often the download helpers start over.
 const maxRestarts = 2
 
-// DownloadBuffer is blob.Client.DownloadBuffer that never mixes bytes of
-// two blob versions and survives a location flip.
+// DownloadBuffer downloads blob blobName of container into buf like
+// azblob.Client.DownloadBuffer, but never mixes bytes of two blob versions
+// and survives a location flip. client is the *azblob.Client a geoblob
+// constructor returned (its own DownloadBuffer lacks this guarantee for an
+// explicit Range); o may be nil.
 //
 // azblob reads the first chunk and sends the others with If-Match set to
 // its ETag, except with an explicit Range (Count > 0), where the chunks
@@ -104,7 +29,8 @@ const maxRestarts = 2
 // restarts, so every byte comes from one version. It restarts at most
 // twice. A download with the caller's own If-Match is never restarted: its
 // 412 is the answer.
-func DownloadBuffer(ctx context.Context, c *blob.Client, buf []byte, o *blob.DownloadBufferOptions) (int64, error) {
+func DownloadBuffer(ctx context.Context, client *azblob.Client, container, blobName string, buf []byte, o *azblob.DownloadBufferOptions) (int64, error) {
+	c := client.ServiceClient().NewContainerClient(container).NewBlobClient(blobName)
 	var opts blob.DownloadBufferOptions
 	if o != nil {
 		opts = *o
@@ -113,9 +39,10 @@ func DownloadBuffer(ctx context.Context, c *blob.Client, buf []byte, o *blob.Dow
 		func() (int64, error) { return c.DownloadBuffer(ctx, buf, &opts) })
 }
 
-// DownloadFile is blob.Client.DownloadFile with DownloadBuffer's
-// guarantees.
-func DownloadFile(ctx context.Context, c *blob.Client, f *os.File, o *blob.DownloadFileOptions) (int64, error) {
+// DownloadFile downloads blob blobName of container into f like
+// azblob.Client.DownloadFile, with DownloadBuffer's guarantees.
+func DownloadFile(ctx context.Context, client *azblob.Client, container, blobName string, f *os.File, o *azblob.DownloadFileOptions) (int64, error) {
+	c := client.ServiceClient().NewContainerClient(container).NewBlobClient(blobName)
 	var opts blob.DownloadFileOptions
 	if o != nil {
 		opts = *o

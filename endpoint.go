@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/geoblob/geoblob/internal/redact"
 )
 
 // endpoint is the base of one location: scheme, host and, for path-style
@@ -25,17 +27,17 @@ func parseEndpoint(raw string) (endpoint, *url.URL, error) {
 func parseEndpointStyle(raw string, forcePath bool) (endpoint, *url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return endpoint{}, nil, fmt.Errorf("%w: bad URL %q: %v", ErrInvalidConfig, redactText(raw), redactText(err.Error()))
+		return endpoint{}, nil, fmt.Errorf("%w: bad URL %q: %v", ErrInvalidConfig, redact.Text(raw), redact.Text(err.Error()))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return endpoint{}, nil, fmt.Errorf("%w: URL %q needs an http or https scheme and a host", ErrInvalidConfig, redactURL(u))
+		return endpoint{}, nil, fmt.Errorf("%w: URL %q needs an http or https scheme and a host", ErrInvalidConfig, redact.URL(u))
 	}
 	e := endpoint{scheme: u.Scheme, host: u.Host}
 	if forcePath || pathStyle(u.Hostname()) {
 		seg := strings.TrimPrefix(u.EscapedPath(), "/")
 		seg, _, _ = strings.Cut(seg, "/")
 		if seg == "" {
-			return endpoint{}, nil, fmt.Errorf("%w: path-style URL %q has no account segment", ErrInvalidConfig, redactURL(u))
+			return endpoint{}, nil, fmt.Errorf("%w: path-style URL %q has no account segment", ErrInvalidConfig, redact.URL(u))
 		}
 		e.prefix = "/" + seg
 	}

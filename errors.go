@@ -2,8 +2,9 @@ package geoblob
 
 import (
 	"errors"
-	"net/url"
 	"strings"
+
+	"github.com/geoblob/geoblob/internal/redact"
 )
 
 // Sentinel errors. Test for them with errors.Is; the errors the client
@@ -38,8 +39,12 @@ var (
 // itself decides the outcome. Kind is one of the sentinel errors; Primary
 // and Secondary hold the cause observed at each location, when any.
 //
-// Error implements the azcore retry policy's non-retriable marker, so the
-// SDK returns it at once instead of retrying.
+// The Router returns most of these errors marked final for azcore's retry
+// policy, so the SDK returns them at once. The exception is
+// ErrBothUnavailable during the first half second of a double outage
+// (bothRetryWindow): it is left retriable, so a secondary that blips while
+// the primary is down is ridden out by the SDK's next try. Either way
+// errors.As finds the *Error and errors.Is its Kind.
 type Error struct {
 	Kind      error
 	Primary   error
@@ -52,11 +57,11 @@ func (e *Error) Error() string {
 	b.WriteString(e.Kind.Error())
 	if e.Primary != nil {
 		b.WriteString("; primary: ")
-		b.WriteString(redactText(e.Primary.Error()))
+		b.WriteString(redact.Text(e.Primary.Error()))
 	}
 	if e.Secondary != nil {
 		b.WriteString("; secondary: ")
-		b.WriteString(redactText(e.Secondary.Error()))
+		b.WriteString(redact.Text(e.Secondary.Error()))
 	}
 	return b.String()
 }
@@ -75,118 +80,3 @@ func (e *Error) Unwrap() []error {
 	}
 	return errs
 }
-
-// NonRetriable marks the error as final for azcore's retry policy.
-func (e *Error) NonRetriable() {}
-
-// secretParams are query parameters whose values must never appear in logs,
-// errors or events: SAS signatures and user-delegation key material.
-var secretParams = []string{"sig", "skoid", "sktid", "sks", "skv", "ske", "skt", "saoid", "suoid"}
-
-// redactURL returns u as a string with secret query values replaced.
-func redactURL(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	c.User = nil
-	c.RawQuery = redactQuery(c.RawQuery)
-	return c.String()
-}
-
-func redactQuery(q string) string {
-	if q == "" {
-		return q
-	}
-	parts := strings.Split(q, "&")
-	for i, p := range parts {
-		name, _, ok := strings.Cut(p, "=")
-		if !ok {
-			continue
-		}
-		for _, s := range secretParams {
-			if strings.EqualFold(name, s) {
-				parts[i] = name + "=REDACTED"
-				break
-			}
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
-// secretMarkers precede a secret in free-form text: SAS signatures (also
-// URL-encoded, as in a copy source), account keys, Authorization values,
-// and the request signature Azure quotes in its AuthenticationFailed
-// message. Lowercase.
-var secretMarkers = []string{"sig=", "sig%3d", "accountkey=", "bearer ", "sharedkey ", "signature found in the http request '"}
-
-// redactText removes secret query values and authorization material from a
-// free-form message, such as a transport error that embeds a URL or an
-// Azure error body.
-func redactText(s string) string {
-	lower := strings.ToLower(s)
-	if j, _ := nextSecret(lower); j < 0 {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		j, key := nextSecret(lower[i:])
-		if j < 0 {
-			b.WriteString(s[i:])
-			break
-		}
-		start := i + j + len(key)
-		b.WriteString(s[i:start])
-		b.WriteString("REDACTED")
-		end := start
-		for end < len(s) && !strings.ContainsRune("&;\" \t\n'", rune(s[end])) {
-			end++
-		}
-		i = end
-	}
-	return b.String()
-}
-
-func nextSecret(s string) (int, string) {
-	best, key := -1, ""
-	for _, k := range secretMarkers {
-		if j := strings.Index(s, k); j >= 0 && (best < 0 || j < best) {
-			best, key = j, k
-		}
-	}
-	return best, key
-}
-
-// redactErr returns err with secrets removed from its message. A
-// *url.Error keeps its type and inner error when its redacted URL was the
-// only secret, so timeouts and net errors stay detectable; otherwise the
-// error is wrapped, and errors.Is and errors.As still reach its chain.
-func redactErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) && err == error(ue) {
-		c := *ue
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			c.URL = redactURL(u)
-		} else {
-			c.URL = redactText(ue.URL)
-		}
-		err = &c
-	}
-	msg := err.Error()
-	if r := redactText(msg); r != msg {
-		return &redactedError{msg: r, err: err}
-	}
-	return err
-}
-
-// redactedError is an error whose message had secrets removed.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }

@@ -99,12 +99,26 @@ type ResponseEvent struct {
 	// the one the breaker chose first (after a failure or a 404/412 from
 	// the secondary).
 	Fallback bool
+	Pinned   bool // served by the secondary because the primary lacks the version the download started on
 	Probe    bool // a half-open probe of the primary
 	Hedged   bool // a hedged request was sent for this read
 	Duration time.Duration
 	// LastSyncTime is the secondary's last known sync time, set when the
 	// read was served by the secondary and statistics are available.
 	LastSyncTime time.Time
+}
+
+// ProbeEvent reports the verdict of a probe of the primary: a read the
+// breaker let through while open (half-open), or a background probe.
+type ProbeEvent struct {
+	OK         bool
+	Background bool // a background probe (Get Account Information), not a read
+	StatusCode int  // 0 when no response arrived
+	Err        error
+	Duration   time.Duration // to the response headers
+	// Reason says why a probe failed: "status", "error", "attempt
+	// timeout" or "slow".
+	Reason string
 }
 
 // StateChange reports a breaker transition.
@@ -115,8 +129,12 @@ type StateChange struct {
 	At       time.Time
 }
 
-// ReadStatus is how one read was served.
+// ReadStatus is how one read was served. The zero value, with Served
+// false, stands for "no read was served" (Location is then meaningless).
 type ReadStatus struct {
+	// Served is true when a location answered the read (with any
+	// status); false when nothing did.
+	Served       bool
 	Location     Location
 	Fallback     bool
 	Hedged       bool
@@ -132,7 +150,8 @@ type ReadInfo struct {
 	reads [2]int
 }
 
-// Last returns the status of the most recent read.
+// Last returns the status of the most recent read that a location
+// served; its Served field is false when none was.
 func (i *ReadInfo) Last() ReadStatus {
 	i.mu.Lock()
 	defer i.mu.Unlock()
@@ -148,6 +167,7 @@ func (i *ReadInfo) Reads() (primary, secondary int) {
 
 func (i *ReadInfo) record(s ReadStatus) {
 	i.mu.Lock()
+	s.Served = true
 	i.last = s
 	i.reads[s.Location]++
 	i.mu.Unlock()
@@ -180,4 +200,13 @@ type Counters struct {
 	Errors         uint64 // reads and writes that ended in an error from geoblob or both locations
 	RejectedWrites uint64 // writes refused with ErrPrimaryUnavailable
 	TooStale       uint64 // reads refused with ErrTooStale
+
+	AttemptTimeouts  uint64 // attempts cancelled by the attempt bound (either location)
+	BodyFailures     uint64 // response bodies that broke while being read (either location)
+	PinnedReads      uint64 // reads served by the secondary because the primary lacks the version they read
+	Steered          uint64 // reads (resumptions) sent to the other location after a broken body
+	ProbesOK         uint64 // probes that succeeded
+	ProbesFailed     uint64 // probes that failed
+	BackgroundProbes uint64 // background probes sent (also counted in Probes)
+	BothRetriable    uint64 // ErrBothUnavailable errors left to the SDK's retry
 }

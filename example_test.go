@@ -8,9 +8,9 @@ import (
 	"log"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/geoblob/geoblob"
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
@@ -31,6 +31,7 @@ func ExampleNewClientFromConnectionString() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer router.Close() // stops the background probe of the primary
 	if _, err := client.CreateContainer(ctx, "democontainer", nil); err != nil {
 		log.Fatal(err)
 	}
@@ -171,11 +172,75 @@ func ExampleDownloadBuffer() {
 
 	router.Force(geoblob.SecondaryOnly)
 	buf := make([]byte, 64<<10)
-	b := client.ServiceClient().NewContainerClient("photos").NewBlobClient("big")
-	n, err := geoblob.DownloadBuffer(ctx, b, buf, &blob.DownloadBufferOptions{BlockSize: 8 << 10, Concurrency: 1})
+	n, err := geoblob.DownloadBuffer(ctx, client, "photos", "big", buf, &azblob.DownloadBufferOptions{BlockSize: 8 << 10, Concurrency: 1})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(n, "bytes, all v1:", strings.Count(string(buf), "1") == len(buf), "mode:", router.Mode())
 	// Output: 65536 bytes, all v1: true mode: auto
+}
+
+// The zero-value rule: every zero field means DefaultConfig's value, and
+// a negative one turns an on-by-default feature off. Validate names
+// configurations that cannot work.
+func ExampleConfig() {
+	fmt.Println((&geoblob.Config{}).Validate())
+
+	noTrip := &geoblob.Config{FailureThreshold: -1} // and no other trip rule
+	err := noTrip.Validate()
+	fmt.Println(errors.Is(err, geoblob.ErrInvalidConfig), errors.Is(err, geoblob.ErrNeverTrips))
+
+	noFailback := &geoblob.Config{FailbackReads: -1, ProbeInterval: -1}
+	fmt.Println(errors.Is(noFailback.Validate(), geoblob.ErrNeverFailsBack))
+
+	r, err := geoblob.NewRouter("https://acct.blob.core.windows.net", &geoblob.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("attempt bound:", r.AttemptTimeout())
+	// Output:
+	// <nil>
+	// true true
+	// true
+	// attempt bound: 500ms
+}
+
+// A primary that accepts requests and never answers (a network partition)
+// costs each read at most the attempt bound before the secondary serves
+// it; ReadInfo tells a served read from one nothing served.
+func ExampleRouter_AttemptTimeout() {
+	ctx := context.Background()
+	emu, err := emulator.Start(ctx, emulator.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+	cfg := &geoblob.Config{AttemptTimeout: 100 * time.Millisecond}
+	client, router, err := geoblob.NewClientFromConnectionString(emu.ConnectionString(), cfg, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, _ = client.CreateContainer(ctx, "photos", nil)
+	_, _ = client.UploadBuffer(ctx, "photos", "b", []byte("v1"), nil)
+	_ = emu.Replication().Wait(ctx)
+
+	hang, _ := emu.Faults().Add(fault.Rule{Endpoint: fault.Primary, Match: fault.Match{Container: "photos"}, Action: fault.Action{Hang: true}})
+	var info geoblob.ReadInfo
+	resp, err := client.DownloadStream(geoblob.WithReadInfo(ctx, &info), "photos", "b", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	last := info.Last()
+	fmt.Println(last.Served, last.Location, "fallback:", last.Fallback, "timeouts:", router.Counters().AttemptTimeouts)
+
+	// Both locations down: nothing serves the read.
+	_ = emu.Faults().Remove(hang)
+	_, _ = emu.Faults().Add(fault.Rule{Endpoint: fault.Both, Match: fault.Match{Container: "photos"}, Action: fault.Action{Status: 503}})
+	info = geoblob.ReadInfo{}
+	_, err = client.DownloadStream(geoblob.WithReadInfo(ctx, &info), "photos", "b", nil)
+	fmt.Println(errors.Is(err, geoblob.ErrBothUnavailable), "served:", info.Last().Served)
+	// Output:
+	// true secondary fallback: true timeouts: 1
+	// true served: false
 }

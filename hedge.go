@@ -3,56 +3,25 @@ package geoblob
 import (
 	"context"
 	"io"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
 
-const (
-	latencySamples = 512 // ring of recent primary read latencies
-	p95Every       = 64  // recompute the p95 every this many samples
-)
-
 // hedger decides when to hedge and how much hedging the budget allows.
 type hedger struct {
 	cfg    *HedgeConfig
+	lat    *latencies
 	tokens atomic.Int64 // milli-tokens; a hedge costs 1000
 	earn   int64        // milli-tokens earned per read
 	max    int64
-
-	ring [latencySamples]atomic.Int64
-	n    atomic.Uint64
-	p95  atomic.Int64 // 0 until enough samples
-
-	sortMu  sync.Mutex // guards scratch; a busy recompute is skipped
-	scratch [latencySamples]int64
 }
 
-func newHedger(cfg *HedgeConfig) *hedger {
-	h := &hedger{cfg: cfg, earn: int64(cfg.Budget * 1000), max: int64(cfg.Burst) * 1000}
+func newHedger(cfg *HedgeConfig, lat *latencies) *hedger {
+	h := &hedger{cfg: cfg, lat: lat, earn: int64(cfg.Budget * 1000), max: int64(cfg.Burst) * 1000}
 	h.tokens.Store(h.max)
 	return h
-}
-
-// observe records the latency of a successful primary read.
-func (h *hedger) observe(d time.Duration) {
-	if h.cfg.Delay > 0 {
-		return
-	}
-	i := h.n.Add(1)
-	h.ring[(i-1)%latencySamples].Store(int64(d))
-	if i%p95Every == 0 && h.sortMu.TryLock() {
-		s := h.scratch[:min(i, latencySamples)]
-		for j := range s {
-			s[j] = h.ring[j].Load()
-		}
-		slices.Sort(s)
-		h.p95.Store(s[len(s)*95/100])
-		h.sortMu.Unlock()
-	}
 }
 
 // delay returns how long to wait for the primary before hedging, and false
@@ -61,7 +30,7 @@ func (h *hedger) delay() (time.Duration, bool) {
 	if h.cfg.Delay > 0 {
 		return h.cfg.Delay, true
 	}
-	p := time.Duration(h.p95.Load())
+	p := time.Duration(h.lat.p95.Load())
 	if p == 0 {
 		return 0, false
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+
+	"github.com/geoblob/geoblob/internal/redact"
 )
 
 // GeoStats is the secondary's replication state, from Get Blob Service
@@ -81,13 +83,16 @@ func (r *Router) SetStats(f StatsFunc) { r.stats.src.Store(&f) }
 // SetStatsClient makes the router read statistics with svc, a service
 // client of the same account whose pipeline includes this router (Get
 // Blob Service Stats requests are always sent to the secondary).
+//
+// It also sets the client background probes use (SetProbeClient).
 func (r *Router) SetStatsClient(svc *service.Client) {
+	r.SetProbeClient(svc)
 	r.SetStats(func(ctx context.Context) (GeoStats, error) {
 		// One try: a background refresh must not sit in retry backoff.
 		ctx = policy.WithRetryOptions(ctx, policy.RetryOptions{MaxRetries: -1})
 		resp, err := svc.GetStatistics(ctx, nil)
 		if err != nil {
-			return GeoStats{}, fmt.Errorf("geoblob: get blob service stats: %w", redactErr(err))
+			return GeoStats{}, fmt.Errorf("geoblob: get blob service stats: %w", redact.Err(err))
 		}
 		var st GeoStats
 		if g := resp.GeoReplication; g != nil {
@@ -190,7 +195,7 @@ func (s *staleness) maybeRefresh(r *Router, now time.Time) {
 	go func() {
 		defer s.refreshing.Store(false)
 		if _, err := s.get(context.Background(), r, r.cfg.StatsRefresh); err != nil {
-			r.log.Debug("geoblob: refreshing secondary stats failed", "error", redactText(err.Error()))
+			r.log.Debug("geoblob: refreshing secondary stats failed", "error", redact.Text(err.Error()))
 		}
 	}()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/geoblob/geoblob"
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/testenv"
 )
 
 // twoVersions is an emulator whose secondary holds v1 of a blob while the
@@ -54,16 +55,13 @@ func newTwoVersions(t *testing.T, pathStyle bool, start, mid geoblob.Mode) *twoV
 func newPathStyleEnv(t *testing.T, cfg *geoblob.Config) *env {
 	t.Helper()
 	ctx := context.Background()
-	emu, err := emulator.Start(ctx, emulator.Options{NoSecondaryListener: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
+	emu := testenv.Emulator(t, emulator.Options{NoSecondaryListener: true})
 	cfg.Logger = quietLogger()
 	client, router, err := geoblob.NewClientWithSharedKey(emu.PrimaryURL(), emu.AccountName(), emu.AccountKey(), cfg, clientOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = router.Close() })
 	if _, err := client.CreateContainer(ctx, testContainer, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +120,7 @@ func TestDownloadBufferFlipKeepsOneVersion(t *testing.T) {
 						o.Range = blob.HTTPRange{Offset: 0, Count: int64(len(want))}
 					}
 					buf := make([]byte, len(want))
-					n, err := geoblob.DownloadBuffer(context.Background(), tv.blob(), buf, o)
+					n, err := geoblob.DownloadBuffer(context.Background(), tv.client, testContainer, "v.bin", buf, o)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -184,7 +182,7 @@ func TestDownloadFileFlipKeepsOneVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = geoblob.DownloadFile(context.Background(), tv.blob(), f, &blob.DownloadFileOptions{
+	_, err = geoblob.DownloadFile(context.Background(), tv.client, testContainer, "v.bin", f, &blob.DownloadFileOptions{
 		Range: blob.HTTPRange{Count: int64(len(tv.v1))}, BlockSize: 4096, Concurrency: 4,
 	})
 	if err != nil {
@@ -195,4 +193,53 @@ func TestDownloadFileFlipKeepsOneVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	oneVersion(t, got, tv.v1)
+}
+
+func TestDownloadStaysOnOneVersion(t *testing.T) {
+	v1 := bytes.Repeat([]byte("1"), 64*1024)
+	v2 := bytes.Repeat([]byte("2"), 64*1024)
+	for _, tc := range []struct {
+		name       string
+		start, mid geoblob.Mode
+		want       []byte
+	}{
+		// Starts on the secondary (v1); fail-back mid-download: chunks stay
+		// pinned to the secondary's version.
+		{"secondary then primary", geoblob.SecondaryOnly, geoblob.Auto, v1},
+		// Starts on the primary (v2); flip to the secondary mid-download:
+		// the secondary lacks v2 (412) and chunks go back to the primary.
+		{"primary then secondary", geoblob.Auto, geoblob.SecondaryOnly, v2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var flipped atomic.Bool
+			var router atomic.Pointer[geoblob.Router]
+			cfg := geoblob.DefaultConfig()
+			cfg.OnResponse = func(geoblob.ResponseEvent) {
+				// Flip after the first response: a callback may call back
+				// into the router.
+				if r := router.Load(); r != nil && flipped.CompareAndSwap(false, true) {
+					r.Force(tc.mid)
+				}
+			}
+			e := newEnv(t, emulator.Options{}, cfg)
+			e.put(t, "big.bin", v1)
+			e.emu.Replication().Pause()
+			if _, err := e.client.UploadBuffer(context.Background(), testContainer, "big.bin", v2, nil); err != nil {
+				t.Fatal(err)
+			}
+			e.router.Force(tc.start)
+			router.Store(e.router)
+			buf := make([]byte, len(v1))
+			n, err := geoblob.DownloadBuffer(context.Background(), e.client, testContainer, "big.bin", buf, &blob.DownloadBufferOptions{BlockSize: 4096, Concurrency: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != int64(len(buf)) || !bytes.Equal(buf, tc.want) {
+				t.Fatalf("download mixed versions or wrong version: first %q last %q", buf[:1], buf[len(buf)-1:])
+			}
+			if !flipped.Load() {
+				t.Fatal("location never flipped")
+			}
+		})
+	}
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package geoblob_test
+
+const raceEnabled = false
