@@ -24,21 +24,27 @@ func newGeoblobClient(ep endpoints, o *azblob.ClientOptions, transitions *atomic
 	// The routing is the default's; only its log lines are kept out of the
 	// benchmark's output.
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	c, _, err := geoblob.NewClientWithSharedKey(ep.primaryURL, ep.account, ep.key, cfg, o)
+	c, router, err := geoblob.NewClientWithSharedKey(ep.primaryURL, ep.account, ep.key, cfg, o)
 	if err != nil {
 		return nil, err
 	}
-	return &geoblobReader{azblobReader{c: c}}, nil
+	return &geoblobReader{azblobReader: azblobReader{c: c}, router: router}, nil
 }
 
 // geoblobReader reads whole blobs as azblobReader does, and chunked ones
 // with geoblob.DownloadBuffer, the version-safe download.
-type geoblobReader struct{ azblobReader }
+type geoblobReader struct {
+	azblobReader
+	router *geoblob.Router
+}
 
 func (g *geoblobReader) buffer(ctx context.Context, container, name string, buf []byte, o *blob.DownloadBufferOptions) (int64, error) {
-	bc := g.c.ServiceClient().NewContainerClient(container).NewBlobClient(name)
-	return geoblob.DownloadBuffer(ctx, bc, buf, o)
+	return geoblob.DownloadBuffer(ctx, g.c, container, name, buf, o)
 }
+
+// Close stops the Router's background prober, so that it does not count as
+// goroutine growth.
+func (g *geoblobReader) Close() error { return g.router.Close() }
 
 // isBothUnavailable reports whether err is geoblob's ErrBothUnavailable.
 func isBothUnavailable(err error) bool { return errors.Is(err, geoblob.ErrBothUnavailable) }

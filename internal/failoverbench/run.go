@@ -304,6 +304,9 @@ func (b *bench) runScenario(ctx context.Context, sc scenario, names []string) ([
 	}
 	b.emu.Faults().Clear()
 	for _, cr := range crs {
+		if c, ok := cr.r.(io.Closer); ok {
+			_ = c.Close()
+		}
 		cr.wire.close()
 	}
 	if ctx.Err() != nil {
