@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/geoblob/geoblob/internal/location"
 	"github.com/geoblob/geoblob/internal/redact"
 )
 
@@ -45,23 +46,13 @@ func parseEndpointStyle(raw string, forcePath bool) (endpoint, *url.URL, error) 
 }
 
 // pathStyle reports whether URLs on host carry the account in the path, as
-// with the emulator, Azurite and IP addresses: localhost, an IP address, or
-// a single-label name such as a docker-compose service ("azurite"). Every
-// Azure host name has dots.
-func pathStyle(host string) bool {
-	return host == "localhost" || net.ParseIP(host) != nil || strings.HasSuffix(host, ".localhost") ||
-		(host != "" && !strings.Contains(host, "."))
-}
+// with the emulator, Azurite and IP addresses. The rule is the one the
+// emulator and fault.Transport use, so that all three agree on a host.
+func pathStyle(host string) bool { return location.PathStyle(host) }
 
 // accountName returns the storage account the URL addresses.
 func accountName(u *url.URL) string {
-	if pathStyle(u.Hostname()) {
-		seg := strings.TrimPrefix(u.Path, "/")
-		seg, _, _ = strings.Cut(seg, "/")
-		return strings.TrimSuffix(seg, "-secondary")
-	}
-	name, _, _ := strings.Cut(u.Hostname(), ".")
-	return strings.TrimSuffix(name, "-secondary")
+	return location.Classify(u.Host, u.Path, false).Account
 }
 
 // deriveSecondary returns the secondary service URL for a primary one:
