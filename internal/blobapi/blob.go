@@ -250,6 +250,10 @@ func (c *call) putBlock() {
 	c.answerWrite(nil, sum, http.StatusCreated)
 }
 
+// errBlockListTooLong is parseBlockList's error for a list of more than
+// store.MaxCommittedBlocks entries, answered with BlockListTooLong.
+var errBlockListTooLong = errors.New("the block list may not contain more than 50,000 blocks")
+
 // parseBlockList parses a Put Block List body, keeping the order of its
 // entries.
 func parseBlockList(body []byte) ([]store.BlockRef, error) {
@@ -296,8 +300,8 @@ func parseBlockList(body []byte) ([]store.BlockRef, error) {
 		case xml.EndElement:
 			if depth == 2 && cur != nil {
 				cur.ID = strings.TrimSpace(text.String())
-				if len(refs) >= 50000 {
-					return nil, errors.New("the block list may not contain more than 50,000 blocks")
+				if len(refs) >= store.MaxCommittedBlocks {
+					return nil, errBlockListTooLong
 				}
 				refs = append(refs, *cur)
 				cur = nil
@@ -323,6 +327,10 @@ func (c *call) putBlockList() {
 		}
 	}
 	refs, err := parseBlockList(body)
+	if errors.Is(err, errBlockListTooLong) {
+		c.storeErr(store.ErrBlockListTooLong)
+		return
+	}
 	if err != nil {
 		c.invalidXML(err)
 		return
