@@ -31,12 +31,19 @@ func (c *call) readOptions() store.ReadOptions {
 	return store.ReadOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID()}
 }
 
-// readBody reads an upload body exactly once into a store.Content,
+// Azure's size limits for one request body: Put Block (MaxBlockSize) and
+// Put Blob (MaxPutBlobSize). Config.MaxBlobSize may lower both. A body is
+// refused on its Content-Length, before any of it is read.
+const (
+	MaxBlockSize   = 4000 << 20
+	MaxPutBlobSize = 5000 << 20
+)
+
+// readBody reads an upload body of at most limit bytes exactly once into a store.Content,
 // computing its MD5 when wantMD5 is set. It answers the request and returns
 // false when the body is missing, too large or shorter than Content-Length,
 // so a client that disconnects mid-upload never commits anything.
-func (c *call) readBody(wantMD5 bool) (store.Content, []byte, bool) {
-	limit := c.s.cfg.MaxBlobSize
+func (c *call) readBody(wantMD5 bool, limit int64) (store.Content, []byte, bool) {
 	switch {
 	case c.r.ContentLength < 0:
 		c.fail(http.StatusLengthRequired, "MissingContentLengthHeader", "Content-Length HTTP header is missing.")
@@ -156,7 +163,7 @@ func (c *call) putBlob() {
 	if !ok {
 		return
 	}
-	content, sum, ok := c.readBody(true)
+	content, sum, ok := c.readBody(true, min(c.s.cfg.MaxBlobSize, MaxPutBlobSize))
 	if !ok {
 		return
 	}
@@ -235,7 +242,7 @@ func (c *call) putBlock() {
 	if !ok {
 		return
 	}
-	content, sum, ok := c.readBody(sent != nil)
+	content, sum, ok := c.readBody(sent != nil, min(c.s.cfg.MaxBlobSize, MaxBlockSize))
 	if !ok {
 		return
 	}

@@ -260,14 +260,18 @@ func (c *call) listBlobs() {
 		c.storeErr(err)
 		return
 	}
-	b := newXML()
+	// The page holds immutable snapshots and the store's lock is released:
+	// the body streams out at the client's pace without holding anything
+	// but the page and a write buffer.
+	b := c.streamXML(http.StatusOK)
+	defer b.done()
 	b.WriteString(`<EnumerationResults ServiceEndpoint="`)
 	_ = xml.EscapeText(b, []byte(c.serviceEndpoint()))
 	b.WriteString(`" ContainerName="`)
 	_ = xml.EscapeText(b, []byte(c.addr.Container))
 	b.WriteString(`">`)
 	b.opt("Prefix", o.Prefix)
-	b.opt("Marker", o.Marker)
+	b.opt("Marker", c.q.Get("marker"))
 	if c.q.Has("maxresults") {
 		b.elem("MaxResults", fmt.Sprint(maxResults(o)))
 	}
@@ -277,7 +281,7 @@ func (c *call) listBlobs() {
 	for bi < len(page.Blobs) || pi < len(page.Prefixes) {
 		if pi < len(page.Prefixes) && (bi == len(page.Blobs) || page.Prefixes[pi] < page.Blobs[bi].Name) {
 			b.open("BlobPrefix")
-			b.elem("Name", page.Prefixes[pi])
+			b.name(page.Prefixes[pi])
 			b.close("BlobPrefix")
 			pi++
 			continue
@@ -286,15 +290,14 @@ func (c *call) listBlobs() {
 		bi++
 	}
 	b.close("Blobs")
-	b.elem("NextMarker", page.NextMarker)
+	b.elem("NextMarker", encodeMarker(page.NextMarker))
 	b.close("EnumerationResults")
-	c.sendXML(http.StatusOK, b)
 }
 
 // blobItem writes one <Blob> of List Blobs.
 func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	b.open("Blob")
-	b.elem("Name", bl.Name)
+	b.name(bl.Name)
 	b.open("Properties")
 	b.elem("Creation-Time", httpTime(bl.Created))
 	b.elem("Last-Modified", httpTime(bl.LastModified))

@@ -14,14 +14,14 @@ import (
 // listOptions reads prefix, marker and maxresults. It answers the request
 // and returns false when maxresults is invalid.
 func (c *call) listOptions() (store.ListOptions, bool) {
-	o := store.ListOptions{Prefix: c.q.Get("prefix"), Marker: c.q.Get("marker")}
+	o := store.ListOptions{Prefix: c.q.Get("prefix"), Marker: decodeMarker(c.q.Get("marker"))}
 	if v := c.q.Get("maxresults"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
 			c.badQuery("maxresults", v, "maxresults must be a positive integer.")
 			return o, false
 		}
-		o.MaxResults = min(n, 5000)
+		o.MaxResults = min(n, store.MaxListResults)
 	}
 	return o, true
 }
@@ -52,7 +52,7 @@ func (c *call) validInclude(include string, allowed []string) bool {
 
 func maxResults(o store.ListOptions) int {
 	if o.MaxResults <= 0 {
-		return 5000
+		return store.MaxListResults
 	}
 	return o.MaxResults
 }
@@ -67,12 +67,13 @@ func (c *call) listContainers() {
 	}
 	withMeta := hasToken(c.q.Get("include"), "metadata")
 	page := c.st.ListContainers(c.addr.Account, o)
-	b := newXML()
+	b := c.streamXML(http.StatusOK)
+	defer b.done()
 	b.WriteString(`<EnumerationResults ServiceEndpoint="`)
 	_ = xml.EscapeText(b, []byte(c.serviceEndpoint()))
 	b.WriteString(`">`)
 	b.opt("Prefix", o.Prefix)
-	b.opt("Marker", o.Marker)
+	b.opt("Marker", c.q.Get("marker"))
 	if c.q.Has("maxresults") {
 		b.elem("MaxResults", strconv.Itoa(maxResults(o)))
 	}
@@ -95,9 +96,8 @@ func (c *call) listContainers() {
 		b.close("Container")
 	}
 	b.close("Containers")
-	b.elem("NextMarker", page.NextMarker)
+	b.elem("NextMarker", encodeMarker(page.NextMarker))
 	b.close("EnumerationResults")
-	c.sendXML(http.StatusOK, b)
 }
 
 // defaultServiceProperties is returned until Set Service Properties runs.

@@ -1,24 +1,68 @@
 package blobapi
 
 import (
+	"bufio"
+	"encoding/base64"
 	"bytes"
 	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/geoblob/geoblob/internal/azerr"
 )
 
+// xmlSink is where an xmlBuf writes: a bytes.Buffer for a body sent with
+// its Content-Length, or a bufio.Writer on the response for a streamed one.
+type xmlSink interface {
+	io.Writer
+	io.ByteWriter
+	io.StringWriter
+}
+
 // xmlBuf builds an XML response body.
-type xmlBuf struct{ bytes.Buffer }
+type xmlBuf struct {
+	xmlSink
+	buf *bytes.Buffer // when buffered
+	bw  *bufio.Writer // when streamed
+}
 
 func newXML() *xmlBuf {
-	b := &xmlBuf{}
+	buf := &bytes.Buffer{}
+	b := &xmlBuf{xmlSink: buf, buf: buf}
 	b.WriteString(xml.Header[:len(xml.Header)-1])
 	return b
+}
+
+// streamBufSize is the buffer between a streamed XML body and the
+// connection: what a streamed listing holds besides its page of pointers.
+const streamBufSize = 32 << 10
+
+// streamXML answers with status and returns a writer for an XML body that
+// goes out as it is written (chunked), so a large listing is never held in
+// memory whole. Call done when finished. Write errors (a client gone away)
+// are remembered by the bufio.Writer, which then discards the rest.
+func (c *call) streamXML(status int) *xmlBuf {
+	h := c.w.Header()
+	h.Set("Content-Type", "application/xml")
+	h.Del("Content-Length")
+	c.ok(status)
+	bw := bufio.NewWriterSize(c.w, streamBufSize)
+	b := &xmlBuf{xmlSink: bw, bw: bw}
+	b.WriteString(xml.Header[:len(xml.Header)-1])
+	return b
+}
+
+// done flushes a streamed body.
+func (b *xmlBuf) done() {
+	if b.bw != nil {
+		_ = b.bw.Flush()
+	}
 }
 
 func (b *xmlBuf) open(name string)  { b.WriteByte('<'); b.WriteString(name); b.WriteByte('>') }
@@ -29,6 +73,60 @@ func (b *xmlBuf) elem(name, text string) {
 	b.open(name)
 	_ = xml.EscapeText(b, []byte(text))
 	b.close(name)
+}
+
+// name writes <Name> for a blob name or prefix, URL-encoded with
+// Encoded="true" when XML cannot carry it, as Azure does.
+func (b *xmlBuf) name(n string) {
+	if xmlSafe(n) {
+		b.elem("Name", n)
+		return
+	}
+	b.WriteString(`<Name Encoded="true">`)
+	_ = xml.EscapeText(b, []byte(url.QueryEscape(n)))
+	b.close("Name")
+}
+
+// xmlSafe reports whether s is valid UTF-8 made only of characters XML 1.0
+// can carry.
+func xmlSafe(s string) bool {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return false
+			}
+		}
+		if !xmlChar(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func xmlChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}
+
+// Listing markers are names, sent back as is when XML can carry them. A
+// name it cannot is sent as encodedMarkerPrefix plus its unpadded base64url
+// form, which no XML-safe marker decodes to, so every page can be resumed.
+const encodedMarkerPrefix = "~b64~"
+
+func encodeMarker(name string) string {
+	if xmlSafe(name) {
+		return name
+	}
+	return encodedMarkerPrefix + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
+
+func decodeMarker(m string) string {
+	if rest, ok := strings.CutPrefix(m, encodedMarkerPrefix); ok {
+		if b, err := base64.RawURLEncoding.DecodeString(rest); err == nil && !xmlSafe(string(b)) {
+			return string(b)
+		}
+	}
+	return m
 }
 
 // opt writes elem only when text is not empty.
@@ -56,10 +154,10 @@ func (b *xmlBuf) metadata(meta map[string]string) {
 func (c *call) sendXML(status int, b *xmlBuf) {
 	h := c.w.Header()
 	h.Set("Content-Type", "application/xml")
-	h.Set("Content-Length", strconv.Itoa(b.Len()))
+	h.Set("Content-Length", strconv.Itoa(b.buf.Len()))
 	c.ok(status)
 	if c.r.Method != http.MethodHead {
-		_, _ = c.w.Write(b.Bytes())
+		_, _ = c.w.Write(b.buf.Bytes())
 	}
 }
 
