@@ -2,8 +2,8 @@ package blobapi
 
 import (
 	"bufio"
-	"encoding/base64"
 	"bytes"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"io"
