@@ -37,6 +37,7 @@ import (
 	"github.com/geoblob/geoblob/fault"
 	"github.com/geoblob/geoblob/internal/blobapi"
 	"github.com/geoblob/geoblob/internal/clock"
+	"github.com/geoblob/geoblob/internal/connlimit"
 	"github.com/geoblob/geoblob/internal/control"
 	"github.com/geoblob/geoblob/internal/replica"
 	"github.com/geoblob/geoblob/internal/store"
@@ -90,8 +91,61 @@ type Options struct {
 	// Logger receives request and lifecycle logs; discarded when nil.
 	Logger *slog.Logger
 	// MaxBlobSize caps a single upload body (Put Blob, Put Block); 0 means
-	// the default of 5000 MiB.
+	// the default of 5000 MiB. Put Block is further capped at Azure's
+	// 4000 MiB.
 	MaxBlobSize int64
+	// MaxStagedBytes caps the uncommitted block bytes each account may hold
+	// on the primary; 0 means DefaultMaxStagedBytes (8 GiB), negative
+	// means no cap. Put Block beyond it answers 409.
+	MaxStagedBytes int64
+
+	// Connection limits. For each timeout 0 means its default and a
+	// negative value means none.
+	//
+	// ReadHeaderTimeout bounds reading a request's headers
+	// (DefaultReadHeaderTimeout).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout is how long a request body may stop arriving before the
+	// request is dropped (DefaultReadTimeout). It runs from the last bytes
+	// received, not from the start, so a large upload that keeps moving is
+	// never cut off.
+	ReadTimeout time.Duration
+	// WriteTimeout is how long a client may stop accepting a response
+	// before it is dropped (DefaultWriteTimeout), again from the last bytes
+	// sent.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that waits this long for
+	// its next request (DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// MaxConns caps the connections open at once across the listeners
+	// (DefaultMaxConns when 0; negative means no cap). At the cap a new
+	// connection closes the one idle longest, so idle clients cannot lock
+	// busy ones out; only when every connection is serving a request is
+	// the new one refused. Reaching the cap is logged, rate-limited.
+	MaxConns int
+}
+
+// Defaults of the connection limits in Options.
+const (
+	DefaultReadHeaderTimeout = 20 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 30 * time.Second
+	DefaultMaxConns          = 512
+	// DefaultMaxStagedBytes is the cap on uncommitted block bytes per
+	// account when Options.MaxStagedBytes is 0.
+	DefaultMaxStagedBytes = store.DefaultMaxStagedBytes
+)
+
+// orDefault resolves an Options duration: 0 is def, negative is none (0).
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 // ErrInvalidOptions is wrapped by every error New returns for bad Options.
@@ -173,6 +227,7 @@ type Emulator struct {
 	api       *blobapi.Server
 	handler   http.Handler
 	secondH   http.Handler
+	limiter   *connlimit.Limiter // nil when MaxConns is negative
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -217,7 +272,7 @@ func New(opts Options) (*Emulator, error) {
 	now := opts.Clock.Now
 	e.secondary = store.New(store.Options{Now: now})
 	var repl *replica.Replicator
-	e.primary = store.New(store.Options{Now: now, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
+	e.primary = store.New(store.Options{Now: now, MaxStagedBytes: opts.MaxStagedBytes, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
 	repl = replica.New(e.secondary, replica.Options{Lag: opts.Lag, Clock: opts.Clock, Fence: e.primary.FenceNow})
 	e.repl = repl
 	e.faults = fault.NewSet(fault.WithClock(opts.Clock.Now))
@@ -244,6 +299,13 @@ func New(opts Options) (*Emulator, error) {
 	})
 	e.handler = e.route(ctl, false)
 	e.secondH = e.route(ctl, true)
+	if opts.MaxConns >= 0 {
+		n := opts.MaxConns
+		if n == 0 {
+			n = DefaultMaxConns
+		}
+		e.limiter = connlimit.NewLimiter(n, log, nil)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
@@ -327,12 +389,25 @@ func (e *Emulator) listen(ctx context.Context) error {
 }
 
 func (e *Emulator) serve(l net.Listener, h http.Handler) {
+	o := e.opts
+	connState := e.trackFresh
+	if e.limiter != nil {
+		l = e.limiter.Listener(l)
+		connState = func(c net.Conn, st http.ConnState) {
+			e.trackFresh(c, st)
+			e.limiter.ConnState(c, st)
+		}
+	}
 	srv := &http.Server{
-		ConnState:         e.trackFresh,
-		Handler:           h,
-		ReadHeaderTimeout: 30 * time.Second,
+		ConnState:         connState,
+		Handler:           connlimit.Deadlines(h, orDefault(o.ReadTimeout, DefaultReadTimeout), orDefault(o.WriteTimeout, DefaultWriteTimeout)),
+		ReadHeaderTimeout: orDefault(o.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:       orDefault(o.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    blobapi.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
+	}
+	if srv.IdleTimeout == 0 {
+		srv.IdleTimeout = -1 // net/http would fall back to ReadTimeout
 	}
 	e.servers = append(e.servers, srv)
 	e.wg.Add(1)
