@@ -98,6 +98,12 @@ type Options struct {
 	// on the primary; 0 means DefaultMaxStagedBytes (8 GiB), negative
 	// means no cap. Put Block beyond it answers 409.
 	MaxStagedBytes int64
+	// MaxSupersededBytes bounds the overwritten or deleted blob versions
+	// that replication keeps alive while it lags or is paused; 0 means
+	// 256 MiB, negative means no bound. Beyond
+	// it, pending writes of one blob are coalesced into its newest state:
+	// see package internal/replica.
+	MaxSupersededBytes int64
 
 	// Connection limits. For each timeout 0 means its default and a
 	// negative value means none.
@@ -273,7 +279,7 @@ func New(opts Options) (*Emulator, error) {
 	e.secondary = store.New(store.Options{Now: now})
 	var repl *replica.Replicator
 	e.primary = store.New(store.Options{Now: now, MaxStagedBytes: opts.MaxStagedBytes, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
-	repl = replica.New(e.secondary, replica.Options{Lag: opts.Lag, Clock: opts.Clock, Fence: e.primary.FenceNow})
+	repl = replica.New(e.secondary, replica.Options{Lag: opts.Lag, Clock: opts.Clock, Fence: e.primary.FenceNow, MaxSupersededBytes: opts.MaxSupersededBytes})
 	e.repl = repl
 	e.faults = fault.NewSet(fault.WithClock(opts.Clock.Now))
 	e.api = blobapi.New(blobapi.Config{
