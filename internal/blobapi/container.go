@@ -279,6 +279,9 @@ func (c *call) listBlobs() {
 	b.open("Blobs")
 	bi, pi := 0, 0
 	for bi < len(page.Blobs) || pi < len(page.Prefixes) {
+		if b.failed() {
+			return
+		}
 		if pi < len(page.Prefixes) && (bi == len(page.Blobs) || page.Prefixes[pi] < page.Blobs[bi].Name) {
 			b.open("BlobPrefix")
 			b.name(page.Prefixes[pi])

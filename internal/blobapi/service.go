@@ -79,6 +79,9 @@ func (c *call) listContainers() {
 	}
 	b.open("Containers")
 	for _, p := range page.Containers {
+		if b.failed() {
+			return
+		}
 		b.open("Container")
 		b.elem("Name", p.Name)
 		b.open("Properties")

@@ -30,7 +30,28 @@ type xmlBuf struct {
 	xmlSink
 	buf *bytes.Buffer // when buffered
 	bw  *bufio.Writer // when streamed
+	ew  *errWriter    // when streamed
 }
+
+// errWriter remembers the first error of the response writer.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+// failed reports whether a streamed body can no longer reach the client:
+// a write failed (a dropped or timed-out connection), so the rest of the
+// listing need not be formatted.
+func (b *xmlBuf) failed() bool { return b.ew != nil && b.ew.err != nil }
 
 func newXML() *xmlBuf {
 	buf := &bytes.Buffer{}
@@ -52,8 +73,9 @@ func (c *call) streamXML(status int) *xmlBuf {
 	h.Set("Content-Type", "application/xml")
 	h.Del("Content-Length")
 	c.ok(status)
-	bw := bufio.NewWriterSize(c.w, streamBufSize)
-	b := &xmlBuf{xmlSink: bw, bw: bw}
+	ew := &errWriter{w: c.w}
+	bw := bufio.NewWriterSize(ew, streamBufSize)
+	b := &xmlBuf{xmlSink: bw, bw: bw, ew: ew}
 	b.WriteString(xml.Header[:len(xml.Header)-1])
 	return b
 }
@@ -109,12 +131,13 @@ func xmlChar(r rune) bool {
 }
 
 // Listing markers are names, sent back as is when XML can carry them. A
-// name it cannot is sent as encodedMarkerPrefix plus its unpadded base64url
-// form, which no XML-safe marker decodes to, so every page can be resumed.
+// name it cannot, or one that starts with encodedMarkerPrefix, is sent as
+// that prefix plus its unpadded base64url form, so every marker the
+// emulator hands out reads back as the name it stands for.
 const encodedMarkerPrefix = "~b64~"
 
 func encodeMarker(name string) string {
-	if xmlSafe(name) {
+	if xmlSafe(name) && !strings.HasPrefix(name, encodedMarkerPrefix) {
 		return name
 	}
 	return encodedMarkerPrefix + base64.RawURLEncoding.EncodeToString([]byte(name))
@@ -122,7 +145,7 @@ func encodeMarker(name string) string {
 
 func decodeMarker(m string) string {
 	if rest, ok := strings.CutPrefix(m, encodedMarkerPrefix); ok {
-		if b, err := base64.RawURLEncoding.DecodeString(rest); err == nil && !xmlSafe(string(b)) {
+		if b, err := base64.RawURLEncoding.DecodeString(rest); err == nil {
 			return string(b)
 		}
 	}
