@@ -100,9 +100,9 @@ type Options struct {
 	MaxStagedBytes int64
 	// MaxSupersededBytes bounds the overwritten or deleted blob versions
 	// that replication keeps alive while it lags or is paused; 0 means
-	// 256 MiB, negative means no bound. Beyond
-	// it, pending writes of one blob are coalesced into its newest state:
-	// see package internal/replica.
+	// 256 MiB, negative means no bound. Beyond it, pending writes of one
+	// blob are coalesced into its newest state (the secondary may show a
+	// newer state early, never an older one than LastSyncTime promises).
 	MaxSupersededBytes int64
 
 	// Connection limits. For each timeout 0 means its default and a
