@@ -105,8 +105,9 @@ type Options struct {
 	// newer state early, never an older one than LastSyncTime promises).
 	MaxSupersededBytes int64
 
-	// Connection limits. For each timeout 0 means its default and a
-	// negative value means none.
+	// Connection limits, applied to the listeners Start opens (a server of
+	// your own around Handler sets its own). For each timeout 0 means its
+	// default and a negative value means none.
 	//
 	// ReadHeaderTimeout bounds reading a request's headers
 	// (DefaultReadHeaderTimeout).

@@ -381,7 +381,9 @@ func (c *call) getBlockList() {
 		setWriteHeaders(rh, bl.Blob.ETag, bl.Blob.LastModified)
 		rh.Set("x-ms-blob-content-length", strconv.FormatInt(bl.Blob.Size(), 10))
 	}
-	b := newXML()
+	// Up to 150,000 entries: streamed like a listing.
+	b := c.streamXML(http.StatusOK)
+	defer b.done()
 	b.open("BlockList")
 	list := func(name string, blocks []store.Block) {
 		b.open(name)
@@ -400,7 +402,6 @@ func (c *call) getBlockList() {
 		list("UncommittedBlocks", bl.Uncommitted)
 	}
 	b.close("BlockList")
-	c.sendXML(http.StatusOK, b)
 }
 
 // getBlob answers Get Blob (GET) and Get Blob Properties (HEAD).
