@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -266,9 +267,9 @@ func (c *call) listBlobs() {
 	b := c.streamXML(http.StatusOK)
 	defer b.done()
 	b.WriteString(`<EnumerationResults ServiceEndpoint="`)
-	_ = xml.EscapeText(b, []byte(c.serviceEndpoint()))
+	b.text(c.serviceEndpoint())
 	b.WriteString(`" ContainerName="`)
-	_ = xml.EscapeText(b, []byte(c.addr.Container))
+	b.text(c.addr.Container)
 	b.WriteString(`">`)
 	b.opt("Prefix", o.Prefix)
 	b.opt("Marker", c.q.Get("marker"))
@@ -305,7 +306,7 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	b.elem("Creation-Time", httpTime(bl.Created))
 	b.elem("Last-Modified", httpTime(bl.LastModified))
 	b.elem("Etag", bl.ETag)
-	b.elem("Content-Length", fmt.Sprint(bl.Size()))
+	b.elem("Content-Length", strconv.FormatInt(bl.Size(), 10))
 	ct := bl.Headers.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"

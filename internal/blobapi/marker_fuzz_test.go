@@ -47,3 +47,20 @@ func FuzzListingNames(f *testing.F) {
 		}
 	})
 }
+
+// FuzzXMLText: xmlBuf.text writes what xml.EscapeText writes.
+func FuzzXMLText(f *testing.F) {
+	for _, s := range []string{"plain", "<a & 'b' \"c\">", "\t\n\r\x00\x1f", "\uffff\ufffe\ufffd", "\xff\xfe", "é中😀"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		_ = xml.EscapeText(&want, []byte(s))
+		b := newXML()
+		start := b.buf.Len()
+		b.text(s)
+		if got := b.buf.String()[start:]; got != want.String() {
+			t.Fatalf("text(%q) = %q, xml.EscapeText gives %q", s, got, want.String())
+		}
+	})
+}

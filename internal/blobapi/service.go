@@ -1,7 +1,6 @@
 package blobapi
 
 import (
-	"encoding/xml"
 	"errors"
 	"net/http"
 	"slices"
@@ -70,7 +69,7 @@ func (c *call) listContainers() {
 	b := c.streamXML(http.StatusOK)
 	defer b.done()
 	b.WriteString(`<EnumerationResults ServiceEndpoint="`)
-	_ = xml.EscapeText(b, []byte(c.serviceEndpoint()))
+	b.text(c.serviceEndpoint())
 	b.WriteString(`">`)
 	b.opt("Prefix", o.Prefix)
 	b.opt("Marker", c.q.Get("marker"))

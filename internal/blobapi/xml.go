@@ -93,8 +93,59 @@ func (b *xmlBuf) close(name string) { b.WriteString("</"); b.WriteString(name); 
 // elem writes <name>text</name>, escaping text.
 func (b *xmlBuf) elem(name, text string) {
 	b.open(name)
-	_ = xml.EscapeText(b, []byte(text))
+	b.text(text)
 	b.close(name)
+}
+
+// text writes s escaped as XML character data, the way xml.EscapeText
+// does (a character XML cannot carry becomes U+FFFD), without copying s:
+// a listing writes tens of thousands of values.
+func (b *xmlBuf) text(s string) {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		var esc string
+		size := 1
+		if c < utf8.RuneSelf {
+			switch c {
+			case '<':
+				esc = "&lt;"
+			case '>':
+				esc = "&gt;"
+			case '&':
+				esc = "&amp;"
+			case '"':
+				esc = "&#34;"
+			case '\'':
+				esc = "&#39;"
+			case '\t':
+				esc = "&#x9;"
+			case '\n':
+				esc = "&#xA;"
+			case '\r':
+				esc = "&#xD;"
+			default:
+				if c >= 0x20 {
+					i++
+					continue
+				}
+				esc = "\uFFFD"
+			}
+		} else {
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if (r != utf8.RuneError || size != 1) && xmlChar(r) {
+				i += size
+				continue
+			}
+			esc = "\uFFFD"
+		}
+		b.WriteString(s[start:i])
+		b.WriteString(esc)
+		i += size
+		start = i
+	}
+	b.WriteString(s[start:])
 }
 
 // name writes <Name> for a blob name or prefix, URL-encoded with
@@ -105,7 +156,7 @@ func (b *xmlBuf) name(n string) {
 		return
 	}
 	b.WriteString(`<Name Encoded="true">`)
-	_ = xml.EscapeText(b, []byte(url.QueryEscape(n)))
+	b.text(url.QueryEscape(n))
 	b.close("Name")
 }
 
