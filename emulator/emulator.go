@@ -44,6 +44,7 @@ import (
 	"github.com/geoblob/geoblob/internal/azerr"
 	"github.com/geoblob/geoblob/internal/blobapi"
 	"github.com/geoblob/geoblob/internal/clock"
+	"github.com/geoblob/geoblob/internal/connlimit"
 	"github.com/geoblob/geoblob/internal/control"
 	"github.com/geoblob/geoblob/internal/location"
 	"github.com/geoblob/geoblob/internal/replica"
@@ -120,7 +121,8 @@ type Options struct {
 	// Logger receives request and lifecycle logs; discarded when nil.
 	Logger *slog.Logger
 	// MaxBlobSize caps a single upload body (Put Blob, Put Block); 0 means
-	// the default of 5000 MiB.
+	// the default of 5000 MiB. Put Block is further capped at Azure's
+	// 4000 MiB.
 	MaxBlobSize int64
 	// MaxClockSkew is how far the request time (x-ms-date or Date) of a
 	// Shared Key request may be from the emulator clock, as Azure allows 15
@@ -130,6 +132,65 @@ type Options struct {
 	// clock, which a test clock does not follow; set it explicitly to check
 	// against a test clock. A negative value turns the check off.
 	MaxClockSkew time.Duration
+	// MaxStagedBytes caps the uncommitted block bytes each account may hold
+	// on the primary; 0 means DefaultMaxStagedBytes (8 GiB), negative
+	// means no cap. Put Block beyond it answers 409.
+	MaxStagedBytes int64
+	// MaxSupersededBytes bounds the overwritten or deleted blob versions
+	// that replication keeps alive while it lags or is paused; 0 means
+	// 256 MiB, negative means no bound. Beyond it, pending writes of one
+	// blob are coalesced into its newest state (the secondary may show a
+	// newer state early, never an older one than LastSyncTime promises).
+	MaxSupersededBytes int64
+
+	// Connection limits, applied to the listeners Start opens (a server of
+	// your own around Handler sets its own). For each timeout 0 means its
+	// default and a negative value means none.
+	//
+	// ReadHeaderTimeout bounds reading a request's headers
+	// (DefaultReadHeaderTimeout).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout is how long a request body may stop arriving before the
+	// request is dropped (DefaultReadTimeout). It runs from the last bytes
+	// received, not from the start, so a large upload that keeps moving is
+	// never cut off.
+	ReadTimeout time.Duration
+	// WriteTimeout is how long a client may stop accepting a response
+	// before it is dropped (DefaultWriteTimeout), again from the last bytes
+	// sent.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that waits this long for
+	// its next request (DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// MaxConns caps the connections open at once across the listeners
+	// (DefaultMaxConns when 0; negative means no cap). At the cap a new
+	// connection closes the one idle longest, so idle clients cannot lock
+	// busy ones out; only when every connection is serving a request is
+	// the new one refused. Reaching the cap is logged, rate-limited.
+	MaxConns int
+}
+
+// Defaults of the connection limits in Options.
+const (
+	DefaultReadHeaderTimeout = 20 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 30 * time.Second
+	DefaultMaxConns          = 512
+	// DefaultMaxStagedBytes is the cap on uncommitted block bytes per
+	// account when Options.MaxStagedBytes is 0.
+	DefaultMaxStagedBytes = store.DefaultMaxStagedBytes
+)
+
+// orDefault resolves an Options duration: 0 is def, negative is none (0).
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 // ErrInvalidOptions is wrapped by every error New returns for bad Options.
@@ -211,7 +272,8 @@ type Emulator struct {
 	api       *blobapi.Server
 	handler   http.Handler
 	secondH   http.Handler
-	obs       observer // metrics and dashboard (observe.go)
+	obs       observer           // metrics and dashboard (observe.go)
+	limiter   *connlimit.Limiter // nil when MaxConns is negative
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -259,8 +321,8 @@ func New(opts Options) (*Emulator, error) {
 	now := opts.Clock.Now
 	e.secondary = store.New(store.Options{Now: now})
 	var repl *replica.Replicator
-	e.primary = store.New(store.Options{Now: now, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
-	repl = replica.New(e.secondary, replica.Options{Lag: opts.Lag, Clock: opts.Clock, Fence: e.primary.FenceNow})
+	e.primary = store.New(store.Options{Now: now, MaxStagedBytes: opts.MaxStagedBytes, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
+	repl = replica.New(e.secondary, replica.Options{Lag: opts.Lag, Clock: opts.Clock, Fence: e.primary.FenceNow, MaxSupersededBytes: opts.MaxSupersededBytes})
 	e.repl = repl
 	e.faults = fault.NewSet(fault.WithTimeSource(opts.Clock))
 	e.api = blobapi.New(blobapi.Config{
@@ -288,6 +350,13 @@ func New(opts Options) (*Emulator, error) {
 	})
 	e.handler = e.route(ctl, false)
 	e.secondH = e.route(ctl, true)
+	if opts.MaxConns >= 0 {
+		n := opts.MaxConns
+		if n == 0 {
+			n = DefaultMaxConns
+		}
+		e.limiter = connlimit.NewLimiter(n, log, nil)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
@@ -380,18 +449,34 @@ func isControlRequest(first []byte) bool {
 }
 
 func (e *Emulator) serve(l net.Listener, h http.Handler) {
+	o := e.opts
+	connState := e.trackFresh
+	// net/http's own error answers become Azure errors; the limiter wraps
+	// outermost, so that the connections ConnState reports are its own.
+	l = azerr.Listener(l)
+	if e.limiter != nil {
+		l = e.limiter.Listener(l)
+		connState = func(c net.Conn, st http.ConnState) {
+			e.trackFresh(c, st)
+			e.limiter.ConnState(c, st)
+		}
+	}
 	srv := &http.Server{
-		ConnState:         e.trackFresh,
-		Handler:           h,
-		ReadHeaderTimeout: 30 * time.Second,
+		ConnState:         connState,
+		Handler:           connlimit.Deadlines(h, orDefault(o.ReadTimeout, DefaultReadTimeout), orDefault(o.WriteTimeout, DefaultWriteTimeout)),
+		ReadHeaderTimeout: orDefault(o.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:       orDefault(o.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    blobapi.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
+	}
+	if srv.IdleTimeout == 0 {
+		srv.IdleTimeout = -1 // net/http would fall back to ReadTimeout
 	}
 	e.servers = append(e.servers, srv)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		if err := srv.Serve(azerr.Listener(l)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.log.Error("listener stopped", "err", err)
 		}
 	}()

@@ -25,6 +25,7 @@ func newServeCmd() *cobra.Command {
 		dataDir       string
 		controlToken  string
 		verbose       bool
+		limits        emulator.Options // connection and size limits
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -59,6 +60,12 @@ it is asked for.`,
 				NoSecondaryListener: !cmd.Flags().Changed("secondary-port"),
 				Lag:                 lag,
 				ControlToken:        controlToken,
+				MaxStagedBytes:      limits.MaxStagedBytes,
+				ReadHeaderTimeout:   limits.ReadHeaderTimeout,
+				ReadTimeout:         limits.ReadTimeout,
+				WriteTimeout:        limits.WriteTimeout,
+				IdleTimeout:         limits.IdleTimeout,
+				MaxConns:            limits.MaxConns,
 			}
 			if opts.ControlToken == "" {
 				opts.ControlToken = os.Getenv("GEOBLOB_CONTROL_TOKEN")
@@ -108,6 +115,12 @@ it is asked for.`,
 	f.StringVar(&dataDir, "data-dir", "", "directory for durable data (not yet supported)")
 	f.StringVar(&controlToken, "control-token", "", "token every control API client must present; admits non-loopback clients (env GEOBLOB_CONTROL_TOKEN)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every request to stderr")
+	f.DurationVar(&limits.ReadHeaderTimeout, "read-header-timeout", emulator.DefaultReadHeaderTimeout, "time allowed to read a request's headers (negative = none)")
+	f.DurationVar(&limits.ReadTimeout, "read-timeout", emulator.DefaultReadTimeout, "drop a request whose body stops arriving for this long (negative = never)")
+	f.DurationVar(&limits.WriteTimeout, "write-timeout", emulator.DefaultWriteTimeout, "drop a response the client stops reading for this long (negative = never)")
+	f.DurationVar(&limits.IdleTimeout, "idle-timeout", emulator.DefaultIdleTimeout, "close a keep-alive connection idle for this long (negative = never)")
+	f.IntVar(&limits.MaxConns, "max-conns", emulator.DefaultMaxConns, "most connections open at once; at the cap the longest-idle one is closed (negative = no cap)")
+	f.Int64Var(&limits.MaxStagedBytes, "max-staged-bytes", emulator.DefaultMaxStagedBytes, "most bytes of uncommitted blocks per account (negative = no cap)")
 	return cmd
 }
 

@@ -32,12 +32,19 @@ func (c *call) readOptions() store.ReadOptions {
 	return store.ReadOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID()}
 }
 
-// readBody reads an upload body exactly once into a store.Content,
+// Azure's size limits for one request body: Put Block (MaxBlockSize) and
+// Put Blob (MaxPutBlobSize). Config.MaxBlobSize may lower both. A body is
+// refused on its Content-Length, before any of it is read.
+const (
+	MaxBlockSize   = 4000 << 20
+	MaxPutBlobSize = 5000 << 20
+)
+
+// readBody reads an upload body of at most limit bytes exactly once into a store.Content,
 // computing its MD5 when wantMD5 is set. It answers the request and returns
 // false when the body is missing, too large or shorter than Content-Length,
 // so a client that disconnects mid-upload never commits anything.
-func (c *call) readBody(wantMD5 bool) (store.Content, []byte, bool) {
-	limit := c.s.cfg.MaxBlobSize
+func (c *call) readBody(wantMD5 bool, limit int64) (store.Content, []byte, bool) {
 	switch {
 	case c.r.ContentLength < 0:
 		c.fail(http.StatusLengthRequired, "MissingContentLengthHeader", "Content-Length HTTP header is missing.")
@@ -157,7 +164,7 @@ func (c *call) putBlob() {
 	if !ok {
 		return
 	}
-	content, sum, ok := c.readBody(true)
+	content, sum, ok := c.readBody(true, min(c.s.cfg.MaxBlobSize, MaxPutBlobSize))
 	if !ok {
 		return
 	}
@@ -236,7 +243,7 @@ func (c *call) putBlock() {
 	if !ok {
 		return
 	}
-	content, sum, ok := c.readBody(sent != nil)
+	content, sum, ok := c.readBody(sent != nil, min(c.s.cfg.MaxBlobSize, MaxBlockSize))
 	if !ok {
 		return
 	}
@@ -250,6 +257,10 @@ func (c *call) putBlock() {
 	}
 	c.answerWrite(nil, sum, http.StatusCreated)
 }
+
+// errBlockListTooLong is parseBlockList's error for a list of more than
+// store.MaxCommittedBlocks entries, answered with BlockListTooLong.
+var errBlockListTooLong = errors.New("the block list may not contain more than 50,000 blocks")
 
 // parseBlockList parses a Put Block List body, keeping the order of its
 // entries.
@@ -297,8 +308,8 @@ func parseBlockList(body []byte) ([]store.BlockRef, error) {
 		case xml.EndElement:
 			if depth == 2 && cur != nil {
 				cur.ID = strings.TrimSpace(text.String())
-				if len(refs) >= 50000 {
-					return nil, errors.New("the block list may not contain more than 50,000 blocks")
+				if len(refs) >= store.MaxCommittedBlocks {
+					return nil, errBlockListTooLong
 				}
 				refs = append(refs, *cur)
 				cur = nil
@@ -324,6 +335,10 @@ func (c *call) putBlockList() {
 		}
 	}
 	refs, err := parseBlockList(body)
+	if errors.Is(err, errBlockListTooLong) {
+		c.storeErr(store.ErrBlockListTooLong)
+		return
+	}
 	if err != nil {
 		c.invalidXML(err)
 		return
@@ -367,7 +382,9 @@ func (c *call) getBlockList() {
 		setWriteHeaders(rh, bl.Blob.ETag, bl.Blob.LastModified)
 		rh.Set("x-ms-blob-content-length", strconv.FormatInt(bl.Blob.Size(), 10))
 	}
-	b := newXML()
+	// Up to 150,000 entries: streamed like a listing.
+	b := c.streamXML(http.StatusOK)
+	defer b.done()
 	b.open("BlockList")
 	list := func(name string, blocks []store.Block) {
 		b.open(name)
@@ -386,7 +403,6 @@ func (c *call) getBlockList() {
 		list("UncommittedBlocks", bl.Uncommitted)
 	}
 	b.close("BlockList")
-	c.sendXML(http.StatusOK, b)
 }
 
 // getBlob answers Get Blob (GET) and Get Blob Properties (HEAD).

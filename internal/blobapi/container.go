@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -260,14 +261,18 @@ func (c *call) listBlobs() {
 		c.storeErr(err)
 		return
 	}
-	b := newXML()
+	// The page holds immutable snapshots and the store's lock is released:
+	// the body streams out at the client's pace without holding anything
+	// but the page and a write buffer.
+	b := c.streamXML(http.StatusOK)
+	defer b.done()
 	b.WriteString(`<EnumerationResults ServiceEndpoint="`)
-	_ = xml.EscapeText(b, []byte(c.serviceEndpoint()))
+	b.text(c.serviceEndpoint())
 	b.WriteString(`" ContainerName="`)
-	_ = xml.EscapeText(b, []byte(c.addr.Container))
+	b.text(c.addr.Container)
 	b.WriteString(`">`)
 	b.opt("Prefix", o.Prefix)
-	b.opt("Marker", o.Marker)
+	b.opt("Marker", c.q.Get("marker"))
 	if c.q.Has("maxresults") {
 		b.elem("MaxResults", fmt.Sprint(maxResults(o)))
 	}
@@ -275,9 +280,12 @@ func (c *call) listBlobs() {
 	b.open("Blobs")
 	bi, pi := 0, 0
 	for bi < len(page.Blobs) || pi < len(page.Prefixes) {
+		if b.failed() {
+			return
+		}
 		if pi < len(page.Prefixes) && (bi == len(page.Blobs) || page.Prefixes[pi] < page.Blobs[bi].Name) {
 			b.open("BlobPrefix")
-			b.elem("Name", page.Prefixes[pi])
+			b.name(page.Prefixes[pi])
 			b.close("BlobPrefix")
 			pi++
 			continue
@@ -286,20 +294,19 @@ func (c *call) listBlobs() {
 		bi++
 	}
 	b.close("Blobs")
-	b.elem("NextMarker", page.NextMarker)
+	b.elem("NextMarker", encodeMarker(page.NextMarker))
 	b.close("EnumerationResults")
-	c.sendXML(http.StatusOK, b)
 }
 
 // blobItem writes one <Blob> of List Blobs.
 func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	b.open("Blob")
-	b.elem("Name", bl.Name)
+	b.name(bl.Name)
 	b.open("Properties")
 	b.elem("Creation-Time", httpTime(bl.Created))
 	b.elem("Last-Modified", httpTime(bl.LastModified))
 	b.elem("Etag", bl.ETag)
-	b.elem("Content-Length", fmt.Sprint(bl.Size()))
+	b.elem("Content-Length", strconv.FormatInt(bl.Size(), 10))
 	ct := bl.Headers.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"

@@ -58,6 +58,8 @@ type envOptions struct {
 	// off with a manual clock).
 	maxClockSkew time.Duration
 	maxBlobSize  int64
+	// maxStagedBytes is the primary store's cap on staged bytes.
+	maxStagedBytes int64
 	// keys replaces the account lookup; used to inject a panic.
 	keys func(string) ([]byte, bool)
 }
@@ -79,7 +81,7 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		now = e.clock.Now
 	}
 	e.secondary = store.New(store.Options{Now: now})
-	e.primary = store.New(store.Options{Now: now, OnCommit: func(ch store.Change) {
+	e.primary = store.New(store.Options{Now: now, MaxStagedBytes: o.maxStagedBytes, OnCommit: func(ch store.Change) {
 		e.mu.Lock()
 		e.pending = append(e.pending, ch)
 		e.mu.Unlock()

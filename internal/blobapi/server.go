@@ -235,7 +235,7 @@ func statusFor(code string) int {
 	case "ContainerAlreadyExists", "BlobAlreadyExists", "ContainerBeingDeleted", "LeaseAlreadyPresent",
 		"LeaseIdMismatchWithLeaseOperation", "LeaseNotPresentWithLeaseOperation", "LeaseIsBrokenAndCannotBeRenewed",
 		"LeaseIsBreakingAndCannotBeAcquired", "LeaseIsBreakingAndCannotBeChanged", "BlockCountExceedsLimit",
-		"PendingCopyOperation", "LeaseLost":
+		"PendingCopyOperation", "LeaseLost", store.ErrStagedBytesExceeded.Code:
 		return http.StatusConflict
 	case "InvalidRange":
 		return http.StatusRequestedRangeNotSatisfiable

@@ -1,10 +1,7 @@
 package blobapi
 
 import (
-	"bytes"
-	"encoding/xml"
-	"fmt"
-	"io"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,14 +13,14 @@ import (
 // listOptions reads prefix, marker and maxresults. It answers the request
 // and returns false when maxresults is invalid.
 func (c *call) listOptions() (store.ListOptions, bool) {
-	o := store.ListOptions{Prefix: c.q.Get("prefix"), Marker: c.q.Get("marker")}
+	o := store.ListOptions{Prefix: c.q.Get("prefix"), Marker: decodeMarker(c.q.Get("marker"))}
 	if v := c.q.Get("maxresults"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
 			c.badQuery("maxresults", v, "maxresults must be a positive integer.")
 			return o, false
 		}
-		o.MaxResults = min(n, 5000)
+		o.MaxResults = min(n, store.MaxListResults)
 	}
 	return o, true
 }
@@ -54,7 +51,7 @@ func (c *call) validInclude(include string, allowed []string) bool {
 
 func maxResults(o store.ListOptions) int {
 	if o.MaxResults <= 0 {
-		return 5000
+		return store.MaxListResults
 	}
 	return o.MaxResults
 }
@@ -69,17 +66,21 @@ func (c *call) listContainers() {
 	}
 	withMeta := hasToken(c.q.Get("include"), "metadata")
 	page := c.st.ListContainers(c.addr.Account, o)
-	b := newXML()
+	b := c.streamXML(http.StatusOK)
+	defer b.done()
 	b.WriteString(`<EnumerationResults ServiceEndpoint="`)
-	_ = xml.EscapeText(b, []byte(c.serviceEndpoint()))
+	b.text(c.serviceEndpoint())
 	b.WriteString(`">`)
 	b.opt("Prefix", o.Prefix)
-	b.opt("Marker", o.Marker)
+	b.opt("Marker", c.q.Get("marker"))
 	if c.q.Has("maxresults") {
 		b.elem("MaxResults", strconv.Itoa(maxResults(o)))
 	}
 	b.open("Containers")
 	for _, p := range page.Containers {
+		if b.failed() {
+			return
+		}
 		b.open("Container")
 		b.elem("Name", p.Name)
 		b.open("Properties")
@@ -97,9 +98,8 @@ func (c *call) listContainers() {
 		b.close("Container")
 	}
 	b.close("Containers")
-	b.elem("NextMarker", page.NextMarker)
+	b.elem("NextMarker", encodeMarker(page.NextMarker))
 	b.close("EnumerationResults")
-	c.sendXML(http.StatusOK, b)
 }
 
 // defaultServiceProperties is returned until Set Service Properties runs.
@@ -112,18 +112,6 @@ const defaultServiceProperties = `<?xml version="1.0" encoding="utf-8"?>` +
 	`<DeleteRetentionPolicy><Enabled>false</Enabled></DeleteRetentionPolicy>` +
 	`<StaticWebsite><Enabled>false</Enabled></StaticWebsite>` +
 	`</StorageServiceProperties>`
-
-// serviceDoc is a Service Properties document as a list of top-level
-// elements kept verbatim.
-type serviceDoc struct {
-	XMLName xml.Name      `xml:"StorageServiceProperties"`
-	Items   []serviceItem `xml:",any"`
-}
-
-type serviceItem struct {
-	XMLName xml.Name
-	Inner   []byte `xml:",innerxml"`
-}
 
 func (c *call) getServiceProperties() {
 	doc := c.st.ServiceProperties(c.addr.Account)
@@ -138,109 +126,33 @@ func (c *call) getServiceProperties() {
 }
 
 // setServiceProperties stores the document, replacing the top-level
-// elements it names and keeping the others, as Azure does.
+// elements it names and keeping the others, as Azure does. The merge runs
+// under the account's lock, so concurrent calls never lose an
+// acknowledged update.
 func (c *call) setServiceProperties() {
+	if c.r.ContentLength > maxServicePropertiesBody {
+		c.fail(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.")
+		return
+	}
 	body, ok := c.readXMLBody()
 	if !ok {
 		return
 	}
-	cur := c.st.ServiceProperties(c.addr.Account)
-	if cur == nil {
-		cur = []byte(defaultServiceProperties)
-	}
-	doc, err := mergeServiceProperties(cur, body)
-	if err != nil {
+	err := c.st.UpdateServiceProperties(c.addr.Account, func(cur []byte) ([]byte, error) {
+		if cur == nil {
+			cur = []byte(defaultServiceProperties)
+		}
+		return mergeServiceProperties(cur, body)
+	})
+	switch {
+	case errors.Is(err, errXMLTooLarge):
+		c.fail(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.")
+	case errors.Is(err, errInvalidNodeValue):
+		c.fail(http.StatusBadRequest, "InvalidXmlNodeValue", "The value for one of the XML nodes is not in the correct format. "+err.Error())
+	case err != nil:
 		c.invalidXML(err)
-		return
-	}
-	c.st.SetServiceProperties(c.addr.Account, doc)
-	c.ok(http.StatusAccepted)
-}
-
-// mergeServiceProperties parses a Set Service Properties body and returns
-// the stored document cur with every top-level element that upd names
-// replaced (or added). An invalid upd is an error.
-func mergeServiceProperties(cur, upd []byte) ([]byte, error) {
-	if err := wellFormed(upd, "StorageServiceProperties"); err != nil {
-		return nil, err
-	}
-	if err := keepsPrefixes(upd); err != nil {
-		return nil, err
-	}
-	var u serviceDoc
-	if err := xml.Unmarshal(upd, &u); err != nil {
-		return nil, err
-	}
-	var merged serviceDoc
-	if err := xml.Unmarshal(cur, &merged); err != nil {
-		merged = serviceDoc{}
-	}
-	for _, it := range u.Items {
-		it.XMLName.Space = ""
-		replaced := false
-		for i := range merged.Items {
-			if merged.Items[i].XMLName.Local == it.XMLName.Local {
-				merged.Items[i] = it
-				replaced = true
-			}
-		}
-		if !replaced {
-			merged.Items = append(merged.Items, it)
-		}
-	}
-	merged.XMLName = xml.Name{Local: "StorageServiceProperties"}
-	out, err := xml.Marshal(merged)
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(xml.Header[:len(xml.Header)-1]), out...), nil
-}
-
-// keepsPrefixes checks that every namespace prefix used below the top-level
-// elements of doc is declared below them too. The stored document keeps
-// those elements' inner XML verbatim but not the root's or their own
-// attributes, so a prefix declared there would be left undeclared.
-func keepsPrefixes(doc []byte) error {
-	d := xml.NewDecoder(bytes.NewReader(doc))
-	var scopes [][]string // prefixes declared by each open element
-	for {
-		tok, err := d.RawToken()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			var decl []string
-			for _, a := range t.Attr {
-				if a.Name.Space == "xmlns" {
-					decl = append(decl, a.Name.Local)
-				}
-			}
-			depth := len(scopes) + 1
-			scopes = append(scopes, decl)
-			if depth <= 2 {
-				continue // the root and top-level names lose their prefixes
-			}
-			names := []xml.Name{t.Name}
-			for _, a := range t.Attr {
-				names = append(names, a.Name)
-			}
-			for _, n := range names {
-				if n.Space == "" || n.Space == "xml" || n.Space == "xmlns" {
-					continue
-				}
-				if !slices.ContainsFunc(scopes[2:], func(decl []string) bool { return slices.Contains(decl, n.Space) }) {
-					return fmt.Errorf("the namespace prefix %q must be declared inside the element that uses it", n.Space)
-				}
-			}
-		case xml.EndElement:
-			if len(scopes) > 0 {
-				scopes = scopes[:len(scopes)-1]
-			}
-		}
+	default:
+		c.ok(http.StatusAccepted)
 	}
 }
 

@@ -8,6 +8,30 @@
 // committed. The replicator tracks a watermark, LastSyncTime: every change
 // committed at or before it is visible on the secondary. While replication
 // is paused nothing is applied and the watermark stands still.
+//
+// # What a lagging or paused replication holds
+//
+// Every pending change keeps the blob version it wrote alive until it is
+// applied, so an overwritten version outlives its overwrite for as long as
+// replication lags or is paused. The replicator bounds this. A version is
+// "superseded" once a later write of the same blob (an overwrite, a delete,
+// or the deletion of its container) is pending behind it. Superseded
+// versions may hold at most Options.MaxSupersededBytes (content bytes,
+// counted in full even where versions share chunks); DefaultMaxSuperseded
+// when zero. Beyond that budget the replicator coalesces: the pending
+// write of the superseded version is pointed at the blob's newest pending
+// state instead, and the old version is released. The secondary then shows
+// that newer state at the older write's place in the queue. This keeps
+// LastSyncTime exact in the direction Azure documents, every write at or
+// before it is visible, while some writes after it may already be too; it
+// never shows a state older than LastSyncTime promises. Deleting a
+// container coalesces the pending writes of its blobs into deletions at
+// once, whatever the budget.
+//
+// So while replication lags or is paused the replicator holds, beyond the
+// blob versions current on the primary (which the primary holds anyway), at
+// most MaxSupersededBytes of superseded content, plus one small record per
+// pending change.
 package replica
 
 import (
@@ -52,6 +76,41 @@ type Options struct {
 	// window between a commit taking its time and reaching Enqueue. When
 	// nil, Clock.Now is used, which is only safe with no concurrent writes.
 	Fence func() time.Time
+	// MaxSupersededBytes bounds the content of superseded blob versions
+	// pending changes may hold (see the package documentation);
+	// DefaultMaxSuperseded when zero, no bound when negative.
+	MaxSupersededBytes int64
+}
+
+// DefaultMaxSuperseded is the default bound on superseded versions held by
+// pending changes.
+const DefaultMaxSuperseded = 256 << 20
+
+// blobKey names a blob across accounts.
+type blobKey struct{ account, container, blob string }
+
+// version is the state a pending blob write will apply: a blob version or
+// a deletion. Pending writes of one blob share it once they are coalesced,
+// so redirecting them all to a newer state is one assignment.
+type version struct {
+	key     blobKey
+	blob    *store.Blob // nil when deleted
+	deleted bool
+	refs    int   // pending changes that apply it
+	counted int64 // bytes it adds to superseded; 0 while it is the blob's newest pending state
+}
+
+func (v *version) size() int64 {
+	if v.blob == nil {
+		return 0
+	}
+	return v.blob.Size()
+}
+
+// item is one pending change; v is set for blob writes.
+type item struct {
+	ch store.Change
+	v  *version
 }
 
 // Replicator applies a primary's changes to a secondary store.
@@ -61,16 +120,19 @@ type Replicator struct {
 	clk       clock.Clock
 	fence     func() time.Time
 
-	mu        sync.Mutex
-	queue     []store.Change
-	head      int
-	paused    bool
-	status    Status
-	watermark time.Time
-	applied   uint64
-	applying  bool // the head of the queue is being applied, outside mu
-	wake      chan struct{}
-	idle      *sync.Cond // signalled whenever the queue shrinks
+	mu         sync.Mutex
+	queue      []item
+	head       int
+	newest     map[blobKey]*version // the newest pending state of each blob with pending writes
+	superseded int64                // bytes held by pending, superseded versions
+	maxSuper   int64
+	paused     bool
+	status     Status
+	watermark  time.Time
+	applied    uint64
+	applying   bool // the head of the queue is being applied, outside mu
+	wake       chan struct{}
+	idle       *sync.Cond // signalled whenever the queue shrinks
 
 	afterApply func() // test hook: runs after each change is applied, before it is accounted
 }
@@ -86,6 +148,9 @@ func New(secondary *store.Store, opts Options) *Replicator {
 	if opts.Fence == nil {
 		opts.Fence = opts.Clock.Now
 	}
+	if opts.MaxSupersededBytes == 0 {
+		opts.MaxSupersededBytes = DefaultMaxSuperseded
+	}
 	r := &Replicator{
 		fence:     opts.Fence,
 		secondary: secondary,
@@ -94,6 +159,8 @@ func New(secondary *store.Store, opts Options) *Replicator {
 		status:    Live,
 		watermark: opts.Clock.Now().UTC().Add(-opts.Lag - time.Nanosecond),
 		wake:      make(chan struct{}, 1),
+		newest:    map[blobKey]*version{},
+		maxSuper:  opts.MaxSupersededBytes,
 	}
 	r.idle = sync.NewCond(&r.mu)
 	return r
@@ -106,9 +173,75 @@ func (r *Replicator) Lag() time.Duration { return r.lag }
 // the primary store's OnCommit hook.
 func (r *Replicator) Enqueue(c store.Change) {
 	r.mu.Lock()
-	r.queue = append(r.queue, c)
+	it := item{ch: c}
+	switch c.Kind {
+	case store.PutBlob, store.DeleteBlob:
+		it.v = r.supersede(blobKey{c.Account, c.Container, c.BlobName}, c)
+		it.ch.Blob = nil // held by it.v, which coalescing may redirect
+	case store.DeleteContainer:
+		for k, v := range r.newest {
+			if k.account == c.Account && k.container == c.Container {
+				v.blob, v.deleted = nil, true
+				delete(r.newest, k)
+			}
+		}
+	}
+	r.queue = append(r.queue, it)
 	r.mu.Unlock()
 	r.poke()
+}
+
+// supersede makes c the newest pending state of blob k and returns the
+// version c's change applies. The state it supersedes is counted against
+// the budget when it fits, else coalesced into c. Callers hold r.mu.
+func (r *Replicator) supersede(k blobKey, c store.Change) *version {
+	deleted := c.Kind == store.DeleteBlob
+	if old := r.newest[k]; old != nil {
+		n := old.size()
+		if old.deleted || r.maxSuper < 0 || r.superseded+n <= r.maxSuper {
+			old.counted = n
+			r.superseded += n
+		} else {
+			// Over budget: the older pending writes apply c's state,
+			// and their version is released.
+			old.blob, old.deleted = c.Blob, deleted
+			old.refs++
+			return old
+		}
+	}
+	v := &version{key: k, blob: c.Blob, deleted: deleted, refs: 1}
+	r.newest[k] = v
+	return v
+}
+
+// applied accounts for a pending change that has been applied. Callers
+// hold r.mu.
+func (r *Replicator) applied1(it item) {
+	v := it.v
+	if v == nil {
+		return
+	}
+	if v.refs--; v.refs == 0 {
+		r.superseded -= v.counted
+		v.counted = 0
+		if r.newest[v.key] == v {
+			delete(r.newest, v.key)
+		}
+	}
+}
+
+// change is the change it applies, with the state of its version now.
+// Callers hold r.mu.
+func (it item) change() store.Change {
+	ch := it.ch
+	if it.v != nil {
+		if it.v.deleted {
+			ch.Kind, ch.Blob = store.DeleteBlob, nil
+		} else {
+			ch.Kind, ch.Blob = store.PutBlob, it.v.blob
+		}
+	}
+	return ch
 }
 
 func (r *Replicator) poke() {
@@ -164,7 +297,8 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 			r.mu.Unlock()
 			return time.Time{}, false
 		}
-		next := r.queue[r.head]
+		head := r.queue[r.head]
+		next := head.change()
 		// The lag counts from the clock reading of the commit, not from
 		// its tie-broken commit time, so every write made at one reading
 		// of the clock becomes due at the same moment.
@@ -191,7 +325,8 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 		}
 		r.mu.Lock()
 		r.applying = false
-		r.queue[r.head] = store.Change{}
+		r.applied1(head)
+		r.queue[r.head] = item{}
 		r.head++
 		r.applied++
 		switch {
@@ -257,6 +392,10 @@ type State struct {
 	Pending      int       // changes not yet applied
 	Applied      uint64    // changes applied so far
 	Lag          time.Duration
+	// SupersededBytes is the content of overwritten or deleted blob
+	// versions that pending changes still hold; at most the
+	// MaxSupersededBytes option.
+	SupersededBytes int64
 }
 
 // State reports the current replication state. LastSyncTime is exact: it
@@ -276,7 +415,7 @@ func (r *Replicator) State() State {
 		// nothing due, everything up to fence-lag is on the secondary.
 		cutoff := fenced.Add(-r.lag - time.Nanosecond)
 		if r.head < len(r.queue) {
-			if t := r.queue[r.head].Time.Add(-time.Nanosecond); t.Before(cutoff) {
+			if t := r.queue[r.head].ch.Time.Add(-time.Nanosecond); t.Before(cutoff) {
 				cutoff = t
 			}
 		}
@@ -289,6 +428,8 @@ func (r *Replicator) State() State {
 		Pending:      len(r.queue) - r.head,
 		Applied:      r.applied,
 		Lag:          r.lag,
+
+		SupersededBytes: r.superseded,
 	}
 }
 

@@ -25,7 +25,12 @@ var (
 	ErrInvalidBlockID         = newErr("InvalidBlockId", "The specified block ID is invalid. The block ID must be Base64-encoded.")
 	ErrInvalidBlobOrBlock     = newErr("InvalidBlobOrBlock", "The specified blob or block content is invalid.")
 	ErrBlockCountExceeded     = newErr("BlockCountExceedsLimit", "The uncommitted block count cannot exceed the maximum limit of 100,000 blocks.")
-	ErrInvalidRange           = newErr("InvalidRange", "The range specified is invalid for the current size of the resource.")
+	ErrBlockListTooLong       = newErr("BlockListTooLong", "The block list may not contain more than 50,000 blocks.")
+	// ErrStagedBytesExceeded is the emulator's own limit, not Azure's: an
+	// account's uncommitted blocks may hold at most Options.MaxStagedBytes.
+	ErrStagedBytesExceeded = newErr("StagedBlockBytesLimitExceeded", "The uncommitted blocks of this account would exceed the emulator's limit on staged bytes "+
+		"(emulator.Options.MaxStagedBytes, geoblob serve --max-staged-bytes). Commit or delete uncommitted blocks, wait for them to expire, or raise the limit.")
+	ErrInvalidRange = newErr("InvalidRange", "The range specified is invalid for the current size of the resource.")
 
 	ErrLeaseIDMissing              = newErr("LeaseIdMissing", "There is currently a lease on the blob and no lease ID was specified in the request.")
 	ErrLeaseIDMismatch             = newErr("LeaseIdMismatchWithBlobOperation", "The lease ID specified did not match the lease ID for the blob.")

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/btree"
 	"github.com/google/uuid"
 )
 
@@ -46,42 +46,97 @@ type Change struct {
 	Service   []byte     // SetServiceProperties
 }
 
+// Limits the store enforces, as Azure documents them for block blobs.
+const (
+	// MaxUncommittedBlocks is the most uncommitted blocks a blob may have.
+	MaxUncommittedBlocks = 100000
+	// MaxCommittedBlocks is the most blocks a committed block list may name.
+	MaxCommittedBlocks = 50000
+	// StagedBlockTTL is how long uncommitted blocks are kept after the last
+	// Put Block on their blob: Azure discards them after a week without a
+	// successful Put Block or Put Block List. It runs on the store's clock.
+	StagedBlockTTL = 7 * 24 * time.Hour
+	// DefaultMaxStagedBytes caps the uncommitted block bytes one account may
+	// hold when Options.MaxStagedBytes is zero.
+	DefaultMaxStagedBytes = 8 << 30
+)
+
 // Options configure a Store.
 type Options struct {
 	// Now is the time source; time.Now when nil.
 	Now func() time.Time
 	// OnCommit, when set, is called for every committed write, in commit
-	// order, while the store's lock is held. It must not block or call
-	// back into the store.
+	// order. It runs while the store orders commits, so it must not block
+	// or call back into the store.
 	OnCommit func(Change)
+	// MaxStagedBytes caps the bytes of uncommitted blocks one account may
+	// hold; DefaultMaxStagedBytes when zero, no cap when negative. A Put
+	// Block beyond it fails with ErrStagedBytesExceeded.
+	MaxStagedBytes int64
 }
 
 // Store is an in-memory set of storage accounts. It is safe for concurrent
 // use.
+//
+// Locking: s.mu guards only the map of accounts, which never shrinks. Each
+// account has its own lock, so work on one account never waits for another.
+// s.commitMu orders commits across accounts: it is held only while a write
+// takes its commit time, publishes its new state and hands its Change to
+// OnCommit, which keeps the feed in commit order. The lock order is s.mu,
+// then an account's lock, then s.commitMu. Listings copy at most one page
+// of immutable values under the account's read lock and format it after
+// releasing it.
 type Store struct {
 	mu        sync.RWMutex
+	accounts  map[string]*account
 	now       func() time.Time
 	onCommit  func(Change)
+	maxStaged int64
+
+	commitMu  sync.Mutex
 	seq       uint64
 	last      time.Time // the last commit time handed out
 	lastClock time.Time // the latest clock reading behind a commit time
-	accounts  map[string]*account
+
+	// testHookListed, when set, runs while a listing holds its account's
+	// read lock, after it has copied its page.
+	testHookListed func()
 }
 
 type account struct {
-	containers map[string]*container
-	service    []byte
+	mu          sync.RWMutex
+	containers  *btree.BTreeG[*container]
+	service     []byte
+	stagedBytes int64 // bytes held by uncommitted blocks of every container
 }
 
 type container struct {
+	name   string
 	props  *Container
-	blobs  map[string]*Blob
+	blobs  *btree.BTreeG[*Blob] // ordered by Name
 	staged map[string]*stagedBlocks
 }
 
 type stagedBlocks struct {
-	order  []string
-	blocks map[string]Content
+	order   []string
+	blocks  map[string]Content
+	bytes   int64
+	touched time.Time // the last Put Block; the blocks expire StagedBlockTTL later
+}
+
+const btreeDegree = 32
+
+func newAccount() *account {
+	return &account{containers: btree.NewG(btreeDegree, func(a, b *container) bool { return a.name < b.name })}
+}
+
+func newContainer(props *Container) *container {
+	return &container{
+		name:   props.Name,
+		props:  props,
+		blobs:  btree.NewG(btreeDegree, func(a, b *Blob) bool { return a.Name < b.Name }),
+		staged: map[string]*stagedBlocks{},
+	}
 }
 
 // New returns an empty store.
@@ -89,17 +144,24 @@ func New(opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{now: opts.Now, onCommit: opts.OnCommit, accounts: map[string]*account{}}
+	if opts.MaxStagedBytes == 0 {
+		opts.MaxStagedBytes = DefaultMaxStagedBytes
+	}
+	return &Store{now: opts.Now, onCommit: opts.OnCommit, maxStaged: opts.MaxStagedBytes, accounts: map[string]*account{}}
 }
 
-// commit publishes a write to the feed with the next sequence number. A
-// write that changed a Last-Modified time passes that time in c.Time, so the
-// feed and the data agree on when the write happened; otherwise commit takes
-// a fresh stamp. Callers hold s.mu for writing.
-func (s *Store) commit(c Change) Change {
+// commit stamps a write and publishes it: it takes the next commit time,
+// lets apply install the new state (apply returns the Change to publish,
+// leaving Time zero to use the stamp) and hands the Change to OnCommit with
+// the next sequence number. Callers hold the account's write lock.
+func (s *Store) commit(apply func(t time.Time, etag string) Change) Change {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	t, etag := s.stamp()
+	c := apply(t, etag)
 	s.seq++
 	if c.Time.IsZero() {
-		c.Time, _ = s.stamp()
+		c.Time = t
 	}
 	c.Seq, c.Clock = s.seq, s.lastClock
 	if s.onCommit != nil {
@@ -109,7 +171,7 @@ func (s *Store) commit(c Change) Change {
 }
 
 // stamp returns a new, strictly increasing commit time and the ETag that
-// goes with it. Callers hold s.mu for writing.
+// goes with it. Callers hold s.commitMu.
 func (s *Store) stamp() (time.Time, string) {
 	t := s.now().UTC()
 	if t.After(s.lastClock) {
@@ -122,25 +184,66 @@ func (s *Store) stamp() (time.Time, string) {
 	return t, fmt.Sprintf("\"0x%X\"", uint64(t.UnixNano()))
 }
 
+// acct returns the named account, creating it when create is set; nil when
+// it does not exist.
 func (s *Store) acct(name string, create bool) *account {
+	s.mu.RLock()
 	a := s.accounts[name]
-	if a == nil && create {
-		a = &account{containers: map[string]*container{}}
+	s.mu.RUnlock()
+	if a != nil || !create {
+		return a
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a = s.accounts[name]; a == nil {
+		a = newAccount()
 		s.accounts[name] = a
 	}
 	return a
 }
 
-func (s *Store) cont(acct, name string) (*container, error) {
-	a := s.accounts[acct]
-	if a == nil {
-		return nil, ErrContainerNotFound
-	}
-	c := a.containers[name]
-	if c == nil {
+func (a *account) cont(name string) (*container, error) {
+	c, ok := a.containers.Get(&container{name: name})
+	if !ok {
 		return nil, ErrContainerNotFound
 	}
 	return c, nil
+}
+
+func (c *container) blob(name string) *Blob {
+	b, _ := c.blobs.Get(&Blob{Name: name})
+	return b
+}
+
+// lockCont write-locks the account and finds the container. On success the
+// caller must unlock a.
+func (s *Store) lockCont(acct, cname string) (*account, *container, error) {
+	a := s.acct(acct, false)
+	if a == nil {
+		return nil, nil, ErrContainerNotFound
+	}
+	a.mu.Lock()
+	c, err := a.cont(cname)
+	if err != nil {
+		a.mu.Unlock()
+		return nil, nil, err
+	}
+	return a, c, nil
+}
+
+// rlockCont is lockCont with the read lock; the caller must RUnlock a.
+func (s *Store) rlockCont(acct, cname string) (*account, *container, error) {
+	a := s.acct(acct, false)
+	if a == nil {
+		return nil, nil, ErrContainerNotFound
+	}
+	a.mu.RLock()
+	c, err := a.cont(cname)
+	if err != nil {
+		a.mu.RUnlock()
+		return nil, nil, err
+	}
+	return a, c, nil
 }
 
 // ---- Service ----
@@ -148,20 +251,37 @@ func (s *Store) cont(acct, name string) (*container, error) {
 // ServiceProperties returns the stored Set Service Properties document, or
 // nil when none was stored.
 func (s *Store) ServiceProperties(acct string) []byte {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if a := s.accounts[acct]; a != nil {
-		return a.service
+	a := s.acct(acct, false)
+	if a == nil {
+		return nil
 	}
-	return nil
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.service
 }
 
 // SetServiceProperties stores the service properties document doc.
 func (s *Store) SetServiceProperties(acct string, doc []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.acct(acct, true).service = doc
-	s.commit(Change{Kind: SetServiceProperties, Account: acct, Service: doc})
+	_ = s.UpdateServiceProperties(acct, func([]byte) ([]byte, error) { return doc, nil })
+}
+
+// UpdateServiceProperties replaces the account's service properties
+// document with update(current) atomically: concurrent updates are applied
+// one after the other, so none is lost. current is nil when none was
+// stored. An error from update is returned and nothing changes.
+func (s *Store) UpdateServiceProperties(acct string, update func(current []byte) ([]byte, error)) error {
+	a := s.acct(acct, true)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	doc, err := update(a.service)
+	if err != nil {
+		return err
+	}
+	s.commit(func(time.Time, string) Change {
+		a.service = doc
+		return Change{Kind: SetServiceProperties, Account: acct, Service: doc}
+	})
+	return nil
 }
 
 // ListOptions page through a listing. Marker is the name to resume from
@@ -170,15 +290,21 @@ type ListOptions struct {
 	Prefix     string
 	Delimiter  string
 	Marker     string
-	MaxResults int // <= 0 means 5000
+	MaxResults int // <= 0 or > MaxListResults means MaxListResults
 }
 
+// MaxListResults is the most entries a listing page holds, as in Azure.
+const MaxListResults = 5000
+
 func (o ListOptions) max() int {
-	if o.MaxResults <= 0 || o.MaxResults > 5000 {
-		return 5000
+	if o.MaxResults <= 0 || o.MaxResults > MaxListResults {
+		return MaxListResults
 	}
 	return o.MaxResults
 }
+
+// start is the first name a listing may return.
+func (o ListOptions) start() string { return max(o.Marker, o.Prefix) }
 
 // ContainerPage is one page of List Containers.
 type ContainerPage struct {
@@ -186,29 +312,30 @@ type ContainerPage struct {
 	NextMarker string
 }
 
-// ListContainers lists an account's containers in name order.
+// ListContainers lists an account's containers in name order. It copies
+// one page of immutable values and holds the account's lock only for that.
 func (s *Store) ListContainers(acct string, o ListOptions) ContainerPage {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	var page ContainerPage
-	a := s.accounts[acct]
+	a := s.acct(acct, false)
 	if a == nil {
 		return page
 	}
-	names := make([]string, 0, len(a.containers))
-	for n := range a.containers {
-		if strings.HasPrefix(n, o.Prefix) && n >= o.Marker {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
+	a.mu.RLock()
+	defer a.mu.RUnlock()
 	limit := o.max()
-	for i, n := range names {
-		if i == limit {
-			page.NextMarker = n
-			break
+	a.containers.AscendGreaterOrEqual(&container{name: o.start()}, func(c *container) bool {
+		if !strings.HasPrefix(c.name, o.Prefix) {
+			return false
 		}
-		page.Containers = append(page.Containers, a.containers[n].props)
+		if len(page.Containers) == limit {
+			page.NextMarker = c.name
+			return false
+		}
+		page.Containers = append(page.Containers, c.props)
+		return true
+	})
+	if s.testHookListed != nil {
+		s.testHookListed()
 	}
 	return page
 }
@@ -217,63 +344,69 @@ func (s *Store) ListContainers(acct string, o ListOptions) ContainerPage {
 
 // CreateContainer creates a container.
 func (s *Store) CreateContainer(acct, name string, meta map[string]string, publicAccess string) (*Container, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	a := s.acct(acct, true)
-	if a.containers[name] != nil {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := a.cont(name); err == nil {
 		return nil, ErrContainerAlreadyExists
 	}
-	t, etag := s.stamp()
-	p := &Container{Name: name, Metadata: meta, PublicAccess: publicAccess, ETag: etag, LastModified: t}
-	a.containers[name] = &container{props: p, blobs: map[string]*Blob{}, staged: map[string]*stagedBlocks{}}
-	s.commit(Change{Time: t, Kind: PutContainer, Account: acct, Container: name, Props: p})
+	var p *Container
+	s.commit(func(t time.Time, etag string) Change {
+		p = &Container{Name: name, Metadata: meta, PublicAccess: publicAccess, ETag: etag, LastModified: t}
+		a.containers.ReplaceOrInsert(newContainer(p))
+		return Change{Kind: PutContainer, Account: acct, Container: name, Props: p}
+	})
 	return p, nil
 }
 
 // Container returns a container's properties.
 func (s *Store) Container(acct, name string) (*Container, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	c, err := s.cont(acct, name)
+	a, c, err := s.rlockCont(acct, name)
 	if err != nil {
 		return nil, err
 	}
+	defer a.mu.RUnlock()
 	return c.props, nil
 }
 
 // DeleteContainer deletes a container and every blob in it.
 func (s *Store) DeleteContainer(acct, name string, cond Conditions) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := s.cont(acct, name)
+	a, c, err := s.lockCont(acct, name)
 	if err != nil {
 		return err
 	}
+	defer a.mu.Unlock()
 	if err := cond.checkWrite(true, c.props.ETag, c.props.LastModified); err != nil {
 		return err
 	}
-	delete(s.accounts[acct].containers, name)
-	s.commit(Change{Kind: DeleteContainer, Account: acct, Container: name})
+	s.commit(func(time.Time, string) Change {
+		a.containers.Delete(c)
+		for _, st := range c.staged {
+			a.stagedBytes -= st.bytes
+		}
+		return Change{Kind: DeleteContainer, Account: acct, Container: name}
+	})
 	return nil
 }
 
 // updateContainer applies fn to a copy of the container's properties and
 // publishes the result with a new ETag.
 func (s *Store) updateContainer(acct, name string, cond Conditions, fn func(p *Container)) (*Container, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := s.cont(acct, name)
+	a, c, err := s.lockCont(acct, name)
 	if err != nil {
 		return nil, err
 	}
+	defer a.mu.Unlock()
 	if err := cond.checkWrite(true, c.props.ETag, c.props.LastModified); err != nil {
 		return nil, err
 	}
 	p := *c.props
 	fn(&p)
-	p.LastModified, p.ETag = s.stamp()
-	c.props = &p
-	s.commit(Change{Time: p.LastModified, Kind: PutContainer, Account: acct, Container: name, Props: &p})
+	s.commit(func(t time.Time, etag string) Change {
+		p.LastModified, p.ETag = t, etag
+		c.props = &p
+		return Change{Kind: PutContainer, Account: acct, Container: name, Props: &p}
+	})
 	return &p, nil
 }
 
@@ -294,56 +427,72 @@ func (s *Store) SetContainerACL(acct, name, publicAccess string, acl []SignedIde
 // ---- Blobs ----
 
 // BlobPage is one page of List Blobs. With a delimiter, Prefixes holds the
-// virtual directories; blobs and prefixes interleave in name order.
+// virtual directories; blobs and prefixes interleave in name order. The
+// values are immutable snapshots: the page stays consistent while it is
+// written out, whatever writes happen meanwhile.
 type BlobPage struct {
 	Blobs      []*Blob
 	Prefixes   []string
 	NextMarker string
 }
 
-// ListBlobs lists a container's blobs in name order.
+// ListBlobs lists a container's blobs in name order. It holds the
+// account's read lock only while it copies one page (at most
+// MaxListResults entries), seeking past each virtual directory instead of
+// walking the blobs inside it.
 func (s *Store) ListBlobs(acct, cname string, o ListOptions) (BlobPage, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	var page BlobPage
-	c, err := s.cont(acct, cname)
+	a, c, err := s.rlockCont(acct, cname)
 	if err != nil {
 		return page, err
 	}
-	names := make([]string, 0, len(c.blobs))
-	for n := range c.blobs {
-		if strings.HasPrefix(n, o.Prefix) && n >= o.Marker {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
+	defer a.mu.RUnlock()
 	limit, count := o.max(), 0
-	lastPrefix := ""
-	for _, n := range names {
-		if o.Delimiter != "" {
-			if i := strings.Index(n[len(o.Prefix):], o.Delimiter); i >= 0 {
-				p := n[:len(o.Prefix)+i+len(o.Delimiter)]
-				if p == lastPrefix {
-					continue
-				}
-				if count == limit {
-					page.NextMarker = n
-					break
-				}
-				lastPrefix = p
-				page.Prefixes = append(page.Prefixes, p)
-				count++
-				continue
+	from, done := o.start(), false
+	for !done {
+		done = true
+		c.blobs.AscendGreaterOrEqual(&Blob{Name: from}, func(b *Blob) bool {
+			n := b.Name
+			if !strings.HasPrefix(n, o.Prefix) {
+				return false
 			}
-		}
-		if count == limit {
-			page.NextMarker = n
-			break
-		}
-		page.Blobs = append(page.Blobs, c.blobs[n])
-		count++
+			if count == limit {
+				page.NextMarker = n
+				return false
+			}
+			count++
+			if o.Delimiter != "" {
+				if i := strings.Index(n[len(o.Prefix):], o.Delimiter); i >= 0 {
+					p := n[:len(o.Prefix)+i+len(o.Delimiter)]
+					page.Prefixes = append(page.Prefixes, p)
+					// Resume after every name that starts with p.
+					if next, ok := successor(p); ok {
+						from, done = next, false
+					}
+					return false
+				}
+			}
+			page.Blobs = append(page.Blobs, b)
+			return true
+		})
+	}
+	if s.testHookListed != nil {
+		s.testHookListed()
 	}
 	return page, nil
+}
+
+// successor returns the least string greater than every string that starts
+// with p, or false when there is none (p is empty or all 0xff bytes).
+func successor(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 // ReadOptions qualify a read of a blob.
@@ -356,13 +505,12 @@ type ReadOptions struct {
 // conditions. The returned value is an immutable snapshot; its Lease is
 // evaluated at the current time.
 func (s *Store) Blob(acct, cname, name string, o ReadOptions) (*Blob, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	c, err := s.cont(acct, cname)
+	a, c, err := s.rlockCont(acct, cname)
 	if err != nil {
 		return nil, err
 	}
-	b := c.blobs[name]
+	defer a.mu.RUnlock()
+	b := c.blob(name)
 	if b == nil {
 		return nil, ErrBlobNotFound
 	}
@@ -386,17 +534,16 @@ type WriteOptions struct {
 	LeaseID    string
 }
 
-// writeBlob runs the common part of every blob write under the lock: find
-// the container and the current version, check conditions and lease, let
-// build produce the new version, stamp and publish it.
-func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool, build func(cur *Blob, c *container) (*Blob, error)) (*Blob, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := s.cont(acct, cname)
+// writeBlob runs the common part of every blob write under the account
+// lock: find the container and the current version, check conditions and
+// lease, let build produce the new version, stamp and publish it.
+func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool, build func(cur *Blob, a *account, c *container) (*Blob, error)) (*Blob, error) {
+	a, c, err := s.lockCont(acct, cname)
 	if err != nil {
 		return nil, err
 	}
-	cur := c.blobs[name]
+	defer a.mu.Unlock()
+	cur := c.blob(name)
 	if cur == nil && !create {
 		return nil, ErrBlobNotFound
 	}
@@ -419,69 +566,125 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 			return nil, ErrLeaseNotPresent
 		}
 	}
-	b, err := build(cur, c)
+	b, err := build(cur, a, c)
 	if err != nil {
 		return nil, err
 	}
 	b.Name = name
-	b.LastModified, b.ETag = s.stamp()
-	if cur != nil {
-		b.Created = cur.Created
-		b.Lease = cur.Lease.At(now)
-	} else {
-		b.Created = b.LastModified
-	}
-	c.blobs[name] = b
-	s.commit(Change{Time: b.LastModified, Kind: PutBlob, Account: acct, Container: cname, BlobName: name, Blob: b})
+	s.commit(func(t time.Time, etag string) Change {
+		b.LastModified, b.ETag = t, etag
+		if cur != nil {
+			b.Created = cur.Created
+			b.Lease = cur.Lease.At(now)
+		} else {
+			b.Created = b.LastModified
+		}
+		c.blobs.ReplaceOrInsert(b)
+		return Change{Kind: PutBlob, Account: acct, Container: cname, BlobName: name, Blob: b}
+	})
 	return b, nil
+}
+
+// dropStaged discards the uncommitted blocks of a blob. Callers hold the
+// account's write lock.
+func (a *account) dropStaged(c *container, name string) {
+	if st := c.staged[name]; st != nil {
+		a.stagedBytes -= st.bytes
+		delete(c.staged, name)
+	}
+}
+
+// liveStaged returns the uncommitted blocks of a blob, or nil when there
+// are none or they have expired at now.
+func (c *container) liveStaged(name string, now time.Time) *stagedBlocks {
+	st := c.staged[name]
+	if st == nil || now.Sub(st.touched) >= StagedBlockTTL {
+		return nil
+	}
+	return st
+}
+
+// sweepStaged discards every expired set of uncommitted blocks of the
+// account. Callers hold the account's write lock.
+func (a *account) sweepStaged(now time.Time) {
+	a.containers.Ascend(func(c *container) bool {
+		for name, st := range c.staged {
+			if now.Sub(st.touched) >= StagedBlockTTL {
+				a.dropStaged(c, name)
+			}
+		}
+		return true
+	})
 }
 
 // PutBlob writes a whole block blob (Put Blob).
 func (s *Store) PutBlob(acct, cname, name string, content Content, h HTTPHeaders, meta map[string]string, o WriteOptions) (*Blob, error) {
-	return s.writeBlob(acct, cname, name, o, true, func(_ *Blob, c *container) (*Blob, error) {
-		delete(c.staged, name)
+	return s.writeBlob(acct, cname, name, o, true, func(_ *Blob, a *account, c *container) (*Blob, error) {
+		a.dropStaged(c, name)
 		return &Blob{Content: content, Headers: h, Metadata: meta}, nil
 	})
 }
 
 // StageBlock stores an uncommitted block (Put Block). As in Azure, every
 // uncommitted block of a blob must have an id of the same length, else
-// ErrInvalidBlobOrBlock. Staging does not change the committed blob, so it
-// is not replicated.
+// ErrInvalidBlobOrBlock; a blob holds at most MaxUncommittedBlocks of them;
+// and they are discarded StagedBlockTTL after the blob's last Put Block.
+// The account's uncommitted bytes are capped by Options.MaxStagedBytes.
+// Staging does not change the committed blob, so it is not replicated.
 func (s *Store) StageBlock(acct, cname, name, blockID string, content Content, leaseID string) error {
 	if !validBlockID(blockID) {
 		return ErrInvalidBlockID
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := s.cont(acct, cname)
+	a, c, err := s.lockCont(acct, cname)
 	if err != nil {
 		return err
 	}
-	if cur := c.blobs[name]; cur != nil {
-		if err := cur.Lease.At(s.now()).checkWrite(leaseID); err != nil {
+	defer a.mu.Unlock()
+	now := s.now()
+	if cur := c.blob(name); cur != nil {
+		if err := cur.Lease.At(now).checkWrite(leaseID); err != nil {
 			return err
 		}
 	} else if leaseID != "" {
 		return ErrLeaseNotPresent
 	}
+	if c.liveStaged(name, now) == nil {
+		a.dropStaged(c, name) // expired
+	}
 	st := c.staged[name]
+	old, replacing := Content{}, false
+	if st != nil {
+		old, replacing = st.blocks[blockID]
+		if !replacing {
+			// Azure: every uncommitted block of a blob has an id of
+			// the same length.
+			if len(st.order) > 0 && !sameIDLength(st.order[0], blockID) {
+				return ErrInvalidBlobOrBlock
+			}
+			if len(st.order) >= MaxUncommittedBlocks {
+				return ErrBlockCountExceeded
+			}
+		}
+	}
+	grow := content.Size() - old.Size()
+	if s.maxStaged >= 0 && a.stagedBytes+grow > s.maxStaged {
+		a.sweepStaged(now)
+		if a.stagedBytes+grow > s.maxStaged {
+			return ErrStagedBytesExceeded
+		}
+		st = c.staged[name] // the sweep never drops this blob's live blocks
+	}
 	if st == nil {
 		st = &stagedBlocks{blocks: map[string]Content{}}
 		c.staged[name] = st
 	}
-	if _, ok := st.blocks[blockID]; !ok {
-		// Azure: every uncommitted block of a blob has an id of the
-		// same length.
-		if len(st.order) > 0 && !sameIDLength(st.order[0], blockID) {
-			return ErrInvalidBlobOrBlock
-		}
-		if len(st.order) >= 100000 {
-			return ErrBlockCountExceeded
-		}
+	if !replacing {
 		st.order = append(st.order, blockID)
 	}
 	st.blocks[blockID] = content
+	st.bytes += grow
+	st.touched = now
+	a.stagedBytes += grow
 	return nil
 }
 
@@ -502,9 +705,13 @@ type BlockRef struct {
 }
 
 // CommitBlockList commits a block list (Put Block List). Uncommitted blocks
-// not named in the list are discarded, as Azure does.
+// not named in the list are discarded, as Azure does. A list of more than
+// MaxCommittedBlocks entries is ErrBlockListTooLong.
 func (s *Store) CommitBlockList(acct, cname, name string, refs []BlockRef, h HTTPHeaders, meta map[string]string, o WriteOptions) (*Blob, error) {
-	return s.writeBlob(acct, cname, name, o, true, func(cur *Blob, c *container) (*Blob, error) {
+	if len(refs) > MaxCommittedBlocks {
+		return nil, ErrBlockListTooLong
+	}
+	return s.writeBlob(acct, cname, name, o, true, func(cur *Blob, a *account, c *container) (*Blob, error) {
 		committed := map[string]Content{}
 		if cur != nil {
 			for _, b := range cur.Blocks {
@@ -512,7 +719,7 @@ func (s *Store) CommitBlockList(acct, cname, name string, refs []BlockRef, h HTT
 			}
 		}
 		var staged map[string]Content
-		if st := c.staged[name]; st != nil {
+		if st := c.liveStaged(name, s.now()); st != nil {
 			staged = st.blocks
 		}
 		blocks := make([]Block, 0, len(refs))
@@ -538,7 +745,7 @@ func (s *Store) CommitBlockList(acct, cname, name string, refs []BlockRef, h HTT
 			blocks = append(blocks, Block{ID: r.ID, Content: data})
 			parts = append(parts, data)
 		}
-		delete(c.staged, name)
+		a.dropStaged(c, name)
 		return &Blob{Content: Concat(parts...), Headers: h, Metadata: meta, Blocks: blocks}, nil
 	})
 }
@@ -552,15 +759,15 @@ type BlockList struct {
 
 // BlockList returns the committed and uncommitted blocks of a blob.
 func (s *Store) BlockList(acct, cname, name string, o ReadOptions) (BlockList, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	var bl BlockList
-	c, err := s.cont(acct, cname)
+	a, c, err := s.rlockCont(acct, cname)
 	if err != nil {
 		return bl, err
 	}
-	b := c.blobs[name]
-	st := c.staged[name]
+	defer a.mu.RUnlock()
+	now := s.now()
+	b := c.blob(name)
+	st := c.liveStaged(name, now)
 	if b == nil && st == nil {
 		return bl, ErrBlobNotFound
 	}
@@ -568,13 +775,14 @@ func (s *Store) BlockList(acct, cname, name string, o ReadOptions) (BlockList, e
 		if err := o.Conditions.checkRead(b.ETag, b.LastModified); err != nil {
 			return bl, err
 		}
-		if err := b.Lease.At(s.now()).checkRead(o.LeaseID); err != nil {
+		if err := b.Lease.At(now).checkRead(o.LeaseID); err != nil {
 			return bl, err
 		}
 		bl.Blob = b
 		bl.Committed = b.Blocks
 	}
 	if st != nil {
+		bl.Uncommitted = make([]Block, 0, len(st.order))
 		for _, id := range st.order {
 			bl.Uncommitted = append(bl.Uncommitted, Block{ID: id, Content: st.blocks[id]})
 		}
@@ -584,7 +792,7 @@ func (s *Store) BlockList(acct, cname, name string, o ReadOptions) (BlockList, e
 
 // SetBlobHTTPHeaders replaces a blob's standard properties.
 func (s *Store) SetBlobHTTPHeaders(acct, cname, name string, h HTTPHeaders, o WriteOptions) (*Blob, error) {
-	return s.writeBlob(acct, cname, name, o, false, func(cur *Blob, _ *container) (*Blob, error) {
+	return s.writeBlob(acct, cname, name, o, false, func(cur *Blob, _ *account, _ *container) (*Blob, error) {
 		b := cur.clone()
 		b.Headers = h
 		return b, nil
@@ -593,7 +801,7 @@ func (s *Store) SetBlobHTTPHeaders(acct, cname, name string, h HTTPHeaders, o Wr
 
 // SetBlobMetadata replaces a blob's metadata.
 func (s *Store) SetBlobMetadata(acct, cname, name string, meta map[string]string, o WriteOptions) (*Blob, error) {
-	return s.writeBlob(acct, cname, name, o, false, func(cur *Blob, _ *container) (*Blob, error) {
+	return s.writeBlob(acct, cname, name, o, false, func(cur *Blob, _ *account, _ *container) (*Blob, error) {
 		b := cur.clone()
 		b.Metadata = meta
 		return b, nil
@@ -602,13 +810,12 @@ func (s *Store) SetBlobMetadata(acct, cname, name string, meta map[string]string
 
 // DeleteBlob deletes a blob.
 func (s *Store) DeleteBlob(acct, cname, name string, o WriteOptions) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := s.cont(acct, cname)
+	a, c, err := s.lockCont(acct, cname)
 	if err != nil {
 		return err
 	}
-	cur := c.blobs[name]
+	defer a.mu.Unlock()
+	cur := c.blob(name)
 	if cur == nil {
 		return ErrBlobNotFound
 	}
@@ -618,9 +825,11 @@ func (s *Store) DeleteBlob(acct, cname, name string, o WriteOptions) error {
 	if err := cur.Lease.At(s.now()).checkWrite(o.LeaseID); err != nil {
 		return err
 	}
-	delete(c.blobs, name)
-	delete(c.staged, name)
-	s.commit(Change{Kind: DeleteBlob, Account: acct, Container: cname, BlobName: name})
+	s.commit(func(time.Time, string) Change {
+		c.blobs.Delete(cur)
+		a.dropStaged(c, name)
+		return Change{Kind: DeleteBlob, Account: acct, Container: cname, BlobName: name}
+	})
 	return nil
 }
 
@@ -628,14 +837,13 @@ func (s *Store) DeleteBlob(acct, cname, name string, o WriteOptions) error {
 // blob's ETag or Last-Modified, but they are replicated so the secondary
 // reports the same lease state.
 func (s *Store) LeaseBlob(acct, cname, name string, req LeaseRequest, cond Conditions) (LeaseResult, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var res LeaseResult
-	c, err := s.cont(acct, cname)
+	a, c, err := s.lockCont(acct, cname)
 	if err != nil {
 		return res, err
 	}
-	cur := c.blobs[name]
+	defer a.mu.Unlock()
+	cur := c.blob(name)
 	if cur == nil {
 		return res, ErrBlobNotFound
 	}
@@ -649,9 +857,11 @@ func (s *Store) LeaseBlob(acct, cname, name string, req LeaseRequest, cond Condi
 	}
 	b := cur.clone()
 	b.Lease = lease
-	c.blobs[name] = b
 	res.ETag, res.LastModified = b.ETag, b.LastModified
-	s.commit(Change{Kind: PutBlob, Account: acct, Container: cname, BlobName: name, Blob: b})
+	s.commit(func(time.Time, string) Change {
+		c.blobs.ReplaceOrInsert(b)
+		return Change{Kind: PutBlob, Account: acct, Container: cname, BlobName: name, Blob: b}
+	})
 	return res, nil
 }
 
@@ -663,19 +873,14 @@ type CopySource struct {
 }
 
 // CopyBlob copies a blob within the store. The copy completes before it
-// returns. meta, when nil, copies the source's metadata.
+// returns. meta, when nil, copies the source's metadata. The source is read
+// under its own account's lock before the destination is locked, so a copy
+// between two accounts never holds both locks.
 func (s *Store) CopyBlob(acct, cname, name string, src CopySource, meta map[string]string, o WriteOptions) (*Blob, error) {
-	return s.writeBlob(acct, cname, name, o, true, func(_ *Blob, c *container) (*Blob, error) {
-		sc, err := s.cont(src.Account, src.Container)
-		if err != nil {
-			return nil, ErrCannotVerifyCopySource
-		}
-		sb := sc.blobs[src.Blob]
-		if sb == nil {
-			return nil, ErrCannotVerifyCopySource
-		}
-		if err := src.Conditions.checkWrite(true, sb.ETag, sb.LastModified); err != nil {
-			return nil, newErr("SourceConditionNotMet", "The source condition specified using HTTP conditional header(s) is not met.")
+	sb, srcErr := s.copySourceBlob(src)
+	return s.writeBlob(acct, cname, name, o, true, func(_ *Blob, _ *account, _ *container) (*Blob, error) {
+		if srcErr != nil {
+			return nil, srcErr
 		}
 		if meta == nil {
 			meta = maps.Clone(sb.Metadata)
@@ -694,39 +899,55 @@ func (s *Store) CopyBlob(acct, cname, name string, src CopySource, meta map[stri
 	})
 }
 
+func (s *Store) copySourceBlob(src CopySource) (*Blob, error) {
+	a, sc, err := s.rlockCont(src.Account, src.Container)
+	if err != nil {
+		return nil, ErrCannotVerifyCopySource
+	}
+	defer a.mu.RUnlock()
+	sb := sc.blob(src.Blob)
+	if sb == nil {
+		return nil, ErrCannotVerifyCopySource
+	}
+	if err := src.Conditions.checkWrite(true, sb.ETag, sb.LastModified); err != nil {
+		return nil, newErr("SourceConditionNotMet", "The source condition specified using HTTP conditional header(s) is not met.")
+	}
+	return sb, nil
+}
+
 // ---- Replication ----
 
 // Apply replays a change committed on another store (the primary) onto this
 // one. The secondary applies changes in the order they were committed.
 func (s *Store) Apply(ch Change) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	a := s.acct(ch.Account, true)
+	a.mu.Lock()
 	switch ch.Kind {
 	case SetServiceProperties:
-		s.acct(ch.Account, true).service = ch.Service
+		a.service = ch.Service
 	case PutContainer:
-		a := s.acct(ch.Account, true)
-		if c := a.containers[ch.Container]; c != nil {
+		if c, err := a.cont(ch.Container); err == nil {
 			c.props = ch.Props
 		} else {
-			a.containers[ch.Container] = &container{props: ch.Props, blobs: map[string]*Blob{}, staged: map[string]*stagedBlocks{}}
+			a.containers.ReplaceOrInsert(newContainer(ch.Props))
 		}
 	case DeleteContainer:
-		if a := s.accounts[ch.Account]; a != nil {
-			delete(a.containers, ch.Container)
-		}
+		a.containers.Delete(&container{name: ch.Container})
 	case PutBlob:
-		if c, err := s.cont(ch.Account, ch.Container); err == nil {
-			c.blobs[ch.BlobName] = ch.Blob
+		if c, err := a.cont(ch.Container); err == nil {
+			c.blobs.ReplaceOrInsert(ch.Blob)
 		}
 	case DeleteBlob:
-		if c, err := s.cont(ch.Account, ch.Container); err == nil {
-			delete(c.blobs, ch.BlobName)
+		if c, err := a.cont(ch.Container); err == nil {
+			c.blobs.Delete(&Blob{Name: ch.BlobName})
 		}
 	}
+	a.mu.Unlock()
+	s.commitMu.Lock()
 	if ch.Seq > s.seq {
 		s.seq = ch.Seq
 	}
+	s.commitMu.Unlock()
 }
 
 // sameIDLength reports whether two valid block ids decode to the same
@@ -750,8 +971,8 @@ func validBlockID(id string) bool {
 // at or after t, so a replicator may treat t-1ns as a safe watermark once it
 // has applied everything it was given.
 func (s *Store) FenceNow() time.Time {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
 	t := s.now().UTC()
 	if t.Before(s.last) {
 		t = s.last
