@@ -128,35 +128,79 @@ func TestServesWhileIdleConnectionsHeld(t *testing.T) {
 	}
 }
 
-// TestIdleAfterARequestIsRecycled: a keep-alive connection that has served
-// a request and now waits for its next one counts as idle, through every
-// wrapper of the emulator's listeners, so at the cap a new client gets in
-// by closing it. Each held connection here has made a request first.
-func TestIdleAfterARequestIsRecycled(t *testing.T) {
-	const maxConns = 4
+// TestBusyConnectionsAreNotEvicted: the cap recycles idle connections
+// only. A connection in the middle of a request is seen as busy through
+// every wrapper of the emulator's listeners, so a new client at the cap is
+// turned away and the busy uploads complete.
+func TestBusyConnectionsAreNotEvicted(t *testing.T) {
+	const maxConns = 3
 	emu := start(t, emulator.Options{NoSecondaryListener: true, MaxConns: maxConns})
-	var held []net.Conn
+	client, _ := clients(t, emu, emu.SecondaryURL())
+	if _, err := client.CreateContainer(t.Context(), "ctr", nil); err != nil {
+		t.Fatal(err)
+	}
+	sasURL, err := client.ServiceClient().NewContainerClient("ctr").GetSASURL(sas.ContainerPermissions{Write: true, Create: true}, time.Now().Add(time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(sasURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var busy []net.Conn
+	var readers []*bufio.Reader
 	for i := range maxConns {
 		c, err := net.Dial("tcp", hostOf(emu.URL()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if _, err := fmt.Fprintf(c, "GET /devstoreaccount1/c%d/b HTTP/1.1\r\nHost: %s\r\n\r\n", i, hostOf(emu.URL())); err != nil {
+		if _, err := fmt.Fprintf(c, "PUT %s/b%d?%s HTTP/1.1\r\nHost: %s\r\nx-ms-blob-type: BlockBlob\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n", u.Path, i, u.RawQuery, u.Host); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-		if err != nil {
-			t.Fatalf("held connection %d: %v", i, err)
+		// "100 Continue" comes once a handler reads the body: the request
+		// is then being served, not merely accepted.
+		r := bufio.NewReader(c)
+		_ = c.SetReadDeadline(time.Now().Add(bound))
+		line, err := r.ReadString('\n')
+		if err != nil || !strings.Contains(line, " 100 ") {
+			t.Fatalf("busy connection %d: %q, %v; want 100 Continue", i, line, err)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		held = append(held, c)
+		if _, err := r.ReadString('\n'); err != nil { // the blank line
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(c, "12345"); err != nil {
+			t.Fatal(err)
+		}
+		busy = append(busy, c)
+		readers = append(readers, r)
 	}
-	client, _ := clients(t, emu, emu.SecondaryURL())
-	for i := range 3 {
-		if _, err := client.CreateContainer(t.Context(), fmt.Sprintf("fresh%d", i), nil); err != nil {
-			t.Fatalf("request %d with %d idle keep-alive connections held: %v", i, len(held), err)
+	// A new connection at the cap must be turned away: every slot is busy.
+	{
+		c, err := net.Dial("tcp", hostOf(emu.URL()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = fmt.Fprintf(c, "GET /devstoreaccount1/ctr/x HTTP/1.1\r\nHost: %s\r\n\r\n", hostOf(emu.URL()))
+		_ = c.SetReadDeadline(time.Now().Add(bound))
+		_, rerr := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if rerr == nil {
+			t.Fatal("a new connection was served with every slot busy")
+		}
+	}
+	for i, c := range busy {
+		if _, err := io.WriteString(c, "67890"); err != nil {
+			t.Fatalf("busy connection %d was closed: %v", i, err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(bound))
+		resp, err := http.ReadResponse(readers[i], nil)
+		if err != nil {
+			t.Fatalf("busy connection %d got no answer (evicted?): %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Errorf("busy upload %d: status %d, want 201", i, resp.StatusCode)
 		}
 	}
 }
