@@ -48,6 +48,7 @@ func TestHedgedRead(t *testing.T) {
 // TestHedgeWinsTrip: reads the hedge keeps winning count as slow primary
 // calls, so a hanging primary trips a hedging breaker.
 func TestHedgeWinsTrip(t *testing.T) {
+	t.Parallel()
 	cfg := geoblob.DefaultConfig()
 	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: 5 * time.Millisecond}
 	cfg.AttemptTimeout = 10 * time.Second // the hedge, not the bound, rescues these reads
@@ -158,6 +159,7 @@ func TestHedgeSkippedForStalenessIsNotAnError(t *testing.T) {
 // TestHedgeBudgetSpentStillBounded: once the hedge budget is spent, a
 // hanging primary costs each read the attempt bound, not the whole hang.
 func TestHedgeBudgetSpentStillBounded(t *testing.T) {
+	t.Parallel()
 	cfg := hangCfg()
 	cfg.FailureThreshold = 100 // keep the breaker closed: every read meets the hang
 	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: 5 * time.Millisecond, Budget: 0.001, Burst: 1}
