@@ -2,6 +2,7 @@ package geoblob_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"testing"
@@ -173,5 +174,29 @@ func TestHedgeBudgetSpentStillBounded(t *testing.T) {
 	}
 	if c := e.router.Counters(); c.Hedges != 1 || c.AttemptTimeouts != 3 {
 		t.Fatalf("counters %+v", c)
+	}
+}
+
+// TestHedgeBothHangBounded: with hedging on and both locations hanging,
+// the hedge sent to the secondary is bounded like any attempt, so the read
+// ends with ErrBothUnavailable instead of waiting for the caller's context.
+func TestHedgeBothHangBounded(t *testing.T) {
+	t.Parallel()
+	cfg := hangCfg()
+	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: 5 * time.Millisecond}
+	e := newEnv(t, emulator.Options{}, cfg)
+	e.put(t, "p", []byte("x"))
+	e.fault(t, hang(fault.Both))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, st, err := e.get(ctx, "p")
+	if !errors.Is(err, geoblob.ErrBothUnavailable) || !errors.Is(err, geoblob.ErrAttemptTimeout) {
+		t.Fatalf("err = %v, want ErrBothUnavailable from two timed-out attempts", err)
+	}
+	if st.Served {
+		t.Fatalf("ReadInfo says a location served the read: %+v", st)
+	}
+	if c := e.router.Counters(); c.Hedges == 0 || c.AttemptTimeouts < 2*c.Hedges {
+		t.Fatalf("counters %+v: every hedged try should time out on both locations", c)
 	}
 }
