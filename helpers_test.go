@@ -230,9 +230,18 @@ func clientOptions(t testing.TB) *azblob.ClientOptions { return testenv.ClientOp
 // Config.AttemptTimeout themselves.
 const testAttemptTimeout = time.Minute
 
+// boundForTests takes real time out of a test's routing where the test
+// left it to the defaults: a fixed, generous attempt bound, and no
+// background probe (its real-time timer would send a probe whenever a
+// loaded machine stalls a test for a second while the breaker is open,
+// changing the probe counts the test checks). Tests of the bound and of
+// the background probe set AttemptTimeout and ProbeInterval themselves.
 func boundForTests(cfg *geoblob.Config) {
 	if cfg.AttemptTimeout == 0 {
 		cfg.AttemptTimeout = testAttemptTimeout
+	}
+	if cfg.ProbeInterval == 0 {
+		cfg.ProbeInterval = -1
 	}
 }
 
