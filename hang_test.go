@@ -164,3 +164,32 @@ func TestAttemptBoundDisabled(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestCallerCancelEndsBoundedAttempt: with the attempt bound on (and far
+// away), cancelling the caller's context ends a read held by a hanging
+// primary at once, through net/http, and counts nothing against it.
+func TestCallerCancelEndsBoundedAttempt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Options{}, nil) // a one-minute bound
+	e.put(t, "h", []byte("x"))
+	id := e.fault(t, hang(fault.Primary))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, _, err := e.get(ctx, "h"); done <- err }()
+	waitFor(t, func() bool { return e.fired(t, id) > 0 })
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancelled read did not end")
+	}
+	if c := e.router.Counters(); c.AttemptTimeouts != 0 || c.Errors != 0 || c.Fallbacks != 0 {
+		t.Fatalf("counters %+v", c)
+	}
+	if s := e.router.State(); s != geoblob.Closed {
+		t.Fatalf("state %v", s)
+	}
+}
