@@ -428,7 +428,7 @@ func servedBy(evs []*wireEvent, ok bool) string {
 	}
 	var p, s bool
 	for _, e := range evs {
-		if e.method != "GET" || !e.served() {
+		if !e.servedRead() {
 			continue
 		}
 		if e.loc == "secondary" {
