@@ -176,7 +176,13 @@ func TestCallerCancelEndsBoundedAttempt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, _, err := e.get(ctx, "h"); done <- err }()
-	waitFor(t, func() bool { return e.fired(t, id) > 0 })
+	for e.fired(t, id) == 0 { // the request is held by the hang
+		select {
+		case err := <-done:
+			t.Fatalf("read ended before the hang held it: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:
