@@ -13,9 +13,11 @@ import (
 )
 
 // TestHotPathAllocations guards the healthy read's cost: through a bare
-// azcore pipeline, the router may add the attempt bound's context, its
-// cancel function and the body watcher, plus azcore's own copy for one
-// more policy; the timer comes from a pool.
+// azcore pipeline, the router may add azcore's copy of the request for one
+// more policy and the body watcher, which is also the attempt's context;
+// the alarm timer comes from a pool. (Through net/http the count varies by
+// a few from run to run with the connection pool; BenchmarkRouterHotPathHTTP
+// measures that path.)
 func TestHotPathAllocations(t *testing.T) {
 	const u = "https://acct.blob.core.windows.net/c/b"
 	allocs := func(router bool) float64 {
@@ -45,9 +47,9 @@ func TestHotPathAllocations(t *testing.T) {
 		get() // warm the timer pool
 		return testing.AllocsPerRun(200, get)
 	}
-	limit := 4.0
+	limit := 2.0
 	if raceEnabled {
-		limit = 6 // sync.Pool drops pooled timers at random under -race
+		limit = 4 // sync.Pool drops pooled timers at random under -race
 	}
 	plain, geo := allocs(false), allocs(true)
 	if extra := geo - plain; extra > limit {

@@ -110,8 +110,16 @@ func (r *Router) send(req *policy.Request, ctx context.Context, loc Location, cl
 	var w *watch
 	sendCtx := ctx
 	if bound > 0 {
-		w = &watch{r: r, loc: loc, parent: ctx}
-		sendCtx, w.cancel = context.WithCancelCause(ctx)
+		w = &watch{r: r, loc: loc, parent: ctx, bounded: true}
+		if ctx.Done() != nil {
+			// parentDone may already be running (a parent done by now):
+			// stopParent is shared with it under mu.
+			stop := context.AfterFunc(ctx, w.parentDone)
+			w.mu.Lock()
+			w.stopParent = stop
+			w.mu.Unlock()
+		}
+		sendCtx = w
 	}
 	switch {
 	case clone:
@@ -145,7 +153,7 @@ func (r *Router) send(req *policy.Request, ctx context.Context, loc Location, cl
 			a.resp = nil
 		}
 		a.err = ErrAttemptTimeout
-		w.cancel(nil)
+		w.cancel()
 		if ctx.Err() != nil {
 			a.class = classify(ctx, loc, nil, ctx.Err())
 			a.err = ctx.Err()
@@ -157,7 +165,7 @@ func (r *Router) send(req *policy.Request, ctx context.Context, loc Location, cl
 	a.class = classify(ctx, loc, resp, err)
 	if resp == nil || resp.Body == nil || resp.Body == http.NoBody {
 		if w != nil {
-			w.cancel(nil)
+			w.cancel()
 		}
 		return a
 	}
@@ -191,11 +199,18 @@ type watch struct {
 	r      *Router
 	loc    Location
 	parent context.Context
-	cancel context.CancelCauseFunc
-	alarm  *alarm
-	body   io.ReadCloser
-	resp   *http.Response
-	done   atomic.Bool
+	// bounded: the watch is the attempt's context too (see Done).
+	bounded    bool
+	mu         sync.Mutex
+	stopParent func() bool // unregisters parentDone from the parent
+	ch         chan struct{}
+	err        error
+	after      func()   // the first AfterFunc
+	more       []func() // the others
+	alarm      *alarm
+	body       io.ReadCloser
+	resp       *http.Response
+	done       atomic.Bool
 	// succeed makes the end of an unbroken body count as a primary
 	// success; probe makes it the successful verdict of the probe sent
 	// under gen (at is the probe's attempt). Both are set before the
@@ -231,7 +246,104 @@ func startAlarm(w *watch, d time.Duration) *alarm {
 
 func (a *alarm) fire() {
 	if w := a.target.Load(); w != nil {
-		w.cancel(ErrAttemptTimeout)
+		w.cancel()
+	}
+}
+
+// The attempt's context is its watch: a bounded attempt's request carries
+// the watch as its context, which costs no allocation of its own on the
+// healthy path (context.WithCancelCause would cost a context, its cancel
+// function and, once net/http asks for Done, the registration of
+// net/http's own context in it). It is done when the attempt bound fires,
+// when the attempt ends (its body finished, or the attempt failed), or
+// when the parent (the try's context) is done. context.Cause of it is the
+// parent's cause (nil while the parent runs): neither azcore, azblob nor
+// the Router asks for it.
+
+// Deadline is the parent's.
+func (w *watch) Deadline() (time.Time, bool) { return w.parent.Deadline() }
+
+// Value is the parent's.
+func (w *watch) Value(key any) any { return w.parent.Value(key) }
+
+// Done returns a channel closed when the attempt's context is cancelled;
+// it is made on first use.
+func (w *watch) Done() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch == nil {
+		if w.err != nil {
+			return closedChan
+		}
+		w.ch = make(chan struct{})
+	}
+	return w.ch
+}
+
+// Err is context.Canceled once the attempt's context was cancelled
+// (whatever the cause), or the parent's error when the parent ended it.
+func (w *watch) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// AfterFunc is how a context derived from the attempt's (net/http derives
+// one for every request) learns that it is done without a goroutine of
+// its own: f runs once the attempt's context is cancelled. The stop
+// function returned does not unregister f; the context package calls it
+// only when the derived context ends, after which f is a no-op.
+func (w *watch) AfterFunc(f func()) func() bool {
+	w.mu.Lock()
+	if w.err != nil {
+		w.mu.Unlock()
+		go f()
+		return stopNothing
+	}
+	if w.after == nil {
+		w.after = f
+	} else {
+		w.more = append(w.more, f)
+	}
+	w.mu.Unlock()
+	return stopNothing
+}
+
+func stopNothing() bool { return false }
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// cancel ends the attempt's context: the bound fired, or the attempt
+// ended. Send tells a fired bound by its alarm, not by the context's
+// error.
+func (w *watch) cancel() { w.cancelWith(context.Canceled) }
+
+// parentDone ends the attempt's context when the try's ends.
+func (w *watch) parentDone() { w.cancelWith(w.parent.Err()) }
+
+func (w *watch) cancelWith(err error) {
+	w.mu.Lock()
+	if w.err != nil {
+		w.mu.Unlock()
+		return
+	}
+	w.err = err
+	if w.ch == nil {
+		w.ch = closedChan
+	} else {
+		close(w.ch)
+	}
+	after, more, stop := w.after, w.more, w.stopParent
+	w.after, w.more = nil, nil
+	w.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if after != nil {
+		after()
+	}
+	for _, f := range more {
+		f()
 	}
 }
 
@@ -255,8 +367,8 @@ func (w *watch) Read(p []byte) (int, error) {
 			w.finish()
 		} else if w.done.CompareAndSwap(false, true) {
 			w.r.bodyFailed(w, err)
-			if w.cancel != nil {
-				w.cancel(nil)
+			if w.bounded {
+				w.cancel()
 			}
 		}
 	}
@@ -274,8 +386,8 @@ func (w *watch) finish() {
 	if !w.done.CompareAndSwap(false, true) {
 		return
 	}
-	if w.cancel != nil {
-		w.cancel(nil)
+	if w.bounded {
+		w.cancel()
 	}
 	switch {
 	case w.probe:

@@ -1,6 +1,8 @@
 package geoblob
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -74,4 +76,60 @@ func TestAdaptiveAttemptBound(t *testing.T) {
 	if got := r.AttemptTimeout(); got != 42*time.Millisecond {
 		t.Errorf("configured bound: %v", got)
 	}
+}
+
+// TestWatchContext checks the attempt's context, which its watch is: the
+// ways it ends (its own cancel, its parent), contexts derived from it, and
+// values and deadlines from the parent.
+func TestWatchContext(t *testing.T) {
+	type key struct{}
+	deadline := time.Now().Add(time.Hour)
+	for _, tc := range []struct {
+		name    string
+		end     func(w *watch, cancelParent context.CancelFunc)
+		wantErr error
+	}{
+		{"own cancel", func(w *watch, _ context.CancelFunc) { w.cancel() }, context.Canceled},
+		{"parent cancelled", func(_ *watch, cancel context.CancelFunc) { cancel() }, context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			parent, cancel := context.WithDeadline(context.WithValue(context.Background(), key{}, "v"), deadline)
+			defer cancel()
+			w := &watch{parent: parent, bounded: true}
+			w.stopParent = context.AfterFunc(parent, w.parentDone)
+			child, stopChild := context.WithCancel(w) // as net/http derives one
+			defer stopChild()
+			if w.Value(key{}) != "v" || child.Value(key{}) != "v" {
+				t.Fatal("values not inherited")
+			}
+			if d, ok := w.Deadline(); !ok || !d.Equal(deadline) {
+				t.Fatalf("deadline %v %v", d, ok)
+			}
+			done := w.Done()
+			if w.Err() != nil || child.Err() != nil {
+				t.Fatal("done before its end")
+			}
+			tc.end(w, cancel)
+			<-done
+			<-child.Done()
+			if !errors.Is(w.Err(), tc.wantErr) || !errors.Is(child.Err(), context.Canceled) {
+				t.Fatalf("errors %v, %v", w.Err(), child.Err())
+			}
+			if w.Done() != done {
+				t.Fatal("Done changed")
+			}
+			// A context derived after the end is done at once.
+			late, stopLate := context.WithCancel(w)
+			defer stopLate()
+			<-late.Done()
+		})
+	}
+	t.Run("background parent", func(t *testing.T) {
+		w := &watch{parent: context.Background(), bounded: true}
+		w.cancel()
+		if w.Err() != context.Canceled {
+			t.Fatalf("err %v", w.Err())
+		}
+		<-w.Done()
+	})
 }

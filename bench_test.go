@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -273,5 +274,49 @@ func BenchmarkSteadyStateInterleaved(b *testing.B) {
 	}
 	if router.State() != geoblob.Closed || router.Counters().Errors != 0 {
 		b.Fatalf("state %v, counters %+v", router.State(), router.Counters())
+	}
+}
+
+// BenchmarkRouterHotPathHTTP is BenchmarkRouterHotPath through a real
+// net/http transport to a loopback server: net/http asks the request's
+// context for its Done channel and derives its own context from it, which
+// costs allocations the in-memory transport never shows.
+func BenchmarkRouterHotPathHTTP(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("data"))
+	}))
+	b.Cleanup(srv.Close)
+	base := srv.URL + "/devstoreaccount1"
+	for _, router := range []bool{false, true} {
+		name := "plain"
+		if router {
+			name = "closed"
+		}
+		b.Run(name, func(b *testing.B) {
+			o := &policy.ClientOptions{Transport: srv.Client()}
+			if router {
+				cfg := geoblob.DefaultConfig()
+				cfg.Logger = quietLogger()
+				r, err := geoblob.NewRouter(base, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				o.PerRetryPolicies = []policy.Policy{r}
+			}
+			pl := azruntime.NewPipeline("bench", "v1", azruntime.PipelineOptions{}, o)
+			b.ReportAllocs()
+			for range b.N {
+				req, err := azruntime.NewRequest(context.Background(), http.MethodGet, base+"/c/b")
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp, err := pl.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+		})
 	}
 }

@@ -215,7 +215,7 @@ func ExampleRouter_AttemptTimeout() {
 		log.Fatal(err)
 	}
 	defer emu.Close()
-	cfg := &geoblob.Config{AttemptTimeout: 100 * time.Millisecond}
+	cfg := &geoblob.Config{AttemptTimeout: time.Second}
 	client, router, err := geoblob.NewClientFromConnectionString(emu.ConnectionString(), cfg, nil)
 	if err != nil {
 		log.Fatal(err)

@@ -13,13 +13,18 @@ import (
 	"github.com/geoblob/geoblob/fault"
 )
 
-// hangCfg is DefaultConfig with a short attempt bound, so that hang tests
-// take milliseconds; every hang is infinite, so the bound always fires.
+// hangCfg is DefaultConfig with a fixed attempt bound. Every hang is
+// infinite, so the bound always fires on a hanging location; it is long
+// enough that a healthy location's read on a loaded machine never reaches
+// it (the bound applies to the secondary too, and the tests count
+// timeouts exactly). Tests using it run in parallel to save the wait.
 func hangCfg() *geoblob.Config {
 	cfg := geoblob.DefaultConfig()
-	cfg.AttemptTimeout = 50 * time.Millisecond
+	cfg.AttemptTimeout = hangBound
 	return cfg
 }
+
+const hangBound = 2 * time.Second
 
 func hang(ep fault.Endpoint) fault.Rule {
 	return fault.Rule{Endpoint: ep, Match: fault.Match{Op: fault.Read, Container: testContainer}, Action: fault.Action{Hang: true}}
@@ -28,7 +33,7 @@ func hang(ep fault.Endpoint) fault.Rule {
 // bounded is a context that fails a test that would otherwise hang for
 // the whole outage.
 func bounded(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -37,6 +42,7 @@ func bounded(t *testing.T) context.Context {
 // never answers costs one attempt bound, then the same try is served by
 // the secondary.
 func TestHangFallsBackWithinTheTry(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, emulator.Options{}, hangCfg())
 	data := []byte("hung primary")
 	e.put(t, "h", data)
@@ -57,6 +63,7 @@ func TestHangFallsBackWithinTheTry(t *testing.T) {
 // breaker after FailureThreshold timed-out attempts; then reads go
 // straight to the secondary without waiting for the bound.
 func TestHangTripsLoneReader(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, emulator.Options{}, hangCfg())
 	e.put(t, "h", []byte("x"))
 	e.fault(t, hang(fault.Primary))
@@ -78,6 +85,7 @@ func TestHangTripsLoneReader(t *testing.T) {
 // at most the bound for the hanging primary, is served by the secondary,
 // and the failed probe is an event.
 func TestHangingProbeFallsBack(t *testing.T) {
+	t.Parallel()
 	cfg := hangCfg()
 	cfg.FailureThreshold, cfg.FailbackReads = 1, 1
 	var mu sync.Mutex
@@ -117,6 +125,7 @@ func TestHangingProbeFallsBack(t *testing.T) {
 // TestBothHangEndsWithBothUnavailable: with both locations hanging a read
 // ends after the bounded attempts with a typed error naming the timeouts.
 func TestBothHangEndsWithBothUnavailable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, emulator.Options{}, hangCfg())
 	e.put(t, "h", []byte("x"))
 	e.fault(t, hang(fault.Both))
@@ -136,6 +145,7 @@ func TestBothHangEndsWithBothUnavailable(t *testing.T) {
 // TestAttemptBoundDisabled: a negative AttemptTimeout leaves a hang to the
 // caller's context, as before.
 func TestAttemptBoundDisabled(t *testing.T) {
+	t.Parallel()
 	cfg := geoblob.DefaultConfig()
 	cfg.AttemptTimeout = -1
 	e := newEnv(t, emulator.Options{}, cfg)
@@ -147,10 +157,45 @@ func TestAttemptBoundDisabled(t *testing.T) {
 	select {
 	case err := <-done:
 		t.Fatalf("read ended without a bound: %v", err)
-	case <-time.After(200 * time.Millisecond): // four bounds of hangCfg
+	case <-time.After(200 * time.Millisecond):
 	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestCallerCancelEndsBoundedAttempt: with the attempt bound on (and far
+// away), cancelling the caller's context ends a read held by a hanging
+// primary at once, through net/http, and counts nothing against it.
+func TestCallerCancelEndsBoundedAttempt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, emulator.Options{}, nil) // a one-minute bound
+	e.put(t, "h", []byte("x"))
+	id := e.fault(t, hang(fault.Primary))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, _, err := e.get(ctx, "h"); done <- err }()
+	for e.fired(t, id) == 0 { // the request is held by the hang
+		select {
+		case err := <-done:
+			t.Fatalf("read ended before the hang held it: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the cancelled read did not end")
+	}
+	if c := e.router.Counters(); c.AttemptTimeouts != 0 || c.Errors != 0 || c.Fallbacks != 0 {
+		t.Fatalf("counters %+v", c)
+	}
+	if s := e.router.State(); s != geoblob.Closed {
+		t.Fatalf("state %v", s)
 	}
 }

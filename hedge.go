@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 )
 
 // hedger decides when to hedge and how much hedging the budget allows.
@@ -87,13 +88,30 @@ func keep(a attempt, cancel context.CancelFunc) attempt {
 // state in a map that clones share, so two concurrent Next calls on clones
 // of one request would race. The hedge therefore skips the SDK's logging
 // and tracing policies; the primary attempt still goes through them.
-func (r *Router) sendDirect(req *policy.Request, ctx context.Context, loc Location) attempt {
+//
+// The attempt bound applies to it as to any attempt: cancel, which cancels
+// ctx, is called with ErrAttemptTimeout when no response headers came
+// within the bound.
+func (r *Router) sendDirect(req *policy.Request, ctx context.Context, cancel context.CancelCauseFunc, loc Location) attempt {
 	raw := req.Raw().Clone(ctx)
 	r.readdress(raw, loc)
 	start := r.cfg.Now()
+	var alarm *time.Timer
+	if bound := r.bound(); bound > 0 {
+		alarm = time.AfterFunc(bound, func() { cancel(ErrAttemptTimeout) })
+	}
 	resp, err := r.transport().Do(raw)
 	a := attempt{loc: loc, resp: resp, err: err, end: r.cfg.Now()}
 	a.dur = a.end.Sub(start)
+	if alarm != nil && !alarm.Stop() && context.Cause(ctx) == ErrAttemptTimeout {
+		// The bound fired: whatever arrived is too late to trust.
+		if resp != nil {
+			runtime.Drain(resp)
+		}
+		a.resp, a.err, a.timedOut, a.class = nil, ErrAttemptTimeout, true, retryable
+		r.c.attemptTimeouts.Add(1)
+		return a
+	}
 	a.class = classify(ctx, loc, resp, err)
 	return a
 }
@@ -125,9 +143,9 @@ func (r *Router) hedgedRead(req *policy.Request, ctx context.Context) (a attempt
 		return keep(<-results, cancels[Primary]), false, nil
 	}
 	r.c.hedges.Add(1)
-	var sctx context.Context
-	sctx, cancels[Secondary] = context.WithCancel(ctx)
-	go func() { results <- r.sendDirect(req, sctx, Secondary) }()
+	sctx, cancelSecondary := context.WithCancelCause(ctx)
+	cancels[Secondary] = func() { cancelSecondary(nil) }
+	go func() { results <- r.sendDirect(req, sctx, cancelSecondary, Secondary) }()
 	var lost [2]*attempt
 	for range 2 {
 		a := <-results

@@ -2,6 +2,7 @@ package geoblob_test
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"testing"
@@ -48,6 +49,7 @@ func TestHedgedRead(t *testing.T) {
 // TestHedgeWinsTrip: reads the hedge keeps winning count as slow primary
 // calls, so a hanging primary trips a hedging breaker.
 func TestHedgeWinsTrip(t *testing.T) {
+	t.Parallel()
 	cfg := geoblob.DefaultConfig()
 	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: 5 * time.Millisecond}
 	cfg.AttemptTimeout = 10 * time.Second // the hedge, not the bound, rescues these reads
@@ -158,6 +160,7 @@ func TestHedgeSkippedForStalenessIsNotAnError(t *testing.T) {
 // TestHedgeBudgetSpentStillBounded: once the hedge budget is spent, a
 // hanging primary costs each read the attempt bound, not the whole hang.
 func TestHedgeBudgetSpentStillBounded(t *testing.T) {
+	t.Parallel()
 	cfg := hangCfg()
 	cfg.FailureThreshold = 100 // keep the breaker closed: every read meets the hang
 	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: 5 * time.Millisecond, Budget: 0.001, Burst: 1}
@@ -171,5 +174,29 @@ func TestHedgeBudgetSpentStillBounded(t *testing.T) {
 	}
 	if c := e.router.Counters(); c.Hedges != 1 || c.AttemptTimeouts != 3 {
 		t.Fatalf("counters %+v", c)
+	}
+}
+
+// TestHedgeBothHangBounded: with hedging on and both locations hanging,
+// the hedge sent to the secondary is bounded like any attempt, so the read
+// ends with ErrBothUnavailable instead of waiting for the caller's context.
+func TestHedgeBothHangBounded(t *testing.T) {
+	t.Parallel()
+	cfg := hangCfg()
+	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: 5 * time.Millisecond}
+	e := newEnv(t, emulator.Options{}, cfg)
+	e.put(t, "p", []byte("x"))
+	e.fault(t, hang(fault.Both))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, st, err := e.get(ctx, "p")
+	if !errors.Is(err, geoblob.ErrBothUnavailable) || !errors.Is(err, geoblob.ErrAttemptTimeout) {
+		t.Fatalf("err = %v, want ErrBothUnavailable from two timed-out attempts", err)
+	}
+	if st.Served {
+		t.Fatalf("ReadInfo says a location served the read: %+v", st)
+	}
+	if c := e.router.Counters(); c.Hedges == 0 || c.AttemptTimeouts < 2*c.Hedges {
+		t.Fatalf("counters %+v: every hedged try should time out on both locations", c)
 	}
 }

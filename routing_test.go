@@ -200,6 +200,7 @@ func TestPathStyleSecondary(t *testing.T) {
 	emu := testenv.Emulator(t, emulator.Options{NoSecondaryListener: true})
 	cfg := geoblob.DefaultConfig()
 	cfg.Logger = quietLogger()
+	boundForTests(cfg)
 	client, router, err := geoblob.NewClientWithSharedKey(emu.PrimaryURL(), emu.AccountName(), emu.AccountKey(), cfg, clientOptions(t))
 	if err != nil {
 		t.Fatal(err)

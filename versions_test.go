@@ -57,6 +57,7 @@ func newPathStyleEnv(t *testing.T, cfg *geoblob.Config) *env {
 	ctx := context.Background()
 	emu := testenv.Emulator(t, emulator.Options{NoSecondaryListener: true})
 	cfg.Logger = quietLogger()
+	boundForTests(cfg)
 	client, router, err := geoblob.NewClientWithSharedKey(emu.PrimaryURL(), emu.AccountName(), emu.AccountKey(), cfg, clientOptions(t))
 	if err != nil {
 		t.Fatal(err)

@@ -106,6 +106,11 @@ func TestInstrumentFollowsAnOutage(t *testing.T) {
 	cfg := geoblob.DefaultConfig()
 	cfg.Now = clk.Now
 	cfg.ProbeBackoff, cfg.MaxProbeBackoff = 1, 1
+	// The figures are checked exactly: no attempt bound a loaded machine
+	// could reach on a healthy read, and no background probe, whose real
+	// timer would meet the manual clock's 90 s jump at a random moment.
+	cfg.AttemptTimeout = time.Minute
+	cfg.ProbeInterval = -1
 	opts := &azblob.ClientOptions{}
 	opts.Retry = policy.RetryOptions{MaxRetries: -1}
 	client, router, err := geoblob.NewClientFromConnectionString(emu.ConnectionString(), cfg, opts)

@@ -76,6 +76,11 @@ type Config struct {
 	// of racing the lag.
 	started func(*emulator.Emulator)
 	checked func(attempt int)
+	// attemptTimeout, when set, replaces the library's adaptive attempt
+	// bound: the tests' outages are all 503s, and a healthy read slowed
+	// past the bound by a loaded machine must not be served by the
+	// secondary.
+	attemptTimeout time.Duration
 }
 
 // DefaultConfig returns the original sample's settings.
@@ -259,6 +264,9 @@ func Run(ctx context.Context, cfg Config) (sum Summary, err error) {
 	// try the primary again, without backing off while it stays down.
 	bcfg.ProbeBackoff, bcfg.MaxProbeBackoff = 1, 1
 	bcfg.Logger = cfg.Logger
+	if cfg.attemptTimeout != 0 {
+		bcfg.AttemptTimeout = cfg.attemptTimeout
+	}
 	bcfg.OnRetry = func(ev geoblob.RetryEvent) {
 		if ev.Probe {
 			p.line(colorYellow, "Probe of the primary failed (%s); reads stay on the secondary.", failure(ev))

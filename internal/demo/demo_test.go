@@ -28,6 +28,10 @@ func fastConfig(t *testing.T) Config {
 	cfg.CheckInterval = 20 * time.Millisecond
 	cfg.OutDir = t.TempDir()
 	cfg.Stdout = &bytes.Buffer{}
+	// Every scripted outage is a 503: the attempt bound has no part in
+	// these tests, and under load the adaptive one would let a slow
+	// healthy read be served by the secondary.
+	cfg.attemptTimeout = time.Minute
 	return cfg
 }
 

@@ -120,6 +120,7 @@ func newHTTPClient() *http.Client {
 type wireEvent struct {
 	at, end  time.Time
 	method   string
+	blob     bool   // a request for a blob (no restype): a read, chunk or resumption
 	loc      string // primary or secondary
 	status   int    // 0 when no response came
 	bodyFail atomic.Bool
@@ -129,6 +130,13 @@ type wireEvent struct {
 // body arrived whole (as far as it was read).
 func (e *wireEvent) served() bool {
 	return e.status >= 200 && e.status < 300 && !e.bodyFail.Load()
+}
+
+// servedRead reports whether the request was a blob read (a GET of a
+// blob: a whole read, a chunk or a resumption, not a service request such
+// as Get Blob Service Stats or a background probe) that was served.
+func (e *wireEvent) servedRead() bool {
+	return e.method == "GET" && e.blob && e.served()
 }
 
 // maxWireEvents bounds the memory one run's wire log takes.
@@ -196,7 +204,8 @@ func (w *wire) locate(u *url.URL) string {
 }
 
 func (w *wire) Do(req *http.Request) (*http.Response, error) {
-	ev := &wireEvent{at: time.Now(), method: req.Method, loc: w.locate(req.URL)}
+	ev := &wireEvent{at: time.Now(), method: req.Method, loc: w.locate(req.URL),
+		blob: !strings.Contains(req.URL.RawQuery, "restype=")}
 	resp, err := w.next.Do(req)
 	ev.end = time.Now()
 	if err == nil {

@@ -46,8 +46,9 @@ type Result struct {
 	// PrimaryAttempts counts wire requests sent to the primary during the
 	// outage.
 	PrimaryAttempts int `json:"primary_attempts"`
-	// AfterPrimaryShare is the share of wire reads served (2xx, body whole)
-	// by the primary among those that started in the AfterWindow after the
+	// AfterPrimaryShare is the share of wire reads of blobs (reads, chunks
+	// and resumptions; not service requests) served (2xx, body whole) by
+	// the primary among those that started in the AfterWindow after the
 	// outage ended; AfterWireReads is how many there were.
 	AfterPrimaryShare *float64 `json:"after_primary_share"`
 	AfterWireReads    int      `json:"after_wire_reads"`
@@ -161,7 +162,7 @@ func measure(rd *runData) Result {
 		if e.loc == "primary" && !e.at.Before(outStart) && e.at.Before(outEnd) {
 			r.PrimaryAttempts++
 		}
-		if e.method != "GET" || !e.served() {
+		if !e.servedRead() {
 			continue
 		}
 		if e.loc == "secondary" && !e.end.Before(outStart) && e.at.Before(outEnd) {

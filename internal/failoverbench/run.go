@@ -373,6 +373,10 @@ func (b *bench) readLoop(ctx context.Context, sc scenario, cr *clientRun, reader
 			i := rnd.IntN(len(b.small))
 			want, name = b.small[i], smallName(i)
 		}
+		// The buffer is reused: clear it (outside the timed read), so that
+		// a chunk a client claims to have read but never wrote cannot pass
+		// the check with the bytes of an earlier read of the same blob.
+		clear(buf)
 		tr := &readTrace{}
 		rctx, cancel := context.WithTimeout(context.WithValue(ctx, traceKey{}, tr), b.cfg.ReadTimeout)
 		start := time.Now()
@@ -424,7 +428,7 @@ func servedBy(evs []*wireEvent, ok bool) string {
 	}
 	var p, s bool
 	for _, e := range evs {
-		if e.method != "GET" || !e.served() {
+		if !e.servedRead() {
 			continue
 		}
 		if e.loc == "secondary" {
