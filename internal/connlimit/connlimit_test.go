@@ -267,3 +267,40 @@ func TestStalledReaderIsDropped(t *testing.T) {
 		t.Fatal("a stalled reader was not dropped")
 	}
 }
+
+// TestSlowReaderOfOneLargeWrite: a response written in one large Write
+// keeps going while the client keeps reading it, even when the client
+// needs several write timeouts to read it all: the deadline follows the
+// bytes, not the handler's Write calls.
+func TestSlowReaderOfOneLargeWrite(t *testing.T) {
+	const size = 32 << 20 // far more than loopback socket buffers hold
+	writeErr := make(chan error, 1)
+	h := Deadlines(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		_, err := w.Write(make([]byte, size))
+		writeErr <- err
+	}), time.Minute, 400*time.Millisecond)
+	addr, _, _, _ := serve(t, 8, h)
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// About 8 MiB/s: 4 s in all, ten write timeouts, never a pause of one.
+	buf := make([]byte, 32<<10)
+	n := 0
+	for {
+		m, err := resp.Body.Read(buf)
+		n += m
+		if err != nil {
+			break
+		}
+		time.Sleep(4 * time.Millisecond)
+	}
+	if n != size {
+		t.Fatalf("client read %d of %d bytes", n, size)
+	}
+	if err := <-writeErr; err != nil {
+		t.Fatalf("the handler's write failed: %v", err)
+	}
+}
