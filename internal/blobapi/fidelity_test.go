@@ -64,6 +64,11 @@ func TestUnmodelledRefused(t *testing.T) {
 		{"put blob from URL", "PUT", "/" + devAccount + "/ctr/pbfurl", with(put, "x-ms-copy-source", srcURL), "", 501, "NotImplemented", "pbfurl"},
 		{"copy source MD5", "PUT", "/" + devAccount + "/ctr/srcmd5", map[string]string{"x-ms-copy-source": srcURL, "x-ms-requires-sync": "true", "x-ms-source-content-md5": "AAAAAAAAAAAAAAAAAAAAAA=="}, "", 400, "UnsupportedHeader", "srcmd5"},
 		{"copy source lease", "PUT", "/" + devAccount + "/ctr/srclease", map[string]string{"x-ms-copy-source": srcURL, "x-ms-source-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 400, "UnsupportedHeader", "srclease"},
+		{"page blob length on set properties", "PUT", "/" + devAccount + "/ctr/src?comp=properties", map[string]string{"x-ms-blob-content-length": "512"}, "", 400, "UnsupportedHeader", ""},
+		{"sequence number on set properties", "PUT", "/" + devAccount + "/ctr/src?comp=properties", map[string]string{"x-ms-sequence-number-action": "max", "x-ms-blob-sequence-number": "3"}, "", 400, "UnsupportedHeader", ""},
+		{"lease id on get container properties", "GET", "/" + devAccount + "/ctr?restype=container", map[string]string{"x-ms-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 412, "LeaseNotPresentWithContainerOperation", ""},
+		{"lease id on get container metadata", "HEAD", "/" + devAccount + "/ctr?restype=container&comp=metadata", map[string]string{"x-ms-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 412, "LeaseNotPresentWithContainerOperation", ""},
+		{"lease id on get container ACL", "GET", "/" + devAccount + "/ctr?restype=container&comp=acl", map[string]string{"x-ms-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 412, "LeaseNotPresentWithContainerOperation", ""},
 		{"encryption key hash without key", "PUT", "/" + devAccount + "/ctr/cpkhash", with(put, "x-ms-encryption-key-sha256", "AAAA"), "x", 400, "UnsupportedHeader", "cpkhash"},
 	}
 	for _, tt := range tests {

@@ -38,6 +38,11 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-immutability-policy-mode", feature: "immutability policies"},
 	{name: "x-ms-legal-hold", feature: "legal holds"},
 	{name: "x-ms-immutable-storage-with-versioning-enabled", feature: "immutable storage"},
+	// Page blob properties: Azure refuses them on a block blob, and the
+	// emulator has no page blobs.
+	{name: "x-ms-blob-content-length", feature: "page blobs", ops: []*op{opSetBlobProps}},
+	{name: "x-ms-sequence-number-action", feature: "page blobs", ops: []*op{opSetBlobProps}},
+	{name: "x-ms-blob-sequence-number", feature: "page blobs", ops: []*op{opSetBlobProps}},
 	// CRC64 checksums: neither verified on upload nor returned on download.
 	{name: "x-ms-content-crc64", feature: "CRC64 checksums"},
 	{name: "x-ms-range-get-content-crc64", feature: "CRC64 checksums"},
