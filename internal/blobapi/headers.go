@@ -65,6 +65,14 @@ func (c *call) metadata() (map[string]string, bool) {
 			return nil, false
 		}
 		v := vs[0]
+		if !asciiValue(v) {
+			// Azure refuses a value that is not ASCII; stored, it would
+			// also come back altered in listings (XML cannot carry every
+			// byte a header can).
+			c.fail(http.StatusBadRequest, "InvalidMetadata", "The metadata specified is invalid. It has characters that are not permitted.",
+				azerr.NewDetail("MetadataName", name))
+			return nil, false
+		}
 		size += len(name) + len(v)
 		if meta == nil {
 			meta = map[string]string{}
@@ -76,6 +84,17 @@ func (c *call) metadata() (map[string]string, bool) {
 		return nil, false
 	}
 	return meta, true
+}
+
+// asciiValue reports whether a metadata value holds only printable ASCII
+// and tabs.
+func asciiValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if ch := v[i]; (ch < 0x20 && ch != '\t') || ch > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func validMetadataName(s string) bool {
