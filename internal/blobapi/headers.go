@@ -2,6 +2,8 @@ package blobapi
 
 import (
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -264,4 +266,39 @@ func setLeaseHeaders(h http.Header, l store.Lease) {
 func setWriteHeaders(h http.Header, etag string, lm time.Time) {
 	h.Set("ETag", etag)
 	h.Set("Last-Modified", httpTime(lm))
+}
+
+// ErrInvalidMetadata is wrapped by CheckMetadata for metadata a request
+// could not carry.
+var ErrInvalidMetadata = errors.New("blobapi: invalid metadata")
+
+// CheckMetadata applies the checks x-ms-meta-* headers get to metadata
+// given directly (by the emulator's seed helpers) and returns it with names
+// in lower case, as the emulator stores them: names must be C# identifiers,
+// unique without regard to case; values printable ASCII; all of it at most
+// 8 KiB.
+func CheckMetadata(meta map[string]string) (map[string]string, error) {
+	if len(meta) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(meta))
+	size := 0
+	for k, v := range meta {
+		name := strings.ToLower(k)
+		switch {
+		case !validMetadataName(name):
+			return nil, fmt.Errorf("%w: name %q is not a C# identifier", ErrInvalidMetadata, k)
+		case !asciiValue(v):
+			return nil, fmt.Errorf("%w: the value of %q is not printable ASCII", ErrInvalidMetadata, k)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%w: name %q is given more than once", ErrInvalidMetadata, name)
+		}
+		out[name] = v
+		size += len(name) + len(v)
+	}
+	if size > maxMetadataSize {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrInvalidMetadata, maxMetadataSize)
+	}
+	return out, nil
 }
