@@ -268,39 +268,45 @@ func TestStalledReaderIsDropped(t *testing.T) {
 	}
 }
 
-// TestSlowReaderOfOneLargeWrite: a response written in one large Write
-// keeps going while the client keeps reading it, even when the client
-// needs several write timeouts to read it all: the deadline follows the
-// bytes, not the handler's Write calls.
-func TestSlowReaderOfOneLargeWrite(t *testing.T) {
-	const size = 32 << 20 // far more than loopback socket buffers hold
-	writeErr := make(chan error, 1)
-	h := Deadlines(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", fmt.Sprint(size))
-		_, err := w.Write(make([]byte, size))
-		writeErr <- err
-	}), time.Minute, 400*time.Millisecond)
-	addr, _, _, _ := serve(t, 8, h)
-	resp, err := http.Get("http://" + addr + "/")
-	if err != nil {
-		t.Fatal(err)
+// pieceRecorder is a ResponseWriter that records the size of every write
+// it is handed and every deadline set on it.
+type pieceRecorder struct {
+	http.ResponseWriter
+	writes    []int
+	deadlines int
+}
+
+func (p *pieceRecorder) Write(b []byte) (int, error) {
+	p.writes = append(p.writes, len(b))
+	return len(b), nil
+}
+
+func (p *pieceRecorder) SetWriteDeadline(time.Time) error {
+	p.deadlines++
+	return nil
+}
+
+// TestOneLargeWriteGoesOutInPieces: one large Write (a 4 MiB chunk of a
+// blob) reaches the connection in pieces of at most writePiece bytes, each
+// of which may move the write deadline, so a client that reads slowly but
+// steadily is never cut off in the middle of it. One connection write of
+// the whole buffer must finish within a single write timeout.
+func TestOneLargeWriteGoesOutInPieces(t *testing.T) {
+	rec := &pieceRecorder{}
+	pw := &progressWriter{ResponseWriter: rec, rc: http.NewResponseController(rec), d: time.Minute}
+	const size = 4<<20 + 123
+	n, err := pw.Write(make([]byte, size))
+	if err != nil || n != size {
+		t.Fatalf("Write: %d, %v", n, err)
 	}
-	defer resp.Body.Close()
-	// About 8 MiB/s: 4 s in all, ten write timeouts, never a pause of one.
-	buf := make([]byte, 32<<10)
-	n := 0
-	for {
-		m, err := resp.Body.Read(buf)
-		n += m
-		if err != nil {
-			break
+	total := 0
+	for _, w := range rec.writes {
+		if w > writePiece {
+			t.Fatalf("a write of %d bytes reached the connection (at most %d)", w, writePiece)
 		}
-		time.Sleep(4 * time.Millisecond)
+		total += w
 	}
-	if n != size {
-		t.Fatalf("client read %d of %d bytes", n, size)
-	}
-	if err := <-writeErr; err != nil {
-		t.Fatalf("the handler's write failed: %v", err)
+	if total != size || rec.deadlines == 0 {
+		t.Fatalf("%d bytes in %d writes, %d deadlines set", total, len(rec.writes), rec.deadlines)
 	}
 }
