@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
+	"github.com/geoblob/geoblob/internal/blobapi"
 	"github.com/geoblob/geoblob/internal/store"
 )
 
@@ -58,6 +60,12 @@ type Object struct {
 	LastModified time.Time
 }
 
+// ErrInvalidObject is wrapped by CreateObject when a request could not
+// create the object as given: a container or blob name Azure refuses, or
+// metadata whose names are not C# identifiers, whose values are not
+// printable ASCII, or that exceeds 8 KiB.
+var ErrInvalidObject = errors.New("emulator: invalid object")
+
 // ErrObjectNotFound is wrapped by GetObject and ListObjects when the blob or
 // its container does not exist at that location.
 var ErrObjectNotFound = errors.New("emulator: object not found")
@@ -71,6 +79,16 @@ func (e *Emulator) CreateObject(o Object) (Object, error) {
 	if err != nil {
 		return Object{}, err
 	}
+	// The checks a Put Blob request gets, so that every seeded blob can be
+	// read back over HTTP as it was given.
+	name, err := blobapi.CheckNames(o.Container, o.Name)
+	if err != nil {
+		return Object{}, fmt.Errorf("%w %q/%q: %w", ErrInvalidObject, o.Container, o.Name, err)
+	}
+	meta, err := blobapi.CheckMetadata(o.Metadata)
+	if err != nil {
+		return Object{}, fmt.Errorf("%w %q/%q: %w", ErrInvalidObject, o.Container, o.Name, err)
+	}
 	if _, err := e.primary.Container(acct, o.Container); err != nil {
 		if _, err := e.primary.CreateContainer(acct, o.Container, nil, ""); err != nil && !hasCode(err, store.ErrContainerAlreadyExists.Code) {
 			return Object{}, fmt.Errorf("emulator: create container %q: %w", o.Container, err)
@@ -78,8 +96,8 @@ func (e *Emulator) CreateObject(o Object) (Object, error) {
 	}
 	data := bytes.Clone(o.Data)
 	sum := md5.Sum(data)
-	b, err := e.primary.PutBlob(acct, o.Container, o.Name, store.Bytes(data),
-		store.HTTPHeaders{ContentType: o.ContentType, ContentMD5: sum[:]}, maps.Clone(o.Metadata), store.WriteOptions{})
+	b, err := e.primary.PutBlob(acct, o.Container, name, store.Bytes(data),
+		store.HTTPHeaders{ContentType: o.ContentType, ContentMD5: sum[:]}, meta, store.WriteOptions{})
 	if err != nil {
 		return Object{}, fmt.Errorf("emulator: create object %s/%s: %w", o.Container, o.Name, err)
 	}
@@ -94,6 +112,8 @@ func (e *Emulator) GetObject(loc Location, account, container, name string) (Obj
 	if err != nil {
 		return Object{}, err
 	}
+	// `\` reads as `/`, as in a request path and in CreateObject.
+	name = strings.ReplaceAll(name, `\`, "/")
 	b, err := e.store(loc).Blob(acct, container, name, store.ReadOptions{})
 	if err != nil {
 		if isNotFound(err) {

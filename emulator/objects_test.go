@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,4 +94,40 @@ func ExampleEmulator_CreateObject() {
 	// Output:
 	// on the secondary at once: false
 	// after replication: meow
+}
+
+// TestCreateObjectChecksLikeARequest: CreateObject refuses what a Put Blob
+// request could not create, and stores a `\` in a name as `/`, so every
+// seeded blob can be read back over HTTP as it was given.
+func TestCreateObjectChecksLikeARequest(t *testing.T) {
+	emu := start(t, emulator.Options{})
+	bad := []emulator.Object{
+		{Container: "Bad_Name", Name: "x"},
+		{Container: "ok-container", Name: ""},
+		{Container: "ok-container", Name: strings.Repeat("a", 1025)},
+		{Container: "ok-container", Name: "m", Metadata: map[string]string{"my-key": "v"}},
+		{Container: "ok-container", Name: "m", Metadata: map[string]string{"k": "a\nb"}},
+		{Container: "ok-container", Name: "m", Metadata: map[string]string{"k": "caf\u00e9"}},
+		{Container: "ok-container", Name: "m", Metadata: map[string]string{"k": "v", "K": "w"}},
+		{Container: "ok-container", Name: "m", Metadata: map[string]string{"k": strings.Repeat("v", 9000)}},
+	}
+	for _, o := range bad {
+		if _, err := emu.CreateObject(o); !errors.Is(err, emulator.ErrInvalidObject) {
+			t.Errorf("CreateObject(%q/%.20q, %d metadata): %v, want ErrInvalidObject", o.Container, o.Name, len(o.Metadata), err)
+		}
+	}
+	got, err := emu.CreateObject(emulator.Object{Container: "ok-container", Name: `dir\file`, Data: []byte("data"), Metadata: map[string]string{"Key": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "dir/file" || got.Metadata["key"] != "v" {
+		t.Fatalf("stored as %q with metadata %v", got.Name, got.Metadata)
+	}
+	prim, _ := clients(t, emu, emu.SecondaryURL())
+	if b, err := download(context.Background(), prim, "ok-container", "dir/file"); err != nil || b != "data" {
+		t.Fatalf("SDK read of dir/file: %q %v", b, err)
+	}
+	if o, err := emu.GetObject(emulator.Primary, "", "ok-container", `dir\file`); err != nil || string(o.Data) != "data" {
+		t.Fatalf("GetObject with a backslash: %+v %v", o, err)
+	}
 }

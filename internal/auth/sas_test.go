@@ -293,6 +293,10 @@ func TestServiceSAS(t *testing.T) {
 		q := handSAS(t, url.Values{"sv": {l.sv}, "sr": {"b"}, "sp": {"r"}, "se": {se}}, l.sts)
 		cases = append(cases, sasCase{name: "layout " + l.sv, query: q, perms: []Permission{PermRead}, want: ServiceSAS})
 	}
+	// The 2012-02-12 layout signs no response header overrides: one added
+	// to such a SAS is not covered by its signature and must not verify.
+	q2012 := handSAS(t, url.Values{"sv": {layouts[0].sv}, "sr": {"b"}, "sp": {"r"}, "se": {se}}, layouts[0].sts)
+	cases = append(cases, sasCase{name: "override added to a 2012-02-12 SAS", query: q2012 + "&rsct=text%2Fhtml", perms: []Permission{PermRead}, wantCode: CodeAuthenticationFailed})
 	runSASCases(t, cases)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // net/http answers some malformed requests itself, before any handler
@@ -44,7 +45,25 @@ func (l *listener) Accept() (net.Conn, error) {
 	return &conn{Conn: c}, nil
 }
 
-type conn struct{ net.Conn }
+// conn rewrites net/http's own error answers. Those are written when a
+// request cannot be read, so never while a response is going out: once a
+// write has started a response, later writes (a response body, which may
+// hold any bytes) pass untouched until net/http reads the next request.
+// Its request reads ask for a buffer's worth; the one-byte reads of its
+// background read, which run while a handler answers, do not end the
+// response. Reads and writes of a connection come from its serving
+// goroutine and that background read, so inResponse is atomic.
+type conn struct {
+	net.Conn
+	inResponse atomic.Bool
+}
+
+func (c *conn) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		c.inResponse.Store(false)
+	}
+	return c.Conn.Read(p)
+}
 
 // NetConn returns the wrapped connection, as *tls.Conn does, so that code
 // holding a hijacked connection can reach the *net.TCPConn (to reset it
@@ -52,9 +71,10 @@ type conn struct{ net.Conn }
 func (c *conn) NetConn() net.Conn { return c.Conn }
 
 func (c *conn) Write(p []byte) (int, error) {
-	if !bytes.HasPrefix(p, []byte("HTTP/1.")) {
+	if c.inResponse.Load() || !bytes.HasPrefix(p, []byte("HTTP/1.")) {
 		return c.Conn.Write(p)
 	}
+	c.inResponse.Store(true)
 	if out, ok := Rewrite(p); ok {
 		if _, err := c.Conn.Write(out); err != nil {
 			return 0, err

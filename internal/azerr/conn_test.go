@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +85,57 @@ func TestListenerAzureErrors(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != "handler" {
 		t.Errorf("handler answer changed: %d %q", resp.StatusCode, body)
+	}
+}
+
+// TestListenerLeavesResponseBodiesAlone: a handler's response body that
+// happens to hold one of net/http's plain error answers at the start of a
+// write (a blob can hold anything) reaches the client byte for byte; and a
+// malformed request after it on the same connection is still answered
+// with an Azure error.
+func TestListenerLeavesResponseBodiesAlone(t *testing.T) {
+	plain := "HTTP/1.1 400 Bad Request" + plainErrorHeaders + "400 Bad Request"
+	filler := strings.Repeat("A", 8<<10)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(filler)+len(plain)))
+		_, _ = io.WriteString(w, filler)
+		w.(http.Flusher).Flush()
+		_, _ = io.WriteString(w, plain) // one write on the connection
+		w.(http.Flusher).Flush()
+	})}
+	go func() { _ = srv.Serve(Listener(l)) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	if _, err := io.WriteString(c, "GET /blob HTTP/1.1\r\nHost: a\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || string(body) != filler+plain {
+		t.Fatalf("body altered: %d bytes, %v; ends %q", len(body), err, body[max(0, len(body)-40):])
+	}
+	// Same connection, now a malformed request.
+	if _, err := io.WriteString(c, "GARBAGE\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 400 || resp.Header.Get("x-ms-error-code") != "InvalidInput" {
+		t.Fatalf("malformed request after a response: %d %q", resp.StatusCode, resp.Header.Get("x-ms-error-code"))
 	}
 }

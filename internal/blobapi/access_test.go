@@ -283,6 +283,8 @@ func TestBadInput(t *testing.T) {
 		{"bad Content-MD5", "PUT", "/" + devAccount + "/ctr/nb", map[string]string{"x-ms-blob-type": "BlockBlob", "Content-MD5": "!!"}, strings.NewReader("x"), 400, "InvalidMd5"},
 		{"invalid metadata name", "PUT", "/" + devAccount + "/ctr/nb", map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-meta-1abc": "v"}, strings.NewReader("x"), 400, "InvalidMetadata"},
 		{"metadata name with hyphen", "PUT", "/" + devAccount + "/ctr2?restype=container", map[string]string{"x-ms-meta-my-key": "v"}, nil, 400, "InvalidMetadata"},
+		{"non-ASCII metadata value", "PUT", "/" + devAccount + "/ctr/nb2", map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-meta-v": "caf\xc3\xa9"}, strings.NewReader("x"), 400, "InvalidMetadata"},
+		{"metadata value with a byte XML cannot carry", "PUT", "/" + devAccount + "/ctr/b?comp=metadata", map[string]string{"x-ms-meta-v": "a\xffb"}, nil, 400, "InvalidMetadata"},
 		{"metadata too large", "PUT", "/" + devAccount + "/ctr/b?comp=metadata", map[string]string{"x-ms-meta-big": strings.Repeat("v", 9000)}, nil, 400, "MetadataTooLarge"},
 		{"bad block id", "PUT", "/" + devAccount + "/ctr/nb?comp=block&blockid=***", nil, strings.NewReader("x"), 400, "InvalidQueryParameterValue"},
 		{"missing block id", "PUT", "/" + devAccount + "/ctr/nb?comp=block", nil, strings.NewReader("x"), 400, "MissingRequiredQueryParameter"},

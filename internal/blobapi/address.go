@@ -194,3 +194,18 @@ func asAddressError(err error) (*AddressError, bool) {
 	ok := errors.As(err, &ae)
 	return ae, ok
 }
+
+// CheckNames applies the checks a request path gets to a container and a
+// blob name given directly (by the emulator's seed helpers), and returns
+// the blob name as the emulator stores it, with `\` read as `/`, so that
+// every seeded blob can be addressed over HTTP. Failures are *AddressError.
+func CheckNames(container, blob string) (string, error) {
+	if err := validContainerName(container); err != nil {
+		return "", err
+	}
+	blob = strings.ReplaceAll(blob, `\`, "/")
+	if err := validBlobName(blob); err != nil {
+		return "", err
+	}
+	return blob, nil
+}

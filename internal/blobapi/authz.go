@@ -31,6 +31,15 @@ func (c *call) authorize(o *op, key []byte) bool {
 		return false
 	}
 	c.auth = m
+	if m == auth.ServiceSAS && c.addr.Blob == "" && o != opListBlobs && o != opAccountInfo {
+		// A container SAS acts on the container's blobs: it can list them
+		// but cannot read or write the container's properties, metadata or
+		// ACL, nor delete it, whatever its permissions. With write it could
+		// otherwise make a private container public.
+		c.fail(http.StatusForbidden, auth.CodePermissionMismatch,
+			"This request is not authorized to perform this operation using this permission: a service SAS cannot authorize container operations other than List Blobs; use an account SAS or the account key.")
+		return false
+	}
 	if m != auth.Anonymous {
 		return true
 	}

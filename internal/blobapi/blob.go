@@ -546,6 +546,12 @@ func (c *call) deleteBlob() {
 		c.notImplemented()
 		return
 	}
+	// "only" was refused by refuseUnmodelled; "include" deletes the blob
+	// and its (absent) snapshots.
+	if v := c.r.Header.Get("x-ms-delete-snapshots"); v != "" && !strings.EqualFold(v, "include") {
+		c.badHeader("x-ms-delete-snapshots", v)
+		return
+	}
 	if err := c.st.DeleteBlob(c.addr.Account, c.addr.Container, c.addr.Blob, c.writeOptions()); err != nil {
 		c.storeErr(err)
 		return

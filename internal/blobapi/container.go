@@ -74,6 +74,9 @@ func (c *call) deleteContainer() {
 // containerProperties answers Get Container Properties and Get Container
 // Metadata.
 func (c *call) containerProperties() {
+	if !c.noContainerLease() {
+		return
+	}
 	p, err := c.st.Container(c.addr.Account, c.addr.Container)
 	if err != nil {
 		c.storeErr(err)
@@ -118,6 +121,9 @@ func (c *call) setContainerMetadata() {
 }
 
 func (c *call) getContainerACL() {
+	if !c.noContainerLease() {
+		return
+	}
 	p, err := c.st.Container(c.addr.Account, c.addr.Container)
 	if err != nil {
 		c.storeErr(err)

@@ -57,6 +57,19 @@ func TestUnmodelledRefused(t *testing.T) {
 		{"CRC64 on download", "GET", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-range": "bytes=0-1", "x-ms-range-get-content-crc64": "true"}, "", 400, "UnsupportedHeader", ""},
 		{"properties on a copy", "PUT", "/" + devAccount + "/ctr/cpprops", map[string]string{"x-ms-copy-source": srcURL, "x-ms-blob-content-type": "text/csv"}, "", 400, "UnsupportedHeader", "cpprops"},
 		{"snapshot read", "GET", "/" + devAccount + "/ctr/src?snapshot=2025-01-01T00:00:00.0000000Z", nil, "", 501, "NotImplemented", ""},
+		{"delete only snapshots", "DELETE", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-delete-snapshots": "only"}, "", 501, "NotImplemented", ""},
+		{"delete snapshots bad value", "DELETE", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-delete-snapshots": "some"}, "", 400, "InvalidHeaderValue", ""},
+		{"permanent delete", "DELETE", "/" + devAccount + "/ctr/src?deletetype=permanent", nil, "", 501, "NotImplemented", ""},
+		{"list uncommitted blobs", "GET", "/" + devAccount + "/ctr?restype=container&comp=list&include=metadata,uncommittedblobs", nil, "", 501, "NotImplemented", ""},
+		{"put blob from URL", "PUT", "/" + devAccount + "/ctr/pbfurl", with(put, "x-ms-copy-source", srcURL), "", 501, "NotImplemented", "pbfurl"},
+		{"copy source MD5", "PUT", "/" + devAccount + "/ctr/srcmd5", map[string]string{"x-ms-copy-source": srcURL, "x-ms-requires-sync": "true", "x-ms-source-content-md5": "AAAAAAAAAAAAAAAAAAAAAA=="}, "", 400, "UnsupportedHeader", "srcmd5"},
+		{"copy source lease", "PUT", "/" + devAccount + "/ctr/srclease", map[string]string{"x-ms-copy-source": srcURL, "x-ms-source-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 400, "UnsupportedHeader", "srclease"},
+		{"page blob length on set properties", "PUT", "/" + devAccount + "/ctr/src?comp=properties", map[string]string{"x-ms-blob-content-length": "512"}, "", 400, "UnsupportedHeader", ""},
+		{"sequence number on set properties", "PUT", "/" + devAccount + "/ctr/src?comp=properties", map[string]string{"x-ms-sequence-number-action": "max", "x-ms-blob-sequence-number": "3"}, "", 400, "UnsupportedHeader", ""},
+		{"lease id on get container properties", "GET", "/" + devAccount + "/ctr?restype=container", map[string]string{"x-ms-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 412, "LeaseNotPresentWithContainerOperation", ""},
+		{"lease id on get container metadata", "HEAD", "/" + devAccount + "/ctr?restype=container&comp=metadata", map[string]string{"x-ms-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 412, "LeaseNotPresentWithContainerOperation", ""},
+		{"lease id on get container ACL", "GET", "/" + devAccount + "/ctr?restype=container&comp=acl", map[string]string{"x-ms-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 412, "LeaseNotPresentWithContainerOperation", ""},
+		{"encryption key hash without key", "PUT", "/" + devAccount + "/ctr/cpkhash", with(put, "x-ms-encryption-key-sha256", "AAAA"), "x", 400, "UnsupportedHeader", "cpkhash"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,6 +94,17 @@ func TestUnmodelledRefused(t *testing.T) {
 	_, err = e.client.UploadBuffer(ctx(), "ctr", "sdk-tags", []byte("x"), &azblob.UploadBufferOptions{Tags: map[string]string{"k": "v"}})
 	wantCode(t, err, 400, "UnsupportedHeader")
 	_, err = e.client.UploadBuffer(ctx(), "ctr", "sdk-tier", []byte("x"), &azblob.UploadBufferOptions{AccessTier: to.Ptr(blob.AccessTierCool)})
+	wantCode(t, err, 400, "UnsupportedHeader")
+	// The refused deletes kept the blob.
+	if got := e.mustDownload(e.client, "ctr", "src"); string(got) != "source data" {
+		t.Errorf("src holds %q after the refused deletes", got)
+	}
+	// Put Blob From URL and Copy Blob From URL with a source MD5, as the
+	// SDK sends them.
+	cc := e.client.ServiceClient().NewContainerClient("ctr")
+	_, err = cc.NewBlockBlobClient("sdk-pbfurl").UploadBlobFromURL(ctx(), srcURL, nil)
+	wantCode(t, err, 501, "NotImplemented")
+	_, err = cc.NewBlobClient("sdk-srcmd5").CopyFromURL(ctx(), srcURL, &blob.CopyFromURLOptions{SourceContentMD5: make([]byte, 16)})
 	wantCode(t, err, 400, "UnsupportedHeader")
 }
 

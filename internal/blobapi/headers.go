@@ -2,6 +2,8 @@ package blobapi
 
 import (
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -65,6 +67,14 @@ func (c *call) metadata() (map[string]string, bool) {
 			return nil, false
 		}
 		v := vs[0]
+		if !asciiValue(v) {
+			// Azure refuses a value that is not ASCII; stored, it would
+			// also come back altered in listings (XML cannot carry every
+			// byte a header can).
+			c.fail(http.StatusBadRequest, "InvalidMetadata", "The metadata specified is invalid. It has characters that are not permitted.",
+				azerr.NewDetail("MetadataName", name))
+			return nil, false
+		}
 		size += len(name) + len(v)
 		if meta == nil {
 			meta = map[string]string{}
@@ -76,6 +86,17 @@ func (c *call) metadata() (map[string]string, bool) {
 		return nil, false
 	}
 	return meta, true
+}
+
+// asciiValue reports whether a metadata value holds only printable ASCII
+// and tabs.
+func asciiValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if ch := v[i]; (ch < 0x20 && ch != '\t') || ch > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func validMetadataName(s string) bool {
@@ -245,4 +266,39 @@ func setLeaseHeaders(h http.Header, l store.Lease) {
 func setWriteHeaders(h http.Header, etag string, lm time.Time) {
 	h.Set("ETag", etag)
 	h.Set("Last-Modified", httpTime(lm))
+}
+
+// ErrInvalidMetadata is wrapped by CheckMetadata for metadata a request
+// could not carry.
+var ErrInvalidMetadata = errors.New("blobapi: invalid metadata")
+
+// CheckMetadata applies the checks x-ms-meta-* headers get to metadata
+// given directly (by the emulator's seed helpers) and returns it with names
+// in lower case, as the emulator stores them: names must be C# identifiers,
+// unique without regard to case; values printable ASCII; all of it at most
+// 8 KiB.
+func CheckMetadata(meta map[string]string) (map[string]string, error) {
+	if len(meta) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(meta))
+	size := 0
+	for k, v := range meta {
+		name := strings.ToLower(k)
+		switch {
+		case !validMetadataName(name):
+			return nil, fmt.Errorf("%w: name %q is not a C# identifier", ErrInvalidMetadata, k)
+		case !asciiValue(v):
+			return nil, fmt.Errorf("%w: the value of %q is not printable ASCII", ErrInvalidMetadata, k)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%w: name %q is given more than once", ErrInvalidMetadata, name)
+		}
+		out[name] = v
+		size += len(name) + len(v)
+	}
+	if size > maxMetadataSize {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrInvalidMetadata, maxMetadataSize)
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package blobapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/geoblob/geoblob/internal/azerr"
 )
@@ -29,12 +30,19 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-if-tags", feature: "blob index tags"},
 	{name: "x-ms-source-if-tags", feature: "blob index tags"},
 	{name: "x-ms-encryption-key", feature: "customer-provided encryption keys"},
+	{name: "x-ms-encryption-key-sha256", feature: "customer-provided encryption keys"},
+	{name: "x-ms-encryption-algorithm", feature: "customer-provided encryption keys"},
 	{name: "x-ms-encryption-scope", feature: "encryption scopes"},
 	{name: "x-ms-default-encryption-scope", feature: "encryption scopes"},
 	{name: "x-ms-immutability-policy-until-date", feature: "immutability policies"},
 	{name: "x-ms-immutability-policy-mode", feature: "immutability policies"},
 	{name: "x-ms-legal-hold", feature: "legal holds"},
 	{name: "x-ms-immutable-storage-with-versioning-enabled", feature: "immutable storage"},
+	// Page blob properties: Azure refuses them on a block blob, and the
+	// emulator has no page blobs.
+	{name: "x-ms-blob-content-length", feature: "page blobs", ops: []*op{opSetBlobProps}},
+	{name: "x-ms-sequence-number-action", feature: "page blobs", ops: []*op{opSetBlobProps}},
+	{name: "x-ms-blob-sequence-number", feature: "page blobs", ops: []*op{opSetBlobProps}},
 	// CRC64 checksums: neither verified on upload nor returned on download.
 	{name: "x-ms-content-crc64", feature: "CRC64 checksums"},
 	{name: "x-ms-range-get-content-crc64", feature: "CRC64 checksums"},
@@ -43,6 +51,10 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-copy-source-authorization", feature: "OAuth copy-source authorization"},
 	{name: "x-ms-copy-source-blob-properties", feature: "copies that do not keep the source's properties", ops: []*op{opCopyBlob}},
 	{name: "x-ms-copy-source-tag-option", feature: "blob index tags"},
+	// Copy Blob (From URL) would copy without these source checks.
+	{name: "x-ms-source-content-md5", feature: "verifying the copy source's MD5", ops: []*op{opCopyBlob}},
+	{name: "x-ms-source-content-crc64", feature: "CRC64 checksums", ops: []*op{opCopyBlob}},
+	{name: "x-ms-source-lease-id", feature: "copy-source lease conditions", ops: []*op{opCopyBlob}},
 	{name: "x-ms-blob-content-type", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
 	{name: "x-ms-blob-content-encoding", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
 	{name: "x-ms-blob-content-language", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
@@ -67,6 +79,25 @@ func (c *call) refuseUnmodelled(o *op) bool {
 		return true
 	case o == opPutBlob && h.Get("x-ms-blob-type") == "AppendBlob":
 		c.notImplementedFeature("append blobs")
+		return true
+	case o == opCopyBlob && h.Get("x-ms-blob-type") != "":
+		// Put Blob From URL: a Copy Blob would answer 202 where the client
+		// waits for 201, and would keep the source's properties where Put
+		// Blob From URL takes the request's.
+		c.notImplementedFeature("Put Blob From URL")
+		return true
+	case o == opDeleteBlob && strings.EqualFold(h.Get("x-ms-delete-snapshots"), "only"):
+		// Deleting "only the snapshots" must keep the base blob; the
+		// emulator has no snapshots and would delete the blob itself.
+		c.notImplementedFeature("blob snapshots")
+		return true
+	case o == opDeleteBlob && c.q.Has("deletetype"):
+		c.notImplementedFeature("permanent deletion of soft-deleted snapshots and versions")
+		return true
+	case o == opListBlobs && hasToken(c.q.Get("include"), "uncommittedblobs"):
+		// The listing would leave out the blobs that have only
+		// uncommitted blocks, which is what the client asked for.
+		c.notImplementedFeature("listing blobs that have only uncommitted blocks")
 		return true
 	case c.addr.Blob != "" && (c.q.Has("snapshot") || c.q.Has("versionid")):
 		c.notImplementedFeature("blob snapshots and versions")

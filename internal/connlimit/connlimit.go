@@ -266,14 +266,29 @@ type progressWriter struct {
 	set time.Time
 }
 
+// writePiece is the most a progressWriter hands the connection at once: one
+// Write of a large buffer (a 4 MiB chunk of a blob) blocks until the client
+// has taken nearly all of it, so a deadline moved only per Write would cut
+// off a slow reader that keeps reading.
+const writePiece = 64 << 10
+
 func (p *progressWriter) Write(b []byte) (int, error) {
-	if now := time.Now(); now.Sub(p.set) > p.d/deadlineSlack {
-		p.set = now
-		if err := p.rc.SetWriteDeadline(now.Add(p.d)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return 0, err
+	written := 0
+	for {
+		if now := time.Now(); now.Sub(p.set) > p.d/deadlineSlack {
+			p.set = now
+			if err := p.rc.SetWriteDeadline(now.Add(p.d)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+				return written, err
+			}
+		}
+		piece := b[:min(len(b), writePiece)]
+		n, err := p.ResponseWriter.Write(piece)
+		written += n
+		b = b[n:]
+		if err != nil || len(b) == 0 {
+			return written, err
 		}
 	}
-	return p.ResponseWriter.Write(b)
 }
 
 // Flush sends buffered data to the client.

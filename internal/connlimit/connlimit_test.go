@@ -267,3 +267,46 @@ func TestStalledReaderIsDropped(t *testing.T) {
 		t.Fatal("a stalled reader was not dropped")
 	}
 }
+
+// pieceRecorder is a ResponseWriter that records the size of every write
+// it is handed and every deadline set on it.
+type pieceRecorder struct {
+	http.ResponseWriter
+	writes    []int
+	deadlines int
+}
+
+func (p *pieceRecorder) Write(b []byte) (int, error) {
+	p.writes = append(p.writes, len(b))
+	return len(b), nil
+}
+
+func (p *pieceRecorder) SetWriteDeadline(time.Time) error {
+	p.deadlines++
+	return nil
+}
+
+// TestOneLargeWriteGoesOutInPieces: one large Write (a 4 MiB chunk of a
+// blob) reaches the connection in pieces of at most writePiece bytes, each
+// of which may move the write deadline, so a client that reads slowly but
+// steadily is never cut off in the middle of it. One connection write of
+// the whole buffer must finish within a single write timeout.
+func TestOneLargeWriteGoesOutInPieces(t *testing.T) {
+	rec := &pieceRecorder{}
+	pw := &progressWriter{ResponseWriter: rec, rc: http.NewResponseController(rec), d: time.Minute}
+	const size = 4<<20 + 123
+	n, err := pw.Write(make([]byte, size))
+	if err != nil || n != size {
+		t.Fatalf("Write: %d, %v", n, err)
+	}
+	total := 0
+	for _, w := range rec.writes {
+		if w > writePiece {
+			t.Fatalf("a write of %d bytes reached the connection (at most %d)", w, writePiece)
+		}
+		total += w
+	}
+	if total != size || rec.deadlines == 0 {
+		t.Fatalf("%d bytes in %d writes, %d deadlines set", total, len(rec.writes), rec.deadlines)
+	}
+}
