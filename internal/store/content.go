@@ -44,11 +44,12 @@ var ErrTooLarge = errors.New("store: body larger than allowed")
 
 // ReadContent reads r to EOF into a new Content, at most limit bytes (a
 // negative limit means no limit). It reads straight into the chunks it keeps,
-// so a body is held in memory exactly once. sizeHint, when positive, sizes
-// the chunks so that a body of exactly that length costs one allocation of
-// its own size plus a small probe for EOF. Only io.EOF ends the body
-// cleanly: any other error, io.ErrUnexpectedEOF from a broken connection
-// included, is returned.
+// so a body is held in memory exactly once. Chunks start at 64 KiB and double
+// with what has arrived, up to ChunkSize, so memory follows the bytes
+// received rather than the length a client declares. sizeHint, when
+// positive, trims the last chunk to the declared length, with a small probe
+// for EOF. Only io.EOF ends the body cleanly: any other error,
+// io.ErrUnexpectedEOF from a broken connection included, is returned.
 func ReadContent(r io.Reader, sizeHint, limit int64) (Content, error) {
 	var c Content
 	for {
@@ -61,6 +62,11 @@ func ReadContent(r io.Reader, sizeHint, limit int64) (Content, error) {
 				n = left
 			}
 		}
+		// Chunks start small and double with what has arrived (64 KiB,
+		// 64 KiB, 128 KiB, ... up to ChunkSize), so that a client that
+		// declares a large body and sends little holds little: at most
+		// about twice what it sent. Nothing is copied to grow.
+		n = min(n, max(firstChunk, c.size))
 		buf := make([]byte, n)
 		got, err := fill(r, buf)
 		if got > 0 {
@@ -79,6 +85,9 @@ func ReadContent(r io.Reader, sizeHint, limit int64) (Content, error) {
 		}
 	}
 }
+
+// firstChunk is the size of a body's first chunk; later ones double.
+const firstChunk = 64 << 10
 
 // fill reads into buf until it is full or r fails. It returns io.EOF only
 // when r itself reported io.EOF.

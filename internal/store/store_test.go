@@ -42,7 +42,9 @@ func TestReadContentChunksAndLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Size() != int64(len(data)) || len(c.chunks) != 2 {
+	// Chunks double from 64 KiB up to ChunkSize: 64K, 64K, 128K, ... 2M
+	// make the first 4 MiB, then the last 10 bytes.
+	if c.Size() != int64(len(data)) || len(c.chunks) != 8 || len(c.chunks[0]) != firstChunk || len(c.chunks[6]) != ChunkSize/2 || len(c.chunks[7]) != 10 {
 		t.Fatalf("size %d chunks %d", c.Size(), len(c.chunks))
 	}
 	var buf bytes.Buffer
