@@ -445,7 +445,7 @@ func TestServicePropertiesAndAccountInfo(t *testing.T) {
 		CORS: []*service.CORSRule{{
 			AllowedOrigins: to.Ptr("*"), AllowedMethods: to.Ptr("GET"), AllowedHeaders: to.Ptr("*"), ExposedHeaders: to.Ptr("*"), MaxAgeInSeconds: to.Ptr(int32(60)),
 		}},
-		DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr(int32(7))},
+		DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(false), Days: to.Ptr(int32(7))},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -455,7 +455,7 @@ func TestServicePropertiesAndAccountInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	if props.DefaultServiceVersion == nil || *props.DefaultServiceVersion != "2020-10-02" || len(props.CORS) != 1 ||
-		*props.CORS[0].MaxAgeInSeconds != 60 || !*props.DeleteRetentionPolicy.Enabled || *props.DeleteRetentionPolicy.Days != 7 || props.Logging == nil {
+		*props.CORS[0].MaxAgeInSeconds != 60 || *props.DeleteRetentionPolicy.Enabled || *props.DeleteRetentionPolicy.Days != 7 || props.Logging == nil {
 		t.Errorf("service properties after set: %+v", props)
 	}
 	e.sync()

@@ -149,6 +149,8 @@ func (c *call) setServiceProperties() {
 		c.fail(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.")
 	case errors.Is(err, errInvalidNodeValue):
 		c.fail(http.StatusBadRequest, "InvalidXmlNodeValue", "The value for one of the XML nodes is not in the correct format. "+err.Error())
+	case errors.Is(err, errUnmodelledSetting):
+		c.notImplementedFeature(strings.TrimPrefix(err.Error(), errUnmodelledSetting.Error()+": ") + " (enabling it is refused rather than stored and ignored)")
 	case err != nil:
 		c.invalidXML(err)
 	default:

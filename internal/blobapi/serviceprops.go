@@ -210,6 +210,27 @@ func checkLeaf(n *spNode, kind spKind) error {
 	return nil
 }
 
+// errUnmodelledSetting is a service setting the emulator would store but
+// not apply; it is refused with 501 instead of being acknowledged.
+var errUnmodelledSetting = errors.New("service setting not modelled")
+
+// checkModelled refuses turning on what the emulator stores but does not
+// apply: soft delete (a delete would really delete what
+// the caller expects to be able to restore) and static websites. Turning
+// them off, and the settings that change no Blob answer (logging, metrics,
+// the default service version) or that only a browser checks (CORS), are
+// stored and echoed by Get Service Properties.
+func checkModelled(u *spNode) error {
+	for _, name := range []string{"DeleteRetentionPolicy", "StaticWebsite"} {
+		if n := u.child(name); n != nil {
+			if e := n.child("Enabled"); e != nil && e.text == "true" {
+				return fmt.Errorf("%w: %s", errUnmodelledSetting, name)
+			}
+		}
+	}
+	return nil
+}
+
 // checkCORS applies Azure's CORS rule limits.
 func checkCORS(cors *spNode) error {
 	if cors == nil {
@@ -301,6 +322,9 @@ func mergeServiceProperties(cur, upd []byte) ([]byte, error) {
 	}
 	u, err := parseServiceProperties(upd)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkModelled(u); err != nil {
 		return nil, err
 	}
 	merged, err := parseServiceProperties(cur)

@@ -43,6 +43,9 @@ func TestSetServicePropertiesValidation(t *testing.T) {
 		{"origin too long", doc("<Cors>" + corsRule("https://"+strings.Repeat("a", 300), "GET", "1") + "</Cors>"), 400, "InvalidXmlNodeValue"},
 		{"cors settings over 2 KiB", doc("<Cors>" + strings.Repeat(corsRule(strings.Repeat("https://abcdefghijklmnopqrstuvwxyz.example,", 30)+"*", "GET", "1"), 2) + "</Cors>"), 400, "InvalidXmlNodeValue"},
 		{"three prefixed headers", doc("<Cors><CorsRule><AllowedOrigins>*</AllowedOrigins><AllowedMethods>GET</AllowedMethods><MaxAgeInSeconds>1</MaxAgeInSeconds><AllowedHeaders>a*,b*,c*</AllowedHeaders></CorsRule></Cors>"), 400, "InvalidXmlNodeValue"},
+		{"soft delete on: not modelled", doc("<DeleteRetentionPolicy><Enabled>true</Enabled><Days>7</Days></DeleteRetentionPolicy>"), 501, "NotImplemented"},
+		{"soft delete off", doc("<DeleteRetentionPolicy><Enabled>false</Enabled></DeleteRetentionPolicy>"), 202, ""},
+		{"static website on: not modelled", doc("<StaticWebsite><Enabled>true</Enabled><IndexDocument>index.html</IndexDocument></StaticWebsite>"), 501, "NotImplemented"},
 		{"body over the cap", doc("<DefaultServiceVersion>" + strings.Repeat("x", 70<<10) + "</DefaultServiceVersion>"), 413, "RequestBodyTooLarge"},
 	}
 	for _, tt := range tests {
@@ -103,9 +106,9 @@ func TestSetServicePropertiesConcurrentUpdatesKept(t *testing.T) {
 				case "MinuteMetrics":
 					opts.MinuteMetrics = &service.Metrics{Version: to.Ptr("1.0"), Enabled: to.Ptr(true), IncludeAPIs: to.Ptr(false), RetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(true), Days: days}}
 				case "DeleteRetentionPolicy":
-					opts.DeleteRetentionPolicy = &service.RetentionPolicy{Enabled: to.Ptr(true), Days: days}
+					opts.DeleteRetentionPolicy = &service.RetentionPolicy{Enabled: to.Ptr(false), Days: days}
 				case "StaticWebsite":
-					opts.StaticWebsite = &service.StaticWebsite{Enabled: to.Ptr(true), IndexDocument: to.Ptr(fmt.Sprintf("index%d.html", round))}
+					opts.StaticWebsite = &service.StaticWebsite{Enabled: to.Ptr(false), IndexDocument: to.Ptr(fmt.Sprintf("index%d.html", round))}
 				case "DefaultServiceVersion":
 					opts.DefaultServiceVersion = to.Ptr(fmt.Sprintf("2020-10-%02d", round+1))
 				}
