@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/geoblob/geoblob/internal/breaker"
 )
 
 // Location is one of the two endpoints of a geo-redundant account.
@@ -39,17 +41,8 @@ const (
 	SecondaryOnly
 )
 
-// String returns the mode's name.
-func (m Mode) String() string {
-	switch m {
-	case PrimaryOnly:
-		return "primary-only"
-	case SecondaryOnly:
-		return "secondary-only"
-	default:
-		return "auto"
-	}
-}
+// String returns the mode's name: auto, primary-only or secondary-only.
+func (m Mode) String() string { return breaker.Mode(m).String() }
 
 // State is the breaker's state.
 type State int32

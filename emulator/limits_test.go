@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 
 	"github.com/geoblob/geoblob/emulator"
@@ -22,6 +23,20 @@ import (
 const bound = 15 * time.Second
 
 func hostOf(u string) string { return strings.TrimPrefix(u, "http://") }
+
+// writeSAS is a write-and-create SAS URL for the container "ctr".
+func writeSAS(t *testing.T, client *azblob.Client) *url.URL {
+	t.Helper()
+	sasURL, err := client.ServiceClient().NewContainerClient("ctr").GetSASURL(sas.ContainerPermissions{Write: true, Create: true}, time.Now().Add(time.Hour), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(sasURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
 
 // waitServerClose waits until the server closes c and fails the test when
 // it does not within bound.
@@ -70,14 +85,7 @@ func TestStalledUploadDropped(t *testing.T) {
 	if _, err := client.CreateContainer(t.Context(), "ctr", nil); err != nil {
 		t.Fatal(err)
 	}
-	sasURL, err := client.ServiceClient().NewContainerClient("ctr").GetSASURL(sas.ContainerPermissions{Write: true, Create: true}, time.Now().Add(time.Hour), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(sasURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := writeSAS(t, client)
 	c, err := net.Dial("tcp", u.Host)
 	if err != nil {
 		t.Fatal(err)
@@ -139,14 +147,7 @@ func TestBusyConnectionsAreNotEvicted(t *testing.T) {
 	if _, err := client.CreateContainer(t.Context(), "ctr", nil); err != nil {
 		t.Fatal(err)
 	}
-	sasURL, err := client.ServiceClient().NewContainerClient("ctr").GetSASURL(sas.ContainerPermissions{Write: true, Create: true}, time.Now().Add(time.Hour), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(sasURL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := writeSAS(t, client)
 	var busy []net.Conn
 	var readers []*bufio.Reader
 	for i := range maxConns {
