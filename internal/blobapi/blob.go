@@ -40,6 +40,9 @@ const (
 	MaxPutBlobSize = 5000 << 20
 )
 
+// smallBody is the largest body read into one buffer allocated up front.
+const smallBody = 64 << 10
+
 // readBody reads an upload body of at most limit bytes exactly once into a store.Content,
 // computing its MD5 when wantMD5 is set. It answers the request and returns
 // false when the body is missing, too large or shorter than Content-Length,
@@ -55,8 +58,10 @@ func (c *call) readBody(wantMD5 bool, limit int64) (store.Content, []byte, bool)
 		return store.Content{}, nil, false
 	}
 	n := c.r.ContentLength
-	if n <= store.ChunkSize {
+	if n <= smallBody {
 		// Small bodies (the common case) go into one exactly sized buffer.
+		// Larger ones grow with what arrives (store.ReadContent), so that
+		// a client that declares a large body and stalls holds little.
 		buf := make([]byte, n)
 		if _, err := io.ReadFull(c.r.Body, buf); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
