@@ -165,3 +165,31 @@ func (r *contentReader) Read(p []byte) (int, error) {
 	}
 	return 0, io.EOF
 }
+
+// Slice returns n bytes of c starting at off, sharing c's chunks. It panics
+// if the range is outside c, like slicing a []byte.
+func (c Content) Slice(off, n int64) Content {
+	if off < 0 || n < 0 || off+n > c.size {
+		panic(fmt.Sprintf("store: Content.Slice(%d, %d) of %d bytes", off, n, c.size))
+	}
+	var out Content
+	for _, ch := range c.chunks {
+		if n <= 0 {
+			break
+		}
+		l := int64(len(ch))
+		if off >= l {
+			off -= l
+			continue
+		}
+		part := ch[off:]
+		off = 0
+		if int64(len(part)) > n {
+			part = part[:n]
+		}
+		out.chunks = append(out.chunks, part[:len(part):len(part)])
+		out.size += int64(len(part))
+		n -= int64(len(part))
+	}
+	return out
+}

@@ -32,3 +32,34 @@ func TestReadContentHoldsWhatArrived(t *testing.T) {
 		t.Fatalf("round trip of %d bytes: equal %v, %v", len(want), bytes.Equal(got.Bytes(), want), err)
 	}
 }
+
+func TestContentSlice(t *testing.T) {
+	c := Concat(Bytes([]byte("hello ")), Bytes([]byte("wide ")), Bytes([]byte("world")))
+	cases := []struct {
+		off, n int64
+		want   string
+	}{
+		{0, 16, "hello wide world"},
+		{0, 0, ""},
+		{3, 5, "lo wi"},
+		{6, 5, "wide "},
+		{11, 5, "world"},
+		{15, 1, "d"},
+	}
+	for _, tc := range cases {
+		got := c.Slice(tc.off, tc.n)
+		var b strings.Builder
+		if _, err := got.WriteTo(&b); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tc.want || got.Size() != tc.n {
+			t.Errorf("Slice(%d, %d) = %q (size %d), want %q", tc.off, tc.n, b.String(), got.Size(), tc.want)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Slice beyond the end did not panic")
+		}
+	}()
+	c.Slice(10, 7)
+}
