@@ -155,9 +155,12 @@ func (c *call) md5Mismatch(sent, got []byte) {
 
 func (c *call) putBlob() {
 	h := c.r.Header
-	// PageBlob and AppendBlob were refused with 501 by refuseUnmodelled.
+	// PageBlob was refused with 501 by refuseUnmodelled.
 	switch bt := h.Get("x-ms-blob-type"); bt {
 	case "BlockBlob":
+	case "AppendBlob":
+		c.putAppendBlob()
+		return
 	case "":
 		c.missingHeader("x-ms-blob-type")
 		return
@@ -382,6 +385,10 @@ func (c *call) getBlockList() {
 		c.storeErr(err)
 		return
 	}
+	if bl.Blob != nil && bl.Blob.Type() != store.BlockBlob {
+		c.storeErr(store.ErrInvalidBlobType)
+		return
+	}
 	rh := c.w.Header()
 	if bl.Blob != nil {
 		setWriteHeaders(rh, bl.Blob.ETag, bl.Blob.LastModified)
@@ -476,7 +483,7 @@ func (c *call) getBlob() {
 			rh[k] = v
 		}
 	}
-	if c.r.Method == http.MethodHead {
+	if c.r.Method == http.MethodHead && b.Type() == store.BlockBlob {
 		rh.Set("x-ms-access-tier", "Hot")
 		rh.Set("x-ms-access-tier-inferred", "true")
 	}

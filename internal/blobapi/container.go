@@ -327,9 +327,11 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	}
 	b.elem("Content-Disposition", bl.Headers.ContentDisposition)
 	b.elem("Cache-Control", bl.Headers.CacheControl)
-	b.elem("BlobType", "BlockBlob")
-	b.elem("AccessTier", "Hot")
-	b.elem("AccessTierInferred", "true")
+	b.elem("BlobType", string(bl.Type()))
+	if bl.Type() == store.BlockBlob {
+		b.elem("AccessTier", "Hot")
+		b.elem("AccessTierInferred", "true")
+	}
 	l := bl.Lease.At(c.now)
 	b.elem("LeaseStatus", l.Status())
 	b.elem("LeaseState", string(l.State))
@@ -342,6 +344,9 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 		b.elem("CopyCompletionTime", httpTime(bl.Copy.CompletionTime))
 	}
 	b.elem("ServerEncrypted", "true")
+	if bl.Type() == store.AppendBlob {
+		b.elem("Sealed", strconv.FormatBool(bl.Sealed))
+	}
 	b.close("Properties")
 	if withMeta {
 		b.metadata(bl.Metadata)

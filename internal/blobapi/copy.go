@@ -15,6 +15,14 @@ import (
 // (http://ACCOUNT.host/CONTAINER/BLOB) URLs are understood. It answers the
 // request and returns false when the source is unusable.
 func (c *call) copySource(raw string) (store.CopySource, bool) {
+	return c.resolveCopySource(raw, true)
+}
+
+// resolveCopySource is copySource; keyReads says whether the caller's
+// Shared Key may read a source in its own account, as for Copy Blob. The
+// From URL operations read only a public source or one that carries its own
+// SAS.
+func (c *call) resolveCopySource(raw string, keyReads bool) (store.CopySource, bool) {
 	src := store.CopySource{URL: raw, Conditions: conditions(c.r.Header, "x-ms-source-")}
 	u, err := url.Parse(raw)
 	if err != nil || u.Path == "" {
@@ -38,7 +46,7 @@ func (c *call) copySource(raw string) (store.CopySource, bool) {
 		return src, false
 	}
 	src.Account, src.Container, src.Blob = acct, cont, blob
-	if !c.copySourceAllowed(u, src) {
+	if !c.copySourceAllowed(u, src, keyReads) {
 		c.fail(http.StatusForbidden, "CannotVerifyCopySource", "This request is not authorized to read the copy source.",
 			azerr.NewDetail("CopySourceStatusCode", "403"))
 		return src, false
@@ -50,8 +58,8 @@ func (c *call) copySource(raw string) (store.CopySource, bool) {
 // readable when the caller signed with the account key (Shared Key); any
 // other source (and any source of a caller that holds only a SAS) must
 // carry its own SAS or live in a public container.
-func (c *call) copySourceAllowed(u *url.URL, src store.CopySource) bool {
-	if src.Account == c.addr.Account && (c.auth == auth.SharedKey || c.auth == auth.SharedKeyLite) {
+func (c *call) copySourceAllowed(u *url.URL, src store.CopySource, keyReads bool) bool {
+	if keyReads && src.Account == c.addr.Account && (c.auth == auth.SharedKey || c.auth == auth.SharedKeyLite) {
 		return true
 	}
 	if sq, _ := auth.ParseQuery(u.RawQuery); sq.Has("sig") {

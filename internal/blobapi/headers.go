@@ -223,7 +223,8 @@ func setBlobHeaders(h http.Header, b *store.Blob, now time.Time) {
 	h.Set("ETag", b.ETag)
 	h.Set("Last-Modified", httpTime(b.LastModified))
 	h.Set("x-ms-creation-time", httpTime(b.Created))
-	h.Set("x-ms-blob-type", "BlockBlob")
+	h.Set("x-ms-blob-type", string(b.Type()))
+	setAppendHeaders(h, b)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("x-ms-server-encrypted", "true")
 	ct := b.Headers.ContentType

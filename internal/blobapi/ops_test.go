@@ -405,8 +405,8 @@ func TestCopyBlob(t *testing.T) {
 	if metaValue(p.Metadata, "new") != "1" || metaValue(p.Metadata, "from") != "" {
 		t.Errorf("metadata after copy with metadata: %v", p.Metadata)
 	}
-	// Synchronous Copy Blob From URL.
-	sync, err := e.client.ServiceClient().NewContainerClient("dst").NewBlobClient("sync").CopyFromURL(ctx(), srcURL, nil)
+	// Synchronous Copy Blob From URL: the source needs its own SAS.
+	sync, err := e.client.ServiceClient().NewContainerClient("dst").NewBlobClient("sync").CopyFromURL(ctx(), e.readSASURL("src", "orig"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

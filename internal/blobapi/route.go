@@ -54,6 +54,8 @@ var (
 	opDeleteBlob        = &op{name: "DeleteBlob", write: true, perm: auth.PermDelete, rt: auth.ResourceObject, run: (*call).deleteBlob}
 	opLeaseBlob         = &op{name: "LeaseBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).leaseBlob}
 	opSetBlobTier       = &op{name: "SetBlobTier", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).setBlobTier}
+	opAppendBlock       = &op{name: "AppendBlock", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).appendBlock}
+	opSealBlob          = &op{name: "SealBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).sealBlob}
 	opUnsupportedLease  = &op{name: "LeaseContainer", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).notImplemented}
 	opUnsupportedObject = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).notImplemented}
 )
@@ -129,7 +131,11 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 		return verb(map[string]*op{http.MethodPut: opLeaseBlob})
 	case "tier":
 		return verb(map[string]*op{http.MethodPut: opSetBlobTier})
-	case "copy", "snapshot", "tags", "undelete", "page", "appendblock", "pagelist", "seal", "expiry", "query", "immutabilityPolicies", "legalhold":
+	case "appendblock":
+		return verb(map[string]*op{http.MethodPut: opAppendBlock})
+	case "seal":
+		return verb(map[string]*op{http.MethodPut: opSealBlob})
+	case "copy", "snapshot", "tags", "undelete", "page", "pagelist", "expiry", "query", "immutabilityPolicies", "legalhold":
 		return verb(map[string]*op{http.MethodPut: opUnsupportedObject, http.MethodGet: opUnsupportedObject, http.MethodPost: opUnsupportedObject, http.MethodDelete: opUnsupportedObject, http.MethodHead: opUnsupportedObject})
 	}
 	return badComp()

@@ -57,6 +57,9 @@ type Config struct {
 	// may be from Now: zero means auth.DefaultMaxClockSkew (15 minutes, as
 	// in Azure), a negative value turns the check off.
 	MaxClockSkew time.Duration
+	// CopySourceTimeout bounds the fetch of an external copy source by a
+	// From URL operation; DefaultCopySourceTimeout when zero.
+	CopySourceTimeout time.Duration
 }
 
 // Server answers Blob service requests. It is safe for concurrent use.
@@ -159,9 +162,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 		c.fail(status, code, msg)
 		return
 	}
-	if o == opPutBlob && r.Header.Get("x-ms-copy-source") != "" {
-		o = opCopyBlob
-	}
+	o = fromURLOp(o, r.Header)
 	if !c.authorize(o, key) {
 		return
 	}
@@ -229,13 +230,13 @@ func statusFor(code string) int {
 	switch code {
 	case "ContainerNotFound", "BlobNotFound", "CannotVerifyCopySource", "ResourceNotFound":
 		return http.StatusNotFound
-	case "ConditionNotMet", "SourceConditionNotMet", "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation",
+	case "ConditionNotMet", "SourceConditionNotMet", "AppendPositionConditionNotMet", "MaxBlobSizeConditionNotMet", "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation",
 		"LeaseNotPresentWithBlobOperation", "LeaseIdMismatchWithContainerOperation", "LeaseNotPresentWithContainerOperation":
 		return http.StatusPreconditionFailed
 	case "ContainerAlreadyExists", "BlobAlreadyExists", "ContainerBeingDeleted", "LeaseAlreadyPresent",
 		"LeaseIdMismatchWithLeaseOperation", "LeaseNotPresentWithLeaseOperation", "LeaseIsBrokenAndCannotBeRenewed",
 		"LeaseIsBreakingAndCannotBeAcquired", "LeaseIsBreakingAndCannotBeChanged", "BlockCountExceedsLimit",
-		"PendingCopyOperation", "LeaseLost", store.ErrStagedBytesExceeded.Code:
+		"PendingCopyOperation", "LeaseLost", store.ErrStagedBytesExceeded.Code, "InvalidBlobType", "BlobIsSealed":
 		return http.StatusConflict
 	case "InvalidRange":
 		return http.StatusRequestedRangeNotSatisfiable

@@ -21,11 +21,13 @@ type unmodelledHeader struct {
 	// ops limits the refusal to these operations; nil means every blob and
 	// container operation.
 	ops []*op
+	// except lists operations that honour the header.
+	except []*op
 }
 
 var unmodelledHeaders = []unmodelledHeader{
-	{name: "x-ms-tags", feature: "blob index tags", ops: []*op{opPutBlob, opPutBlockList, opCopyBlob}},
-	{name: "x-ms-access-tier", feature: "access tiers", ops: []*op{opPutBlob, opPutBlockList, opCopyBlob}},
+	{name: "x-ms-tags", feature: "blob index tags", ops: []*op{opPutBlob, opPutBlockList, opCopyBlob, opPutBlobFromURL, opCopyBlobFromURL}},
+	{name: "x-ms-access-tier", feature: "access tiers", ops: []*op{opPutBlob, opPutBlockList, opCopyBlob, opPutBlobFromURL, opCopyBlobFromURL}},
 	{name: "x-ms-rehydrate-priority", feature: "access tiers"},
 	{name: "x-ms-if-tags", feature: "blob index tags"},
 	{name: "x-ms-source-if-tags", feature: "blob index tags"},
@@ -44,23 +46,24 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-sequence-number-action", feature: "page blobs", ops: []*op{opSetBlobProps}},
 	{name: "x-ms-blob-sequence-number", feature: "page blobs", ops: []*op{opSetBlobProps}},
 	// CRC64 checksums: neither verified on upload nor returned on download.
-	{name: "x-ms-content-crc64", feature: "CRC64 checksums"},
+	{name: "x-ms-content-crc64", feature: "CRC64 checksums", except: []*op{opAppendBlock}},
 	{name: "x-ms-range-get-content-crc64", feature: "CRC64 checksums"},
 	{name: "x-ms-structured-body", feature: "structured message bodies"},
 	// Copy Blob copies the source's properties; these would be dropped.
 	{name: "x-ms-copy-source-authorization", feature: "OAuth copy-source authorization"},
-	{name: "x-ms-copy-source-blob-properties", feature: "copies that do not keep the source's properties", ops: []*op{opCopyBlob}},
+	{name: "x-ms-copy-source-blob-properties", feature: "copies that do not keep the source's properties", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
+	{name: "x-ms-seal-blob", feature: "sealing the destination of a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 	{name: "x-ms-copy-source-tag-option", feature: "blob index tags"},
 	// Copy Blob (From URL) would copy without these source checks.
 	{name: "x-ms-source-content-md5", feature: "verifying the copy source's MD5", ops: []*op{opCopyBlob}},
 	{name: "x-ms-source-content-crc64", feature: "CRC64 checksums", ops: []*op{opCopyBlob}},
-	{name: "x-ms-source-lease-id", feature: "copy-source lease conditions", ops: []*op{opCopyBlob}},
-	{name: "x-ms-blob-content-type", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
-	{name: "x-ms-blob-content-encoding", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
-	{name: "x-ms-blob-content-language", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
-	{name: "x-ms-blob-content-disposition", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
-	{name: "x-ms-blob-cache-control", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
-	{name: "x-ms-blob-content-md5", feature: "setting properties on a copy", ops: []*op{opCopyBlob}},
+	{name: "x-ms-source-lease-id", feature: "copy-source lease conditions", ops: []*op{opCopyBlob, opCopyBlobFromURL, opPutBlobFromURL, opPutBlockFromURL, opAppendBlockFromURL}},
+	{name: "x-ms-blob-content-type", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
+	{name: "x-ms-blob-content-encoding", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
+	{name: "x-ms-blob-content-language", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
+	{name: "x-ms-blob-content-disposition", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
+	{name: "x-ms-blob-cache-control", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
+	{name: "x-ms-blob-content-md5", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 }
 
 // refuseUnmodelled answers a request that asks for something the emulator
@@ -69,22 +72,8 @@ var unmodelledHeaders = []unmodelledHeader{
 func (c *call) refuseUnmodelled(o *op) bool {
 	h := c.r.Header
 	switch {
-	case o == opPutBlock && h.Get("x-ms-copy-source") != "":
-		// Put Block From URL: staging an empty block would commit a blob
-		// without the source's data.
-		c.notImplementedFeature("Put Block From URL")
-		return true
 	case o == opPutBlob && h.Get("x-ms-blob-type") == "PageBlob":
 		c.notImplementedFeature("page blobs")
-		return true
-	case o == opPutBlob && h.Get("x-ms-blob-type") == "AppendBlob":
-		c.notImplementedFeature("append blobs")
-		return true
-	case o == opCopyBlob && h.Get("x-ms-blob-type") != "":
-		// Put Blob From URL: a Copy Blob would answer 202 where the client
-		// waits for 201, and would keep the source's properties where Put
-		// Blob From URL takes the request's.
-		c.notImplementedFeature("Put Blob From URL")
 		return true
 	case o == opDeleteBlob && strings.EqualFold(h.Get("x-ms-delete-snapshots"), "only"):
 		// Deleting "only the snapshots" must keep the base blob; the
@@ -107,7 +96,7 @@ func (c *call) refuseUnmodelled(o *op) bool {
 		if _, present := h[http.CanonicalHeaderKey(u.name)]; !present {
 			continue
 		}
-		if u.ops != nil && !containsOp(u.ops, o) {
+		if (u.ops != nil && !containsOp(u.ops, o)) || containsOp(u.except, o) {
 			continue
 		}
 		c.fail(http.StatusBadRequest, "UnsupportedHeader",

@@ -645,6 +645,9 @@ func (s *Store) StageBlock(acct, cname, name, blockID string, content Content, l
 		if err := cur.Lease.At(now).checkWrite(leaseID); err != nil {
 			return err
 		}
+		if err := checkBlockBlob(cur); err != nil {
+			return err
+		}
 	} else if leaseID != "" {
 		return ErrLeaseNotPresent
 	}
@@ -712,6 +715,9 @@ func (s *Store) CommitBlockList(acct, cname, name string, refs []BlockRef, h HTT
 		return nil, ErrBlockListTooLong
 	}
 	return s.writeBlob(acct, cname, name, o, true, func(cur *Blob, a *account, c *container) (*Blob, error) {
+		if err := checkBlockBlob(cur); err != nil {
+			return nil, err
+		}
 		committed := map[string]Content{}
 		if cur != nil {
 			for _, b := range cur.Blocks {
@@ -891,6 +897,9 @@ func (s *Store) CopyBlob(acct, cname, name string, src CopySource, meta map[stri
 			Headers:  sb.Headers,
 			Metadata: meta,
 			Blocks:   slices.Clone(sb.Blocks),
+			// An append blob is copied as an append blob, unsealed.
+			BlobType:            sb.BlobType,
+			CommittedBlockCount: sb.CommittedBlockCount,
 			Copy: &CopyInfo{
 				ID: uuid.NewString(), Source: src.URL, Status: "success",
 				Progress: fmt.Sprintf("%d/%d", n, n), CompletionTime: s.now().UTC(),

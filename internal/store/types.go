@@ -46,6 +46,12 @@ type Blob struct {
 	Blocks       []Block // the committed block list; empty for a blob written by Put Blob
 	Lease        Lease
 	Copy         *CopyInfo
+
+	// Blob type and append blob state. Plain exported values, so that an
+	// encoder of Blob records carries them like the fields above.
+	BlobType            BlobType // "" is a block blob
+	CommittedBlockCount int      // append blobs: the blocks appended so far
+	Sealed              bool     // append blobs: sealed, no more appends
 }
 
 // Size is the blob's length in bytes.
