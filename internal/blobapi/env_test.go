@@ -62,6 +62,8 @@ type envOptions struct {
 	maxStagedBytes int64
 	// keys replaces the account lookup; used to inject a panic.
 	keys func(string) ([]byte, bool)
+	// copySourceTimeout bounds external copy source fetches.
+	copySourceTimeout time.Duration
 }
 
 func newEnv(t testing.TB, opts ...envOptions) *env {
@@ -118,11 +120,12 @@ func newEnv(t testing.TB, opts ...envOptions) *env {
 		skew = o.maxClockSkew
 	}
 	api := blobapi.New(blobapi.Config{
-		MaxClockSkew: skew,
-		Primary:      e.primary,
-		Secondary:    e.secondary,
-		Keys:         keys,
-		MaxBlobSize:  o.maxBlobSize,
+		MaxClockSkew:      skew,
+		Primary:           e.primary,
+		Secondary:         e.secondary,
+		Keys:              keys,
+		MaxBlobSize:       o.maxBlobSize,
+		CopySourceTimeout: o.copySourceTimeout,
 		Stats: func(string) (string, time.Time) {
 			e.mu.Lock()
 			defer e.mu.Unlock()

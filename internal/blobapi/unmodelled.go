@@ -54,6 +54,10 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-copy-source-blob-properties", feature: "copies that do not keep the source's properties", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 	{name: "x-ms-seal-blob", feature: "sealing the destination of a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 	{name: "x-ms-copy-source-tag-option", feature: "blob index tags"},
+	{name: "x-ms-file-request-intent", feature: "Azure Files copy sources"},
+	{name: "x-ms-source-encryption-key", feature: "customer-provided encryption keys"},
+	{name: "x-ms-source-encryption-key-sha256", feature: "customer-provided encryption keys"},
+	{name: "x-ms-source-encryption-algorithm", feature: "customer-provided encryption keys"},
 	// Copy Blob (From URL) would copy without these source checks.
 	{name: "x-ms-source-content-md5", feature: "verifying the copy source's MD5", ops: []*op{opCopyBlob}},
 	{name: "x-ms-source-content-crc64", feature: "CRC64 checksums", ops: []*op{opCopyBlob}},
