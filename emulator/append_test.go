@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -95,3 +97,28 @@ type readSeekNopCloser struct{ *strings.Reader }
 func (readSeekNopCloser) Close() error { return nil }
 
 func streamOf(s string) readSeekNopCloser { return readSeekNopCloser{strings.NewReader(s)} }
+
+// TestJavaScriptSDKAppend runs testdata/js/append-test.mjs: append blobs
+// and the From URL operations through the official @azure/storage-blob.
+func TestJavaScriptSDKAppend(t *testing.T) {
+	dir, node := jsSDK(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	emu := start(t, emulator.Options{Lag: time.Hour})
+	cmd := exec.CommandContext(ctx, node, "append-test.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"GEOBLOB_CONNECTION_STRING="+emu.ConnectionString(),
+		"GEOBLOB_SECONDARY_URL="+emu.SecondaryURL(),
+		"GEOBLOB_ACCOUNT="+emu.AccountName(),
+		"GEOBLOB_KEY="+emu.AccountKey(),
+	)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node output:\n%s", out)
+	if err != nil {
+		t.Fatalf("JavaScript SDK test failed: %v", err)
+	}
+	if got := strings.Count(string(out), "ok "); got != 7 {
+		t.Fatalf("%d checks passed, want 7", got)
+	}
+}
