@@ -1,5 +1,10 @@
 package store
 
+import (
+	"fmt"
+	"io"
+)
+
 // BlobType is the type of a blob, as x-ms-blob-type names it.
 type BlobType string
 
@@ -79,8 +84,12 @@ func (s *Store) AppendBlock(acct, cname, name string, content Content, o AppendO
 			return nil, ErrAppendBlockCountExceeded
 		}
 		offset = cur.Size()
+		data, err := appendContent(cur.Content, content)
+		if err != nil {
+			return nil, err
+		}
 		b := cur.clone()
-		b.Content = Concat(cur.Content, content)
+		b.Content = data
 		b.CommittedBlockCount++
 		return b, nil
 	})
@@ -129,4 +138,31 @@ func (s *Store) PutCopiedBlob(acct, cname, name string, content Content, h HTTPH
 // condition fails.
 func (s *Store) SourceBlob(src CopySource) (*Blob, error) {
 	return s.copySourceBlob(src)
+}
+
+// appendSegment is the granularity at which small appends are merged.
+const appendSegment = 64 << 10
+
+// appendContent returns cur followed by add. Every version of an append
+// blob has its own list of chunks, and a pending replication keeps each
+// version alive, so a blob grown by many small appends must not hold one
+// chunk per append: a small block is merged with the bytes after the last
+// appendSegment boundary into one new chunk of less than two segments,
+// which keeps the chunk count near size/appendSegment. Blocks of a segment
+// or more keep their own chunks. Earlier versions are never modified.
+func appendContent(cur, add Content) (Content, error) {
+	if add.Size() >= appendSegment {
+		return Concat(cur, add), nil
+	}
+	size := cur.Size()
+	tailStart := size / appendSegment * appendSegment
+	tail := size - tailStart
+	merged := make([]byte, tail+add.Size())
+	if _, err := io.ReadFull(cur.Reader(tailStart, tail), merged[:tail]); err != nil {
+		return Content{}, fmt.Errorf("store: reading the end of the append blob: %w", err)
+	}
+	if _, err := io.ReadFull(add.Reader(0, add.Size()), merged[tail:]); err != nil {
+		return Content{}, fmt.Errorf("store: reading the appended block: %w", err)
+	}
+	return Concat(cur.Slice(0, tailStart), Bytes(merged)), nil
 }
