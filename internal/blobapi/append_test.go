@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 
 	"github.com/geoblob/geoblob/internal/blobapi"
 	"github.com/geoblob/geoblob/internal/store"
@@ -450,4 +451,53 @@ func TestAppendBlobPublicAccess(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("anonymous append: %d", resp.StatusCode)
 	}
+}
+
+// TestAppendBlockSASPermissions: a SAS grants Append Block with add or
+// write permission, as in Azure; Seal needs write.
+func TestAppendBlockSASPermissions(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("ctr")
+	e.mustCreateAppend("ctr", "a")
+	tests := []struct {
+		perms        sas.BlobPermissions
+		append, seal bool
+	}{
+		{sas.BlobPermissions{Add: true}, true, false},
+		{sas.BlobPermissions{Write: true}, true, true},
+		{sas.BlobPermissions{Read: true, Create: true}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.perms.String(), func(t *testing.T) {
+			qp, err := sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPSandHTTP, ExpiryTime: time.Now().Add(time.Hour).UTC(),
+				Permissions: tt.perms.String(), ContainerName: "ctr", BlobName: "a"}.SignWithSharedKey(e.cred)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ab, err := appendblob.NewClientWithNoCredential(e.primaryURL()+"ctr/a?"+qp.Encode(), appendClientOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = ab.AppendBlock(ctx(), streamOf([]byte("x")), nil)
+			if tt.append {
+				if err != nil {
+					t.Fatalf("append: %v", err)
+				}
+			} else {
+				wantCode(t, err, 403, bloberror.AuthorizationPermissionMismatch)
+			}
+			_, err = ab.Seal(ctx(), nil)
+			if tt.seal {
+				if err != nil {
+					t.Fatalf("seal: %v", err)
+				}
+			} else {
+				wantCode(t, err, 403, bloberror.AuthorizationPermissionMismatch)
+			}
+		})
+	}
+}
+
+func appendClientOptions() *appendblob.ClientOptions {
+	return &appendblob.ClientOptions{ClientOptions: clientOptions().ClientOptions}
 }

@@ -13,7 +13,7 @@ import (
 // requests, the container's public access level. It answers the request and
 // returns false when it must not go on.
 func (c *call) authorize(o *op, key []byte) bool {
-	m, err := auth.Authorize(auth.Request{
+	req := auth.Request{
 		HTTP:         c.r,
 		Account:      c.addr.Account,
 		Key:          key,
@@ -25,7 +25,14 @@ func (c *call) authorize(o *op, key []byte) bool {
 		LookupPolicy: c.lookupPolicy,
 		Query:        c.q,
 		MaxClockSkew: c.s.cfg.MaxClockSkew,
-	})
+	}
+	m, err := auth.Authorize(req)
+	var ae *auth.Error
+	if o.orPerm != 0 && errors.As(err, &ae) && ae.Code == auth.CodePermissionMismatch {
+		// A SAS may grant the operation through its other permission.
+		req.Permissions = []auth.Permission{o.orPerm}
+		m, err = auth.Authorize(req)
+	}
 	if err != nil {
 		c.authFailed(err)
 		return false

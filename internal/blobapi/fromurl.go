@@ -39,7 +39,7 @@ var (
 	opPutBlockFromURL    = &op{name: "PutBlockFromURL", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).putBlockFromURL}
 	opPutBlobFromURL     = &op{name: "PutBlobFromURL", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).putBlobFromURL}
 	opCopyBlobFromURL    = &op{name: "CopyBlobFromURL", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).copyBlobFromURL}
-	opAppendBlockFromURL = &op{name: "AppendBlockFromURL", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).appendBlockFromURL}
+	opAppendBlockFromURL = &op{name: "AppendBlockFromURL", write: true, perm: auth.PermWrite, orPerm: auth.PermAdd, rt: auth.ResourceObject, run: (*call).appendBlockFromURL}
 )
 
 // MaxCopyFromURLSize is the largest source Copy Blob From URL copies, as in

@@ -22,6 +22,7 @@ type op struct {
 	name   string
 	write  bool
 	perm   auth.Permission
+	orPerm auth.Permission // a SAS permission that grants the operation too; 0 when none
 	rt     auth.ResourceType
 	public publicLevel
 	run    func(*call)
@@ -54,7 +55,7 @@ var (
 	opDeleteBlob        = &op{name: "DeleteBlob", write: true, perm: auth.PermDelete, rt: auth.ResourceObject, run: (*call).deleteBlob}
 	opLeaseBlob         = &op{name: "LeaseBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).leaseBlob}
 	opSetBlobTier       = &op{name: "SetBlobTier", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).setBlobTier}
-	opAppendBlock       = &op{name: "AppendBlock", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).appendBlock}
+	opAppendBlock       = &op{name: "AppendBlock", write: true, perm: auth.PermWrite, orPerm: auth.PermAdd, rt: auth.ResourceObject, run: (*call).appendBlock}
 	opSealBlob          = &op{name: "SealBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).sealBlob}
 	opUnsupportedLease  = &op{name: "LeaseContainer", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).notImplemented}
 	opUnsupportedObject = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).notImplemented}
