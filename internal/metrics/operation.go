@@ -62,7 +62,17 @@ func Operation(r *http.Request) string {
 	case segs >= 2:
 		switch comp {
 		case "block":
+			if r.Header.Get("x-ms-copy-source") != "" {
+				return "PutBlockFromURL"
+			}
 			return "PutBlock"
+		case "appendblock":
+			if r.Header.Get("x-ms-copy-source") != "" {
+				return "AppendBlockFromURL"
+			}
+			return "AppendBlock"
+		case "seal":
+			return "SealBlob"
 		case "blocklist":
 			if m == http.MethodPut {
 				return "PutBlockList"
@@ -89,6 +99,12 @@ func Operation(r *http.Request) string {
 				return "DeleteBlob"
 			case http.MethodPut:
 				if r.Header.Get("x-ms-copy-source") != "" {
+					switch {
+					case r.Header.Get("x-ms-blob-type") != "":
+						return "PutBlobFromURL"
+					case r.Header.Get("x-ms-requires-sync") != "":
+						return "CopyBlobFromURL"
+					}
 					return "CopyBlob"
 				}
 				return "PutBlob"
