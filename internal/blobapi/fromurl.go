@@ -17,6 +17,7 @@ import (
 
 	"github.com/geoblob/geoblob/internal/auth"
 	"github.com/geoblob/geoblob/internal/azerr"
+	"github.com/geoblob/geoblob/internal/control"
 	"github.com/geoblob/geoblob/internal/store"
 )
 
@@ -56,12 +57,23 @@ const maxSourceRedirects = 3
 // sourceClient fetches external copy sources. It sends no cookies and
 // follows a few redirects; each request is bounded by its context.
 var sourceClient = &http.Client{
-	CheckRedirect: func(_ *http.Request, via []*http.Request) error {
+	CheckRedirect: func(r *http.Request, via []*http.Request) error {
 		if len(via) >= maxSourceRedirects {
 			return errors.New("too many redirects")
 		}
+		if controlPath(r.URL) {
+			return errors.New("redirected to the emulator's control API")
+		}
 		return nil
 	},
+}
+
+// controlPath reports whether u names a path of the emulator's control API.
+// The control API answers loopback clients, and a fetch of a copy source
+// comes from loopback: reading it as a source would hand its answers to a
+// client the API refuses.
+func controlPath(u *url.URL) bool {
+	return strings.HasPrefix(u.Path, control.PathPrefix)
 }
 
 // fromURLOp picks the From URL form of o when the request names a copy
@@ -145,6 +157,10 @@ func (c *call) readSource(limit int64, rng *byteRange) (sourceData, []byte, bool
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		c.badHeader("x-ms-copy-source", raw)
+		return sourceData{}, nil, false
+	}
+	if controlPath(u) {
+		c.fail(http.StatusForbidden, "CannotVerifyCopySource", "The emulator's control API cannot be a copy source.")
 		return sourceData{}, nil, false
 	}
 	var d sourceData

@@ -84,6 +84,12 @@ func newOrigin(t *testing.T, files map[string][]byte) *origin {
 		case "/hang":
 			<-r.Context().Done()
 			return
+		case "/redirect-to-control":
+			http.Redirect(w, r, "/_geoblob/replication", http.StatusFound)
+			return
+		case "/_geoblob/replication":
+			_, _ = w.Write([]byte("control state"))
+			return
 		}
 		data, ok := files[r.URL.Path]
 		if !ok {
@@ -575,5 +581,28 @@ func TestFromURLSecondary(t *testing.T) {
 				t.Fatalf("secondary holds %q", got)
 			}
 		})
+	}
+}
+
+// TestFromURLControlAPIRefused: the emulator's control API, which answers
+// loopback clients only, is never read as a copy source, directly or
+// through a redirect.
+func TestFromURLControlAPIRefused(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("ctr")
+	org := newOrigin(t, nil)
+	bb := e.client.ServiceClient().NewContainerClient("ctr").NewBlockBlobClient("d")
+	_, err := bb.UploadBlobFromURL(ctx(), org.srv.URL+"/_geoblob/replication", nil)
+	wantCode(t, err, 403, bloberror.CannotVerifyCopySource)
+	if n := org.hits.Load(); n != 0 {
+		t.Fatalf("the control path was fetched %d times", n)
+	}
+	_, err = bb.UploadBlobFromURL(ctx(), org.srv.URL+"/redirect-to-control", nil)
+	wantCode(t, err, 409, bloberror.CannotVerifyCopySource)
+	if n := org.hits.Load(); n != 1 {
+		t.Fatalf("%d fetches, want only the redirect", n)
+	}
+	if _, err := bb.GetProperties(ctx(), nil); !bloberror.HasCode(err, bloberror.BlobNotFound) {
+		t.Fatalf("a blob was written: %v", err)
 	}
 }
