@@ -87,7 +87,9 @@ func fromURLOp(o *op, h http.Header) *op {
 		switch {
 		case h.Get("x-ms-blob-type") != "":
 			return opPutBlobFromURL
-		case h.Get("x-ms-requires-sync") != "":
+		case h.Get("x-ms-requires-sync") != "" && !strings.EqualFold(h.Get("x-ms-requires-sync"), "false"):
+			// "true" asks for Copy Blob From URL; copyBlobFromURL refuses
+			// any other value but "false", which is the asynchronous copy.
 			return opCopyBlobFromURL
 		}
 		return opCopyBlob

@@ -494,6 +494,11 @@ func TestCopyBlobFromURL(t *testing.T) {
 	if resp.StatusCode != 400 || resp.Header.Get("x-ms-error-code") != "InvalidHeaderValue" {
 		t.Errorf("x-ms-requires-sync: maybe: %d %s", resp.StatusCode, resp.Header.Get("x-ms-error-code"))
 	}
+	// "false" is the asynchronous Copy Blob.
+	resp = e.do("PUT", "/"+devAccount+"/ctr/x", map[string]string{"x-ms-copy-source": src, "x-ms-requires-sync": "false"}, nil)
+	if resp.StatusCode != 202 || resp.Header.Get("x-ms-copy-status") != "success" {
+		t.Errorf("x-ms-requires-sync: false: %d %s", resp.StatusCode, resp.Header.Get("x-ms-error-code"))
+	}
 }
 
 // TestAppendBlockFromURL: the block comes from the source (a range of it),
