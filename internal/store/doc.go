@@ -1,5 +1,5 @@
 // Package store holds the emulator's data model: accounts, containers, block
-// blobs, staged blocks and leases. It knows nothing of HTTP.
+// and append blobs, staged blocks and leases. It knows nothing of HTTP.
 //
 // Every committed blob is an immutable *Blob value. A write builds a new
 // value (sharing the content chunks of the old one where it can) and swaps it

@@ -32,7 +32,7 @@ type CopyInfo struct {
 	CompletionTime time.Time
 }
 
-// Blob is one committed version of a block blob. It is immutable: a write
+// Blob is one committed version of a block or append blob. It is immutable: a write
 // creates a new *Blob. Callers must not modify any field, map or slice of a
 // Blob they receive.
 type Blob struct {
