@@ -232,9 +232,12 @@ func (c *call) readLocalSource(raw string, limit int64, rng *byteRange) (sourceD
 	return sourceData{content: sb.Content.Slice(off, n), headers: sb.Headers, meta: sb.Metadata, typ: sb.Type()}, true
 }
 
+// sourceTooLarge answers a source beyond the operation's limit as Azure
+// does: 409 CannotVerifyCopySource (as reported for Copy Blob From URL of
+// a source over 256 MiB in Azure/azure-sdk-for-go#19880).
 func (c *call) sourceTooLarge(limit int64) {
-	c.fail(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge",
-		fmt.Sprintf("The copy source is larger than this operation accepts: at most %d bytes.", limit))
+	c.fail(http.StatusConflict, "CannotVerifyCopySource",
+		fmt.Sprintf("The source request body for copy source is too large and exceeds the maximum permissible limit (%d bytes).", limit))
 }
 
 // sourceFailed answers a copy source that could not be read, as Azure

@@ -78,6 +78,13 @@ func newOrigin(t *testing.T, files map[string][]byte) *origin {
 			w.Header().Set("Content-Type", "text/plain")
 			_, _ = w.Write(files["/norange"])
 			return
+		case "/chunked":
+			// No Content-Length: the size shows only as the body arrives.
+			data := files["/chunked"]
+			_, _ = w.Write(data[:1])
+			w.(http.Flusher).Flush()
+			_, _ = w.Write(data[1:])
+			return
 		case "/forbidden":
 			http.Error(w, "no", http.StatusForbidden)
 			return
@@ -304,7 +311,8 @@ func TestPutBlockFromURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.mustPutDirect("ctr", "big", bytes.Repeat([]byte("x"), 65))
-	org := newOrigin(t, map[string][]byte{"/file": data, "/norange": data})
+	big := bytes.Repeat([]byte("z"), 65)
+	org := newOrigin(t, map[string][]byte{"/file": data, "/norange": data, "/big": big, "/chunked": big})
 	local := e.readSASURL("ctr", "src")
 	bb := e.client.ServiceClient().NewContainerClient("ctr").NewBlockBlobClient("dst")
 	sum := md5.Sum(data[5:10])
@@ -328,7 +336,10 @@ func TestPutBlockFromURL(t *testing.T) {
 		{"source if-match met", local, &blockblob.StageBlockFromURLOptions{Range: blob.HTTPRange{Offset: 0, Count: 2}, SourceModifiedAccessConditions: &blob.SourceModifiedAccessConditions{SourceIfMatch: props.ETag}}, "01", 0, ""},
 		{"source if-match fails", local, &blockblob.StageBlockFromURLOptions{SourceModifiedAccessConditions: &blob.SourceModifiedAccessConditions{SourceIfMatch: to.Ptr(azcore.ETag(`"0xBAD"`))}}, "", 412, "SourceConditionNotMet"},
 		{"external if-none-match fails", org.srv.URL + "/file", &blockblob.StageBlockFromURLOptions{SourceModifiedAccessConditions: &blob.SourceModifiedAccessConditions{SourceIfNoneMatch: to.Ptr(azcore.ETag(`"v1"`))}}, "", 412, "SourceConditionNotMet"},
-		{"source larger than allowed", e.readSASURL("ctr", "big"), nil, "", 413, bloberror.RequestBodyTooLarge},
+		{"source larger than allowed", e.readSASURL("ctr", "big"), nil, "", 409, bloberror.CannotVerifyCopySource},
+		{"external source larger than allowed", org.srv.URL + "/big", nil, "", 409, bloberror.CannotVerifyCopySource},
+		{"external source larger than allowed, chunked", org.srv.URL + "/chunked", nil, "", 409, bloberror.CannotVerifyCopySource},
+		{"external chunked source", org.srv.URL + "/chunked", &blockblob.StageBlockFromURLOptions{Range: blob.HTTPRange{Offset: 60}}, "zzzzz", 0, ""},
 		{"OAuth source authorization", local, &blockblob.StageBlockFromURLOptions{CopySourceAuthorization: to.Ptr("Bearer token")}, "", 400, bloberror.UnsupportedHeader},
 	}
 	for i, tt := range tests {
@@ -486,7 +497,7 @@ func TestCopyBlobFromURL(t *testing.T) {
 	wantCode(t, err, 400, bloberror.MD5Mismatch)
 	e.mustPutDirect("ctr", "big", bytes.Repeat([]byte("x"), 1<<10+1))
 	_, err = b.CopyFromURL(ctx(), e.readSASURL("ctr", "big"), nil)
-	wantCode(t, err, 413, bloberror.RequestBodyTooLarge)
+	wantCode(t, err, 409, bloberror.CannotVerifyCopySource)
 	e.mustCreateAppend("ctr", "app")
 	_, err = b.CopyFromURL(ctx(), e.readSASURL("ctr", "app"), nil)
 	wantCode(t, err, 409, bloberror.InvalidSourceBlobType)
