@@ -25,11 +25,12 @@ import (
 const maxRangeMD5 = 4 << 20
 
 func (c *call) writeOptions() store.WriteOptions {
-	return store.WriteOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID()}
+	return store.WriteOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID(),
+		IfTags: c.tt.ifTags, Tags: c.tt.tags, Tier: c.tt.tier}
 }
 
 func (c *call) readOptions() store.ReadOptions {
-	return store.ReadOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID()}
+	return store.ReadOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID(), IfTags: c.tt.ifTags}
 }
 
 // Azure's size limits for one request body: Put Block (MaxBlockSize) and
@@ -169,12 +170,19 @@ func (c *call) putBlob() {
 	if !ok {
 		return
 	}
+	crc, ok := c.crc64Header()
+	if !ok {
+		return
+	}
 	content, sum, ok := c.readBody(true, min(c.s.cfg.MaxBlobSize, MaxPutBlobSize))
 	if !ok {
 		return
 	}
 	if sent != nil && !bytes.Equal(sent, sum) {
 		c.md5Mismatch(sent, sum)
+		return
+	}
+	if crc != nil && !c.checkCRC64(crc, content) {
 		return
 	}
 	if hh.ContentMD5 == nil {
@@ -248,12 +256,19 @@ func (c *call) putBlock() {
 	if !ok {
 		return
 	}
+	crc, ok := c.crc64Header()
+	if !ok {
+		return
+	}
 	content, sum, ok := c.readBody(sent != nil, min(c.s.cfg.MaxBlobSize, MaxBlockSize))
 	if !ok {
 		return
 	}
 	if sent != nil && !bytes.Equal(sent, sum) {
 		c.md5Mismatch(sent, sum)
+		return
+	}
+	if crc != nil && !c.checkCRC64(crc, content) {
 		return
 	}
 	if err := c.st.StageBlock(c.addr.Account, c.addr.Container, c.addr.Blob, id, content, c.leaseID()); err != nil {
@@ -329,6 +344,10 @@ func (c *call) putBlockList() {
 	if !ok {
 		return
 	}
+	crc, ok := c.crc64Header()
+	if !ok {
+		return
+	}
 	body, ok := c.readXMLBody()
 	if !ok {
 		return
@@ -338,6 +357,9 @@ func (c *call) putBlockList() {
 			c.md5Mismatch(sent, sum[:])
 			return
 		}
+	}
+	if crc != nil && !c.checkCRC64(crc, store.Bytes(body)) {
+		return
 	}
 	refs, err := parseBlockList(body)
 	if errors.Is(err, errBlockListTooLong) {
@@ -417,7 +439,7 @@ func (c *call) getBlob() {
 		rng    byteRange
 		ranged bool
 	)
-	wantRangeMD5 := false
+	wantRangeMD5, wantRangeCRC := false, false
 	if c.r.Method == http.MethodGet {
 		if v := h.Get("x-ms-range"); v != "" {
 			var ok bool
@@ -442,10 +464,21 @@ func (c *call) getBlob() {
 			}
 			wantRangeMD5 = true
 		}
+		if v := h.Get("x-ms-range-get-content-crc64"); strings.EqualFold(v, "true") {
+			if !ranged || wantRangeMD5 {
+				c.badHeader("x-ms-range-get-content-crc64", v)
+				return
+			}
+			wantRangeCRC = true
+		}
 	}
 	b, err := c.st.Blob(c.addr.Account, c.addr.Container, c.addr.Blob, c.readOptions())
 	if err != nil {
 		c.storeErr(err)
+		return
+	}
+	if c.r.Method == http.MethodGet && b.Archived(c.now) {
+		c.storeErr(store.ErrBlobArchived)
 		return
 	}
 	size := b.Size()
@@ -460,7 +493,7 @@ func (c *call) getBlob() {
 			c.storeErr(store.ErrInvalidRange)
 			return
 		}
-		if wantRangeMD5 && n > maxRangeMD5 {
+		if (wantRangeMD5 || wantRangeCRC) && n > maxRangeMD5 {
 			// Azure computes a range MD5 for at most 4 MiB and answers a
 			// larger range with 400 InvalidHeaderValue naming the header.
 			c.badHeader("x-ms-range-get-content-md5", h.Get("x-ms-range-get-content-md5"))
@@ -477,9 +510,9 @@ func (c *call) getBlob() {
 		}
 	}
 	if c.r.Method == http.MethodHead {
-		rh.Set("x-ms-access-tier", "Hot")
-		rh.Set("x-ms-access-tier-inferred", "true")
+		c.setTierHeaders(rh, b)
 	}
+	setTagCount(rh, b)
 	md5b64 := ""
 	if len(b.Headers.ContentMD5) > 0 {
 		md5b64 = base64.StdEncoding.EncodeToString(b.Headers.ContentMD5)
@@ -493,6 +526,9 @@ func (c *call) getBlob() {
 			m := md5.New()
 			_, _ = b.Content.WriteRange(m, off, n)
 			rh.Set("Content-MD5", base64.StdEncoding.EncodeToString(m.Sum(nil)))
+		}
+		if wantRangeCRC {
+			rh.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(crc64Range(b.Content, off, n)))
 		}
 	} else if md5b64 != "" {
 		rh.Set("Content-MD5", md5b64)
@@ -587,6 +623,7 @@ func (c *call) leaseBlob() {
 		Action:     store.LeaseAction(strings.ToLower(h.Get("x-ms-lease-action"))),
 		ID:         c.leaseID(),
 		ProposedID: h.Get("x-ms-proposed-lease-id"),
+		IfTags:     c.tt.ifTags,
 	}
 	switch req.Action {
 	case store.LeaseAcquire, store.LeaseBreak, store.LeaseRenew, store.LeaseRelease, store.LeaseChange:
@@ -664,10 +701,4 @@ func (c *call) leaseBlob() {
 		rh.Set("x-ms-lease-id", res.ID)
 		c.ok(http.StatusOK)
 	}
-}
-
-// setBlobTier refuses Set Blob Tier: tiers are not modelled (every blob is
-// Hot), and answering 200 would claim a change that never happens.
-func (c *call) setBlobTier() {
-	c.notImplementedFeature("access tiers")
 }

@@ -328,8 +328,10 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	b.elem("Content-Disposition", bl.Headers.ContentDisposition)
 	b.elem("Cache-Control", bl.Headers.CacheControl)
 	b.elem("BlobType", "BlockBlob")
-	b.elem("AccessTier", "Hot")
-	b.elem("AccessTierInferred", "true")
+	c.tierElems(b, bl)
+	if n := len(bl.Tags); n > 0 {
+		b.elem("TagCount", itoa(n))
+	}
 	l := bl.Lease.At(c.now)
 	b.elem("LeaseStatus", l.Status())
 	b.elem("LeaseState", string(l.State))
@@ -345,6 +347,9 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	b.close("Properties")
 	if withMeta {
 		b.metadata(bl.Metadata)
+	}
+	if len(bl.Tags) > 0 && hasToken(c.q.Get("include"), "tags") {
+		writeTagSet(b, bl.Tags, nil)
 	}
 	b.close("Blob")
 }

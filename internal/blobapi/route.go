@@ -54,6 +54,10 @@ var (
 	opDeleteBlob        = &op{name: "DeleteBlob", write: true, perm: auth.PermDelete, rt: auth.ResourceObject, run: (*call).deleteBlob}
 	opLeaseBlob         = &op{name: "LeaseBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).leaseBlob}
 	opSetBlobTier       = &op{name: "SetBlobTier", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).setBlobTier}
+	opGetBlobTags       = &op{name: "GetBlobTags", perm: auth.PermTag, rt: auth.ResourceObject, run: (*call).getBlobTags}
+	opSetBlobTags       = &op{name: "SetBlobTags", write: true, perm: auth.PermTag, rt: auth.ResourceObject, run: (*call).setBlobTags}
+	opFindBlobs         = &op{name: "FindBlobsByTags", perm: auth.PermFilter, rt: auth.ResourceService, run: (*call).findBlobs}
+	opFindBlobsInCont   = &op{name: "FindBlobsByTagsInContainer", perm: auth.PermFilter, rt: auth.ResourceContainer, run: (*call).findBlobs}
 	opUnsupportedLease  = &op{name: "LeaseContainer", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).notImplemented}
 	opUnsupportedObject = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).notImplemented}
 )
@@ -84,6 +88,8 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 			return verb(map[string]*op{http.MethodGet: opListContainers})
 		case restype == "service" && comp == "properties":
 			return verb(map[string]*op{http.MethodGet: opGetServiceProps, http.MethodPut: opSetServiceProps})
+		case comp == "blobs" && restype == "":
+			return verb(map[string]*op{http.MethodGet: opFindBlobs})
 		case restype == "service" && comp == "stats":
 			return verb(map[string]*op{http.MethodGet: opGetServiceStats})
 		case restype != "" && restype != "service":
@@ -106,6 +112,8 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 			return verb(map[string]*op{http.MethodPut: opSetContainerACL, http.MethodGet: opGetContainerACL, http.MethodHead: opGetContainerACL})
 		case "list":
 			return verb(map[string]*op{http.MethodGet: opListBlobs})
+		case "blobs":
+			return verb(map[string]*op{http.MethodGet: opFindBlobsInCont})
 		case "lease":
 			return verb(map[string]*op{http.MethodPut: opUnsupportedLease})
 		}
@@ -129,7 +137,9 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 		return verb(map[string]*op{http.MethodPut: opLeaseBlob})
 	case "tier":
 		return verb(map[string]*op{http.MethodPut: opSetBlobTier})
-	case "copy", "snapshot", "tags", "undelete", "page", "appendblock", "pagelist", "seal", "expiry", "query", "immutabilityPolicies", "legalhold":
+	case "tags":
+		return verb(map[string]*op{http.MethodGet: opGetBlobTags, http.MethodPut: opSetBlobTags})
+	case "copy", "snapshot", "undelete", "page", "appendblock", "pagelist", "seal", "expiry", "query", "immutabilityPolicies", "legalhold":
 		return verb(map[string]*op{http.MethodPut: opUnsupportedObject, http.MethodGet: opUnsupportedObject, http.MethodPost: opUnsupportedObject, http.MethodDelete: opUnsupportedObject, http.MethodHead: opUnsupportedObject})
 	}
 	return badComp()

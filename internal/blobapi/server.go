@@ -104,6 +104,7 @@ type call struct {
 	anon  bool        // no credentials: public access only
 	auth  auth.Method // how the request was authenticated
 	wrote bool
+	tt    tagTierHeaders // tags.go
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost bool) {
@@ -169,7 +170,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 		c.fail(http.StatusForbidden, SecondaryWriteCode, SecondaryWriteMessage)
 		return
 	}
-	if c.refuseUnmodelled(o) {
+	if c.refuseUnmodelled(o) || !c.parseTagTierHeaders(o) {
 		return
 	}
 	o.run(c)
@@ -235,7 +236,7 @@ func statusFor(code string) int {
 	case "ContainerAlreadyExists", "BlobAlreadyExists", "ContainerBeingDeleted", "LeaseAlreadyPresent",
 		"LeaseIdMismatchWithLeaseOperation", "LeaseNotPresentWithLeaseOperation", "LeaseIsBrokenAndCannotBeRenewed",
 		"LeaseIsBreakingAndCannotBeAcquired", "LeaseIsBreakingAndCannotBeChanged", "BlockCountExceedsLimit",
-		"PendingCopyOperation", "LeaseLost", store.ErrStagedBytesExceeded.Code:
+		"PendingCopyOperation", "LeaseLost", store.ErrStagedBytesExceeded.Code, "BlobArchived", "BlobBeingRehydrated":
 		return http.StatusConflict
 	case "InvalidRange":
 		return http.StatusRequestedRangeNotSatisfiable

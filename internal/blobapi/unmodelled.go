@@ -21,14 +21,14 @@ type unmodelledHeader struct {
 	// ops limits the refusal to these operations; nil means every blob and
 	// container operation.
 	ops []*op
+	// except lists the operations that model the header.
+	except []*op
 }
 
 var unmodelledHeaders = []unmodelledHeader{
-	{name: "x-ms-tags", feature: "blob index tags", ops: []*op{opPutBlob, opPutBlockList, opCopyBlob}},
-	{name: "x-ms-access-tier", feature: "access tiers", ops: []*op{opPutBlob, opPutBlockList, opCopyBlob}},
-	{name: "x-ms-rehydrate-priority", feature: "access tiers"},
-	{name: "x-ms-if-tags", feature: "blob index tags"},
-	{name: "x-ms-source-if-tags", feature: "blob index tags"},
+	{name: "x-ms-rehydrate-priority", feature: "rehydration priorities on this operation", except: []*op{opSetBlobTier, opCopyBlob}},
+	{name: "x-ms-if-tags", feature: "tag conditions on this operation", except: ifTagsOps},
+	{name: "x-ms-source-if-tags", feature: "source tag conditions on this operation", except: []*op{opCopyBlob}},
 	{name: "x-ms-encryption-key", feature: "customer-provided encryption keys"},
 	{name: "x-ms-encryption-key-sha256", feature: "customer-provided encryption keys"},
 	{name: "x-ms-encryption-algorithm", feature: "customer-provided encryption keys"},
@@ -43,9 +43,10 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-blob-content-length", feature: "page blobs", ops: []*op{opSetBlobProps}},
 	{name: "x-ms-sequence-number-action", feature: "page blobs", ops: []*op{opSetBlobProps}},
 	{name: "x-ms-blob-sequence-number", feature: "page blobs", ops: []*op{opSetBlobProps}},
-	// CRC64 checksums: neither verified on upload nor returned on download.
-	{name: "x-ms-content-crc64", feature: "CRC64 checksums"},
-	{name: "x-ms-range-get-content-crc64", feature: "CRC64 checksums"},
+	// CRC64 checksums: verified on the uploads of checksum.go, returned on
+	// a ranged Get Blob.
+	{name: "x-ms-content-crc64", feature: "CRC64 checksums on this operation", except: []*op{opPutBlob, opPutBlock, opPutBlockList, opSetBlobTags}},
+	{name: "x-ms-range-get-content-crc64", feature: "CRC64 checksums on this operation", except: []*op{opGetBlob}},
 	{name: "x-ms-structured-body", feature: "structured message bodies"},
 	// Copy Blob copies the source's properties; these would be dropped.
 	{name: "x-ms-copy-source-authorization", feature: "OAuth copy-source authorization"},
@@ -107,7 +108,7 @@ func (c *call) refuseUnmodelled(o *op) bool {
 		if _, present := h[http.CanonicalHeaderKey(u.name)]; !present {
 			continue
 		}
-		if u.ops != nil && !containsOp(u.ops, o) {
+		if u.ops != nil && !containsOp(u.ops, o) || containsOp(u.except, o) {
 			continue
 		}
 		c.fail(http.StatusBadRequest, "UnsupportedHeader",

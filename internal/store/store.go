@@ -73,6 +73,10 @@ type Options struct {
 	// hold; DefaultMaxStagedBytes when zero, no cap when negative. A Put
 	// Block beyond it fails with ErrStagedBytesExceeded.
 	MaxStagedBytes int64
+	// RehydrateDelay is how long a rehydration from the Archive tier
+	// takes on the store's clock: DefaultRehydrateDelay when zero, none
+	// when negative.
+	RehydrateDelay time.Duration
 }
 
 // Store is an in-memory set of storage accounts. It is safe for concurrent
@@ -92,6 +96,8 @@ type Store struct {
 	now       func() time.Time
 	onCommit  func(Change)
 	maxStaged int64
+
+	rehydrateDelay time.Duration // tier.go
 
 	commitMu  sync.Mutex
 	seq       uint64
@@ -147,7 +153,11 @@ func New(opts Options) *Store {
 	if opts.MaxStagedBytes == 0 {
 		opts.MaxStagedBytes = DefaultMaxStagedBytes
 	}
-	return &Store{now: opts.Now, onCommit: opts.OnCommit, maxStaged: opts.MaxStagedBytes, accounts: map[string]*account{}}
+	if opts.RehydrateDelay == 0 {
+		opts.RehydrateDelay = DefaultRehydrateDelay
+	}
+	return &Store{now: opts.Now, onCommit: opts.OnCommit, maxStaged: opts.MaxStagedBytes, accounts: map[string]*account{},
+		rehydrateDelay: opts.RehydrateDelay}
 }
 
 // commit stamps a write and publishes it: it takes the next commit time,
@@ -499,6 +509,8 @@ func successor(p string) (string, bool) {
 type ReadOptions struct {
 	Conditions Conditions
 	LeaseID    string
+	// IfTags is the x-ms-if-tags condition (tags.go); nil when absent.
+	IfTags TagCondition
 }
 
 // Blob returns the current version of a blob after checking read
@@ -517,6 +529,9 @@ func (s *Store) Blob(acct, cname, name string, o ReadOptions) (*Blob, error) {
 	if err := o.Conditions.checkRead(b.ETag, b.LastModified); err != nil {
 		return nil, err
 	}
+	if err := o.IfTags.check(b); err != nil {
+		return nil, err
+	}
 	lease := b.Lease.At(s.now())
 	if err := lease.checkRead(o.LeaseID); err != nil {
 		return nil, err
@@ -532,6 +547,13 @@ func (s *Store) Blob(acct, cname, name string, o ReadOptions) (*Blob, error) {
 type WriteOptions struct {
 	Conditions Conditions
 	LeaseID    string
+	// IfTags is the x-ms-if-tags condition (tags.go); nil when absent.
+	IfTags TagCondition
+	// Tags and Tier are the index tags and access tier ("" for inferred)
+	// of the blob a creating write (Put Blob, Put Block List, Copy Blob)
+	// makes; other writes keep the blob's own.
+	Tags map[string]string
+	Tier string
 }
 
 // writeBlob runs the common part of every blob write under the account
@@ -558,6 +580,9 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 		if err := cur.Lease.At(now).checkWrite(o.LeaseID); err != nil {
 			return nil, err
 		}
+		if !create && cur.archived(now) {
+			return nil, ErrBlobArchived
+		}
 	} else {
 		if err := o.Conditions.checkWrite(false, "", time.Time{}); err != nil {
 			return nil, err
@@ -566,6 +591,9 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 			return nil, ErrLeaseNotPresent
 		}
 	}
+	if err := o.IfTags.check(cur); err != nil {
+		return nil, err
+	}
 	b, err := build(cur, a, c)
 	if err != nil {
 		return nil, err
@@ -573,6 +601,9 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	b.Name = name
 	s.commit(func(t time.Time, etag string) Change {
 		b.LastModified, b.ETag = t, etag
+		if create {
+			o.newBlobAttributes(b, t)
+		}
 		if cur != nil {
 			b.Created = cur.Created
 			b.Lease = cur.Lease.At(now)
@@ -778,6 +809,9 @@ func (s *Store) BlockList(acct, cname, name string, o ReadOptions) (BlockList, e
 		if err := b.Lease.At(now).checkRead(o.LeaseID); err != nil {
 			return bl, err
 		}
+		if err := o.IfTags.check(b); err != nil {
+			return bl, err
+		}
 		bl.Blob = b
 		bl.Committed = b.Blocks
 	}
@@ -825,6 +859,9 @@ func (s *Store) DeleteBlob(acct, cname, name string, o WriteOptions) error {
 	if err := cur.Lease.At(s.now()).checkWrite(o.LeaseID); err != nil {
 		return err
 	}
+	if err := o.IfTags.check(cur); err != nil {
+		return err
+	}
 	s.commit(func(time.Time, string) Change {
 		c.blobs.Delete(cur)
 		a.dropStaged(c, name)
@@ -850,6 +887,9 @@ func (s *Store) LeaseBlob(acct, cname, name string, req LeaseRequest, cond Condi
 	if err := cond.checkWrite(true, cur.ETag, cur.LastModified); err != nil {
 		return res, err
 	}
+	if err := req.IfTags.check(cur); err != nil {
+		return res, err
+	}
 	now := s.now()
 	lease, res, err := cur.Lease.At(now).apply(req, now, uuid.NewString)
 	if err != nil {
@@ -870,6 +910,8 @@ type CopySource struct {
 	Account, Container, Blob string
 	URL                      string // as the client gave it, for x-ms-copy-source
 	Conditions               Conditions
+	// IfTags is the x-ms-source-if-tags condition; nil when absent.
+	IfTags TagCondition
 }
 
 // CopyBlob copies a blob within the store. The copy completes before it
@@ -911,6 +953,12 @@ func (s *Store) copySourceBlob(src CopySource) (*Blob, error) {
 	}
 	if err := src.Conditions.checkWrite(true, sb.ETag, sb.LastModified); err != nil {
 		return nil, newErr("SourceConditionNotMet", "The source condition specified using HTTP conditional header(s) is not met.")
+	}
+	if src.IfTags != nil && !src.IfTags(sb.Tags) {
+		return nil, newErr("SourceConditionNotMet", "The source condition specified using HTTP conditional header(s) is not met.")
+	}
+	if sb.archived(s.now()) {
+		return nil, ErrBlobArchived
 	}
 	return sb, nil
 }

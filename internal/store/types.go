@@ -46,6 +46,17 @@ type Blob struct {
 	Blocks       []Block // the committed block list; empty for a blob written by Put Blob
 	Lease        Lease
 	Copy         *CopyInfo
+
+	// Blob index tags and access tier (tags.go, tier.go). Tags is nil
+	// when the blob has none. Tier is "" while the tier is inferred (Hot);
+	// RehydrateTier, RehydratePriority and RehydrateAt are set while an
+	// archived blob rehydrates (TierAt evaluates them at a given time).
+	Tags              map[string]string
+	Tier              string
+	TierChangeTime    time.Time
+	RehydrateTier     string
+	RehydratePriority string
+	RehydrateAt       time.Time
 }
 
 // Size is the blob's length in bytes.
