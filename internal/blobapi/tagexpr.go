@@ -89,9 +89,9 @@ func (e *tagExpr) condition() store.TagCondition {
 type tagTokKind int
 
 const (
-	tokEOF tagTokKind = iota
-	tokKey            // "quoted" or bare
-	tokValue          // 'quoted'
+	tokEOF   tagTokKind = iota
+	tokKey              // "quoted" or bare
+	tokValue            // 'quoted'
 	tokOp
 	tokLParen
 	tokRParen
