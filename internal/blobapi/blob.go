@@ -494,9 +494,14 @@ func (c *call) getBlob() {
 			return
 		}
 		if (wantRangeMD5 || wantRangeCRC) && n > maxRangeMD5 {
-			// Azure computes a range MD5 for at most 4 MiB and answers a
-			// larger range with 400 InvalidHeaderValue naming the header.
-			c.badHeader("x-ms-range-get-content-md5", h.Get("x-ms-range-get-content-md5"))
+			// Azure computes a range MD5 (or CRC64) for at most 4 MiB and
+			// answers a larger range with 400 InvalidHeaderValue naming the
+			// header.
+			name := "x-ms-range-get-content-md5"
+			if wantRangeCRC {
+				name = "x-ms-range-get-content-crc64"
+			}
+			c.badHeader(name, h.Get(name))
 			return
 		}
 		status = http.StatusPartialContent

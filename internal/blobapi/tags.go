@@ -261,6 +261,10 @@ func (c *call) findBlobs() {
 	}
 	fo.Match = func(_ string, b *store.Blob) bool { return len(b.Tags) > 0 && e.root.eval(b.Tags) }
 	page, err := c.st.FindBlobsByTags(c.addr.Account, fo)
+	if errors.Is(err, store.ErrContainerNotFound) && c.addr.Container == "" {
+		// On the account, @container naming no container finds nothing.
+		err = nil
+	}
 	if err != nil {
 		c.storeErr(err)
 		return
