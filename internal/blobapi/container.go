@@ -262,6 +262,7 @@ func (c *call) listBlobs() {
 		return
 	}
 	withMeta, withCopy := hasToken(include, "metadata"), hasToken(include, "copy")
+	o.IncludeUncommitted = hasToken(include, "uncommittedblobs")
 	page, err := c.st.ListBlobs(c.addr.Account, c.addr.Container, o)
 	if err != nil {
 		c.storeErr(err)

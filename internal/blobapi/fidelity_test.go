@@ -55,7 +55,6 @@ func TestUnmodelledRefused(t *testing.T) {
 		{"delete only snapshots", "DELETE", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-delete-snapshots": "only"}, "", 501, "NotImplemented", ""},
 		{"delete snapshots bad value", "DELETE", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-delete-snapshots": "some"}, "", 400, "InvalidHeaderValue", ""},
 		{"permanent delete", "DELETE", "/" + devAccount + "/ctr/src?deletetype=permanent", nil, "", 501, "NotImplemented", ""},
-		{"list uncommitted blobs", "GET", "/" + devAccount + "/ctr?restype=container&comp=list&include=metadata,uncommittedblobs", nil, "", 501, "NotImplemented", ""},
 		{"put blob from URL", "PUT", "/" + devAccount + "/ctr/pbfurl", with(put, "x-ms-copy-source", srcURL), "", 501, "NotImplemented", "pbfurl"},
 		{"copy source MD5", "PUT", "/" + devAccount + "/ctr/srcmd5", map[string]string{"x-ms-copy-source": srcURL, "x-ms-requires-sync": "true", "x-ms-source-content-md5": "AAAAAAAAAAAAAAAAAAAAAA=="}, "", 400, "UnsupportedHeader", "srcmd5"},
 		{"copy source lease", "PUT", "/" + devAccount + "/ctr/srclease", map[string]string{"x-ms-copy-source": srcURL, "x-ms-source-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 400, "UnsupportedHeader", "srclease"},

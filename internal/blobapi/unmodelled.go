@@ -95,11 +95,6 @@ func (c *call) refuseUnmodelled(o *op) bool {
 	case o == opDeleteBlob && c.q.Has("deletetype"):
 		c.notImplementedFeature("permanent deletion of soft-deleted snapshots and versions")
 		return true
-	case o == opListBlobs && hasToken(c.q.Get("include"), "uncommittedblobs"):
-		// The listing would leave out the blobs that have only
-		// uncommitted blocks, which is what the client asked for.
-		c.notImplementedFeature("listing blobs that have only uncommitted blocks")
-		return true
 	case c.addr.Blob != "" && (c.q.Has("snapshot") || c.q.Has("versionid")):
 		c.notImplementedFeature("blob snapshots and versions")
 		return true

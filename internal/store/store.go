@@ -301,6 +301,9 @@ type ListOptions struct {
 	Delimiter  string
 	Marker     string
 	MaxResults int // <= 0 or > MaxListResults means MaxListResults
+	// IncludeUncommitted (List Blobs include=uncommittedblobs) also lists
+	// the blobs that have only uncommitted blocks (uncommitted.go).
+	IncludeUncommitted bool
 }
 
 // MaxListResults is the most entries a listing page holds, as in Azure.
@@ -457,6 +460,13 @@ func (s *Store) ListBlobs(acct, cname string, o ListOptions) (BlobPage, error) {
 		return page, err
 	}
 	defer a.mu.RUnlock()
+	if o.IncludeUncommitted {
+		page = s.listBlobsWithUncommitted(c, o)
+		if s.testHookListed != nil {
+			s.testHookListed()
+		}
+		return page, nil
+	}
 	limit, count := o.max(), 0
 	from, done := o.start(), false
 	for !done {
