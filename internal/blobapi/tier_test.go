@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
@@ -142,7 +142,7 @@ func TestSetBlobTierAndRehydration(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			if st.tier != "" {
 				var raw *http.Response
-				_, err := bc.SetTier(runtime.WithCaptureResponse(ctx(), &raw), st.tier, &blob.SetTierOptions{RehydratePriority: st.prio})
+				_, err := bc.SetTier(policy.WithCaptureResponse(ctx(), &raw), st.tier, &blob.SetTierOptions{RehydratePriority: st.prio})
 				if st.code != "" {
 					wantCode(t, err, 409, st.code)
 				} else if err != nil {
