@@ -622,7 +622,9 @@ func (c *call) intHeader(name string, def int) (int, bool) {
 	return n, true
 }
 
-func (c *call) leaseBlob() {
+// leaseRequest reads the headers of Lease Blob and Lease Container. It
+// answers the request and returns false when one is missing or invalid.
+func (c *call) leaseRequest() (store.LeaseRequest, bool) {
 	h := c.r.Header
 	req := store.LeaseRequest{
 		Action:     store.LeaseAction(strings.ToLower(h.Get("x-ms-lease-action"))),
@@ -634,16 +636,16 @@ func (c *call) leaseBlob() {
 	case store.LeaseAcquire, store.LeaseBreak, store.LeaseRenew, store.LeaseRelease, store.LeaseChange:
 	case "":
 		c.missingHeader("x-ms-lease-action")
-		return
+		return req, false
 	default:
 		c.badHeader("x-ms-lease-action", h.Get("x-ms-lease-action"))
-		return
+		return req, false
 	}
 	// Lease ids are GUIDs; Azure refuses any other value with 400.
 	for _, name := range []string{"x-ms-lease-id", "x-ms-proposed-lease-id"} {
 		if v := h.Get(name); v != "" && uuid.Validate(v) != nil {
 			c.badHeader(name, v)
-			return
+			return req, false
 		}
 	}
 	var ok bool
@@ -651,45 +653,58 @@ func (c *call) leaseBlob() {
 	case store.LeaseAcquire:
 		if h.Get("x-ms-lease-duration") == "" {
 			c.missingHeader("x-ms-lease-duration")
-			return
+			return req, false
 		}
 		if req.Duration, ok = c.intHeader("x-ms-lease-duration", -1); !ok {
-			return
+			return req, false
 		}
 		if req.Duration != -1 && (req.Duration < 15 || req.Duration > 60) {
 			c.fail(http.StatusBadRequest, "InvalidHeaderValue", store.ErrInvalidLeaseDuration.Message,
 				azerr.NewDetail("HeaderName", "x-ms-lease-duration"), azerr.NewDetail("HeaderValue", h.Get("x-ms-lease-duration")))
-			return
+			return req, false
 		}
 	case store.LeaseBreak:
 		if req.BreakPeriod, ok = c.intHeader("x-ms-lease-break-period", -1); !ok {
-			return
+			return req, false
 		}
 		if h.Get("x-ms-lease-break-period") != "" && (req.BreakPeriod < 0 || req.BreakPeriod > 60) {
 			c.fail(http.StatusBadRequest, "InvalidHeaderValue", store.ErrInvalidLeaseBreakPeriod.Message,
 				azerr.NewDetail("HeaderName", "x-ms-lease-break-period"), azerr.NewDetail("HeaderValue", h.Get("x-ms-lease-break-period")))
-			return
+			return req, false
 		}
 	case store.LeaseRenew, store.LeaseRelease:
 		if req.ID == "" {
 			c.missingHeader("x-ms-lease-id")
-			return
+			return req, false
 		}
 	case store.LeaseChange:
 		if req.ID == "" {
 			c.missingHeader("x-ms-lease-id")
-			return
+			return req, false
 		}
 		if req.ProposedID == "" {
 			c.missingHeader("x-ms-proposed-lease-id")
-			return
+			return req, false
 		}
 	}
-	res, err := c.st.LeaseBlob(c.addr.Account, c.addr.Container, c.addr.Blob, req, conditions(h, ""))
+	return req, true
+}
+
+func (c *call) leaseBlob() {
+	req, ok := c.leaseRequest()
+	if !ok {
+		return
+	}
+	res, err := c.st.LeaseBlob(c.addr.Account, c.addr.Container, c.addr.Blob, req, conditions(c.r.Header, ""))
 	if err != nil {
 		c.storeErr(err)
 		return
 	}
+	c.answerLease(req, res)
+}
+
+// answerLease answers a successful lease action.
+func (c *call) answerLease(req store.LeaseRequest, res store.LeaseResult) {
 	rh := c.w.Header()
 	setWriteHeaders(rh, res.ETag, res.LastModified)
 	rh.Set("Content-Length", "0")

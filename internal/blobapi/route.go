@@ -58,7 +58,7 @@ var (
 	opSetBlobTags       = &op{name: "SetBlobTags", write: true, perm: auth.PermTag, rt: auth.ResourceObject, run: (*call).setBlobTags}
 	opFindBlobs         = &op{name: "FindBlobsByTags", perm: auth.PermFilter, rt: auth.ResourceService, run: (*call).findBlobs}
 	opFindBlobsInCont   = &op{name: "FindBlobsByTagsInContainer", perm: auth.PermFilter, rt: auth.ResourceContainer, run: (*call).findBlobs}
-	opUnsupportedLease  = &op{name: "LeaseContainer", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).notImplemented}
+	opLeaseContainer    = &op{name: "LeaseContainer", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).leaseContainer}
 	opUnsupportedObject = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).notImplemented}
 )
 
@@ -115,7 +115,7 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 		case "blobs":
 			return verb(map[string]*op{http.MethodGet: opFindBlobsInCont})
 		case "lease":
-			return verb(map[string]*op{http.MethodPut: opUnsupportedLease})
+			return verb(map[string]*op{http.MethodPut: opLeaseContainer})
 		}
 		return badComp()
 	}

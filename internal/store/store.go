@@ -382,14 +382,23 @@ func (s *Store) Container(acct, name string) (*Container, error) {
 	return c.props, nil
 }
 
-// DeleteContainer deletes a container and every blob in it.
+// DeleteContainer deletes a container and every blob in it. A container
+// with an active lease is deleted only by DeleteContainerLeased with its
+// lease id.
 func (s *Store) DeleteContainer(acct, name string, cond Conditions) error {
+	return s.deleteContainer(acct, name, "", cond)
+}
+
+func (s *Store) deleteContainer(acct, name, leaseID string, cond Conditions) error {
 	a, c, err := s.lockCont(acct, name)
 	if err != nil {
 		return err
 	}
 	defer a.mu.Unlock()
 	if err := cond.checkWrite(true, c.props.ETag, c.props.LastModified); err != nil {
+		return err
+	}
+	if err := c.props.Lease.At(s.now()).checkContainer(leaseID, true); err != nil {
 		return err
 	}
 	s.commit(func(time.Time, string) Change {
@@ -404,13 +413,16 @@ func (s *Store) DeleteContainer(acct, name string, cond Conditions) error {
 
 // updateContainer applies fn to a copy of the container's properties and
 // publishes the result with a new ETag.
-func (s *Store) updateContainer(acct, name string, cond Conditions, fn func(p *Container)) (*Container, error) {
+func (s *Store) updateContainer(acct, name, leaseID string, cond Conditions, fn func(p *Container)) (*Container, error) {
 	a, c, err := s.lockCont(acct, name)
 	if err != nil {
 		return nil, err
 	}
 	defer a.mu.Unlock()
 	if err := cond.checkWrite(true, c.props.ETag, c.props.LastModified); err != nil {
+		return nil, err
+	}
+	if err := c.props.Lease.At(s.now()).checkContainer(leaseID, false); err != nil {
 		return nil, err
 	}
 	p := *c.props
@@ -425,16 +437,13 @@ func (s *Store) updateContainer(acct, name string, cond Conditions, fn func(p *C
 
 // SetContainerMetadata replaces a container's metadata.
 func (s *Store) SetContainerMetadata(acct, name string, meta map[string]string, cond Conditions) (*Container, error) {
-	return s.updateContainer(acct, name, cond, func(p *Container) { p.Metadata = meta })
+	return s.SetContainerMetadataLeased(acct, name, meta, "", cond)
 }
 
 // SetContainerACL replaces a container's public access level and stored
 // access policies.
 func (s *Store) SetContainerACL(acct, name, publicAccess string, acl []SignedIdentifier, cond Conditions) (*Container, error) {
-	return s.updateContainer(acct, name, cond, func(p *Container) {
-		p.PublicAccess = publicAccess
-		p.ACL = acl
-	})
+	return s.SetContainerACLLeased(acct, name, publicAccess, acl, "", cond)
 }
 
 // ---- Blobs ----

@@ -85,6 +85,9 @@ type Container struct {
 	ACL          []SignedIdentifier
 	ETag         string
 	LastModified time.Time
+
+	// Container lease (containerlease.go); evaluate it with Lease.At.
+	Lease Lease
 }
 
 // Conditions are the HTTP conditional headers of a request. Empty strings
