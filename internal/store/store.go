@@ -98,6 +98,7 @@ type Store struct {
 	maxStaged int64
 
 	rehydrateDelay time.Duration // tier.go
+	testFindScan   int           // tags.go: replaces MaxFindScan when set
 
 	commitMu  sync.Mutex
 	seq       uint64

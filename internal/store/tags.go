@@ -183,7 +183,10 @@ func (s *Store) FindBlobsByTags(acct string, o FindOptions) (FindPage, error) {
 		}
 	}
 	limit := ListOptions{MaxResults: o.MaxResults}.max()
-	scanned := 0
+	scanned, scanLimit := 0, MaxFindScan
+	if s.testFindScan > 0 {
+		scanLimit = s.testFindScan
+	}
 	from := max(o.MarkerContainer, o.Container)
 	a.containers.AscendGreaterOrEqual(&container{name: from}, func(c *container) bool {
 		if o.Container != "" && c.name != o.Container {
@@ -195,7 +198,7 @@ func (s *Store) FindBlobsByTags(acct string, o FindOptions) (FindPage, error) {
 		}
 		more := true
 		c.blobs.AscendGreaterOrEqual(&Blob{Name: start}, func(b *Blob) bool {
-			if len(page.Blobs) == limit || scanned == MaxFindScan {
+			if len(page.Blobs) == limit || scanned == scanLimit {
 				page.NextContainer, page.NextBlob = c.name, b.Name
 				more = false
 				return false
