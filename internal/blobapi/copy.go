@@ -15,7 +15,7 @@ import (
 // (http://ACCOUNT.host/CONTAINER/BLOB) URLs are understood. It answers the
 // request and returns false when the source is unusable.
 func (c *call) copySource(raw string) (store.CopySource, bool) {
-	src := store.CopySource{URL: raw, Conditions: conditions(c.r.Header, "x-ms-source-"), IfTags: c.tt.srcIfTags}
+	src := store.CopySource{URL: raw, Conditions: conditions(c.r.Header, "x-ms-source-"), IfTags: c.tt.srcIfTags, CopyTags: c.tt.copyTags}
 	u, err := url.Parse(raw)
 	if err != nil || u.Path == "" {
 		c.badHeader("x-ms-copy-source", raw)

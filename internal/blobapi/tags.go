@@ -20,6 +20,7 @@ import (
 type tagTierHeaders struct {
 	ifTags    store.TagCondition // x-ms-if-tags
 	srcIfTags store.TagCondition // x-ms-source-if-tags (Copy Blob)
+	copyTags  bool               // x-ms-copy-source-tag-option: COPY
 	tags      map[string]string  // x-ms-tags
 	tier      string             // x-ms-access-tier, normalised; "" when absent
 }
@@ -62,6 +63,24 @@ func (c *call) parseTagTierHeaders(o *op) bool {
 			return false
 		}
 		c.tt.tags = tags
+	}
+	if v, ok := h["X-Ms-Copy-Source-Tag-Option"]; ok && o == opCopyBlob {
+		// Copy Blob From URL (x-ms-requires-sync) only: an asynchronous
+		// Copy Blob never copies the source's tags.
+		opt := strings.Join(v, ",")
+		switch {
+		case !strings.EqualFold(h.Get("x-ms-requires-sync"), "true"):
+			c.fail(http.StatusBadRequest, "UnsupportedHeader", "One of the HTTP headers specified in the request is not supported: x-ms-copy-source-tag-option applies to Copy Blob From URL (x-ms-requires-sync: true).",
+				azerr.NewDetail("HeaderName", "x-ms-copy-source-tag-option"))
+			return false
+		case strings.EqualFold(opt, "COPY") && c.tt.tags == nil:
+			c.tt.copyTags = true
+		case strings.EqualFold(opt, "REPLACE"):
+		default:
+			// COPY together with x-ms-tags, or an unknown value.
+			c.badHeader("x-ms-copy-source-tag-option", opt)
+			return false
+		}
 	}
 	if v := h.Get("x-ms-access-tier"); v != "" {
 		t, ok := normaliseTier(v)

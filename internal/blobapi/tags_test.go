@@ -562,3 +562,62 @@ func TestTagSASPermissions(t *testing.T) {
 		t.Fatalf("container SAS find: %v %v", resp.Blobs, err)
 	}
 }
+
+// TestCopySourceTagOption: Copy Blob From URL (x-ms-requires-sync) takes
+// its tags from x-ms-tags (REPLACE, the default) or from the source
+// (COPY); an asynchronous Copy Blob never copies them.
+func TestCopySourceTagOption(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("cpt")
+	cc := e.client.ServiceClient().NewContainerClient("cpt")
+	if _, err := cc.NewBlockBlobClient("src").Upload(ctx(), streamOf([]byte("s")), &blockblob.UploadOptions{Tags: map[string]string{"from": "source"}}); err != nil {
+		t.Fatal(err)
+	}
+	src := cc.NewBlobClient("src").URL() + "?" + e.accountSAS()
+	sync := map[string]string{"x-ms-copy-source": src, "x-ms-requires-sync": "true"}
+	with := func(extra map[string]string) map[string]string {
+		m := maps.Clone(sync)
+		maps.Copy(m, extra)
+		return m
+	}
+	tests := []struct {
+		name   string
+		hdr    map[string]string
+		status int
+		code   string
+		tags   map[string]string
+	}{
+		{"default replaces", with(map[string]string{"x-ms-tags": "to=dest"}), 202, "", map[string]string{"to": "dest"}},
+		{"REPLACE", with(map[string]string{"x-ms-copy-source-tag-option": "REPLACE", "x-ms-tags": "to=dest"}), 202, "", map[string]string{"to": "dest"}},
+		{"REPLACE without tags", with(map[string]string{"x-ms-copy-source-tag-option": "REPLACE"}), 202, "", map[string]string{}},
+		{"COPY", with(map[string]string{"x-ms-copy-source-tag-option": "COPY"}), 202, "", map[string]string{"from": "source"}},
+		{"COPY with x-ms-tags", with(map[string]string{"x-ms-copy-source-tag-option": "COPY", "x-ms-tags": "to=dest"}), 400, "InvalidHeaderValue", nil},
+		{"unknown option", with(map[string]string{"x-ms-copy-source-tag-option": "MERGE"}), 400, "InvalidHeaderValue", nil},
+		{"asynchronous copy", map[string]string{"x-ms-copy-source": src, "x-ms-copy-source-tag-option": "COPY"}, 400, "UnsupportedHeader", nil},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := "dst" + string(rune('a'+i))
+			resp := e.do("PUT", "/"+devAccount+"/cpt/"+dst, tt.hdr, nil)
+			if resp.StatusCode != tt.status || resp.Header.Get("x-ms-error-code") != tt.code {
+				t.Fatalf("got %d %q, want %d %q", resp.StatusCode, resp.Header.Get("x-ms-error-code"), tt.status, tt.code)
+			}
+			got, err := cc.NewBlobClient(dst).GetTags(ctx(), nil)
+			if tt.tags == nil {
+				wantCode(t, err, 404, bloberror.BlobNotFound)
+				return
+			}
+			if err != nil || !maps.Equal(tagsOf(got.BlobTagSet), tt.tags) {
+				t.Fatalf("tags %v %v, want %v", tagsOf(got.BlobTagSet), err, tt.tags)
+			}
+		})
+	}
+	// Through the SDK: Copy Blob From URL with tags and a tier.
+	if _, err := cc.NewBlobClient("sdk").CopyFromURL(ctx(), src, &blob.CopyFromURLOptions{BlobTags: map[string]string{"sdk": "yes"}, Tier: to.Ptr(blob.AccessTierCool)}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := cc.NewBlobClient("sdk").GetProperties(ctx(), nil)
+	if err != nil || *p.AccessTier != "Cool" || p.TagCount == nil || *p.TagCount != 1 {
+		t.Fatalf("SDK copy: tier %v tags %v %v", p.AccessTier, p.TagCount, err)
+	}
+}

@@ -51,7 +51,7 @@ var unmodelledHeaders = []unmodelledHeader{
 	// Copy Blob copies the source's properties; these would be dropped.
 	{name: "x-ms-copy-source-authorization", feature: "OAuth copy-source authorization"},
 	{name: "x-ms-copy-source-blob-properties", feature: "copies that do not keep the source's properties", ops: []*op{opCopyBlob}},
-	{name: "x-ms-copy-source-tag-option", feature: "blob index tags"},
+	{name: "x-ms-copy-source-tag-option", feature: "x-ms-copy-source-tag-option on this operation", except: []*op{opCopyBlob}},
 	// Copy Blob (From URL) would copy without these source checks.
 	{name: "x-ms-source-content-md5", feature: "verifying the copy source's MD5", ops: []*op{opCopyBlob}},
 	{name: "x-ms-source-content-crc64", feature: "CRC64 checksums", ops: []*op{opCopyBlob}},

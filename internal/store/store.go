@@ -932,6 +932,9 @@ type CopySource struct {
 	Conditions               Conditions
 	// IfTags is the x-ms-source-if-tags condition; nil when absent.
 	IfTags TagCondition
+	// CopyTags gives the copy the source's tags instead of
+	// WriteOptions.Tags (x-ms-copy-source-tag-option: COPY).
+	CopyTags bool
 }
 
 // CopyBlob copies a blob within the store. The copy completes before it
@@ -940,6 +943,9 @@ type CopySource struct {
 // between two accounts never holds both locks.
 func (s *Store) CopyBlob(acct, cname, name string, src CopySource, meta map[string]string, o WriteOptions) (*Blob, error) {
 	sb, srcErr := s.copySourceBlob(src)
+	if srcErr == nil && src.CopyTags {
+		o.Tags = sb.Tags
+	}
 	return s.writeBlob(acct, cname, name, o, true, func(_ *Blob, _ *account, _ *container) (*Blob, error) {
 		if srcErr != nil {
 			return nil, srcErr
