@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
 
 	"github.com/geoblob/geoblob/emulator"
 )
@@ -127,5 +128,56 @@ func TestTagsAndTiersReplicateWithLag(t *testing.T) {
 	_, err = sb.SetTier(ctx, blob.AccessTierCool, nil)
 	if !bloberror.HasCode(err, "InsufficientAccountPermissions") {
 		t.Fatalf("Set Blob Tier on the secondary: %v", err)
+	}
+}
+
+// TestContainerLeaseReplicatesWithLag: a container lease reaches the
+// secondary once the lag has passed; the secondary refuses lease actions.
+func TestContainerLeaseReplicatesWithLag(t *testing.T) {
+	const lag = 10 * time.Second
+	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
+	emu := start(t, emulator.Options{Lag: lag, Clock: clk})
+	ctx := context.Background()
+	prim, sec := clients(t, emu, emu.SecondaryURL())
+	if _, err := prim.CreateContainer(ctx, "clr", nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(lag)
+	waitReplicated(t, emu)
+	pc := prim.ServiceClient().NewContainerClient("clr")
+	sc := sec.ServiceClient().NewContainerClient("clr")
+	lc, err := lease.NewContainerClient(pc, &lease.ContainerClientOptions{LeaseID: to.Ptr("11111111-1111-1111-1111-111111111111")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.AcquireLease(ctx, -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	state := func() string {
+		t.Helper()
+		p, err := sc.GetProperties(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(*p.LeaseState)
+	}
+	clk.Advance(lag - time.Nanosecond)
+	if s := state(); s != "available" {
+		t.Fatalf("secondary lease before the lag: %s", s)
+	}
+	clk.Advance(time.Nanosecond)
+	waitReplicated(t, emu)
+	if s := state(); s != "leased" {
+		t.Fatalf("secondary lease after the lag: %s", s)
+	}
+	sl, err := lease.NewContainerClient(sc, &lease.ContainerClientOptions{LeaseID: to.Ptr("11111111-1111-1111-1111-111111111111")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sl.ReleaseLease(ctx, nil); !bloberror.HasCode(err, "InsufficientAccountPermissions") {
+		t.Fatalf("Lease Container on the secondary: %v", err)
+	}
+	if _, err := prim.DeleteContainer(ctx, "clr", nil); !bloberror.HasCode(err, bloberror.LeaseIDMissing) {
+		t.Fatalf("delete of a leased container: %v", err)
 	}
 }
