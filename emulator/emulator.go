@@ -142,6 +142,11 @@ type Options struct {
 	// blob are coalesced into its newest state (the secondary may show a
 	// newer state early, never an older one than LastSyncTime promises).
 	MaxSupersededBytes int64
+	// RehydrateDelay is how long rehydrating a blob from the Archive tier
+	// (Set Blob Tier) takes on Clock; 0 means DefaultRehydrateDelay,
+	// negative means at once. Until then the blob reports
+	// x-ms-archive-status rehydrate-pending-to-<tier> and cannot be read.
+	RehydrateDelay time.Duration
 
 	// Connection limits, applied to the listeners Start opens (a server of
 	// your own around Handler sets its own). For each timeout 0 means its
@@ -180,6 +185,9 @@ const (
 	// DefaultMaxStagedBytes is the cap on uncommitted block bytes per
 	// account when Options.MaxStagedBytes is 0.
 	DefaultMaxStagedBytes = store.DefaultMaxStagedBytes
+	// DefaultRehydrateDelay is how long a rehydration from Archive takes
+	// when Options.RehydrateDelay is 0.
+	DefaultRehydrateDelay = store.DefaultRehydrateDelay
 )
 
 // orDefault resolves an Options duration: 0 is def, negative is none (0).
@@ -321,7 +329,7 @@ func New(opts Options) (*Emulator, error) {
 	now := opts.Clock.Now
 	e.secondary = store.New(store.Options{Now: now})
 	var repl *replica.Replicator
-	e.primary = store.New(store.Options{Now: now, MaxStagedBytes: opts.MaxStagedBytes, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
+	e.primary = store.New(store.Options{Now: now, MaxStagedBytes: opts.MaxStagedBytes, RehydrateDelay: opts.RehydrateDelay, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
 	repl = replica.New(e.secondary, replica.Options{Lag: opts.Lag, Clock: opts.Clock, Fence: e.primary.FenceNow, MaxSupersededBytes: opts.MaxSupersededBytes})
 	e.repl = repl
 	e.faults = fault.NewSet(fault.WithTimeSource(opts.Clock))

@@ -44,8 +44,8 @@ func TestJavaScriptSDK(t *testing.T) {
 			if err != nil {
 				t.Fatalf("JavaScript SDK test failed: %v", err)
 			}
-			if got := strings.Count(string(out), "ok "); got != 8 {
-				t.Fatalf("%d checks passed, want 8", got)
+			if got := strings.Count(string(out), "ok "); got != 9 {
+				t.Fatalf("%d checks passed, want 9", got)
 			}
 		})
 	}

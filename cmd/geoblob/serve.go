@@ -61,6 +61,7 @@ it is asked for.`,
 				Lag:                 lag,
 				ControlToken:        controlToken,
 				MaxStagedBytes:      limits.MaxStagedBytes,
+				RehydrateDelay:      limits.RehydrateDelay,
 				ReadHeaderTimeout:   limits.ReadHeaderTimeout,
 				ReadTimeout:         limits.ReadTimeout,
 				WriteTimeout:        limits.WriteTimeout,
@@ -121,6 +122,7 @@ it is asked for.`,
 	f.DurationVar(&limits.IdleTimeout, "idle-timeout", emulator.DefaultIdleTimeout, "close a keep-alive connection idle for this long (negative = never)")
 	f.IntVar(&limits.MaxConns, "max-conns", emulator.DefaultMaxConns, "most connections open at once; at the cap the longest-idle one is closed (negative = no cap)")
 	f.Int64Var(&limits.MaxStagedBytes, "max-staged-bytes", emulator.DefaultMaxStagedBytes, "most bytes of uncommitted blocks per account (negative = no cap)")
+	f.DurationVar(&limits.RehydrateDelay, "rehydrate-delay", emulator.DefaultRehydrateDelay, "time a blob takes to rehydrate from the Archive tier (negative = at once)")
 	return cmd
 }
 

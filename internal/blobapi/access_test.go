@@ -302,7 +302,7 @@ func TestBadInput(t *testing.T) {
 		{"bad range", "GET", "/" + devAccount + "/ctr/b", map[string]string{"x-ms-range": "bytes=a-b"}, nil, 400, "InvalidHeaderValue"},
 		{"lease break period", "PUT", "/" + devAccount + "/ctr/b?comp=lease", map[string]string{"x-ms-lease-action": "break", "x-ms-lease-break-period": "99"}, nil, 400, "InvalidHeaderValue"},
 		{"lease acquire without duration", "PUT", "/" + devAccount + "/ctr/b?comp=lease", map[string]string{"x-ms-lease-action": "acquire"}, nil, 400, "MissingRequiredHeader"},
-		{"bad tier", "PUT", "/" + devAccount + "/ctr/b?comp=tier", map[string]string{"x-ms-access-tier": "Frozen"}, nil, 501, "NotImplemented"},
+		{"bad tier", "PUT", "/" + devAccount + "/ctr/b?comp=tier", map[string]string{"x-ms-access-tier": "Frozen"}, nil, 400, "InvalidHeaderValue"},
 		{"bad copy source", "PUT", "/" + devAccount + "/ctr/cp", map[string]string{"x-ms-copy-source": "::not a url"}, nil, 400, "InvalidHeaderValue"},
 		{"container lease id without lease", "DELETE", "/" + devAccount + "/ctr?restype=container", map[string]string{"x-ms-lease-id": "x"}, nil, 412, "LeaseNotPresentWithContainerOperation"},
 		{"stats on primary", "GET", "/" + devAccount + "/?restype=service&comp=stats", nil, nil, 400, "InvalidQueryParameterValue"},
@@ -409,10 +409,6 @@ func TestLimitsAndRecovery(t *testing.T) {
 	resp = e.do("HEAD", "/"+devAccount+"/ctr/missing", nil, nil)
 	if resp.StatusCode != 404 || resp.Header.Get("x-ms-error-code") != "BlobNotFound" {
 		t.Errorf("HEAD missing: %d %q", resp.StatusCode, resp.Header.Get("x-ms-error-code"))
-	}
-	// Set Blob Tier is refused: tiers are not modelled.
-	if _, err := e.client.ServiceClient().NewContainerClient("ctr").NewBlobClient("fits").SetTier(ctx(), blob.AccessTierCool, nil); !bloberror.HasCode(err, "NotImplemented") {
-		t.Errorf("set tier: got %v, want NotImplemented", err)
 	}
 	// Chunked uploads without Content-Length are refused.
 	req, _ := http.NewRequest("PUT", e.srv.URL+"/"+devAccount+"/ctr/chunked?"+e.accountSAS(), io.MultiReader(strings.NewReader("abc")))

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/base64"
-	"encoding/binary"
-	"hash/crc64"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,11 +22,6 @@ const (
 	MaxAppendBlockSizeLegacy = 4 << 20
 	appendBlock100MiBVersion = "2022-11-02"
 )
-
-// crc64Table is the CRC-64 Azure Storage uses for x-ms-content-crc64: the
-// reflected polynomial 0x9A6C9329AC4BC9B5, sent as 8 little-endian bytes in
-// base64.
-var crc64Table = crc64.MakeTable(0x9A6C9329AC4BC9B5)
 
 // maxAppendBlockSize is the largest Append Block body the request's
 // x-ms-version allows.
@@ -64,9 +57,9 @@ func (c *call) appendOptions() (store.AppendOptions, bool) {
 	return o, true
 }
 
-// crc64Header decodes a base64 CRC-64 header. It answers the request and
-// returns false when the value is malformed.
-func (c *call) crc64Header(name string) ([]byte, bool) {
+// crc64HeaderNamed decodes the base64 CRC-64 header name. It answers the
+// request and returns false when the value is malformed.
+func (c *call) crc64HeaderNamed(name string) ([]byte, bool) {
 	v := c.r.Header.Get(name)
 	if v == "" {
 		return nil, true
@@ -80,17 +73,7 @@ func (c *call) crc64Header(name string) ([]byte, bool) {
 }
 
 // contentCRC64 is the CRC-64 of content, as Azure encodes it.
-func contentCRC64(content store.Content) []byte {
-	h := crc64.New(crc64Table)
-	_, _ = content.WriteTo(h)
-	return binary.LittleEndian.AppendUint64(nil, h.Sum64())
-}
-
-func contentMD5(content store.Content) []byte {
-	h := md5.New()
-	_, _ = content.WriteTo(h)
-	return h.Sum(nil)
-}
+func contentCRC64(content store.Content) []byte { return crc64Range(content, 0, content.Size()) }
 
 func (c *call) crc64Mismatch(sent, got []byte) {
 	c.fail(http.StatusBadRequest, "Crc64Mismatch", "The CRC64 value specified in the request did not match with the CRC64 value calculated by the server.",
@@ -103,6 +86,11 @@ func (c *call) crc64Mismatch(sent, got []byte) {
 func (c *call) putAppendBlob() {
 	if c.r.ContentLength != 0 {
 		c.badHeader("Content-Length", strconv.FormatInt(c.r.ContentLength, 10))
+		return
+	}
+	if c.tt.tier != "" {
+		// Access tiers are for block blobs.
+		c.badHeader("x-ms-access-tier", c.r.Header.Get("x-ms-access-tier"))
 		return
 	}
 	hh, sent, meta, ok := c.commitHeaders(true)
@@ -133,7 +121,7 @@ func (c *call) appendBlock() {
 	if !ok {
 		return
 	}
-	sentCRC, ok := c.crc64Header("x-ms-content-crc64")
+	sentCRC, ok := c.crc64Header()
 	if !ok {
 		return
 	}

@@ -298,6 +298,10 @@ func TestBlobTypeMismatch(t *testing.T) {
 			_, err := cc.NewBlockBlobClient("app").GetBlockList(ctx(), blockblob.BlockListTypeAll, nil)
 			return err
 		}},
+		{"set tier of append blob", func() error {
+			_, err := cc.NewBlobClient("app").SetTier(ctx(), blob.AccessTierCool, nil)
+			return err
+		}},
 		{"append block on block blob", func() error {
 			_, err := cc.NewAppendBlobClient("blk").AppendBlock(ctx(), streamOf([]byte("x")), nil)
 			return err

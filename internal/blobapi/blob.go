@@ -25,11 +25,12 @@ import (
 const maxRangeMD5 = 4 << 20
 
 func (c *call) writeOptions() store.WriteOptions {
-	return store.WriteOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID()}
+	return store.WriteOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID(),
+		IfTags: c.tt.ifTags, Tags: c.tt.tags, Tier: c.tt.tier}
 }
 
 func (c *call) readOptions() store.ReadOptions {
-	return store.ReadOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID()}
+	return store.ReadOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID(), IfTags: c.tt.ifTags}
 }
 
 // Azure's size limits for one request body: Put Block (MaxBlockSize) and
@@ -172,12 +173,19 @@ func (c *call) putBlob() {
 	if !ok {
 		return
 	}
+	crc, ok := c.crc64Header()
+	if !ok {
+		return
+	}
 	content, sum, ok := c.readBody(true, min(c.s.cfg.MaxBlobSize, MaxPutBlobSize))
 	if !ok {
 		return
 	}
 	if sent != nil && !bytes.Equal(sent, sum) {
 		c.md5Mismatch(sent, sum)
+		return
+	}
+	if crc != nil && !c.checkCRC64(crc, content) {
 		return
 	}
 	if hh.ContentMD5 == nil {
@@ -251,12 +259,19 @@ func (c *call) putBlock() {
 	if !ok {
 		return
 	}
+	crc, ok := c.crc64Header()
+	if !ok {
+		return
+	}
 	content, sum, ok := c.readBody(sent != nil, min(c.s.cfg.MaxBlobSize, MaxBlockSize))
 	if !ok {
 		return
 	}
 	if sent != nil && !bytes.Equal(sent, sum) {
 		c.md5Mismatch(sent, sum)
+		return
+	}
+	if crc != nil && !c.checkCRC64(crc, content) {
 		return
 	}
 	if err := c.st.StageBlock(c.addr.Account, c.addr.Container, c.addr.Blob, id, content, c.leaseID()); err != nil {
@@ -332,6 +347,10 @@ func (c *call) putBlockList() {
 	if !ok {
 		return
 	}
+	crc, ok := c.crc64Header()
+	if !ok {
+		return
+	}
 	body, ok := c.readXMLBody()
 	if !ok {
 		return
@@ -341,6 +360,9 @@ func (c *call) putBlockList() {
 			c.md5Mismatch(sent, sum[:])
 			return
 		}
+	}
+	if crc != nil && !c.checkCRC64(crc, store.Bytes(body)) {
+		return
 	}
 	refs, err := parseBlockList(body)
 	if errors.Is(err, errBlockListTooLong) {
@@ -424,7 +446,7 @@ func (c *call) getBlob() {
 		rng    byteRange
 		ranged bool
 	)
-	wantRangeMD5 := false
+	wantRangeMD5, wantRangeCRC := false, false
 	if c.r.Method == http.MethodGet {
 		if v := h.Get("x-ms-range"); v != "" {
 			var ok bool
@@ -449,10 +471,21 @@ func (c *call) getBlob() {
 			}
 			wantRangeMD5 = true
 		}
+		if v := h.Get("x-ms-range-get-content-crc64"); strings.EqualFold(v, "true") {
+			if !ranged || wantRangeMD5 {
+				c.badHeader("x-ms-range-get-content-crc64", v)
+				return
+			}
+			wantRangeCRC = true
+		}
 	}
 	b, err := c.st.Blob(c.addr.Account, c.addr.Container, c.addr.Blob, c.readOptions())
 	if err != nil {
 		c.storeErr(err)
+		return
+	}
+	if c.r.Method == http.MethodGet && b.Archived(c.now) {
+		c.storeErr(store.ErrBlobArchived)
 		return
 	}
 	size := b.Size()
@@ -467,10 +500,15 @@ func (c *call) getBlob() {
 			c.storeErr(store.ErrInvalidRange)
 			return
 		}
-		if wantRangeMD5 && n > maxRangeMD5 {
-			// Azure computes a range MD5 for at most 4 MiB and answers a
-			// larger range with 400 InvalidHeaderValue naming the header.
-			c.badHeader("x-ms-range-get-content-md5", h.Get("x-ms-range-get-content-md5"))
+		if (wantRangeMD5 || wantRangeCRC) && n > maxRangeMD5 {
+			// Azure computes a range MD5 (or CRC64) for at most 4 MiB and
+			// answers a larger range with 400 InvalidHeaderValue naming the
+			// header.
+			name := "x-ms-range-get-content-md5"
+			if wantRangeCRC {
+				name = "x-ms-range-get-content-crc64"
+			}
+			c.badHeader(name, h.Get(name))
 			return
 		}
 		status = http.StatusPartialContent
@@ -484,9 +522,9 @@ func (c *call) getBlob() {
 		}
 	}
 	if c.r.Method == http.MethodHead && b.Type() == store.BlockBlob {
-		rh.Set("x-ms-access-tier", "Hot")
-		rh.Set("x-ms-access-tier-inferred", "true")
+		c.setTierHeaders(rh, b)
 	}
+	setTagCount(rh, b)
 	md5b64 := ""
 	if len(b.Headers.ContentMD5) > 0 {
 		md5b64 = base64.StdEncoding.EncodeToString(b.Headers.ContentMD5)
@@ -500,6 +538,9 @@ func (c *call) getBlob() {
 			m := md5.New()
 			_, _ = b.Content.WriteRange(m, off, n)
 			rh.Set("Content-MD5", base64.StdEncoding.EncodeToString(m.Sum(nil)))
+		}
+		if wantRangeCRC {
+			rh.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(crc64Range(b.Content, off, n)))
 		}
 	} else if md5b64 != "" {
 		rh.Set("Content-MD5", md5b64)
@@ -588,27 +629,30 @@ func (c *call) intHeader(name string, def int) (int, bool) {
 	return n, true
 }
 
-func (c *call) leaseBlob() {
+// leaseRequest reads the headers of Lease Blob and Lease Container. It
+// answers the request and returns false when one is missing or invalid.
+func (c *call) leaseRequest() (store.LeaseRequest, bool) {
 	h := c.r.Header
 	req := store.LeaseRequest{
 		Action:     store.LeaseAction(strings.ToLower(h.Get("x-ms-lease-action"))),
 		ID:         c.leaseID(),
 		ProposedID: h.Get("x-ms-proposed-lease-id"),
+		IfTags:     c.tt.ifTags,
 	}
 	switch req.Action {
 	case store.LeaseAcquire, store.LeaseBreak, store.LeaseRenew, store.LeaseRelease, store.LeaseChange:
 	case "":
 		c.missingHeader("x-ms-lease-action")
-		return
+		return req, false
 	default:
 		c.badHeader("x-ms-lease-action", h.Get("x-ms-lease-action"))
-		return
+		return req, false
 	}
 	// Lease ids are GUIDs; Azure refuses any other value with 400.
 	for _, name := range []string{"x-ms-lease-id", "x-ms-proposed-lease-id"} {
 		if v := h.Get(name); v != "" && uuid.Validate(v) != nil {
 			c.badHeader(name, v)
-			return
+			return req, false
 		}
 	}
 	var ok bool
@@ -616,45 +660,58 @@ func (c *call) leaseBlob() {
 	case store.LeaseAcquire:
 		if h.Get("x-ms-lease-duration") == "" {
 			c.missingHeader("x-ms-lease-duration")
-			return
+			return req, false
 		}
 		if req.Duration, ok = c.intHeader("x-ms-lease-duration", -1); !ok {
-			return
+			return req, false
 		}
 		if req.Duration != -1 && (req.Duration < 15 || req.Duration > 60) {
 			c.fail(http.StatusBadRequest, "InvalidHeaderValue", store.ErrInvalidLeaseDuration.Message,
 				azerr.NewDetail("HeaderName", "x-ms-lease-duration"), azerr.NewDetail("HeaderValue", h.Get("x-ms-lease-duration")))
-			return
+			return req, false
 		}
 	case store.LeaseBreak:
 		if req.BreakPeriod, ok = c.intHeader("x-ms-lease-break-period", -1); !ok {
-			return
+			return req, false
 		}
 		if h.Get("x-ms-lease-break-period") != "" && (req.BreakPeriod < 0 || req.BreakPeriod > 60) {
 			c.fail(http.StatusBadRequest, "InvalidHeaderValue", store.ErrInvalidLeaseBreakPeriod.Message,
 				azerr.NewDetail("HeaderName", "x-ms-lease-break-period"), azerr.NewDetail("HeaderValue", h.Get("x-ms-lease-break-period")))
-			return
+			return req, false
 		}
 	case store.LeaseRenew, store.LeaseRelease:
 		if req.ID == "" {
 			c.missingHeader("x-ms-lease-id")
-			return
+			return req, false
 		}
 	case store.LeaseChange:
 		if req.ID == "" {
 			c.missingHeader("x-ms-lease-id")
-			return
+			return req, false
 		}
 		if req.ProposedID == "" {
 			c.missingHeader("x-ms-proposed-lease-id")
-			return
+			return req, false
 		}
 	}
-	res, err := c.st.LeaseBlob(c.addr.Account, c.addr.Container, c.addr.Blob, req, conditions(h, ""))
+	return req, true
+}
+
+func (c *call) leaseBlob() {
+	req, ok := c.leaseRequest()
+	if !ok {
+		return
+	}
+	res, err := c.st.LeaseBlob(c.addr.Account, c.addr.Container, c.addr.Blob, req, conditions(c.r.Header, ""))
 	if err != nil {
 		c.storeErr(err)
 		return
 	}
+	c.answerLease(req, res)
+}
+
+// answerLease answers a successful lease action.
+func (c *call) answerLease(req store.LeaseRequest, res store.LeaseResult) {
 	rh := c.w.Header()
 	setWriteHeaders(rh, res.ETag, res.LastModified)
 	rh.Set("Content-Length", "0")
@@ -671,10 +728,4 @@ func (c *call) leaseBlob() {
 		rh.Set("x-ms-lease-id", res.ID)
 		c.ok(http.StatusOK)
 	}
-}
-
-// setBlobTier refuses Set Blob Tier: tiers are not modelled (every blob is
-// Hot), and answering 200 would claim a change that never happens.
-func (c *call) setBlobTier() {
-	c.notImplementedFeature("access tiers")
 }

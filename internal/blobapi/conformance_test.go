@@ -83,8 +83,7 @@ func TestListIncludeValidated(t *testing.T) {
 		{"/" + devAccount + "/ctr?restype=container&comp=list&include=metadata,bogus", http.StatusBadRequest},
 		{"/" + devAccount + "/?comp=list&include=snapshots", http.StatusBadRequest},
 		{"/" + devAccount + "/ctr?restype=container&comp=list&include=Metadata,copy,tags,versions", http.StatusOK},
-		// Listing blobs that have only uncommitted blocks is not modelled.
-		{"/" + devAccount + "/ctr?restype=container&comp=list&include=Metadata,uncommittedblobs,copy", http.StatusNotImplemented},
+		{"/" + devAccount + "/ctr?restype=container&comp=list&include=Metadata,uncommittedblobs,copy", http.StatusOK},
 		{"/" + devAccount + "/?comp=list&include=metadata,system", http.StatusOK},
 	}
 	for _, tt := range tests {
@@ -96,16 +95,14 @@ func TestListIncludeValidated(t *testing.T) {
 			t.Errorf("%s: error code %q", tt.path, resp.Header.Get("x-ms-error-code"))
 		}
 	}
-	// The SDK's include flags are all accepted, but for UncommittedBlobs.
+	// The SDK's include flags are all accepted.
 	pager := e.client.NewListBlobsFlatPager("ctr", &azblob.ListBlobsFlatOptions{Include: azblob.ListBlobsInclude{
-		Copy: true, Metadata: true, Snapshots: true, Deleted: true, Tags: true,
+		Copy: true, Metadata: true, Snapshots: true, Deleted: true, Tags: true, UncommittedBlobs: true,
 		Versions: true, LegalHold: true, ImmutabilityPolicy: true, DeletedWithVersions: true, Permissions: true,
 	}})
 	if _, err := pager.NextPage(ctx()); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.client.NewListBlobsFlatPager("ctr", &azblob.ListBlobsFlatOptions{Include: azblob.ListBlobsInclude{UncommittedBlobs: true}}).NextPage(ctx())
-	wantCode(t, err, http.StatusNotImplemented, "NotImplemented")
 }
 
 func TestLeaseIDsMustBeGUIDs(t *testing.T) {

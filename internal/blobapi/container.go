@@ -26,16 +26,6 @@ func (c *call) publicAccess() (string, bool) {
 	return "", false
 }
 
-// noContainerLease rejects a lease id on container operations: the emulator
-// has no container leases, so a lease id never matches.
-func (c *call) noContainerLease() bool {
-	if c.leaseID() != "" {
-		c.storeErr(store.ErrContainerLeaseNotPresent)
-		return false
-	}
-	return true
-}
-
 func (c *call) createContainer() {
 	meta, ok := c.metadata()
 	if !ok {
@@ -55,16 +45,13 @@ func (c *call) createContainer() {
 }
 
 func (c *call) deleteContainer() {
-	if !c.noContainerLease() {
-		return
-	}
 	cond := conditions(c.r.Header, "")
 	if cond.IfMatch != "" || cond.IfNoneMatch != "" {
 		// Azure rejects ETag conditions on Delete Container.
 		c.unsupportedHeader()
 		return
 	}
-	if err := c.st.DeleteContainer(c.addr.Account, c.addr.Container, cond); err != nil {
+	if err := c.st.DeleteContainerLeased(c.addr.Account, c.addr.Container, c.leaseID(), cond); err != nil {
 		c.storeErr(err)
 		return
 	}
@@ -74,10 +61,7 @@ func (c *call) deleteContainer() {
 // containerProperties answers Get Container Properties and Get Container
 // Metadata.
 func (c *call) containerProperties() {
-	if !c.noContainerLease() {
-		return
-	}
-	p, err := c.st.Container(c.addr.Account, c.addr.Container)
+	p, err := c.st.ContainerLeased(c.addr.Account, c.addr.Container, c.leaseID())
 	if err != nil {
 		c.storeErr(err)
 		return
@@ -85,8 +69,7 @@ func (c *call) containerProperties() {
 	h := c.w.Header()
 	setWriteHeaders(h, p.ETag, p.LastModified)
 	writeMetadata(h, p.Metadata)
-	h.Set("x-ms-lease-status", "unlocked")
-	h.Set("x-ms-lease-state", "available")
+	setLeaseHeaders(h, p.Lease.At(c.now))
 	if p.PublicAccess != "" {
 		h.Set("x-ms-blob-public-access", p.PublicAccess)
 	}
@@ -99,9 +82,6 @@ func (c *call) containerProperties() {
 }
 
 func (c *call) setContainerMetadata() {
-	if !c.noContainerLease() {
-		return
-	}
 	meta, ok := c.metadata()
 	if !ok {
 		return
@@ -111,7 +91,7 @@ func (c *call) setContainerMetadata() {
 		c.unsupportedHeader()
 		return
 	}
-	p, err := c.st.SetContainerMetadata(c.addr.Account, c.addr.Container, meta, cond)
+	p, err := c.st.SetContainerMetadataLeased(c.addr.Account, c.addr.Container, meta, c.leaseID(), cond)
 	if err != nil {
 		c.storeErr(err)
 		return
@@ -121,10 +101,7 @@ func (c *call) setContainerMetadata() {
 }
 
 func (c *call) getContainerACL() {
-	if !c.noContainerLease() {
-		return
-	}
-	p, err := c.st.Container(c.addr.Account, c.addr.Container)
+	p, err := c.st.ContainerLeased(c.addr.Account, c.addr.Container, c.leaseID())
 	if err != nil {
 		c.storeErr(err)
 		return
@@ -221,9 +198,6 @@ func parseISOTime(s string) (time.Time, error) {
 }
 
 func (c *call) setContainerACL() {
-	if !c.noContainerLease() {
-		return
-	}
 	pa, ok := c.publicAccess()
 	if !ok {
 		return
@@ -242,7 +216,7 @@ func (c *call) setContainerACL() {
 		c.unsupportedHeader()
 		return
 	}
-	p, err := c.st.SetContainerACL(c.addr.Account, c.addr.Container, pa, acl, cond)
+	p, err := c.st.SetContainerACLLeased(c.addr.Account, c.addr.Container, pa, acl, c.leaseID(), cond)
 	if err != nil {
 		c.storeErr(err)
 		return
@@ -262,6 +236,7 @@ func (c *call) listBlobs() {
 		return
 	}
 	withMeta, withCopy := hasToken(include, "metadata"), hasToken(include, "copy")
+	o.IncludeUncommitted = hasToken(include, "uncommittedblobs")
 	page, err := c.st.ListBlobs(c.addr.Account, c.addr.Container, o)
 	if err != nil {
 		c.storeErr(err)
@@ -329,8 +304,10 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	b.elem("Cache-Control", bl.Headers.CacheControl)
 	b.elem("BlobType", string(bl.Type()))
 	if bl.Type() == store.BlockBlob {
-		b.elem("AccessTier", "Hot")
-		b.elem("AccessTierInferred", "true")
+		c.tierElems(b, bl)
+	}
+	if n := len(bl.Tags); n > 0 {
+		b.elem("TagCount", itoa(n))
 	}
 	l := bl.Lease.At(c.now)
 	b.elem("LeaseStatus", l.Status())
@@ -350,6 +327,9 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	b.close("Properties")
 	if withMeta {
 		b.metadata(bl.Metadata)
+	}
+	if len(bl.Tags) > 0 && hasToken(c.q.Get("include"), "tags") {
+		writeTagSet(b, bl.Tags, nil)
 	}
 	b.close("Blob")
 }

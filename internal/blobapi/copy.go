@@ -23,7 +23,7 @@ func (c *call) copySource(raw string) (store.CopySource, bool) {
 // From URL operations read only a public source or one that carries its own
 // SAS.
 func (c *call) resolveCopySource(raw string, keyReads bool) (store.CopySource, bool) {
-	src := store.CopySource{URL: raw, Conditions: conditions(c.r.Header, "x-ms-source-")}
+	src := store.CopySource{URL: raw, Conditions: conditions(c.r.Header, "x-ms-source-"), IfTags: c.tt.srcIfTags, CopyTags: c.tt.copyTags}
 	u, err := url.Parse(raw)
 	if err != nil || u.Path == "" {
 		c.badHeader("x-ms-copy-source", raw)

@@ -189,7 +189,7 @@ func (e *env) sync() {
 // accountSAS returns an account SAS query string granting everything.
 func (e *env) accountSAS() string {
 	e.t.Helper()
-	perms := sas.AccountPermissions{Read: true, Write: true, Delete: true, List: true, Add: true, Create: true}
+	perms := sas.AccountPermissions{Read: true, Write: true, Delete: true, List: true, Add: true, Create: true, Tag: true, FilterByTags: true}
 	qp, err := sas.AccountSignatureValues{
 		Protocol:      sas.ProtocolHTTPSandHTTP,
 		ExpiryTime:    time.Now().Add(time.Hour).UTC(),

@@ -106,6 +106,7 @@ type sourceData struct {
 	content store.Content
 	headers store.HTTPHeaders
 	meta    map[string]string // sources of this emulator only
+	tags    map[string]string // sources of this emulator only
 	typ     store.BlobType
 }
 
@@ -152,7 +153,7 @@ func (c *call) readSource(limit int64, rng *byteRange) (sourceData, []byte, bool
 	if !ok {
 		return sourceData{}, nil, false
 	}
-	sentCRC, ok := c.crc64Header("x-ms-source-content-crc64")
+	sentCRC, ok := c.crc64HeaderNamed("x-ms-source-content-crc64")
 	if !ok {
 		return sourceData{}, nil, false
 	}
@@ -175,7 +176,7 @@ func (c *call) readSource(limit int64, rng *byteRange) (sourceData, []byte, bool
 		return d, nil, false
 	}
 	if sentMD5 != nil {
-		if sum := contentMD5(d.content); !bytes.Equal(sentMD5, sum) {
+		if sum := md5Of(d.content); !bytes.Equal(sentMD5, sum) {
 			c.md5Mismatch(sentMD5, sum)
 			return d, nil, false
 		}
@@ -229,7 +230,7 @@ func (c *call) readLocalSource(raw string, limit int64, rng *byteRange) (sourceD
 		c.sourceTooLarge(limit)
 		return sourceData{}, false
 	}
-	return sourceData{content: sb.Content.Slice(off, n), headers: sb.Headers, meta: sb.Metadata, typ: sb.Type()}, true
+	return sourceData{content: sb.Content.Slice(off, n), headers: sb.Headers, meta: sb.Metadata, tags: sb.Tags, typ: sb.Type()}, true
 }
 
 // sourceTooLarge answers a source beyond the operation's limit as Azure
@@ -389,7 +390,7 @@ func (c *call) putBlockFromURL() {
 	if crc != nil {
 		c.w.Header().Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(crc))
 	}
-	c.answerWrite(nil, contentMD5(d.content), http.StatusCreated)
+	c.answerWrite(nil, md5Of(d.content), http.StatusCreated)
 }
 
 // putBlobFromURL answers Put Blob From URL: a block blob holding the
@@ -426,14 +427,14 @@ func (c *call) putBlobFromURL() {
 	if !ok {
 		return
 	}
-	sum := contentMD5(d.content)
+	sum := md5Of(d.content)
 	if copyProps {
 		hh = overrideHeaders(d.headers, hh)
 	}
 	if hh.ContentMD5 == nil {
 		hh.ContentMD5 = sum
 	}
-	b, err := c.st.PutBlob(c.addr.Account, c.addr.Container, c.addr.Blob, d.content, hh, meta, c.writeOptions())
+	b, err := c.st.PutBlob(c.addr.Account, c.addr.Container, c.addr.Blob, d.content, hh, meta, c.copyWriteOptions(d))
 	if err != nil {
 		c.storeErr(err)
 		return
@@ -496,7 +497,7 @@ func (c *call) copyBlobFromURL() {
 	n := d.content.Size()
 	cp := store.CopyInfo{ID: uuid.NewString(), Source: c.r.Header.Get("x-ms-copy-source"), Status: "success",
 		Progress: fmt.Sprintf("%d/%d", n, n)}
-	b, err := c.st.PutCopiedBlob(c.addr.Account, c.addr.Container, c.addr.Blob, d.content, d.headers, meta, cp, c.writeOptions())
+	b, err := c.st.PutCopiedBlob(c.addr.Account, c.addr.Container, c.addr.Blob, d.content, d.headers, meta, cp, c.copyWriteOptions(d))
 	if err != nil {
 		c.storeErr(err)
 		return
@@ -507,7 +508,7 @@ func (c *call) copyBlobFromURL() {
 	if crc != nil {
 		rh.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(crc))
 	}
-	c.answerWrite(b, contentMD5(d.content), http.StatusAccepted)
+	c.answerWrite(b, md5Of(d.content), http.StatusAccepted)
 }
 
 // appendBlockFromURL answers Append Block From URL.
@@ -532,5 +533,16 @@ func (c *call) appendBlockFromURL() {
 		c.badHeader("x-ms-copy-source", c.r.Header.Get("x-ms-copy-source"))
 		return
 	}
-	c.commitAppend(d.content, o, contentMD5(d.content), crc)
+	c.commitAppend(d.content, o, md5Of(d.content), crc)
+}
+
+// copyWriteOptions are the write options of a From URL write: with
+// x-ms-copy-source-tag-option: COPY the destination takes the source's
+// tags (none for a source outside the emulator).
+func (c *call) copyWriteOptions(d sourceData) store.WriteOptions {
+	o := c.writeOptions()
+	if c.tt.copyTags {
+		o.Tags = d.tags
+	}
+	return o
 }

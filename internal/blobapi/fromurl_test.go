@@ -446,8 +446,16 @@ func TestPutBlobFromURL(t *testing.T) {
 	if resp.StatusCode != 400 || resp.Header.Get("x-ms-error-code") != "InvalidHeaderValue" {
 		t.Errorf("page blob from URL: %d %s", resp.StatusCode, resp.Header.Get("x-ms-error-code"))
 	}
-	_, err = cc.NewBlockBlobClient("tagged").UploadBlobFromURL(ctx(), src, &blockblob.UploadBlobFromURLOptions{Tags: map[string]string{"a": "b"}})
-	wantCode(t, err, 400, bloberror.UnsupportedHeader)
+	// Tags and a tier given with the request apply to the destination.
+	if _, err = cc.NewBlockBlobClient("tagged").UploadBlobFromURL(ctx(), src, &blockblob.UploadBlobFromURLOptions{
+		Tags: map[string]string{"a": "b"}, Tier: to.Ptr(blob.AccessTierCool),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := cc.NewBlobClient("tagged").GetProperties(ctx(), nil)
+	if err != nil || p.AccessTier == nil || *p.AccessTier != "Cool" || p.TagCount == nil || *p.TagCount != 1 {
+		t.Fatalf("Put Blob From URL with tags and tier: tier %v tags %v %v", p.AccessTier, p.TagCount, err)
+	}
 }
 
 // TestCopyBlobFromURL: synchronous, 202 with x-ms-copy-status: success;

@@ -57,7 +57,11 @@ var (
 	opSetBlobTier       = &op{name: "SetBlobTier", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).setBlobTier}
 	opAppendBlock       = &op{name: "AppendBlock", write: true, perm: auth.PermWrite, orPerm: auth.PermAdd, rt: auth.ResourceObject, run: (*call).appendBlock}
 	opSealBlob          = &op{name: "SealBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).sealBlob}
-	opUnsupportedLease  = &op{name: "LeaseContainer", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).notImplemented}
+	opGetBlobTags       = &op{name: "GetBlobTags", perm: auth.PermTag, rt: auth.ResourceObject, run: (*call).getBlobTags}
+	opSetBlobTags       = &op{name: "SetBlobTags", write: true, perm: auth.PermTag, rt: auth.ResourceObject, run: (*call).setBlobTags}
+	opFindBlobs         = &op{name: "FindBlobsByTags", perm: auth.PermFilter, rt: auth.ResourceService, run: (*call).findBlobs}
+	opFindBlobsInCont   = &op{name: "FindBlobsByTagsInContainer", perm: auth.PermFilter, rt: auth.ResourceContainer, run: (*call).findBlobs}
+	opLeaseContainer    = &op{name: "LeaseContainer", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).leaseContainer}
 	opUnsupportedObject = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).notImplemented}
 )
 
@@ -87,6 +91,8 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 			return verb(map[string]*op{http.MethodGet: opListContainers})
 		case restype == "service" && comp == "properties":
 			return verb(map[string]*op{http.MethodGet: opGetServiceProps, http.MethodPut: opSetServiceProps})
+		case comp == "blobs" && restype == "":
+			return verb(map[string]*op{http.MethodGet: opFindBlobs})
 		case restype == "service" && comp == "stats":
 			return verb(map[string]*op{http.MethodGet: opGetServiceStats})
 		case restype != "" && restype != "service":
@@ -109,8 +115,10 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 			return verb(map[string]*op{http.MethodPut: opSetContainerACL, http.MethodGet: opGetContainerACL, http.MethodHead: opGetContainerACL})
 		case "list":
 			return verb(map[string]*op{http.MethodGet: opListBlobs})
+		case "blobs":
+			return verb(map[string]*op{http.MethodGet: opFindBlobsInCont})
 		case "lease":
-			return verb(map[string]*op{http.MethodPut: opUnsupportedLease})
+			return verb(map[string]*op{http.MethodPut: opLeaseContainer})
 		}
 		return badComp()
 	}
@@ -132,11 +140,13 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 		return verb(map[string]*op{http.MethodPut: opLeaseBlob})
 	case "tier":
 		return verb(map[string]*op{http.MethodPut: opSetBlobTier})
+	case "tags":
+		return verb(map[string]*op{http.MethodGet: opGetBlobTags, http.MethodPut: opSetBlobTags})
 	case "appendblock":
 		return verb(map[string]*op{http.MethodPut: opAppendBlock})
 	case "seal":
 		return verb(map[string]*op{http.MethodPut: opSealBlob})
-	case "copy", "snapshot", "tags", "undelete", "page", "pagelist", "expiry", "query", "immutabilityPolicies", "legalhold":
+	case "copy", "snapshot", "undelete", "page", "pagelist", "expiry", "query", "immutabilityPolicies", "legalhold":
 		return verb(map[string]*op{http.MethodPut: opUnsupportedObject, http.MethodGet: opUnsupportedObject, http.MethodPost: opUnsupportedObject, http.MethodDelete: opUnsupportedObject, http.MethodHead: opUnsupportedObject})
 	}
 	return badComp()

@@ -107,6 +107,7 @@ type call struct {
 	anon  bool        // no credentials: public access only
 	auth  auth.Method // how the request was authenticated
 	wrote bool
+	tt    tagTierHeaders // tags.go
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost bool) {
@@ -170,7 +171,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 		c.fail(http.StatusForbidden, SecondaryWriteCode, SecondaryWriteMessage)
 		return
 	}
-	if c.refuseUnmodelled(o) {
+	if c.refuseUnmodelled(o) || !c.parseTagTierHeaders(o) {
 		return
 	}
 	o.run(c)
@@ -236,7 +237,7 @@ func statusFor(code string) int {
 	case "ContainerAlreadyExists", "BlobAlreadyExists", "ContainerBeingDeleted", "LeaseAlreadyPresent",
 		"LeaseIdMismatchWithLeaseOperation", "LeaseNotPresentWithLeaseOperation", "LeaseIsBrokenAndCannotBeRenewed",
 		"LeaseIsBreakingAndCannotBeAcquired", "LeaseIsBreakingAndCannotBeChanged", "BlockCountExceedsLimit",
-		"PendingCopyOperation", "LeaseLost", store.ErrStagedBytesExceeded.Code, "InvalidBlobType", "BlobIsSealed":
+		"PendingCopyOperation", "LeaseLost", store.ErrStagedBytesExceeded.Code, "InvalidBlobType", "BlobIsSealed", "BlobArchived", "BlobBeingRehydrated":
 		return http.StatusConflict
 	case "InvalidRange":
 		return http.StatusRequestedRangeNotSatisfiable

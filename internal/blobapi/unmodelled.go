@@ -21,16 +21,14 @@ type unmodelledHeader struct {
 	// ops limits the refusal to these operations; nil means every blob and
 	// container operation.
 	ops []*op
-	// except lists operations that honour the header.
+	// except lists the operations that model the header.
 	except []*op
 }
 
 var unmodelledHeaders = []unmodelledHeader{
-	{name: "x-ms-tags", feature: "blob index tags", ops: []*op{opPutBlob, opPutBlockList, opCopyBlob, opPutBlobFromURL, opCopyBlobFromURL}},
-	{name: "x-ms-access-tier", feature: "access tiers", ops: []*op{opPutBlob, opPutBlockList, opCopyBlob, opPutBlobFromURL, opCopyBlobFromURL}},
-	{name: "x-ms-rehydrate-priority", feature: "access tiers"},
-	{name: "x-ms-if-tags", feature: "blob index tags"},
-	{name: "x-ms-source-if-tags", feature: "blob index tags"},
+	{name: "x-ms-rehydrate-priority", feature: "rehydration priorities on this operation", except: []*op{opSetBlobTier, opCopyBlob}},
+	{name: "x-ms-if-tags", feature: "tag conditions on this operation", except: ifTagsOps},
+	{name: "x-ms-source-if-tags", feature: "source tag conditions on this operation", except: []*op{opCopyBlob}},
 	{name: "x-ms-encryption-key", feature: "customer-provided encryption keys"},
 	{name: "x-ms-encryption-key-sha256", feature: "customer-provided encryption keys"},
 	{name: "x-ms-encryption-algorithm", feature: "customer-provided encryption keys"},
@@ -45,15 +43,16 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-blob-content-length", feature: "page blobs", ops: []*op{opSetBlobProps}},
 	{name: "x-ms-sequence-number-action", feature: "page blobs", ops: []*op{opSetBlobProps}},
 	{name: "x-ms-blob-sequence-number", feature: "page blobs", ops: []*op{opSetBlobProps}},
-	// CRC64 checksums: neither verified on upload nor returned on download.
-	{name: "x-ms-content-crc64", feature: "CRC64 checksums", except: []*op{opAppendBlock}},
-	{name: "x-ms-range-get-content-crc64", feature: "CRC64 checksums"},
+	// CRC64 checksums: verified on the uploads of checksum.go and on Append
+	// Block, returned on a ranged Get Blob.
+	{name: "x-ms-content-crc64", feature: "CRC64 checksums on this operation", except: []*op{opPutBlob, opPutBlock, opPutBlockList, opSetBlobTags, opAppendBlock}},
+	{name: "x-ms-range-get-content-crc64", feature: "CRC64 checksums on this operation", except: []*op{opGetBlob}},
 	{name: "x-ms-structured-body", feature: "structured message bodies"},
 	// Copy Blob copies the source's properties; these would be dropped.
 	{name: "x-ms-copy-source-authorization", feature: "OAuth copy-source authorization"},
 	{name: "x-ms-copy-source-blob-properties", feature: "copies that do not keep the source's properties", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 	{name: "x-ms-seal-blob", feature: "sealing the destination of a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
-	{name: "x-ms-copy-source-tag-option", feature: "blob index tags"},
+	{name: "x-ms-copy-source-tag-option", feature: "x-ms-copy-source-tag-option on this operation", except: []*op{opCopyBlob, opPutBlobFromURL, opCopyBlobFromURL}},
 	{name: "x-ms-file-request-intent", feature: "Azure Files copy sources"},
 	{name: "x-ms-source-encryption-key", feature: "customer-provided encryption keys"},
 	{name: "x-ms-source-encryption-key-sha256", feature: "customer-provided encryption keys"},
@@ -86,11 +85,6 @@ func (c *call) refuseUnmodelled(o *op) bool {
 		return true
 	case o == opDeleteBlob && c.q.Has("deletetype"):
 		c.notImplementedFeature("permanent deletion of soft-deleted snapshots and versions")
-		return true
-	case o == opListBlobs && hasToken(c.q.Get("include"), "uncommittedblobs"):
-		// The listing would leave out the blobs that have only
-		// uncommitted blocks, which is what the client asked for.
-		c.notImplementedFeature("listing blobs that have only uncommitted blocks")
 		return true
 	case c.addr.Blob != "" && (c.q.Has("snapshot") || c.q.Has("versionid")):
 		c.notImplementedFeature("blob snapshots and versions")

@@ -32,6 +32,8 @@ func Operation(r *http.Request) string {
 			return "GetServiceStats"
 		case "list":
 			return "ListContainers"
+		case "blobs":
+			return "FindBlobsByTags"
 		}
 	case restype == "container":
 		switch comp {
@@ -49,6 +51,8 @@ func Operation(r *http.Request) string {
 			return "GetContainerACL"
 		case "lease":
 			return "LeaseContainer"
+		case "blobs":
+			return "FindBlobsByTagsInContainer"
 		case "":
 			switch m {
 			case http.MethodPut:
@@ -89,6 +93,11 @@ func Operation(r *http.Request) string {
 			return "LeaseBlob"
 		case "tier":
 			return "SetBlobTier"
+		case "tags":
+			if m == http.MethodPut {
+				return "SetBlobTags"
+			}
+			return "GetBlobTags"
 		case "":
 			switch m {
 			case http.MethodGet:

@@ -116,6 +116,8 @@ type LeaseRequest struct {
 	ProposedID  string // x-ms-proposed-lease-id
 	Duration    int    // acquire: -1 or 15..60
 	BreakPeriod int    // break: 0..60, or -1 when not given
+	// IfTags is the x-ms-if-tags condition of Lease Blob; nil when absent.
+	IfTags TagCondition
 }
 
 // LeaseResult is what a Lease Blob call returns.

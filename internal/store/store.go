@@ -73,6 +73,10 @@ type Options struct {
 	// hold; DefaultMaxStagedBytes when zero, no cap when negative. A Put
 	// Block beyond it fails with ErrStagedBytesExceeded.
 	MaxStagedBytes int64
+	// RehydrateDelay is how long a rehydration from the Archive tier
+	// takes on the store's clock: DefaultRehydrateDelay when zero, none
+	// when negative.
+	RehydrateDelay time.Duration
 }
 
 // Store is an in-memory set of storage accounts. It is safe for concurrent
@@ -92,6 +96,9 @@ type Store struct {
 	now       func() time.Time
 	onCommit  func(Change)
 	maxStaged int64
+
+	rehydrateDelay time.Duration // tier.go
+	testFindScan   int           // tags.go: replaces MaxFindScan when set
 
 	commitMu  sync.Mutex
 	seq       uint64
@@ -147,7 +154,11 @@ func New(opts Options) *Store {
 	if opts.MaxStagedBytes == 0 {
 		opts.MaxStagedBytes = DefaultMaxStagedBytes
 	}
-	return &Store{now: opts.Now, onCommit: opts.OnCommit, maxStaged: opts.MaxStagedBytes, accounts: map[string]*account{}}
+	if opts.RehydrateDelay == 0 {
+		opts.RehydrateDelay = DefaultRehydrateDelay
+	}
+	return &Store{now: opts.Now, onCommit: opts.OnCommit, maxStaged: opts.MaxStagedBytes, accounts: map[string]*account{},
+		rehydrateDelay: opts.RehydrateDelay}
 }
 
 // commit stamps a write and publishes it: it takes the next commit time,
@@ -291,6 +302,9 @@ type ListOptions struct {
 	Delimiter  string
 	Marker     string
 	MaxResults int // <= 0 or > MaxListResults means MaxListResults
+	// IncludeUncommitted (List Blobs include=uncommittedblobs) also lists
+	// the blobs that have only uncommitted blocks (uncommitted.go).
+	IncludeUncommitted bool
 }
 
 // MaxListResults is the most entries a listing page holds, as in Azure.
@@ -369,14 +383,23 @@ func (s *Store) Container(acct, name string) (*Container, error) {
 	return c.props, nil
 }
 
-// DeleteContainer deletes a container and every blob in it.
+// DeleteContainer deletes a container and every blob in it. A container
+// with an active lease is deleted only by DeleteContainerLeased with its
+// lease id.
 func (s *Store) DeleteContainer(acct, name string, cond Conditions) error {
+	return s.deleteContainer(acct, name, "", cond)
+}
+
+func (s *Store) deleteContainer(acct, name, leaseID string, cond Conditions) error {
 	a, c, err := s.lockCont(acct, name)
 	if err != nil {
 		return err
 	}
 	defer a.mu.Unlock()
 	if err := cond.checkWrite(true, c.props.ETag, c.props.LastModified); err != nil {
+		return err
+	}
+	if err := c.props.Lease.At(s.now()).checkContainer(leaseID, true); err != nil {
 		return err
 	}
 	s.commit(func(time.Time, string) Change {
@@ -391,13 +414,16 @@ func (s *Store) DeleteContainer(acct, name string, cond Conditions) error {
 
 // updateContainer applies fn to a copy of the container's properties and
 // publishes the result with a new ETag.
-func (s *Store) updateContainer(acct, name string, cond Conditions, fn func(p *Container)) (*Container, error) {
+func (s *Store) updateContainer(acct, name, leaseID string, cond Conditions, fn func(p *Container)) (*Container, error) {
 	a, c, err := s.lockCont(acct, name)
 	if err != nil {
 		return nil, err
 	}
 	defer a.mu.Unlock()
 	if err := cond.checkWrite(true, c.props.ETag, c.props.LastModified); err != nil {
+		return nil, err
+	}
+	if err := c.props.Lease.At(s.now()).checkContainer(leaseID, false); err != nil {
 		return nil, err
 	}
 	p := *c.props
@@ -412,16 +438,13 @@ func (s *Store) updateContainer(acct, name string, cond Conditions, fn func(p *C
 
 // SetContainerMetadata replaces a container's metadata.
 func (s *Store) SetContainerMetadata(acct, name string, meta map[string]string, cond Conditions) (*Container, error) {
-	return s.updateContainer(acct, name, cond, func(p *Container) { p.Metadata = meta })
+	return s.SetContainerMetadataLeased(acct, name, meta, "", cond)
 }
 
 // SetContainerACL replaces a container's public access level and stored
 // access policies.
 func (s *Store) SetContainerACL(acct, name, publicAccess string, acl []SignedIdentifier, cond Conditions) (*Container, error) {
-	return s.updateContainer(acct, name, cond, func(p *Container) {
-		p.PublicAccess = publicAccess
-		p.ACL = acl
-	})
+	return s.SetContainerACLLeased(acct, name, publicAccess, acl, "", cond)
 }
 
 // ---- Blobs ----
@@ -447,6 +470,13 @@ func (s *Store) ListBlobs(acct, cname string, o ListOptions) (BlobPage, error) {
 		return page, err
 	}
 	defer a.mu.RUnlock()
+	if o.IncludeUncommitted {
+		page = s.listBlobsWithUncommitted(c, o)
+		if s.testHookListed != nil {
+			s.testHookListed()
+		}
+		return page, nil
+	}
 	limit, count := o.max(), 0
 	from, done := o.start(), false
 	for !done {
@@ -499,6 +529,8 @@ func successor(p string) (string, bool) {
 type ReadOptions struct {
 	Conditions Conditions
 	LeaseID    string
+	// IfTags is the x-ms-if-tags condition (tags.go); nil when absent.
+	IfTags TagCondition
 }
 
 // Blob returns the current version of a blob after checking read
@@ -517,6 +549,9 @@ func (s *Store) Blob(acct, cname, name string, o ReadOptions) (*Blob, error) {
 	if err := o.Conditions.checkRead(b.ETag, b.LastModified); err != nil {
 		return nil, err
 	}
+	if err := o.IfTags.check(b); err != nil {
+		return nil, err
+	}
 	lease := b.Lease.At(s.now())
 	if err := lease.checkRead(o.LeaseID); err != nil {
 		return nil, err
@@ -532,6 +567,13 @@ func (s *Store) Blob(acct, cname, name string, o ReadOptions) (*Blob, error) {
 type WriteOptions struct {
 	Conditions Conditions
 	LeaseID    string
+	// IfTags is the x-ms-if-tags condition (tags.go); nil when absent.
+	IfTags TagCondition
+	// Tags and Tier are the index tags and access tier ("" for inferred)
+	// of the blob a creating write (Put Blob, Put Block List, Copy Blob)
+	// makes; other writes keep the blob's own.
+	Tags map[string]string
+	Tier string
 }
 
 // writeBlob runs the common part of every blob write under the account
@@ -558,6 +600,9 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 		if err := cur.Lease.At(now).checkWrite(o.LeaseID); err != nil {
 			return nil, err
 		}
+		if !create && cur.archived(now) {
+			return nil, ErrBlobArchived
+		}
 	} else {
 		if err := o.Conditions.checkWrite(false, "", time.Time{}); err != nil {
 			return nil, err
@@ -566,6 +611,9 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 			return nil, ErrLeaseNotPresent
 		}
 	}
+	if err := o.IfTags.check(cur); err != nil {
+		return nil, err
+	}
 	b, err := build(cur, a, c)
 	if err != nil {
 		return nil, err
@@ -573,6 +621,9 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	b.Name = name
 	s.commit(func(t time.Time, etag string) Change {
 		b.LastModified, b.ETag = t, etag
+		if create {
+			o.newBlobAttributes(b, t)
+		}
 		if cur != nil {
 			b.Created = cur.Created
 			b.Lease = cur.Lease.At(now)
@@ -784,6 +835,9 @@ func (s *Store) BlockList(acct, cname, name string, o ReadOptions) (BlockList, e
 		if err := b.Lease.At(now).checkRead(o.LeaseID); err != nil {
 			return bl, err
 		}
+		if err := o.IfTags.check(b); err != nil {
+			return bl, err
+		}
 		bl.Blob = b
 		bl.Committed = b.Blocks
 	}
@@ -831,6 +885,9 @@ func (s *Store) DeleteBlob(acct, cname, name string, o WriteOptions) error {
 	if err := cur.Lease.At(s.now()).checkWrite(o.LeaseID); err != nil {
 		return err
 	}
+	if err := o.IfTags.check(cur); err != nil {
+		return err
+	}
 	s.commit(func(time.Time, string) Change {
 		c.blobs.Delete(cur)
 		a.dropStaged(c, name)
@@ -856,6 +913,9 @@ func (s *Store) LeaseBlob(acct, cname, name string, req LeaseRequest, cond Condi
 	if err := cond.checkWrite(true, cur.ETag, cur.LastModified); err != nil {
 		return res, err
 	}
+	if err := req.IfTags.check(cur); err != nil {
+		return res, err
+	}
 	now := s.now()
 	lease, res, err := cur.Lease.At(now).apply(req, now, uuid.NewString)
 	if err != nil {
@@ -876,6 +936,11 @@ type CopySource struct {
 	Account, Container, Blob string
 	URL                      string // as the client gave it, for x-ms-copy-source
 	Conditions               Conditions
+	// IfTags is the x-ms-source-if-tags condition; nil when absent.
+	IfTags TagCondition
+	// CopyTags gives the copy the source's tags instead of
+	// WriteOptions.Tags (x-ms-copy-source-tag-option: COPY).
+	CopyTags bool
 }
 
 // CopyBlob copies a blob within the store. The copy completes before it
@@ -884,6 +949,9 @@ type CopySource struct {
 // between two accounts never holds both locks.
 func (s *Store) CopyBlob(acct, cname, name string, src CopySource, meta map[string]string, o WriteOptions) (*Blob, error) {
 	sb, srcErr := s.copySourceBlob(src)
+	if srcErr == nil && src.CopyTags {
+		o.Tags = sb.Tags
+	}
 	return s.writeBlob(acct, cname, name, o, true, func(_ *Blob, _ *account, _ *container) (*Blob, error) {
 		if srcErr != nil {
 			return nil, srcErr
@@ -920,6 +988,12 @@ func (s *Store) copySourceBlob(src CopySource) (*Blob, error) {
 	}
 	if err := src.Conditions.checkWrite(true, sb.ETag, sb.LastModified); err != nil {
 		return nil, newErr("SourceConditionNotMet", "The source condition specified using HTTP conditional header(s) is not met.")
+	}
+	if src.IfTags != nil && !src.IfTags(sb.Tags) {
+		return nil, newErr("SourceConditionNotMet", "The source condition specified using HTTP conditional header(s) is not met.")
+	}
+	if sb.archived(s.now()) {
+		return nil, ErrBlobArchived
 	}
 	return sb, nil
 }

@@ -52,6 +52,16 @@ type Blob struct {
 	BlobType            BlobType // "" is a block blob
 	CommittedBlockCount int      // append blobs: the blocks appended so far
 	Sealed              bool     // append blobs: sealed, no more appends
+	// Blob index tags and access tier (tags.go, tier.go). Tags is nil
+	// when the blob has none. Tier is "" while the tier is inferred (Hot);
+	// RehydrateTier, RehydratePriority and RehydrateAt are set while an
+	// archived blob rehydrates (TierAt evaluates them at a given time).
+	Tags              map[string]string
+	Tier              string
+	TierChangeTime    time.Time
+	RehydrateTier     string
+	RehydratePriority string
+	RehydrateAt       time.Time
 }
 
 // Size is the blob's length in bytes.
@@ -80,6 +90,9 @@ type Container struct {
 	ACL          []SignedIdentifier
 	ETag         string
 	LastModified time.Time
+
+	// Container lease (containerlease.go); evaluate it with Lease.At.
+	Lease Lease
 }
 
 // Conditions are the HTTP conditional headers of a request. Empty strings

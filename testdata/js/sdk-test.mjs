@@ -141,6 +141,42 @@ await run("secondary read", async () => {
   check(refused, "the secondary accepted a write");
 });
 
+await run("tags, tiers and container lease", async () => {
+  const blob = container.getBlockBlobClient("tagged.txt");
+  await blob.upload(small, small.length, { tags: { project: "geo", rank: "05" }, tier: "Cool" });
+  const tags = await blob.getTags();
+  check(tags.tags.project === "geo" && tags.tags.rank === "05", `tags ${JSON.stringify(tags.tags)}`);
+  await blob.setTags({ project: "geo", rank: "07" });
+  const found = [];
+  for await (const b of service.findBlobsByTags(`@container = '${containerName}' AND "rank" > '06'`)) found.push(b.name);
+  check(found.join(",") === "tagged.txt", `found ${found}`);
+  let props = await blob.getProperties();
+  check(props.accessTier === "Cool" && props.tagCount === 2, `tier ${props.accessTier} tags ${props.tagCount}`);
+  await blob.setAccessTier("Archive");
+  let archived = false;
+  try {
+    await blob.download();
+  } catch (e) {
+    archived = e.statusCode === 409 && e.code === "BlobArchived";
+  }
+  check(archived, "an archived blob was readable");
+  await blob.setAccessTier("Hot", { rehydratePriority: "High" });
+  props = await blob.getProperties();
+  check(props.archiveStatus === "rehydrate-pending-to-hot", `archive status ${props.archiveStatus}`);
+  const lease = container.getBlobLeaseClient();
+  await lease.acquireLease(-1);
+  const cprops = await container.getProperties();
+  check(cprops.leaseState === "leased" && cprops.leaseDuration === "infinite", `container lease ${cprops.leaseState}`);
+  let guarded = false;
+  try {
+    await container.delete();
+  } catch (e) {
+    guarded = e.statusCode === 412;
+  }
+  check(guarded, "a leased container was deleted without its lease id");
+  await lease.releaseLease();
+});
+
 await run("delete container", async () => {
   await container.delete();
 });
