@@ -66,6 +66,21 @@ type DB struct {
 	failed error
 	closed bool
 	done   chan struct{}
+
+	stats Stats // guarded by mu
+}
+
+// Stats counts the work of the writer.
+type Stats struct {
+	Commits int64 // transactions committed
+	Records int64 // records they carried
+}
+
+// Stats reports the writer's counters.
+func (db *DB) Stats() Stats {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.stats
 }
 
 type request struct {
@@ -369,6 +384,8 @@ func (db *DB) writer() {
 			db.queue = nil
 		}
 		failed := db.failed
+		db.stats.Commits++
+		db.stats.Records += int64(n)
 		db.mu.Unlock()
 
 		err := failed
