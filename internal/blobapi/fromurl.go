@@ -335,7 +335,7 @@ func (c *call) fetchSource(u *url.URL, limit int64, rng *byteRange) (sourceData,
 		c.sourceTooLarge(limit)
 		return sourceData{}, false
 	}
-	content, err := store.ReadContent(body, hint, limit)
+	content, err := c.st.ReadContent(body, hint, limit)
 	switch {
 	case errors.Is(err, store.ErrTooLarge):
 		c.sourceTooLarge(limit)

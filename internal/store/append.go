@@ -84,7 +84,7 @@ func (s *Store) AppendBlock(acct, cname, name string, content Content, o AppendO
 			return nil, ErrAppendBlockCountExceeded
 		}
 		offset = cur.Size()
-		data, err := appendContent(cur.Content, content)
+		data, err := s.appendContent(cur.Content, content)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +150,7 @@ const appendSegment = 64 << 10
 // appendSegment boundary into one new chunk of less than two segments,
 // which keeps the chunk count near size/appendSegment. Blocks of a segment
 // or more keep their own chunks. Earlier versions are never modified.
-func appendContent(cur, add Content) (Content, error) {
+func (s *Store) appendContent(cur, add Content) (Content, error) {
 	if add.Size() >= appendSegment {
 		return Concat(cur, add), nil
 	}
@@ -164,5 +164,9 @@ func appendContent(cur, add Content) (Content, error) {
 	if _, err := io.ReadFull(add.Reader(0, add.Size()), merged[tail:]); err != nil {
 		return Content{}, fmt.Errorf("store: reading the appended block: %w", err)
 	}
-	return Concat(cur.Slice(0, tailStart), Bytes(merged)), nil
+	tailContent, err := s.NewContent(merged) // a content file with a data directory
+	if err != nil {
+		return Content{}, err
+	}
+	return Concat(cur.Slice(0, tailStart), tailContent), nil
 }

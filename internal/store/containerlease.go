@@ -62,10 +62,12 @@ func (s *Store) LeaseContainer(acct, name string, req LeaseRequest, cond Conditi
 	p := *c.props
 	p.Lease = lease
 	res.ETag, res.LastModified = p.ETag, p.LastModified
-	s.commit(func(time.Time, string) Change {
+	if err := s.commit(a, func(time.Time, string) Change {
 		c.props = &p
 		return Change{Kind: PutContainer, Account: acct, Container: name, Props: &p}
-	})
+	}); err != nil {
+		return LeaseResult{}, err
+	}
 	return res, nil
 }
 

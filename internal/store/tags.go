@@ -123,10 +123,12 @@ func (s *Store) updateInPlace(acct, cname, name string, o WriteOptions, fn func(
 	if err != nil {
 		return nil, err
 	}
-	s.commit(func(time.Time, string) Change {
+	if err := s.commit(a, func(time.Time, string) Change {
 		c.blobs.ReplaceOrInsert(b)
 		return Change{Kind: PutBlob, Account: acct, Container: cname, BlobName: name, Blob: b}
-	})
+	}); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
