@@ -353,6 +353,7 @@ func New(opts Options) (*Emulator, error) {
 	ctl := control.NewHandler(control.Config{
 		Faults:      e.faults,
 		Replication: replicationControl{e},
+		Failover:    failoverControl{e},
 		Token:       opts.ControlToken,
 		Logger:      log,
 		Mounts:      e.observe(),

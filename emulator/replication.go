@@ -150,5 +150,6 @@ func (c replicationControl) Status() control.ReplicationStatus {
 		LastSyncTime: st.LastSyncTime,
 		Pending:      st.Pending,
 		Lag:          st.Lag,
+		Roles:        rolesOut(st),
 	}
 }
