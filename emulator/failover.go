@@ -204,6 +204,13 @@ func (r *roles) begin(typ FailoverType, keepReads bool) (*view, error) {
 	return v, nil
 }
 
+// quiesce waits for the writes in flight on the primary to finish; later
+// ones see the swap under way and get 503.
+func (r *roles) quiesce() {
+	r.gate.Lock()
+	defer r.gate.Unlock() // the wait is the point: every write that held the gate is done
+}
+
 // abort ends a failover that did not happen.
 func (r *roles) abort(v *view) {
 	r.mu.Lock()
@@ -216,9 +223,7 @@ func (r *roles) planned(ctx context.Context, o failoverOpts) (FailoverReport, er
 	if err != nil {
 		return FailoverReport{}, err
 	}
-	// Writes in flight finish; later ones see the swap and get 503.
-	r.gate.Lock()
-	r.gate.Unlock()
+	r.quiesce()
 	if err := v.repl.Drain(ctx); err != nil {
 		r.abort(v)
 		return FailoverReport{}, fmt.Errorf("%w: the secondary did not catch up: %w", ErrFailoverRefused, err)
