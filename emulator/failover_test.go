@@ -573,3 +573,53 @@ func TestUnplannedFailoverUnderConcurrentWrites(t *testing.T) {
 		t.Fatalf("%d acknowledged writes, %d lost", n, len(rep.Lost))
 	}
 }
+
+// TestEnableCopiesEveryPage: the new secondary's bootstrap copy holds
+// every blob, past the 5000 of one listing page, and the containers'
+// properties and the service properties.
+func TestEnableCopiesEveryPage(t *testing.T) {
+	emu, err := emulator.New(emulator.Options{BootstrapDuration: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	ctx := ctxT(t)
+	const n = 5003
+	for i := range n {
+		if _, err := emu.CreateObject(emulator.Object{Container: "many", Name: fmt.Sprintf("b%05d", i), Data: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := emu.Replication().Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	emu.Replication().Pause()
+	if _, err := emu.CreateObject(emulator.Object{Container: "many", Name: "late", Data: []byte("lost")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := emu.Failover(ctx, emulator.Unplanned); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := emu.ListObjects(emulator.Secondary, "", "many", "", 1); !errors.Is(err, emulator.ErrNotGeoRedundant) {
+		t.Fatalf("secondary of an LRS account: %v", err)
+	}
+	if err := emu.Replication().Enable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Replication().WaitLive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := emu.ListObjects(emulator.Secondary, "", "many", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n || got[n-1].Name != fmt.Sprintf("b%05d", n-1) {
+		t.Fatalf("secondary holds %d blobs, want %d", len(got), n)
+	}
+	for _, o := range got {
+		p, err := emu.GetObject(emulator.Primary, "", "many", o.Name)
+		if err != nil || p.ETag != o.ETag {
+			t.Fatalf("%s: secondary ETag %s, primary %s %v", o.Name, o.ETag, p.ETag, err)
+		}
+	}
+}
