@@ -350,6 +350,8 @@ func New(opts Options) (*Emulator, error) {
 		MaxBlobSize:  opts.MaxBlobSize,
 		MaxClockSkew: skew,
 	})
+	// Before observe: the dashboard reads the replication state at once.
+	e.roles = newRoles(e, e.primary, e.secondary)
 	ctl := control.NewHandler(control.Config{
 		Faults:      e.faults,
 		Replication: replicationControl{e},
@@ -358,7 +360,6 @@ func New(opts Options) (*Emulator, error) {
 		Logger:      log,
 		Mounts:      e.observe(),
 	})
-	e.roles = newRoles(e, e.primary, e.secondary)
 	e.handler = e.route(ctl, false)
 	e.secondH = e.route(ctl, true)
 	if opts.MaxConns >= 0 {
