@@ -69,3 +69,17 @@ func ExampleEmulator_Failover() {
 	// lost: put-blob orders/1002.json, 14 bytes
 	// secondary: live
 }
+
+// Replication lag drawn from Geo Priority Replication's promise: 99% of
+// writes within 15 minutes, seeded so that a drill is reproducible.
+func ExampleParseLagModel() {
+	m, err := emulator.ParseLagModel("gpr", 7)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(m) // give it as emulator.Options{LagModel: m}, or serve --lag-model gpr
+	fmt.Println(emulator.JitterLag(time.Second, 500*time.Millisecond, 1))
+	// Output:
+	// tail:30s,15m0s,0.99,1h0m0s,seed=7
+	// jitter:1s,500ms,seed=1
+}
