@@ -1,9 +1,12 @@
 package emulator_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -493,8 +496,8 @@ func TestLagModelHoldsCommitOrder(t *testing.T) {
 // TestUnplannedFailoverUnderConcurrentWrites: writers keep writing while
 // the account fails over. Every write the primary acknowledged is either
 // on the promoted primary with its ETag, or in the report's lost list, and
-// never both; writes after the promotion follow the lost ones in commit
-// order.
+// never both; a write refused during the failover (503 ServerBusy) is in
+// neither.
 func TestUnplannedFailoverUnderConcurrentWrites(t *testing.T) {
 	r := newFailoverRig(t, emulator.Options{Lag: time.Second})
 	ctx := ctxT(t)
@@ -509,6 +512,7 @@ func TestUnplannedFailoverUnderConcurrentWrites(t *testing.T) {
 		etag azcore.ETag
 	}
 	acks := make(chan ack, writers*perWriter)
+	refused := make(chan string, writers*perWriter)
 	errs := make(chan error, writers*perWriter)
 	failoverAt := make(chan struct{})
 	done := make(chan struct{})
@@ -524,6 +528,10 @@ func TestUnplannedFailoverUnderConcurrentWrites(t *testing.T) {
 					}
 					name := fmt.Sprintf("w%d-%02d", w, i)
 					resp, err := r.prim.UploadBuffer(ctx, "cnt", name, []byte(name), nil)
+					if bloberror.HasCode(err, bloberror.ServerBusy) {
+						refused <- name
+						continue
+					}
 					if err != nil {
 						errs <- fmt.Errorf("%s: %w", name, err)
 						continue
@@ -546,13 +554,23 @@ func TestUnplannedFailoverUnderConcurrentWrites(t *testing.T) {
 	<-done
 	close(acks)
 	close(errs)
+	close(refused)
 	for err := range errs {
-		// A write waiting for the new primary is never refused.
-		t.Errorf("write failed: %v", err)
+		t.Errorf("write failed other than with 503 ServerBusy: %v", err)
 	}
 	lost := map[string]string{}
 	for _, l := range rep.Lost {
 		lost[l.Blob] = l.ETag
+	}
+	nRefused := 0
+	for name := range refused {
+		nRefused++
+		if _, isLost := lost[name]; isLost {
+			t.Errorf("%s was refused, yet reported lost", name)
+		}
+		if _, err := r.prim.ServiceClient().NewContainerClient("cnt").NewBlobClient(name).GetProperties(ctx, nil); !bloberror.HasCode(err, bloberror.BlobNotFound) {
+			t.Errorf("%s was refused, yet is on the new primary: %v", name, err)
+		}
 	}
 	n := 0
 	for a := range acks {
@@ -569,8 +587,8 @@ func TestUnplannedFailoverUnderConcurrentWrites(t *testing.T) {
 			t.Errorf("%s on the new primary has ETag %s, acknowledged %s", a.name, *p.ETag, a.etag)
 		}
 	}
-	if n != writers*perWriter || len(rep.Lost) == 0 {
-		t.Fatalf("%d acknowledged writes, %d lost", n, len(rep.Lost))
+	if n+nRefused != writers*perWriter || len(rep.Lost) == 0 {
+		t.Fatalf("%d acknowledged writes, %d refused, %d lost", n, nRefused, len(rep.Lost))
 	}
 }
 
@@ -621,5 +639,63 @@ func TestEnableCopiesEveryPage(t *testing.T) {
 		if err != nil || p.ETag != o.ETag {
 			t.Fatalf("%s: secondary ETag %s, primary %s %v", o.Name, o.ETag, p.ETag, err)
 		}
+	}
+}
+
+// TestFailoverBoundedByStalledWrite: a write whose body stalls holds the
+// failover only as long as the caller's context allows; the failover is
+// then refused with nothing changed, and the write completes on the old
+// primary.
+func TestFailoverBoundedByStalledWrite(t *testing.T) {
+	emu := start(t, emulator.Options{})
+	client, _ := clients(t, emu, emu.SecondaryURL())
+	if _, err := client.CreateContainer(t.Context(), "ctr", nil); err != nil {
+		t.Fatal(err)
+	}
+	u := writeSAS(t, client)
+	c, err := net.Dial("tcp", hostOf(emu.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := fmt.Fprintf(c, "PUT %s/stalled?%s HTTP/1.1\r\nHost: %s\r\nx-ms-blob-type: BlockBlob\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n", u.Path, u.RawQuery, u.Host); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	_ = c.SetReadDeadline(time.Now().Add(bound))
+	// "100 Continue" comes once the handler reads the body: the write is
+	// then in flight.
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, " 100 ") {
+		t.Fatalf("%q %v, want 100 Continue", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "12345"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the caller will not wait at all
+	for _, typ := range []emulator.FailoverType{emulator.Unplanned, emulator.Planned} {
+		if _, err := emu.Failover(ctx, typ); !errors.Is(err, emulator.ErrFailoverRefused) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("%v failover with a write in flight: %v", typ, err)
+		}
+		if st := emu.Replication().State(); st.Swapping || st.Roles.Epoch != 1 || !st.Roles.GeoRedundant {
+			t.Fatalf("state after a refused %v failover: %+v", typ, st)
+		}
+	}
+	if _, err := io.WriteString(c, "67890"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("the stalled write: %d", resp.StatusCode)
+	}
+	if _, err := emu.Failover(t.Context(), emulator.Unplanned); err != nil {
+		t.Fatalf("failover once the write is done: %v", err)
 	}
 }
