@@ -345,6 +345,7 @@ func New(opts Options) (*Emulator, error) {
 			return k, ok
 		},
 		Stats:        e.stats,
+		SKU:          e.sku,
 		Now:          now,
 		Logger:       log,
 		MaxBlobSize:  opts.MaxBlobSize,

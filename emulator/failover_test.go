@@ -206,6 +206,9 @@ func TestUnplannedFailoverLosesExactlyWhatDidNotReplicate(t *testing.T) {
 	if st := r.emu.Replication().State(); st.Roles.GeoRedundant || st.Roles.Primary != emulator.CopyB || !st.LastSyncTime.IsZero() {
 		t.Fatalf("state after failover: %+v", st)
 	}
+	if info, err := r.prim.ServiceClient().GetAccountInfo(ctx, nil); err != nil || string(*info.SKUName) != "Standard_LRS" {
+		t.Fatalf("account info after failover: %v %v", info.SKUName, err)
+	}
 	if _, err := r.emu.Failover(ctx, emulator.Unplanned); !errors.Is(err, emulator.ErrFailoverRefused) {
 		t.Fatalf("second failover while LRS: %v", err)
 	}
@@ -243,6 +246,9 @@ func TestUnplannedFailoverLosesExactlyWhatDidNotReplicate(t *testing.T) {
 	}
 	if st := r.emu.Replication().State(); !st.Roles.GeoRedundant || st.Roles.Epoch != 4 || st.Status != emulator.StatusLive {
 		t.Fatalf("state once live: %+v", st)
+	}
+	if info, err := r.prim.ServiceClient().GetAccountInfo(ctx, nil); err != nil || string(*info.SKUName) != "Standard_RAGRS" {
+		t.Fatalf("account info once geo-redundant again: %v %v", info.SKUName, err)
 	}
 }
 
