@@ -48,7 +48,6 @@ import (
 	"github.com/geoblob/geoblob/internal/control"
 	"github.com/geoblob/geoblob/internal/durable"
 	"github.com/geoblob/geoblob/internal/location"
-	"github.com/geoblob/geoblob/internal/replica"
 	"github.com/geoblob/geoblob/internal/store"
 )
 
@@ -111,6 +110,17 @@ type Options struct {
 	// Lag is how long after a write commits on the primary it becomes
 	// visible on the secondary.
 	Lag time.Duration
+	// LagModel, when set, draws each write's lag from a distribution
+	// instead (ConstantLag, JitterLag, TailLag, ParseLagModel); Lag is then
+	// only how far LastSyncTime trails the clock while nothing is pending.
+	LagModel LagModel
+	// SwapDuration is how long, on Clock, a planned failover keeps writes
+	// refused while it swaps the roles; 0 swaps at once.
+	SwapDuration time.Duration
+	// BootstrapDuration is how long, on Clock, a secondary built by
+	// Replication().Enable bootstraps before it goes live;
+	// DefaultBootstrapDuration when 0, none when negative.
+	BootstrapDuration time.Duration
 	// Accounts served; the development account when empty.
 	Accounts []Account
 	// Clock drives lag and timestamps; the system clock when nil.
@@ -198,6 +208,8 @@ const (
 	// DefaultRehydrateDelay is how long a rehydration from Archive takes
 	// when Options.RehydrateDelay is 0.
 	DefaultRehydrateDelay = store.DefaultRehydrateDelay
+	// DefaultBootstrapDuration is Options.BootstrapDuration when 0.
+	DefaultBootstrapDuration = 10 * time.Second
 )
 
 // orDefault resolves an Options duration: 0 is def, negative is none (0).
@@ -218,6 +230,9 @@ var ErrInvalidOptions = errors.New("emulator: invalid options")
 func (o Options) Validate() error {
 	if o.Lag < 0 {
 		return fmt.Errorf("%w: negative lag %v", ErrInvalidOptions, o.Lag)
+	}
+	if o.SwapDuration < 0 {
+		return fmt.Errorf("%w: negative swap duration %v", ErrInvalidOptions, o.SwapDuration)
 	}
 	if o.Port < 0 || o.Port > 65535 || o.SecondaryPort < 0 || o.SecondaryPort > 65535 {
 		return fmt.Errorf("%w: port out of range", ErrInvalidOptions)
@@ -285,7 +300,7 @@ type Emulator struct {
 	keys      map[string][]byte
 	primary   *store.Store
 	secondary *store.Store
-	repl      *replica.Replicator
+	roles     *roles // which copy plays which role (roles.go)
 	faults    *fault.Set
 	api       *blobapi.Server
 	handler   http.Handler
@@ -339,27 +354,17 @@ func New(opts Options) (*Emulator, error) {
 		e.keys[a.Name] = k
 	}
 	now := opts.Clock.Now
-	var repl *replica.Replicator
-	popts := store.Options{Now: now, MaxStagedBytes: opts.MaxStagedBytes, RehydrateDelay: opts.RehydrateDelay,
-		OnCommit: func(c store.Change) { repl.Enqueue(c) }, Logger: log}
-	sopts := store.Options{Now: now, Logger: log}
-	ropts := replica.Options{Lag: opts.Lag, Clock: opts.Clock, MaxSupersededBytes: opts.MaxSupersededBytes}
+	// Copies "a" (first primary) and "b"; a failover swaps their roles.
 	var pending []store.Change
+	var since time.Time
 	if opts.DataDir != "" {
 		var err error
-		if pending, err = e.openDataDir(&popts, &sopts, &ropts); err != nil {
+		if pending, since, err = e.openDataDir(); err != nil {
 			return nil, err
 		}
 	} else {
-		e.primary = store.New(popts)
-		e.secondary = store.New(sopts)
+		e.primary, e.secondary = e.newCopy(nil, nil), e.newCopy(nil, nil)
 	}
-	ropts.Fence = e.primary.FenceNow
-	repl = replica.New(e.secondary, ropts)
-	for _, c := range pending {
-		repl.Enqueue(c)
-	}
-	e.repl = repl
 	e.faults = fault.NewSet(fault.WithTimeSource(opts.Clock))
 	e.api = blobapi.New(blobapi.Config{
 		Primary:   e.primary,
@@ -368,18 +373,19 @@ func New(opts Options) (*Emulator, error) {
 			k, ok := e.keys[name]
 			return k, ok
 		},
-		Stats: func(string) (string, time.Time) {
-			st := e.repl.State()
-			return string(st.Status), st.LastSyncTime
-		},
+		Stats:        e.stats,
+		SKU:          e.sku,
 		Now:          now,
 		Logger:       log,
 		MaxBlobSize:  opts.MaxBlobSize,
 		MaxClockSkew: skew,
 	})
+	// Before observe: the dashboard reads the replication state at once.
+	e.roles = newRoles(e, e.primary, e.secondary, since, pending)
 	ctl := control.NewHandler(control.Config{
 		Faults:      e.faults,
-		Replication: replicationControl{e.repl},
+		Replication: replicationControl{e},
+		Failover:    failoverControl{e},
 		Token:       opts.ControlToken,
 		Logger:      log,
 		Mounts:      e.observe(),
@@ -396,11 +402,7 @@ func New(opts Options) (*Emulator, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		repl.Run(ctx)
-	}()
+	e.roles.start(ctx)
 	if e.db != nil {
 		e.wg.Add(1)
 		go func() {
@@ -411,19 +413,19 @@ func New(opts Options) (*Emulator, error) {
 	return e, nil
 }
 
-// openDataDir opens Options.DataDir and restores both stores from it,
-// returning the changes the secondary has still to apply.
-func (e *Emulator) openDataDir(popts, sopts *store.Options, ropts *replica.Options) ([]store.Change, error) {
+// openDataDir opens Options.DataDir and restores both copies from it
+// (e.primary and e.secondary), returning the changes the secondary has
+// still to apply and the LastSyncTime to resume from.
+func (e *Emulator) openDataDir() ([]store.Change, time.Time, error) {
 	db, err := durable.Open(e.opts.DataDir, durable.Options{Logger: e.log})
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	roles, err := db.Roles()
 	if err == nil {
 		replLog := durable.LogName(roles.Primary)
-		popts.Journal, popts.Files = db.Journal(roles.Primary, replLog), db.Files()
-		sopts.Journal, sopts.Files = db.Journal(roles.Secondary, replLog), db.Files()
-		e.primary, e.secondary = store.New(*popts), store.New(*sopts)
+		e.primary = e.newCopy(db.Journal(roles.Primary, replLog), db.Files())
+		e.secondary = e.newCopy(db.Journal(roles.Secondary, replLog), db.Files())
 		var spos durable.Position
 		if _, err = db.Load(roles.Primary, e.primary); err == nil {
 			spos, err = db.Load(roles.Secondary, e.secondary)
@@ -431,14 +433,13 @@ func (e *Emulator) openDataDir(popts, sopts *store.Options, ropts *replica.Optio
 		if err == nil {
 			var pending []store.Change
 			if pending, err = db.PendingLog(replLog, spos.Seq); err == nil {
-				ropts.LastSyncTime = durable.ResumeLastSyncTime(spos, pending)
 				e.db = db
-				return pending, nil
+				return pending, durable.ResumeLastSyncTime(spos, pending), nil
 			}
 		}
 	}
 	_ = db.Close()
-	return nil, err
+	return nil, time.Time{}, err
 }
 
 // GCInterval is how often an emulator with a data directory removes
@@ -478,10 +479,7 @@ func (e *Emulator) CollectGarbage() (int, error) {
 
 // route puts the control API beside the fault-wrapped Blob API.
 func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
-	var api http.Handler = e.api
-	if secondaryHost {
-		api = e.api.SecondaryHandler()
-	}
+	api := e.roles.handler(secondaryHost)
 	classify := func(r *http.Request) (fault.Target, bool) {
 		addr, err := blobapi.ParseAddress(r, secondaryHost)
 		if err != nil {
@@ -541,7 +539,7 @@ func (e *Emulator) listen(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("emulator: secondary listener: %w", err)
 		}
-		e.serve(fault.RefuseListenerExcept(sl, e.faults, fault.Secondary, isControlRequest), e.secondH)
+		e.serve(fault.RefuseListenerExcept(e.roles.lrsListener(sl), e.faults, fault.Secondary, isControlRequest), e.secondH)
 		e.secondAddr = sl.Addr().String()
 	}
 	e.log.Info("emulator listening", "primary", e.PrimaryURL(), "secondary", e.SecondaryURL(), "lag", e.opts.Lag)
@@ -687,7 +685,7 @@ func (e *Emulator) ConnectionString() string {
 func (e *Emulator) Faults() *fault.Set { return e.faults }
 
 // Replication controls the emulator's geo-replication.
-func (e *Emulator) Replication() *Replication { return &Replication{r: e.repl} }
+func (e *Emulator) Replication() *Replication { return &Replication{e: e} }
 
 // Close stops the listeners, waiting briefly for requests in flight, and
 // stops replication. It is safe to call more than once.
