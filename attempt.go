@@ -134,9 +134,11 @@ func (r *Router) send(req *policy.Request, ctx context.Context, loc Location, cl
 	r.readdress(req.Raw(), loc)
 	start := r.cfg.Now()
 	if w != nil {
-		if r.bothSince.Load() != 0 {
+		if r.bothSince.Load() != 0 && (!r.sec.down.Load() || r.br.PrimaryDown()) {
 			// Both locations failed lately: give each half the time, so
-			// a try that tries both still ends within one bound.
+			// a try that tries both still ends within one bound (a
+			// secondary marked down is not tried while the primary is
+			// held as up).
 			bound /= 2
 		}
 		w.alarm = startAlarm(w, bound)
