@@ -199,10 +199,19 @@ func (r *Router) AttemptTimeout() time.Duration { return r.bound() }
 // while it is read counts against the location that served it.
 type watch struct {
 	r      *Router
-	loc    Location
 	parent context.Context
+	loc    Location
 	// bounded: the watch is the attempt's context too (see Done).
-	bounded    bool
+	bounded bool
+	// succeed makes the end of an unbroken body count as a primary
+	// success; probe makes it the successful verdict of the probe sent
+	// under gen (at is the probe's attempt, allocated for probes only, to
+	// keep the watch of every other read small). Both are set before the
+	// response is handed on. (The small fields sit together: the watch is
+	// allocated for every read and fits the 160-byte size class.)
+	succeed    bool
+	probe      bool
+	done       atomic.Bool
 	mu         sync.Mutex
 	stopParent func() bool // unregisters parentDone from the parent
 	ch         chan struct{}
@@ -212,15 +221,8 @@ type watch struct {
 	alarm      *alarm
 	body       io.ReadCloser
 	resp       *http.Response
-	done       atomic.Bool
-	// succeed makes the end of an unbroken body count as a primary
-	// success; probe makes it the successful verdict of the probe sent
-	// under gen (at is the probe's attempt). Both are set before the
-	// response is handed on.
-	succeed bool
-	probe   bool
-	gen     uint64
-	at      attempt
+	gen        uint64
+	at         *attempt
 }
 
 // alarm is a reusable timer that cancels the attempt it is set for. The
@@ -394,7 +396,7 @@ func (w *watch) finish() {
 	switch {
 	case w.probe:
 		w.at.end = w.r.cfg.Now()
-		w.r.probeVerdict(w.gen, &w.at, false, true, "")
+		w.r.probeVerdict(w.gen, w.at, false, true, "")
 	case w.succeed:
 		w.r.br.Success(w.r.cfg.Now())
 	}

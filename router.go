@@ -418,8 +418,9 @@ func (r *Router) judge(a *attempt, rt breaker.Route) {
 		case a.class == good && !slow && watched:
 			// The verdict waits for the body: a primary that breaks
 			// bodies after good headers must not close the breaker.
-			w.probe, w.gen, w.at = true, rt.Gen, *a
-			w.at.resp = nil
+			at := *a
+			at.resp = nil
+			w.probe, w.gen, w.at = true, rt.Gen, &at
 		case a.class == good && !slow:
 			r.probeVerdict(rt.Gen, a, false, true, "")
 		case a.class == good:
@@ -624,7 +625,7 @@ func (r *Router) bodyFailed(w *watch, err error) {
 	switch {
 	case w.probe:
 		w.at.end, w.at.err = now, err
-		r.probeVerdict(w.gen, &w.at, false, false, "body")
+		r.probeVerdict(w.gen, w.at, false, false, "body")
 	case w.loc == Primary:
 		r.emitState(r.br.Failure(now, "primary response bodies failing: "))
 	default:
