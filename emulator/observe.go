@@ -26,7 +26,7 @@ type observer struct {
 // observe builds the metrics and the dashboard and returns the handlers
 // the control API mounts behind its access checks.
 func (e *Emulator) observe() map[string]http.Handler {
-	repl := replicationControl{e.repl}
+	repl := replicationControl{e}
 	var hub *dashboard.Hub
 	m := metrics.New(metrics.Config{
 		Faults:      e.faults,
