@@ -69,9 +69,21 @@ func classify(ctx context.Context, loc Location, resp *http.Response, err error)
 		if loc == Secondary {
 			return notReplicated
 		}
+	case http.StatusForbidden:
+		if loc == Secondary && resp.Header.Get("x-ms-error-code") == noSecondaryCode {
+			// The account has no readable secondary (LRS after an
+			// unplanned failover, a new secondary bootstrapping, or
+			// GRS without read access): a failure of the secondary,
+			// not an answer to the read.
+			return retryable
+		}
 	}
 	return good
 }
+
+// noSecondaryCode is Azure's error code for a request to the secondary of
+// an account whose secondary cannot be read.
+const noSecondaryCode = "InsufficientAccountPermissions"
 
 // cause turns a failed attempt into an error for ErrBothUnavailable,
 // consuming its response.

@@ -148,14 +148,20 @@ func attemptErr(a *attempt) error {
 }
 
 // noteStats takes the secondary's health from a Get Blob Service Stats
-// fetch: "unavailable" marks it down, "live" up; a fetch that failed the
-// way a read does (refused, timed out, 5xx) counts as a failed secondary
-// attempt.
+// fetch: "unavailable", or 403 InsufficientAccountPermissions (no readable
+// secondary: the account is locally redundant), marks it down, "live" up;
+// a fetch that failed the way a read does (refused, timed out, 5xx) counts
+// as a failed secondary attempt.
 func (r *Router) noteStats(st GeoStats, err error, at time.Time) {
+	var re *azcore.ResponseError
 	switch {
 	case err == nil && st.Status == "unavailable":
 		if !r.sec.down.Load() {
 			r.markSecondaryDown(at, "the secondary reports geo-replication status unavailable", nil)
+		}
+	case err != nil && errors.As(err, &re) && re.StatusCode == http.StatusForbidden && re.ErrorCode == noSecondaryCode:
+		if !r.sec.down.Load() {
+			r.markSecondaryDown(at, "the account has no readable secondary (Get Blob Service Stats: "+noSecondaryCode+")", err)
 		}
 	case err == nil && st.Status == "live":
 		r.sec.fails.Store(0)
