@@ -129,9 +129,11 @@ type Config struct {
 	// background check first reads Get Blob Service Stats; the wait doubles
 	// after every check that finds it still down, up to 5 minutes, and the
 	// secondary is back in use once Stats reports "live" (or a read it
-	// served succeeded). The check runs only while the secondary is down.
-	// Default 5s; negative: no background check (CheckSecondary,
-	// Staleness and RecoveryPoint still bring it back).
+	// served succeeded). The check runs only while the secondary is down,
+	// and pauses after 10 minutes in which no read wanted the secondary
+	// (the next one that does resumes it). Default 5s; negative: no
+	// background check (CheckSecondary, Staleness and RecoveryPoint still
+	// bring it back).
 	SecondaryRecheck time.Duration
 
 	// Hedge configures hedged reads; off unless Hedge.Enabled.

@@ -217,5 +217,5 @@ type Counters struct {
 	SecondaryDowns   uint64 // times the secondary was marked down
 	SecondaryUps     uint64 // times it came back into use
 	SecondaryChecks  uint64 // health checks of the secondary (background and CheckSecondary)
-	SecondarySkipped uint64 // reads, fallbacks, hedges and pinned reads not sent to the secondary because it was down
+	SecondarySkipped uint64 // reads, fallbacks and pinned reads not sent to the secondary because it was down
 }

@@ -366,3 +366,56 @@ func TestNoRecoveryPoint(t *testing.T) {
 		t.Fatal("the secondary is not marked down")
 	}
 }
+
+// TestSecondaryFailureThreshold: failed secondary attempts mark the
+// secondary down at the threshold, and never with a negative one.
+func TestSecondaryFailureThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		threshold int
+		reads     int
+		down      bool
+	}{
+		{0, 1, true}, // the default, 3: one read makes three tries
+		{5, 1, false},
+		{5, 2, true},
+		{-1, 4, false},
+	} {
+		cfg := geoblob.DefaultConfig()
+		cfg.SecondaryFailureThreshold, cfg.SecondaryRecheck = tc.threshold, -1
+		f, c, r := newFake(t, cfg)
+		f.status[geoblob.Primary].Store(503)
+		f.status[geoblob.Secondary].Store(-1) // connection refused
+		for range tc.reads {
+			if _, err := read(c); !errors.Is(err, geoblob.ErrBothUnavailable) {
+				t.Fatalf("threshold %d: err = %v", tc.threshold, err)
+			}
+		}
+		if got := r.SecondaryState().Down; got != tc.down {
+			t.Errorf("threshold %d after %d reads: down %v, want %v", tc.threshold, tc.reads, got, tc.down)
+		}
+	}
+}
+
+// TestNoHedgeToDeadSecondary: with hedging on, a read slower than the
+// hedge delay is not hedged to a secondary marked down.
+func TestNoHedgeToDeadSecondary(t *testing.T) {
+	cfg := geoblob.DefaultConfig()
+	cfg.Hedge = geoblob.HedgeConfig{Enabled: true, Delay: time.Millisecond, Budget: 1, Burst: 10}
+	cfg.SecondaryRecheck = -1
+	f, c, r := newFake(t, cfg)
+	f.delay[geoblob.Primary].Store(int64(50 * time.Millisecond))
+	r.SetStats(func(context.Context) (geoblob.GeoStats, error) {
+		return geoblob.GeoStats{Status: "unavailable"}, nil
+	})
+	if _, err := r.CheckSecondary(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if got, err := read(c); err != nil || got != "data-primary" {
+			t.Fatalf("read %q %v", got, err)
+		}
+	}
+	if n := r.Counters().Hedges; n != 0 || f.calls[geoblob.Secondary].Load() != 0 {
+		t.Fatalf("%d hedges, %d secondary calls to a secondary marked down", n, f.calls[geoblob.Secondary].Load())
+	}
+}
