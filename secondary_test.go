@@ -419,3 +419,28 @@ func TestNoHedgeToDeadSecondary(t *testing.T) {
 		t.Fatalf("%d hedges, %d secondary calls to a secondary marked down", n, f.calls[geoblob.Secondary].Load())
 	}
 }
+
+// TestRecoveryPointNeverCached: when Get Blob Service Stats fails,
+// RecoveryPoint reports the failure instead of the statistics an earlier
+// fetch cached (Staleness, by contrast, falls back on them).
+func TestRecoveryPointNeverCached(t *testing.T) {
+	_, _, r := newFake(t, nil)
+	fail := false
+	r.SetStats(func(context.Context) (geoblob.GeoStats, error) {
+		if fail {
+			return geoblob.GeoStats{}, errors.New("dial tcp: connection refused")
+		}
+		return geoblob.GeoStats{Status: "live", LastSyncTime: testenv.Epoch}, nil
+	})
+	ctx := context.Background()
+	if rp, err := r.RecoveryPoint(ctx); err != nil || !rp.LastSyncTime.Equal(testenv.Epoch) {
+		t.Fatalf("RecoveryPoint %+v %v", rp, err)
+	}
+	fail = true
+	if rp, err := r.RecoveryPoint(ctx); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("RecoveryPoint with Stats failing: %+v %v", rp, err)
+	}
+	if s, err := r.Staleness(ctx); err != nil || !s.LastSyncTime.Equal(testenv.Epoch) {
+		t.Fatalf("Staleness falls back on the cached statistics: %+v %v", s, err)
+	}
+}

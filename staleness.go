@@ -132,9 +132,12 @@ const maxStatsWait = 10 * time.Second
 // is bounded by StatsRefresh (at most maxStatsWait), and a failed one is
 // retried no sooner than StatsRefresh/10, so a secondary that refuses or
 // hangs statistics (a container SAS, say) is not asked on every read.
+//
+// maxAge 0 always fetches, and returns the fetch's own error rather than
+// older statistics (RecoveryPoint, CheckSecondary).
 func (s *staleness) get(ctx context.Context, r *Router, maxAge time.Duration) (GeoStats, error) {
 	retry := r.cfg.StatsRefresh / 10
-	if l := s.last.Load(); l.fresh(r.cfg.Now(), maxAge, retry) {
+	if l := s.last.Load(); maxAge > 0 && l.fresh(r.cfg.Now(), maxAge, retry) {
 		return l.value()
 	}
 	src := s.src.Load()
@@ -164,6 +167,9 @@ func (s *staleness) get(ctx context.Context, r *Router, maxAge time.Duration) (G
 		fetched = *next.good
 	}
 	r.noteStats(fetched, err, next.at)
+	if maxAge == 0 {
+		return fetched, err
+	}
 	return next.value()
 }
 
