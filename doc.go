@@ -95,7 +95,8 @@
 // Config.SecondaryRecheck after the mark, then with doubling waits up to
 // 5 minutes, and puts the secondary back in use once it reports "live".
 // SecondaryState, Config.OnSecondaryChange and the Secondary* counters
-// report all of this; CheckSecondary checks at once. RecoveryPoint reads
+// report all of this; CheckSecondary checks at once. Force(SecondaryOnly)
+// still sends reads to a secondary marked down: a forced mode is obeyed. RecoveryPoint reads
 // Stats afresh: every write before its LastSyncTime survives an unplanned
 // failover made now, later ones may not. A planned failover needs nothing
 // of the Router: both copies stay readable, versions keep their ETags, and

@@ -307,3 +307,37 @@ func TestPlannedFailoverKeepsReadsAndWrites(t *testing.T) {
 		t.Fatalf("counters %+v", c)
 	}
 }
+
+// TestUnavailableSecondaryRegion: the emulator's secondary region goes
+// down (Stats "unavailable", reads 503) while the primary is up. The
+// first Stats read marks it down, primary errors stop falling back to it,
+// and it is back in use once the region is.
+func TestUnavailableSecondaryRegion(t *testing.T) {
+	cfg := geoblob.DefaultConfig()
+	cfg.SecondaryRecheck = -1
+	e, clk := failoverEnv(t, emulator.Options{}, cfg)
+	ctx := context.Background()
+	e.put(t, "b", []byte("x"))
+	if err := e.emu.Replication().SetSecondaryAvailable(false); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := e.router.Staleness(ctx); err != nil || s.Status != "unavailable" || !e.router.SecondaryState().Down {
+		t.Fatalf("Staleness %+v %v, secondary %+v", s, err, e.router.SecondaryState())
+	}
+	for range 3 {
+		primaryBlip(t, e)
+		mustRead(t, e, "b", "x", geoblob.Primary)
+	}
+	if err := e.emu.Replication().SetSecondaryAvailable(true); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	if ss, err := e.router.CheckSecondary(ctx); err != nil || ss.Down {
+		t.Fatalf("CheckSecondary %+v %v", ss, err)
+	}
+	primaryBlip(t, e)
+	mustRead(t, e, "b", "x", geoblob.Secondary)
+	if c := e.router.Counters(); c.SecondarySkipped != 3 || c.SecondaryDowns != 1 || c.SecondaryUps != 1 {
+		t.Fatalf("counters %+v", c)
+	}
+}
