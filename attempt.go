@@ -69,9 +69,21 @@ func classify(ctx context.Context, loc Location, resp *http.Response, err error)
 		if loc == Secondary {
 			return notReplicated
 		}
+	case http.StatusForbidden:
+		if loc == Secondary && resp.Header.Get("x-ms-error-code") == noSecondaryCode {
+			// The account has no readable secondary (LRS after an
+			// unplanned failover, a new secondary bootstrapping, or
+			// GRS without read access): a failure of the secondary,
+			// not an answer to the read.
+			return retryable
+		}
 	}
 	return good
 }
+
+// noSecondaryCode is Azure's error code for a request to the secondary of
+// an account whose secondary cannot be read.
+const noSecondaryCode = "InsufficientAccountPermissions"
 
 // cause turns a failed attempt into an error for ErrBothUnavailable,
 // consuming its response.
@@ -134,9 +146,11 @@ func (r *Router) send(req *policy.Request, ctx context.Context, loc Location, cl
 	r.readdress(req.Raw(), loc)
 	start := r.cfg.Now()
 	if w != nil {
-		if r.bothSince.Load() != 0 {
+		if r.bothSince.Load() != 0 && (!r.sec.down.Load() || r.br.PrimaryDown()) {
 			// Both locations failed lately: give each half the time, so
-			// a try that tries both still ends within one bound.
+			// a try that tries both still ends within one bound (a
+			// secondary marked down is not tried while the primary is
+			// held as up).
 			bound /= 2
 		}
 		w.alarm = startAlarm(w, bound)
@@ -197,10 +211,19 @@ func (r *Router) AttemptTimeout() time.Duration { return r.bound() }
 // while it is read counts against the location that served it.
 type watch struct {
 	r      *Router
-	loc    Location
 	parent context.Context
+	loc    Location
 	// bounded: the watch is the attempt's context too (see Done).
-	bounded    bool
+	bounded bool
+	// succeed makes the end of an unbroken body count as a primary
+	// success; probe makes it the successful verdict of the probe sent
+	// under gen (at is the probe's attempt, allocated for probes only, to
+	// keep the watch of every other read small). Both are set before the
+	// response is handed on. (The small fields sit together: the watch is
+	// allocated for every read and fits the 160-byte size class.)
+	succeed    bool
+	probe      bool
+	done       atomic.Bool
 	mu         sync.Mutex
 	stopParent func() bool // unregisters parentDone from the parent
 	ch         chan struct{}
@@ -210,15 +233,8 @@ type watch struct {
 	alarm      *alarm
 	body       io.ReadCloser
 	resp       *http.Response
-	done       atomic.Bool
-	// succeed makes the end of an unbroken body count as a primary
-	// success; probe makes it the successful verdict of the probe sent
-	// under gen (at is the probe's attempt). Both are set before the
-	// response is handed on.
-	succeed bool
-	probe   bool
-	gen     uint64
-	at      attempt
+	gen        uint64
+	at         *attempt
 }
 
 // alarm is a reusable timer that cancels the attempt it is set for. The
@@ -392,7 +408,7 @@ func (w *watch) finish() {
 	switch {
 	case w.probe:
 		w.at.end = w.r.cfg.Now()
-		w.r.probeVerdict(w.gen, &w.at, false, true, "")
+		w.r.probeVerdict(w.gen, w.at, false, true, "")
 	case w.succeed:
 		w.r.br.Success(w.r.cfg.Now())
 	}

@@ -117,6 +117,25 @@ type Config struct {
 	// a secondary found too stale is re-checked at most that often.
 	StatsRefresh time.Duration
 
+	// SecondaryFailureThreshold is the number of consecutive failed
+	// secondary attempts (a retryable status, a refused or broken
+	// connection, a timeout, a broken body) that mark the secondary down,
+	// as after an unplanned account failover: reads stop using it while
+	// the primary serves them (see SecondaryState). Get Blob Service Stats
+	// reporting "unavailable" marks it down too. Default 3; negative:
+	// failures never mark it down.
+	SecondaryFailureThreshold int
+	// SecondaryRecheck is how long after the secondary was marked down the
+	// background check first reads Get Blob Service Stats; the wait doubles
+	// after every check that finds it still down, up to 5 minutes, and the
+	// secondary is back in use once Stats reports "live" (or a read it
+	// served succeeded). The check runs only while the secondary is down,
+	// and pauses after 10 minutes in which no read wanted the secondary
+	// (the next one that does resumes it). Default 5s; negative: no
+	// background check (CheckSecondary, Staleness and RecoveryPoint still
+	// bring it back).
+	SecondaryRecheck time.Duration
+
 	// Hedge configures hedged reads; off unless Hedge.Enabled.
 	Hedge HedgeConfig
 
@@ -136,11 +155,15 @@ type Config struct {
 	// OnProbe is called with the verdict of every probe of the primary,
 	// failed ones included.
 	OnProbe func(ProbeEvent)
+	// OnSecondaryChange is called when the secondary is marked down and
+	// when it is back in use.
+	OnSecondaryChange func(SecondaryChange)
 
-	// Logger receives state changes (Info), failed probes (Info) and
-	// reads that failed on both locations (Warn), each at most once a
-	// second with a count of the ones left out, and per-read decisions
-	// (Debug). nil means slog.Default().
+	// Logger receives state changes (Info), failed probes (Info), the
+	// secondary marked down or back in use (Info), and reads that failed
+	// on both locations (Warn), each kind at most once a second with a
+	// count of the ones left out, and per-read decisions (Debug). nil
+	// means slog.Default().
 	Logger *slog.Logger
 
 	// Now is the time source; time.Now when nil. Tests use it to drive
@@ -192,6 +215,9 @@ func DefaultConfig() *Config {
 		ProbeBackoff:      2,
 		MaxProbeBackoff:   2,
 		StatsRefresh:      15 * time.Second,
+
+		SecondaryFailureThreshold: 3,
+		SecondaryRecheck:          5 * time.Second,
 		Hedge: HedgeConfig{
 			MinDelay: 5 * time.Millisecond,
 			Budget:   0.05,
@@ -286,6 +312,8 @@ func (c Config) resolved() Config {
 	setF(&c.ProbeBackoff, d.ProbeBackoff)
 	setF(&c.MaxProbeBackoff, max(d.MaxProbeBackoff, c.ProbeBackoff))
 	setD(&c.StatsRefresh, d.StatsRefresh)
+	set(&c.SecondaryFailureThreshold, d.SecondaryFailureThreshold)
+	setD(&c.SecondaryRecheck, d.SecondaryRecheck)
 	setD(&c.Hedge.MinDelay, d.Hedge.MinDelay)
 	setF(&c.Hedge.Budget, d.Hedge.Budget)
 	set(&c.Hedge.Burst, d.Hedge.Burst)

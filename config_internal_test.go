@@ -29,6 +29,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bad budget", func(c *Config) { c.Hedge.Budget = 2 }, []error{ErrInvalidConfig}},
 		{"negative staleness", func(c *Config) { c.MaxStaleness = -1 }, []error{ErrInvalidConfig}},
 		{"negative window", func(c *Config) { c.Window = -1 }, []error{ErrInvalidConfig}},
+		{"secondary tracking off", func(c *Config) { c.SecondaryFailureThreshold, c.SecondaryRecheck = -1, -1 }, nil},
 	} {
 		c := DefaultConfig()
 		tc.mod(c)
@@ -52,8 +53,8 @@ func TestZeroConfigIsDefault(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Config{} resolves to\n%+v\nDefaultConfig() to\n%+v", got, want)
 	}
-	off := Config{FailureThreshold: -1, FailbackReads: -1, ProbeInterval: -1, AttemptTimeout: -1}.resolved()
-	if off.FailureThreshold != -1 || off.FailbackReads != -1 || off.ProbeInterval != -1 || off.AttemptTimeout != -1 {
+	off := Config{FailureThreshold: -1, FailbackReads: -1, ProbeInterval: -1, AttemptTimeout: -1, SecondaryFailureThreshold: -1, SecondaryRecheck: -1}.resolved()
+	if off.FailureThreshold != -1 || off.FailbackReads != -1 || off.ProbeInterval != -1 || off.AttemptTimeout != -1 || off.SecondaryFailureThreshold != -1 || off.SecondaryRecheck != -1 {
 		t.Fatalf("negative values changed: %+v", off)
 	}
 	// The ratio rule with the default MinThroughput does not trip on the

@@ -73,6 +73,35 @@
 // budget; the first good answer wins, the other is cancelled, and a read
 // the secondary won counts as a slow primary call.
 //
+// # Account failover
+//
+// After an unplanned account failover the primary URL serves the promoted
+// copy and the account is locally redundant: its -secondary endpoint
+// refuses connections or answers 403 InsufficientAccountPermissions until
+// geo-redundancy is enabled again and the new secondary has bootstrapped.
+// The Router marks the secondary down after
+// Config.SecondaryFailureThreshold consecutive failed attempts there (a
+// retryable status, a refused or broken connection, a timeout, a broken
+// body, that 403), or at once when Get Blob Service Stats reports
+// "unavailable" or answers that 403. While it is down, a failed primary
+// attempt does not fall back to it: the failure stays retriable by the
+// SDK (as ErrBothUnavailable with ErrSecondaryDown as the secondary's
+// cause, final only once a double outage has lasted half a second), hedges
+// and pinned reads stay on the primary, and no bound is halved for it.
+// Secondary failures never count against the primary. While the breaker is
+// open, reads go to the primary first, whose first good answer closes the
+// breaker, and the secondary is still tried after a primary failure; a
+// good answer from it ends the mark. A background check reads Stats
+// Config.SecondaryRecheck after the mark, then with doubling waits up to
+// 5 minutes, and puts the secondary back in use once it reports "live".
+// SecondaryState, Config.OnSecondaryChange and the Secondary* counters
+// report all of this; CheckSecondary checks at once. Force(SecondaryOnly)
+// still sends reads to a secondary marked down: a forced mode is obeyed. RecoveryPoint reads
+// Stats afresh: every write before its LastSyncTime survives an unplanned
+// failover made now, later ones may not. A planned failover needs nothing
+// of the Router: both copies stay readable, versions keep their ETags, and
+// writes the swap refuses with 503 are the SDK's to retry.
+//
 // # Configuration
 //
 // One rule covers every Config field: zero means DefaultConfig's value,
@@ -113,8 +142,8 @@
 // # Observability
 //
 // Config.OnRetry, OnResponse and OnStateChange mirror the tutorial's
-// retry_callback and response_callback, and OnProbe reports every probe's
-// verdict; they run outside any lock, so they may call back into the
+// retry_callback and response_callback, OnProbe reports every probe's
+// verdict, and OnSecondaryChange the secondary marked down or back; they run outside any lock, so they may call back into the
 // Router or the client. WithReadInfo reports how the reads of one call were
 // served (location, fallback, LastSyncTime; Served is false when nothing
 // served it). Counters returns a snapshot. Logs go to log/slog, at most one
@@ -125,12 +154,12 @@
 // # Hot path
 //
 // A read on a healthy primary costs a few atomic loads and stores and no
-// lock. The attempt bound needs a cancellable context per attempt: geoblob
-// allocates it and one body watcher (three small allocations; the timer
-// comes from a pool), and net/http, seeing a cancellable context, adds
-// about four of its own: some 800 bytes in all, next to the ~300
-// allocations azcore, azblob and net/http make for a read. The body watcher
-// is that same object, so watching bodies adds nothing. Once tripped, a
-// read goes straight to the secondary. Transitions take a mutex; events
-// they produce are emitted after it is released.
+// lock. The attempt bound needs a cancellable context per attempt; the
+// body watcher is that context, so geoblob allocates one 160-byte object
+// per attempt (the timer comes from a pool), besides the copy of the
+// request azcore makes for every policy. Through net/http, which asks a
+// cancellable context for its Done channel and registers a context of its
+// own in it, that costs three more small allocations. Once tripped, a read goes straight to
+// the secondary. Transitions take a mutex; events they produce are emitted
+// after it is released.
 package geoblob

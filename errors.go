@@ -30,6 +30,16 @@ var (
 	// secondary's service statistics is configured.
 	ErrNoSecondary = errors.New("geoblob: no secondary statistics source configured")
 
+	// ErrSecondaryDown is the secondary's cause in an ErrBothUnavailable
+	// error when the read was not sent there because the Router holds the
+	// secondary as down (see Router.SecondaryState).
+	ErrSecondaryDown = errors.New("geoblob: the secondary is marked down")
+
+	// ErrNoRecoveryPoint is returned by RecoveryPoint when the secondary
+	// reports no LastSyncTime: its status is unavailable or bootstrap, so
+	// what an unplanned failover now would keep is unknown.
+	ErrNoRecoveryPoint = errors.New("geoblob: the secondary reports no LastSyncTime, so there is no known recovery point")
+
 	// ErrInvalidConfig is wrapped by Config.Validate and the constructors
 	// for unusable configuration or connection strings.
 	ErrInvalidConfig = errors.New("geoblob: invalid configuration")

@@ -122,6 +122,17 @@ type StateChange struct {
 	At       time.Time
 }
 
+// SecondaryChange reports that the Router stopped routing reads to the
+// secondary (Down) or resumed (see SecondaryState).
+type SecondaryChange struct {
+	Down   bool
+	Reason string
+	// Err is the failure that marked the secondary down, redacted; nil when
+	// Stats reported it unavailable, and when it came back.
+	Err error
+	At  time.Time
+}
+
 // ReadStatus is how one read was served. The zero value, with Served
 // false, stands for "no read was served" (Location is then meaningless).
 type ReadStatus struct {
@@ -202,4 +213,9 @@ type Counters struct {
 	ProbesFailed     uint64 // probes that failed
 	BackgroundProbes uint64 // background probes sent (also counted in Probes)
 	BothRetriable    uint64 // ErrBothUnavailable errors left to the SDK's retry
+
+	SecondaryDowns   uint64 // times the secondary was marked down
+	SecondaryUps     uint64 // times it came back into use
+	SecondaryChecks  uint64 // health checks of the secondary (background and CheckSecondary)
+	SecondarySkipped uint64 // reads, fallbacks and pinned reads not sent to the secondary because it was down
 }

@@ -244,3 +244,40 @@ func ExampleRouter_AttemptTimeout() {
 	// true secondary fallback: true timeouts: 1
 	// true served: false
 }
+
+// A runbook step before an unplanned failover: how much would be lost?
+// RecoveryPoint reads Get Blob Service Stats now; every write before
+// LastSyncTime survives the failover, later ones may not.
+func ExampleRouter_RecoveryPoint() {
+	ctx := context.Background()
+	emu, err := emulator.Start(ctx, emulator.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer emu.Close()
+	client, router, err := geoblob.NewClientFromConnectionString(emu.ConnectionString(), nil, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer router.Close()
+	_, _ = client.CreateContainer(ctx, "orders", nil)
+	_, _ = client.UploadBuffer(ctx, "orders", "1.json", []byte(`{"id":1}`), nil)
+	_ = emu.Replication().Wait(ctx)
+
+	emu.Replication().Pause() // the secondary falls behind
+	written := time.Now()
+	_, _ = client.UploadBuffer(ctx, "orders", "2.json", []byte(`{"id":2}`), nil)
+
+	rp, err := router.RecoveryPoint(ctx)
+	if err != nil {
+		log.Fatal(err) // ErrNoRecoveryPoint: the secondary cannot say
+	}
+	fmt.Println("status:", rp.Status)
+	fmt.Println("2.json would be lost:", !rp.LastSyncTime.After(written))
+	const rpo = 15 * time.Minute // the application's recovery point objective
+	fmt.Println("within the RPO:", rp.Lag <= rpo)
+	// Output:
+	// status: live
+	// 2.json would be lost: true
+	// within the RPO: true
+}

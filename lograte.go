@@ -9,9 +9,10 @@ import (
 
 // Kinds of rate-limited log lines.
 const (
-	logState = iota // breaker transitions
-	logProbe        // failed probes
-	logBoth         // reads failed on both locations
+	logState     = iota // breaker transitions
+	logProbe            // failed probes
+	logBoth             // reads failed on both locations
+	logSecondary        // the secondary marked down or up
 	numLogKinds
 )
 

@@ -29,6 +29,7 @@ type Router struct {
 	br                 *breaker.Breaker
 	c                  counters
 	stats              staleness
+	sec                secondaryHealth
 	lat                latencies
 	hedge              *hedger
 	pins               pinTable
@@ -56,6 +57,8 @@ type counters struct {
 	errors, rejectedWrites, tooStale                atomic.Uint64
 	attemptTimeouts, bodyFailures, pinned, steered  atomic.Uint64
 	probesOK, probesFailed, bgProbes, bothRetriable atomic.Uint64
+	secondaryDowns, secondaryUps, secondaryChecks   atomic.Uint64
+	secondarySkipped                                atomic.Uint64
 }
 
 // NewRouter returns a Router for the account whose primary service URL is
@@ -181,6 +184,10 @@ func (r *Router) Counters() Counters {
 		ProbesFailed:     c.probesFailed.Load(),
 		BackgroundProbes: c.bgProbes.Load(),
 		BothRetriable:    c.bothRetriable.Load(),
+		SecondaryDowns:   c.secondaryDowns.Load(),
+		SecondaryUps:     c.secondaryUps.Load(),
+		SecondaryChecks:  c.secondaryChecks.Load(),
+		SecondarySkipped: c.secondarySkipped.Load(),
 	}
 }
 
@@ -262,6 +269,14 @@ func (r *Router) read(req *policy.Request) (*http.Response, error) {
 			r.c.steered.Add(1)
 		}
 	}
+	if first == Secondary && mode == Auto && !rt.Probe && r.sec.down.Load() {
+		// The secondary is marked down: the primary first (after a
+		// failover it serves the promoted copy); the secondary is still
+		// the fallback while the breaker holds the primary as down.
+		first = Primary
+		r.c.secondarySkipped.Add(1)
+		r.needSecondary()
+	}
 	if first == Secondary {
 		if err := r.checkStale(ctx); err != nil {
 			return nil, final(err)
@@ -275,7 +290,7 @@ func (r *Router) read(req *policy.Request) (*http.Response, error) {
 	var a attempt
 	var sec *attempt
 	h := how{probe: rt.Probe}
-	if first == Primary && r.hedge != nil && !rt.Probe && mode == Auto && r.br.State() == breaker.Closed {
+	if first == Primary && r.hedge != nil && !rt.Probe && mode == Auto && r.br.State() == breaker.Closed && !r.sec.down.Load() {
 		a, h.hedged, sec = r.hedgedRead(req, ctx)
 		if a.loc == Secondary {
 			// The hedge won: the primary was slower than the hedge delay,
@@ -291,8 +306,13 @@ func (r *Router) read(req *policy.Request) (*http.Response, error) {
 
 	switch a.class {
 	case good:
+		if a.loc == Primary && Location(rt.First) == Secondary && !rt.Probe && mode == Auto {
+			// The primary answered a read the breaker would have sent to
+			// the secondary, marked down: the primary is evidently back.
+			r.emitState(r.br.Recovered(a.end))
+		}
 		if a.loc == Primary && a.resp.StatusCode == http.StatusPreconditionFailed && fallbackOK && r.pins.n.Load() > 0 &&
-			r.pins.pinned(r.endpoint(Primary), req.Raw(), r.cfg.Now()) {
+			r.pins.pinned(r.endpoint(Primary), req.Raw(), r.cfg.Now()) && !r.skipSecondary() {
 			// The primary lacks the version this download started on at
 			// the secondary: finish it there.
 			b := r.send(req, ctx, Secondary, true)
@@ -321,6 +341,13 @@ func (r *Router) read(req *policy.Request) (*http.Response, error) {
 		}
 	}
 	other := first.other()
+	if other == Secondary && a.class == retryable && sec == nil && r.skipSecondary() {
+		// The secondary is down and the primary is held as up: no
+		// fallback. The failure stays retriable by the SDK unless both
+		// locations have been failing for a while (see both), so a
+		// transient primary failure is ridden out by the next try.
+		return nil, r.both(&a, &attempt{loc: Secondary, why: ErrSecondaryDown})
+	}
 	if other == Secondary && sec == nil {
 		if err := r.checkStale(ctx); err != nil {
 			var e *Error
@@ -367,8 +394,14 @@ func (r *Router) read(req *policy.Request) (*http.Response, error) {
 // towards fail-back, and the adaptive bound's latency sample.
 func (r *Router) judge(a *attempt, rt breaker.Route) {
 	if a.loc == Secondary {
-		if a.class == good {
+		switch a.class {
+		case good:
 			r.servedSecondary(a)
+			r.secondaryOK(a.end)
+		case notReplicated:
+			r.secondaryOK(a.end)
+		case retryable:
+			r.secondaryFailed(a.end, attemptErr(a))
 		}
 		return
 	}
@@ -385,8 +418,9 @@ func (r *Router) judge(a *attempt, rt breaker.Route) {
 		case a.class == good && !slow && watched:
 			// The verdict waits for the body: a primary that breaks
 			// bodies after good headers must not close the breaker.
-			w.probe, w.gen, w.at = true, rt.Gen, *a
-			w.at.resp = nil
+			at := *a
+			at.resp = nil
+			w.probe, w.gen, w.at = true, rt.Gen, &at
 		case a.class == good && !slow:
 			r.probeVerdict(rt.Gen, a, false, true, "")
 		case a.class == good:
@@ -591,11 +625,13 @@ func (r *Router) bodyFailed(w *watch, err error) {
 	switch {
 	case w.probe:
 		w.at.end, w.at.err = now, err
-		r.probeVerdict(w.gen, &w.at, false, false, "body")
+		r.probeVerdict(w.gen, w.at, false, false, "body")
 	case w.loc == Primary:
 		r.emitState(r.br.Failure(now, "primary response bodies failing: "))
+	default:
+		r.secondaryFailed(now, redact.Err(err))
 	}
-	if etag := w.etag(); etag != "" && w.resp.Request != nil && r.Mode() == Auto {
+	if etag := w.etag(); etag != "" && w.resp.Request != nil && r.Mode() == Auto && (w.loc == Secondary || !r.sec.down.Load()) {
 		r.steer.add(r.endpoint(w.loc).relPath(w.resp.Request.URL), etag, w.loc.other(), now)
 	}
 }

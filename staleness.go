@@ -132,9 +132,12 @@ const maxStatsWait = 10 * time.Second
 // is bounded by StatsRefresh (at most maxStatsWait), and a failed one is
 // retried no sooner than StatsRefresh/10, so a secondary that refuses or
 // hangs statistics (a container SAS, say) is not asked on every read.
+//
+// maxAge 0 always fetches, and returns the fetch's own error rather than
+// older statistics (RecoveryPoint, CheckSecondary).
 func (s *staleness) get(ctx context.Context, r *Router, maxAge time.Duration) (GeoStats, error) {
 	retry := r.cfg.StatsRefresh / 10
-	if l := s.last.Load(); l.fresh(r.cfg.Now(), maxAge, retry) {
+	if l := s.last.Load(); maxAge > 0 && l.fresh(r.cfg.Now(), maxAge, retry) {
 		return l.value()
 	}
 	src := s.src.Load()
@@ -142,16 +145,37 @@ func (s *staleness) get(ctx context.Context, r *Router, maxAge time.Duration) (G
 		return GeoStats{}, ErrNoSecondary
 	}
 	if !s.mu.TryLock() {
-		if l := s.last.Load(); l != nil && l.good != nil {
+		if l := s.last.Load(); maxAge > 0 && l != nil && l.good != nil {
 			return *l.good, nil
 		}
 		s.mu.Lock()
 	}
-	defer s.mu.Unlock()
 	l := s.last.Load()
-	if l.fresh(r.cfg.Now(), maxAge, retry) {
+	if maxAge > 0 && l.fresh(r.cfg.Now(), maxAge, retry) {
+		s.mu.Unlock()
 		return l.value()
 	}
+	next, err := s.fetch(ctx, r, src, l)
+	s.mu.Unlock()
+	if next == nil {
+		return GeoStats{}, err // the caller gave up
+	}
+	// Outside the lock: marking the secondary up or down runs callbacks,
+	// which may call Staleness.
+	var fetched GeoStats
+	if err == nil {
+		fetched = *next.good
+	}
+	r.noteStats(fetched, err, next.at)
+	if maxAge == 0 {
+		return fetched, err
+	}
+	return next.value()
+}
+
+// fetch reads the statistics once and caches the result; nil when the
+// caller gave up (which says nothing about the secondary). s.mu is held.
+func (s *staleness) fetch(ctx context.Context, r *Router, src *StatsFunc, l *statsResult) (*statsResult, error) {
 	fctx, cancel := context.WithTimeout(ctx, min(r.cfg.StatsRefresh, maxStatsWait))
 	defer cancel()
 	st, err := (*src)(fctx)
@@ -161,17 +185,41 @@ func (s *staleness) get(ctx context.Context, r *Router, maxAge time.Duration) (G
 	}
 	if err == nil {
 		st.FetchedAt = next.at
-		// LastSyncTime never moves backwards (nor disappears).
-		if next.good != nil && next.good.LastSyncTime.After(st.LastSyncTime) {
-			st.LastSyncTime = next.good.LastSyncTime
+		// LastSyncTime never moves backwards, nor disappears, while the
+		// status stays the same; a change of status (say unavailable, or
+		// bootstrap after a failover) starts over.
+		if p := next.good; p != nil && p.Status == st.Status && p.LastSyncTime.After(st.LastSyncTime) {
+			st.LastSyncTime = p.LastSyncTime
 		}
 		next.good = &st
 	} else if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		// The caller gave up; that says nothing about the secondary.
-		return GeoStats{}, err
+		return nil, err
 	}
 	s.last.Store(next)
-	return next.value()
+	return next, err
+}
+
+// RecoveryPoint reads Get Blob Service Stats now (never from the cache)
+// and returns the secondary's state: the recovery point of an unplanned
+// account failover made at this moment. Every write the primary committed
+// before LastSyncTime is on the secondary and would survive the failover;
+// later writes, none older than Lag, could be lost. A runbook checks it
+// before failing over. When the secondary reports no LastSyncTime
+// (status unavailable or bootstrap, as after a failover until
+// geo-redundancy is enabled again and the new secondary has caught up),
+// the error matches ErrNoRecoveryPoint and the statistics are still
+// returned. The fetch also updates the secondary's health (see
+// SecondaryState).
+func (r *Router) RecoveryPoint(ctx context.Context) (Staleness, error) {
+	st, err := r.stats.get(ctx, r, 0)
+	if err != nil {
+		return Staleness{}, fmt.Errorf("geoblob: recovery point: %w", err)
+	}
+	s := Staleness{GeoStats: st, Lag: r.cfg.Now().Sub(st.LastSyncTime)}
+	if st.LastSyncTime.IsZero() {
+		return s, fmt.Errorf("%w (status %q)", ErrNoRecoveryPoint, st.Status)
+	}
+	return s, nil
 }
 
 // lastSyncTime returns the cached LastSyncTime, zero when unknown.
