@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/geoblob/geoblob/emulator"
+	"github.com/geoblob/geoblob/internal/memidle"
 )
 
 func init() { subcommands = append(subcommands, newServeCmd) }
@@ -25,6 +26,7 @@ func newServeCmd() *cobra.Command {
 		dataDir       string
 		controlToken  string
 		verbose       bool
+		idleRelease   time.Duration
 		limits        emulator.Options // connection and size limits
 	)
 	cmd := &cobra.Command{
@@ -86,6 +88,11 @@ it is asked for.`,
 			if err != nil {
 				return err
 			}
+			if idleRelease >= 0 {
+				// The server is the whole process here, so it may hand memory
+				// back to the OS once it goes quiet (see internal/memidle).
+				go memidle.New(memidle.Config{Idle: idleRelease}).Run(cmd.Context())
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "geoblob emulator (replication lag %v)\n", lag)
 			for _, name := range accountNames(opts.Accounts) {
@@ -115,6 +122,7 @@ it is asked for.`,
 	f.StringVar(&dataDir, "data-dir", "", "directory for durable data (not yet supported)")
 	f.StringVar(&controlToken, "control-token", "", "token every control API client must present; admits non-loopback clients (env GEOBLOB_CONTROL_TOKEN)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every request to stderr")
+	f.DurationVar(&idleRelease, "release-idle-memory", memidle.DefaultIdle, "return freed memory to the OS once no request has allocated for this long (negative = never)")
 	f.DurationVar(&limits.ReadHeaderTimeout, "read-header-timeout", emulator.DefaultReadHeaderTimeout, "time allowed to read a request's headers (negative = none)")
 	f.DurationVar(&limits.ReadTimeout, "read-timeout", emulator.DefaultReadTimeout, "drop a request whose body stops arriving for this long (negative = never)")
 	f.DurationVar(&limits.WriteTimeout, "write-timeout", emulator.DefaultWriteTimeout, "drop a response the client stops reading for this long (negative = never)")
