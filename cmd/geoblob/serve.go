@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/geoblob/geoblob/emulator"
+	"github.com/geoblob/geoblob/internal/memidle"
 )
 
 func init() { subcommands = append(subcommands, newServeCmd) }
@@ -25,6 +26,7 @@ func newServeCmd() *cobra.Command {
 		controlToken  string
 		verbose       bool
 		geo           geoFlags         // lag model, bootstrap and swap durations (failover.go)
+		idleRelease   time.Duration
 		limits        emulator.Options // connection and size limits
 	)
 	cmd := &cobra.Command{
@@ -93,6 +95,11 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 			if err != nil {
 				return err
 			}
+			if idleRelease >= 0 {
+				// The server is the whole process here, so it may hand memory
+				// back to the OS once it goes quiet (see internal/memidle).
+				go memidle.New(memidle.Config{Idle: idleRelease}).Run(cmd.Context())
+			}
 			if dataDir != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "data dir: %s (durable; locked while running)\n", dataDir)
 			}
@@ -125,6 +132,7 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 	f.StringVar(&dataDir, "data-dir", "", "keep all data durably in this directory (created if missing; locked while running); without it data lives in memory and is lost on exit")
 	f.StringVar(&controlToken, "control-token", "", "token every control API client must present; admits non-loopback clients (env GEOBLOB_CONTROL_TOKEN)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every request to stderr")
+	f.DurationVar(&idleRelease, "release-idle-memory", memidle.DefaultIdle, "return freed memory to the OS once no request has allocated for this long (negative = never)")
 	f.DurationVar(&limits.ReadHeaderTimeout, "read-header-timeout", emulator.DefaultReadHeaderTimeout, "time allowed to read a request's headers (negative = none)")
 	f.DurationVar(&limits.ReadTimeout, "read-timeout", emulator.DefaultReadTimeout, "drop a request whose body stops arriving for this long (negative = never)")
 	f.DurationVar(&limits.WriteTimeout, "write-timeout", emulator.DefaultWriteTimeout, "drop a response the client stops reading for this long (negative = never)")

@@ -1,0 +1,146 @@
+// Package memidle hands the memory an idle process no longer uses back to
+// the operating system.
+//
+// Go's runtime returns freed heap pages to the OS only gradually, and the
+// garbage of a burst of work stays in the heap until the next collection,
+// which an idle process may not run for minutes. So after a burst of uploads
+// a server keeps its peak RSS long after it went quiet. A Releaser watches
+// the process's allocation counter; once it has stood still for the idle
+// period (no request is allocating) and the heap holds notably more than it
+// did after the last release, it runs debug.FreeOSMemory once: one garbage
+// collection and a scavenge of the free pages. A busy process is never
+// interrupted, because it allocates.
+//
+// It is meant for a process that is a server and nothing else (geoblob
+// serve), not for a library embedded in someone else's program: freeing
+// memory is a decision for the whole process.
+package memidle
+
+import (
+	"context"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+)
+
+// Config tunes a Releaser. A zero field means its default.
+type Config struct {
+	// Idle is how long allocation must stand still before memory is
+	// released (DefaultIdle).
+	Idle time.Duration
+	// Slack is how much the retained heap may grow past its size after the
+	// last release before an idle period releases again (DefaultSlack).
+	Slack uint64
+}
+
+// Defaults of Config.
+const (
+	DefaultIdle  = time.Second
+	DefaultSlack = 8 << 20
+)
+
+// Stats is what a Releaser reads of the runtime.
+type Stats struct {
+	Allocated uint64 // cumulative bytes allocated on the heap
+	Retained  uint64 // heap bytes held from the OS (mapped and not released)
+}
+
+// Releaser decides when to release. Its zero value is not usable; build it
+// with New. Tick is not safe for concurrent use: Run calls it from one
+// goroutine.
+type Releaser struct {
+	cfg      Config
+	read     func() Stats
+	release  func()
+	last     Stats     // the reading at the previous tick
+	still    time.Time // since when Allocated has not moved; zero while it moves
+	baseline uint64    // Retained just after the last release
+	releases int
+}
+
+// New returns a Releaser over the process's runtime.
+func New(cfg Config) *Releaser { return newReleaser(cfg, readRuntime, debug.FreeOSMemory) }
+
+func newReleaser(cfg Config, read func() Stats, release func()) *Releaser {
+	if cfg.Idle <= 0 {
+		cfg.Idle = DefaultIdle
+	}
+	if cfg.Slack == 0 {
+		cfg.Slack = DefaultSlack
+	}
+	return &Releaser{cfg: cfg, read: read, release: release}
+}
+
+// idleAlloc is how much a process may allocate and still count as idle:
+// timers, the metrics scrape and the runtime's own bookkeeping allocate a
+// little even when no request comes in.
+const idleAlloc = 256 << 10
+
+// Tick takes one reading at now and releases memory when the process has
+// been idle for Config.Idle and holds more than Slack past the baseline.
+// It reports whether it released.
+func (r *Releaser) Tick(now time.Time) bool {
+	s := r.read()
+	moved := s.Allocated-r.last.Allocated > idleAlloc
+	first := r.last == (Stats{})
+	r.last = s
+	if first || moved {
+		r.still = time.Time{}
+		if first {
+			r.still = now
+		}
+		return false
+	}
+	if r.still.IsZero() {
+		r.still = now
+		return false
+	}
+	if now.Sub(r.still) < r.cfg.Idle || s.Retained <= r.baseline+r.cfg.Slack {
+		return false
+	}
+	r.release()
+	r.releases++
+	after := r.read()
+	r.baseline, r.last = after.Retained, after
+	return true
+}
+
+// Releases counts the releases so far.
+func (r *Releaser) Releases() int { return r.releases }
+
+// Run ticks every quarter of the idle period until ctx ends.
+func (r *Releaser) Run(ctx context.Context) {
+	t := time.NewTicker(r.cfg.Idle / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.Tick(now)
+		}
+	}
+}
+
+var runtimeSamples = []string{
+	"/gc/heap/allocs:bytes",
+	"/memory/classes/heap/objects:bytes",
+	"/memory/classes/heap/unused:bytes",
+	"/memory/classes/heap/free:bytes",
+	"/memory/classes/heap/stacks:bytes",
+}
+
+func readRuntime() Stats {
+	s := make([]metrics.Sample, len(runtimeSamples))
+	for i, n := range runtimeSamples {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	v := func(i int) uint64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[i].Value.Uint64()
+	}
+	return Stats{Allocated: v(0), Retained: v(1) + v(2) + v(3) + v(4)}
+}

@@ -1,0 +1,107 @@
+package memidle
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// fakeRuntime is a scripted runtime: each step sets what the next reading
+// returns, and a release drops Retained to Live.
+type fakeRuntime struct {
+	s        Stats
+	live     uint64
+	released int
+}
+
+func (f *fakeRuntime) read() Stats { return f.s }
+func (f *fakeRuntime) release()    { f.released++; f.s.Retained = f.live }
+
+func TestTick(t *testing.T) {
+	const mib = 1 << 20
+	type step struct {
+		after     time.Duration // since the previous step
+		allocated uint64        // bytes allocated since the previous step
+		retained  uint64
+		want      bool // a release at this step
+	}
+	cases := []struct {
+		name  string
+		live  uint64
+		steps []step
+	}{
+		{"busy process is never released", 10 * mib, []step{
+			{0, 0, 100 * mib, false},
+			{time.Second, 50 * mib, 200 * mib, false},
+			{time.Second, 50 * mib, 200 * mib, false},
+			{time.Second, 50 * mib, 200 * mib, false},
+		}},
+		{"released once after the idle period", 10 * mib, []step{
+			{0, 0, 100 * mib, false},
+			{250 * time.Millisecond, 50 * mib, 200 * mib, false}, // still working
+			{250 * time.Millisecond, 0, 200 * mib, false},        // quiet from here
+			{500 * time.Millisecond, 0, 200 * mib, false},        // quiet for 0.5 s
+			{500 * time.Millisecond, 0, 200 * mib, true},         // quiet for 1 s
+			{time.Second, 0, 10 * mib, false},                    // nothing left to release
+			{time.Second, 0, 10 * mib, false},
+		}},
+		{"small heap is left alone", 1 * mib, []step{
+			{0, 0, 4 * mib, false},
+			{time.Second, 0, 4 * mib, false},
+			{time.Second, 0, 4 * mib, false},
+			{time.Second, 0, 4 * mib, false},
+		}},
+		{"background allocation still counts as idle", 10 * mib, []step{
+			{0, 0, 100 * mib, false},
+			{time.Second, 50 * mib, 100 * mib, false},
+			{time.Second, 100 << 10, 100 * mib, false},
+			{time.Second, 100 << 10, 100 * mib, true},
+		}},
+		{"quiet from the first reading", 10 * mib, []step{
+			{0, 0, 100 * mib, false},
+			{time.Second, 0, 100 * mib, true},
+		}},
+		{"a second burst releases again", 10 * mib, []step{
+			{0, 0, 100 * mib, false},
+			{time.Second, 50 * mib, 100 * mib, false},
+			{time.Second, 0, 100 * mib, false},
+			{time.Second, 0, 100 * mib, true},
+			{time.Second, 80 * mib, 90 * mib, false},
+			{time.Second, 0, 90 * mib, false},
+			{time.Second, 0, 90 * mib, true},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeRuntime{live: tc.live}
+			r := newReleaser(Config{}, f.read, f.release)
+			now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+			for i, st := range tc.steps {
+				now = now.Add(st.after)
+				f.s.Allocated += st.allocated
+				f.s.Retained = st.retained
+				before := f.released
+				got := r.Tick(now)
+				if got != st.want || (f.released > before) != st.want {
+					t.Fatalf("step %d: Tick = %v (released %d→%d), want %v", i, got, before, f.released, st.want)
+				}
+			}
+		})
+	}
+}
+
+func TestRunStopsWithContext(t *testing.T) {
+	r := New(Config{Idle: time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	cancel()
+	<-done
+}
+
+func TestReadRuntime(t *testing.T) {
+	s := readRuntime()
+	if s.Allocated == 0 || s.Retained == 0 {
+		t.Fatalf("readRuntime = %+v, want non-zero readings", s)
+	}
+}
