@@ -15,6 +15,6 @@
 //
 //	go test -tags thirdparty -run TestThirdParty -timeout 90m ./internal/thirdparty
 //
-// with -thirdparty.target=azurite to run against Azurite instead, and
+// followed by -thirdparty.target=azurite to run against Azurite instead, and
 // -thirdparty.update to rewrite the expectation files from the run.
 package thirdparty
