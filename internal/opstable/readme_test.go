@@ -109,7 +109,8 @@ func testFunctions(dir string) (map[string]string, error) {
 
 // TestREADMEStatusesMatchEmulator sends each row's request to an emulator
 // and checks the answer matches the row's status: 501 NotImplemented for
-// 501 rows, a routing refusal for 400 rows, and neither for supported
+// 501 rows, the router's refusals for 400 rows (InvalidQueryParameterValue)
+// and 405 rows (UnsupportedHttpVerb), and none of these for supported
 // rows (which may still answer 4xx, for a missing header, say: the check
 // is that the operation is routed and implemented).
 func TestREADMEStatusesMatchEmulator(t *testing.T) {
@@ -192,9 +193,10 @@ func TestREADMEStatusesMatchEmulator(t *testing.T) {
 			switch {
 			case resp.StatusCode == http.StatusNotImplemented && code == "NotImplemented":
 				got = Refused501
-			case resp.StatusCode == http.StatusBadRequest && (code == "InvalidQueryParameterValue" || code == "UnsupportedHttpVerb"),
-				resp.StatusCode == http.StatusMethodNotAllowed && code == "UnsupportedHttpVerb":
+			case resp.StatusCode == http.StatusBadRequest && code == "InvalidQueryParameterValue":
 				got = Refused400
+			case resp.StatusCode == http.StatusMethodNotAllowed && code == "UnsupportedHttpVerb":
+				got = Refused405
 			default:
 				got = Supported
 			}

@@ -14,6 +14,7 @@ const (
 	Supported   = "supported"
 	Refused501  = "501"
 	Refused400  = "400"
+	Refused405  = "405"
 	NotApplies  = "n/a"
 	beginMarker = "<!-- operations: begin -->"
 	endMarker   = "<!-- operations: end -->"
@@ -88,9 +89,9 @@ func parseRow(line string) (Row, error) {
 		return Row{}, fmt.Errorf("no operation name: %q", line)
 	}
 	switch r.Status {
-	case Supported, Refused501, Refused400, NotApplies:
+	case Supported, Refused501, Refused400, Refused405, NotApplies:
 	default:
-		return Row{}, fmt.Errorf("%s: status %q, want %s, %s, %s or %s", r.Operation, r.Status, Supported, Refused501, Refused400, NotApplies)
+		return Row{}, fmt.Errorf("%s: status %q, want %s, %s, %s, %s or %s", r.Operation, r.Status, Supported, Refused501, Refused400, Refused405, NotApplies)
 	}
 	if err := parseRequest(&r, cells[1]); err != nil {
 		return Row{}, fmt.Errorf("%s: %w", r.Operation, err)
