@@ -13,7 +13,7 @@
 //
 // The runs themselves are behind the build tag thirdparty:
 //
-//	go test -tags thirdparty -run TestThirdParty -timeout 90m ./internal/thirdparty
+//	go test -race -v -tags thirdparty -run TestThirdParty -timeout 60m ./internal/thirdparty
 //
 // followed by -thirdparty.target=azurite to run against Azurite instead, and
 // -thirdparty.update to rewrite the expectation files from the run.
