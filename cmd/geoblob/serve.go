@@ -25,7 +25,7 @@ func newServeCmd() *cobra.Command {
 		dataDir       string
 		controlToken  string
 		verbose       bool
-		geo           geoFlags         // lag model, bootstrap and swap durations (failover.go)
+		geo           geoFlags // lag model, bootstrap and swap durations (failover.go)
 		idleRelease   time.Duration
 		limits        emulator.Options // connection and size limits
 	)
