@@ -29,6 +29,7 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -162,6 +163,18 @@ type Options struct {
 	// IdleTimeout closes a keep-alive connection that waits this long for
 	// its next request (DefaultIdleTimeout).
 	IdleTimeout time.Duration
+	// TLS, when set, makes both listeners serve HTTPS with this
+	// configuration (its Certificates or GetCertificate); URLs and the
+	// connection string then say https. NewCertificate makes a throwaway
+	// one for tests, and HTTPClient returns a client that trusts it.
+	TLS *tls.Config
+	// OAuth accepts Microsoft Entra ID bearer tokens (Authorization:
+	// Bearer) besides Shared Key and SAS. It needs TLS, as Azure does. The
+	// token's shape, audience, issuer and lifetime are checked but not its
+	// signature, and every valid token may do everything (no Azure RBAC);
+	// see the README. Without it bearer tokens are refused.
+	OAuth bool
+
 	// MaxConns caps the connections open at once across the listeners
 	// (DefaultMaxConns when 0; negative means no cap). At the cap a new
 	// connection closes the one idle longest, so idle clients cannot lock
@@ -203,6 +216,12 @@ func (o Options) Validate() error {
 	}
 	if o.Port < 0 || o.Port > 65535 || o.SecondaryPort < 0 || o.SecondaryPort > 65535 {
 		return fmt.Errorf("%w: port out of range", ErrInvalidOptions)
+	}
+	if o.TLS != nil && len(o.TLS.Certificates) == 0 && o.TLS.GetCertificate == nil && o.TLS.GetConfigForClient == nil {
+		return fmt.Errorf("%w: TLS configuration without a certificate", ErrInvalidOptions)
+	}
+	if o.OAuth && o.TLS == nil {
+		return fmt.Errorf("%w: OAuth needs TLS: Azure accepts bearer tokens over HTTPS only", ErrInvalidOptions)
 	}
 	if o.Port != 0 && o.Port == o.SecondaryPort && !o.NoSecondaryListener {
 		return fmt.Errorf("%w: primary and secondary port are both %d", ErrInvalidOptions, o.Port)
@@ -340,6 +359,7 @@ func New(opts Options) (*Emulator, error) {
 		Logger:       log,
 		MaxBlobSize:  opts.MaxBlobSize,
 		MaxClockSkew: skew,
+		OAuth:        opts.OAuth,
 	})
 	ctl := control.NewHandler(control.Config{
 		Faults:      e.faults,
@@ -380,7 +400,7 @@ func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
 			// Still subject to rules that break a whole endpoint: an
 			// outage does not care whether the request was well formed.
 			ep := fault.Primary
-			if secondaryHost || location.Classify(r.Host, r.URL.Path, true).Secondary {
+			if secondaryHost || location.Classify(r.Host, r.URL.Path, !location.LocalHostStyle(r.Host)).Secondary {
 				ep = fault.Secondary
 			}
 			return fault.Target{Endpoint: ep, Method: r.Method}, true
@@ -424,6 +444,7 @@ func (e *Emulator) listen(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("emulator: primary listener: %w", err)
 	}
+	pl = e.tlsListener(pl)
 	// The primary listener is the primary's host: a refuse rule on the
 	// primary takes it down, path-style secondary requests included.
 	e.serve(fault.RefuseListenerExcept(pl, e.faults, fault.Primary, isControlRequest), e.handler)
@@ -431,8 +452,10 @@ func (e *Emulator) listen(ctx context.Context) error {
 	if !e.opts.NoSecondaryListener {
 		sl, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(e.opts.SecondaryPort)))
 		if err != nil {
+			_ = pl.Close()
 			return fmt.Errorf("emulator: secondary listener: %w", err)
 		}
+		sl = e.tlsListener(sl)
 		e.serve(fault.RefuseListenerExcept(sl, e.faults, fault.Secondary, isControlRequest), e.secondH)
 		e.secondAddr = sl.Addr().String()
 	}
@@ -463,7 +486,8 @@ func (e *Emulator) serve(l net.Listener, h http.Handler) {
 	}
 	srv := &http.Server{
 		ConnState:         connState,
-		Handler:           connlimit.Deadlines(h, orDefault(o.ReadTimeout, DefaultReadTimeout), orDefault(o.WriteTimeout, DefaultWriteTimeout)),
+		ConnContext:       withConn,
+		Handler:           connlimit.Deadlines(withTLSState(h), orDefault(o.ReadTimeout, DefaultReadTimeout), orDefault(o.WriteTimeout, DefaultWriteTimeout)),
 		ReadHeaderTimeout: orDefault(o.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 		IdleTimeout:       orDefault(o.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    blobapi.MaxHeaderBytes,
@@ -519,7 +543,7 @@ func (e *Emulator) URL() string {
 	if e.primaryAddr == "" {
 		return ""
 	}
-	return "http://" + e.primaryAddr
+	return e.scheme() + "://" + e.primaryAddr
 }
 
 // AccountName is the first configured account, the one PrimaryURL,
@@ -558,7 +582,7 @@ func (e *Emulator) ServiceURL(loc Location, account string) string {
 	case loc == Primary:
 		return e.URL() + "/" + account
 	case loc == Secondary && e.secondAddr != "":
-		return "http://" + e.secondAddr + "/" + account
+		return e.scheme() + "://" + e.secondAddr + "/" + account
 	}
 	return e.URL() + "/" + account + "-secondary"
 }
@@ -571,8 +595,8 @@ func (e *Emulator) ConnectionString() string {
 		return ""
 	}
 	name := e.AccountName()
-	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;BlobSecondaryEndpoint=%s;",
-		name, e.AccountKey(), e.ServiceURL(Primary, name), e.ServiceURL(Secondary, name))
+	return fmt.Sprintf("DefaultEndpointsProtocol=%s;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;BlobSecondaryEndpoint=%s;",
+		e.scheme(), name, e.AccountKey(), e.ServiceURL(Primary, name), e.ServiceURL(Secondary, name))
 }
 
 // Faults is the emulator's fault-injection rule set.
