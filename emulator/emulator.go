@@ -169,7 +169,9 @@ type Options struct {
 	// one for tests, and HTTPClient returns a client that trusts it.
 	TLS *tls.Config
 	// OAuth accepts Microsoft Entra ID bearer tokens (Authorization:
-	// Bearer) besides Shared Key and SAS. It needs TLS, as Azure does. The
+	// Bearer) besides Shared Key and SAS, over HTTPS only as in Azure: Start
+	// needs TLS with it, and a token sent over plain HTTP (to Handler served
+	// without TLS) is refused. The
 	// token's shape, audience, issuer and lifetime are checked but not its
 	// signature, and every valid token may do everything (no Azure RBAC);
 	// see the README. Without it bearer tokens are refused.
@@ -219,9 +221,6 @@ func (o Options) Validate() error {
 	}
 	if o.TLS != nil && len(o.TLS.Certificates) == 0 && o.TLS.GetCertificate == nil && o.TLS.GetConfigForClient == nil {
 		return fmt.Errorf("%w: TLS configuration without a certificate", ErrInvalidOptions)
-	}
-	if o.OAuth && o.TLS == nil {
-		return fmt.Errorf("%w: OAuth needs TLS: Azure accepts bearer tokens over HTTPS only", ErrInvalidOptions)
 	}
 	if o.Port != 0 && o.Port == o.SecondaryPort && !o.NoSecondaryListener {
 		return fmt.Errorf("%w: primary and secondary port are both %d", ErrInvalidOptions, o.Port)
@@ -426,6 +425,9 @@ func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
 // a distinct host on Options.SecondaryPort unless NoSecondaryListener is
 // set. ctx bounds only the start-up; stop the emulator with Close.
 func Start(ctx context.Context, opts Options) (*Emulator, error) {
+	if opts.OAuth && opts.TLS == nil {
+		return nil, fmt.Errorf("%w: OAuth needs TLS: Azure accepts bearer tokens over HTTPS only", ErrInvalidOptions)
+	}
 	e, err := New(opts)
 	if err != nil {
 		return nil, err

@@ -185,12 +185,15 @@ func TestHostStyleFaultsByEndpoint(t *testing.T) {
 	}
 }
 
-// TestTLSOptions checks that TLS and OAuth options are validated.
+// TestTLSOptions checks that TLS and OAuth options are validated: a TLS
+// configuration needs a certificate, and Start serves OAuth only over TLS.
 func TestTLSOptions(t *testing.T) {
 	cert, err := emulator.NewCertificate()
 	if err != nil {
 		t.Fatal(err)
 	}
+	noCert := cert.ServerTLS()
+	noCert.Certificates = nil
 	tests := []struct {
 		name string
 		opts emulator.Options
@@ -199,13 +202,15 @@ func TestTLSOptions(t *testing.T) {
 		{"tls", emulator.Options{TLS: cert.ServerTLS()}, true},
 		{"tls and oauth", emulator.Options{TLS: cert.ServerTLS(), OAuth: true}, true},
 		{"oauth without tls", emulator.Options{OAuth: true}, false},
-		{"tls without certificate", emulator.Options{TLS: cert.ServerTLS().Clone()}, false},
+		{"tls without certificate", emulator.Options{TLS: noCert}, false},
 	}
-	tests[3].opts.TLS.Certificates = nil
 	for _, tt := range tests {
-		err := tt.opts.Validate()
+		emu, err := emulator.Start(context.Background(), tt.opts)
+		if err == nil {
+			_ = emu.Close()
+		}
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, emulator.ErrInvalidOptions)) {
-			t.Errorf("%s: Validate() = %v, want ok=%v", tt.name, err, tt.ok)
+			t.Errorf("%s: Start() = %v, want ok=%v", tt.name, err, tt.ok)
 		}
 	}
 }

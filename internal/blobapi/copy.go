@@ -50,11 +50,12 @@ func (c *call) copySource(raw string) (store.CopySource, bool) {
 }
 
 // copySourceAllowed: as in Azure, a source in the caller's own account is
-// readable when the caller signed with the account key (Shared Key); any
+// readable when the caller signed with the account key (Shared Key) or
+// holds a bearer token (every token may read here: no RBAC); any
 // other source (and any source of a caller that holds only a SAS) must
 // carry its own SAS or live in a public container.
 func (c *call) copySourceAllowed(u *url.URL, src store.CopySource) bool {
-	if src.Account == c.addr.Account && (c.auth == auth.SharedKey || c.auth == auth.SharedKeyLite) {
+	if src.Account == c.addr.Account && (c.auth == auth.SharedKey || c.auth == auth.SharedKeyLite || c.auth == auth.Bearer) {
 		return true
 	}
 	if sq, _ := auth.ParseQuery(u.RawQuery); sq.Has("sig") {
