@@ -25,6 +25,9 @@ func newServeCmd() *cobra.Command {
 		dataDir       string
 		controlToken  string
 		verbose       bool
+		certFile      string
+		keyFile       string
+		oauth         bool
 		limits        emulator.Options // connection and size limits
 	)
 	cmd := &cobra.Command{
@@ -38,6 +41,15 @@ Addressing is path-style, as in Azurite:
   secondary  http://HOST:PORT/ACCOUNT-secondary
              http://HOST:SECONDARY_PORT/ACCOUNT   (with --secondary-port;
                                                   0 picks a free port)
+and host-style, as real accounts are addressed:
+  primary    http://ACCOUNT.blob.localhost:PORT
+  secondary  http://ACCOUNT-secondary.blob.localhost:PORT
+(names under .localhost must resolve to loopback on the client).
+
+With --cert and --key (PEM files) both listeners serve HTTPS instead. With
+--oauth, which needs HTTPS, Microsoft Entra ID bearer tokens are accepted
+besides Shared Key and SAS: their shape, issuer, audience and lifetime are
+checked, not their signature, and every valid token may do everything.
 
 The control API for fault injection and replication lives under
 http://HOST:PORT/_geoblob/ and answers loopback clients only; with
@@ -70,6 +82,20 @@ it is asked for.`,
 			if opts.ControlToken == "" {
 				opts.ControlToken = os.Getenv("GEOBLOB_CONTROL_TOKEN")
 			}
+			if certFile != "" || keyFile != "" {
+				if certFile == "" || keyFile == "" {
+					return errors.New("--cert and --key go together")
+				}
+				cfg, err := emulator.LoadTLS(certFile, keyFile)
+				if err != nil {
+					return err
+				}
+				opts.TLS = cfg
+			}
+			if oauth && opts.TLS == nil {
+				return errors.New("--oauth needs --cert and --key: Azure accepts bearer tokens over HTTPS only")
+			}
+			opts.OAuth = oauth
 			for _, a := range accounts {
 				acct, err := emulator.ParseAccount(a)
 				if err != nil {
@@ -95,6 +121,8 @@ it is asked for.`,
 				if s := emu.ServiceURL(emulator.Secondary, name); s != emu.ServiceURL(emulator.SecondaryPathStyle, name) {
 					fmt.Fprintf(out, "  secondary:  %s\n", s)
 				}
+				fmt.Fprintf(out, "  host-style primary:   %s\n", emu.HostStyleURL(emulator.Primary, name))
+				fmt.Fprintf(out, "  host-style secondary: %s\n", emu.HostStyleURL(emulator.Secondary, name))
 			}
 			fmt.Fprintf(out, "connection string: %s\n", emu.ConnectionString())
 			fmt.Fprintf(out, "control API: %s/_geoblob/\n", emu.URL())
@@ -115,6 +143,9 @@ it is asked for.`,
 	f.StringVar(&dataDir, "data-dir", "", "directory for durable data (not yet supported)")
 	f.StringVar(&controlToken, "control-token", "", "token every control API client must present; admits non-loopback clients (env GEOBLOB_CONTROL_TOKEN)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every request to stderr")
+	f.StringVar(&certFile, "cert", "", "PEM certificate (chain) to serve HTTPS with; needs --key")
+	f.StringVar(&keyFile, "key", "", "PEM private key of --cert")
+	f.BoolVar(&oauth, "oauth", false, "accept Microsoft Entra ID bearer tokens (needs --cert and --key; signatures are not checked)")
 	f.DurationVar(&limits.ReadHeaderTimeout, "read-header-timeout", emulator.DefaultReadHeaderTimeout, "time allowed to read a request's headers (negative = none)")
 	f.DurationVar(&limits.ReadTimeout, "read-timeout", emulator.DefaultReadTimeout, "drop a request whose body stops arriving for this long (negative = never)")
 	f.DurationVar(&limits.WriteTimeout, "write-timeout", emulator.DefaultWriteTimeout, "drop a response the client stops reading for this long (negative = never)")
