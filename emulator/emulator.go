@@ -48,7 +48,6 @@ import (
 	"github.com/geoblob/geoblob/internal/connlimit"
 	"github.com/geoblob/geoblob/internal/control"
 	"github.com/geoblob/geoblob/internal/location"
-	"github.com/geoblob/geoblob/internal/replica"
 	"github.com/geoblob/geoblob/internal/store"
 )
 
@@ -111,6 +110,17 @@ type Options struct {
 	// Lag is how long after a write commits on the primary it becomes
 	// visible on the secondary.
 	Lag time.Duration
+	// LagModel, when set, draws each write's lag from a distribution
+	// instead (ConstantLag, JitterLag, TailLag, ParseLagModel); Lag is then
+	// only how far LastSyncTime trails the clock while nothing is pending.
+	LagModel LagModel
+	// SwapDuration is how long, on Clock, a planned failover keeps writes
+	// refused while it swaps the roles; 0 swaps at once.
+	SwapDuration time.Duration
+	// BootstrapDuration is how long, on Clock, a secondary built by
+	// Replication().Enable bootstraps before it goes live;
+	// DefaultBootstrapDuration when 0, none when negative.
+	BootstrapDuration time.Duration
 	// Accounts served; the development account when empty.
 	Accounts []Account
 	// Clock drives lag and timestamps; the system clock when nil.
@@ -195,6 +205,8 @@ const (
 	// DefaultMaxStagedBytes is the cap on uncommitted block bytes per
 	// account when Options.MaxStagedBytes is 0.
 	DefaultMaxStagedBytes = store.DefaultMaxStagedBytes
+	// DefaultBootstrapDuration is Options.BootstrapDuration when 0.
+	DefaultBootstrapDuration = 10 * time.Second
 )
 
 // orDefault resolves an Options duration: 0 is def, negative is none (0).
@@ -215,6 +227,9 @@ var ErrInvalidOptions = errors.New("emulator: invalid options")
 func (o Options) Validate() error {
 	if o.Lag < 0 {
 		return fmt.Errorf("%w: negative lag %v", ErrInvalidOptions, o.Lag)
+	}
+	if o.SwapDuration < 0 {
+		return fmt.Errorf("%w: negative swap duration %v", ErrInvalidOptions, o.SwapDuration)
 	}
 	if o.Port < 0 || o.Port > 65535 || o.SecondaryPort < 0 || o.SecondaryPort > 65535 {
 		return fmt.Errorf("%w: port out of range", ErrInvalidOptions)
@@ -285,7 +300,7 @@ type Emulator struct {
 	keys      map[string][]byte
 	primary   *store.Store
 	secondary *store.Store
-	repl      *replica.Replicator
+	roles     *roles // which copy plays which role (roles.go)
 	faults    *fault.Set
 	api       *blobapi.Server
 	handler   http.Handler
@@ -337,11 +352,8 @@ func New(opts Options) (*Emulator, error) {
 		e.keys[a.Name] = k
 	}
 	now := opts.Clock.Now
-	e.secondary = store.New(store.Options{Now: now})
-	var repl *replica.Replicator
-	e.primary = store.New(store.Options{Now: now, MaxStagedBytes: opts.MaxStagedBytes, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
-	repl = replica.New(e.secondary, replica.Options{Lag: opts.Lag, Clock: opts.Clock, Fence: e.primary.FenceNow, MaxSupersededBytes: opts.MaxSupersededBytes})
-	e.repl = repl
+	// Copies "a" (first primary) and "b"; a failover swaps their roles.
+	e.primary, e.secondary = e.newCopy(), e.newCopy()
 	e.faults = fault.NewSet(fault.WithTimeSource(opts.Clock))
 	e.api = blobapi.New(blobapi.Config{
 		Primary:   e.primary,
@@ -350,19 +362,19 @@ func New(opts Options) (*Emulator, error) {
 			k, ok := e.keys[name]
 			return k, ok
 		},
-		Stats: func(string) (string, time.Time) {
-			st := e.repl.State()
-			return string(st.Status), st.LastSyncTime
-		},
+		Stats:        e.stats,
 		Now:          now,
 		Logger:       log,
 		MaxBlobSize:  opts.MaxBlobSize,
 		MaxClockSkew: skew,
 		OAuth:        opts.OAuth,
 	})
+	// The roles exist before observe starts the dashboard, which reads them.
+	e.roles = newRoles(e, e.primary, e.secondary)
 	ctl := control.NewHandler(control.Config{
 		Faults:      e.faults,
-		Replication: replicationControl{e.repl},
+		Replication: replicationControl{e},
+		Failover:    failoverControl{e},
 		Token:       opts.ControlToken,
 		Logger:      log,
 		Mounts:      e.observe(),
@@ -379,27 +391,20 @@ func New(opts Options) (*Emulator, error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		repl.Run(ctx)
-	}()
+	e.roles.start(ctx)
 	return e, nil
 }
 
 // route puts the control API beside the fault-wrapped Blob API.
 func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
-	var api http.Handler = e.api
-	if secondaryHost {
-		api = e.api.SecondaryHandler()
-	}
+	api := e.roles.handler(secondaryHost)
 	classify := func(r *http.Request) (fault.Target, bool) {
 		addr, err := blobapi.ParseAddress(r, secondaryHost)
 		if err != nil {
 			// Still subject to rules that break a whole endpoint: an
 			// outage does not care whether the request was well formed.
 			ep := fault.Primary
-			if secondaryHost || location.Classify(r.Host, r.URL.Path, !location.LocalHostStyle(r.Host)).Secondary {
+			if secondaryHost || location.ClassifyServed(r.Host, r.URL.Path).Secondary {
 				ep = fault.Secondary
 			}
 			return fault.Target{Endpoint: ep, Method: r.Method}, true
@@ -458,7 +463,7 @@ func (e *Emulator) listen(ctx context.Context) error {
 			return fmt.Errorf("emulator: secondary listener: %w", err)
 		}
 		sl = e.tlsListener(sl)
-		e.serve(fault.RefuseListenerExcept(sl, e.faults, fault.Secondary, isControlRequest), e.secondH)
+		e.serve(fault.RefuseListenerExcept(e.roles.lrsListener(sl), e.faults, fault.Secondary, isControlRequest), e.secondH)
 		e.secondAddr = sl.Addr().String()
 	}
 	e.log.Info("emulator listening", "primary", e.PrimaryURL(), "secondary", e.SecondaryURL(), "lag", e.opts.Lag)
@@ -605,7 +610,7 @@ func (e *Emulator) ConnectionString() string {
 func (e *Emulator) Faults() *fault.Set { return e.faults }
 
 // Replication controls the emulator's geo-replication.
-func (e *Emulator) Replication() *Replication { return &Replication{r: e.repl} }
+func (e *Emulator) Replication() *Replication { return &Replication{e: e} }
 
 // Close stops the listeners, waiting briefly for requests in flight, and
 // stops replication. It is safe to call more than once.

@@ -89,14 +89,18 @@ func (e *Emulator) CreateObject(o Object) (Object, error) {
 	if err != nil {
 		return Object{}, fmt.Errorf("%w %q/%q: %w", ErrInvalidObject, o.Container, o.Name, err)
 	}
-	if _, err := e.primary.Container(acct, o.Container); err != nil {
-		if _, err := e.primary.CreateContainer(acct, o.Container, nil, ""); err != nil && !hasCode(err, store.ErrContainerAlreadyExists.Code) {
+	// A write like any other: never across a change of primary.
+	e.roles.gate.RLock()
+	defer e.roles.gate.RUnlock()
+	primary := e.primaryStore()
+	if _, err := primary.Container(acct, o.Container); err != nil {
+		if _, err := primary.CreateContainer(acct, o.Container, nil, ""); err != nil && !hasCode(err, store.ErrContainerAlreadyExists.Code) {
 			return Object{}, fmt.Errorf("emulator: create container %q: %w", o.Container, err)
 		}
 	}
 	data := bytes.Clone(o.Data)
 	sum := md5.Sum(data)
-	b, err := e.primary.PutBlob(acct, o.Container, name, store.Bytes(data),
+	b, err := primary.PutBlob(acct, o.Container, name, store.Bytes(data),
 		store.HTTPHeaders{ContentType: o.ContentType, ContentMD5: sum[:]}, meta, store.WriteOptions{})
 	if err != nil {
 		return Object{}, fmt.Errorf("emulator: create object %s/%s: %w", o.Container, o.Name, err)
@@ -114,7 +118,11 @@ func (e *Emulator) GetObject(loc Location, account, container, name string) (Obj
 	}
 	// `\` reads as `/`, as in a request path and in CreateObject.
 	name = strings.ReplaceAll(name, `\`, "/")
-	b, err := e.store(loc).Blob(acct, container, name, store.ReadOptions{})
+	st, err := e.store(loc)
+	if err != nil {
+		return Object{}, err
+	}
+	b, err := st.Blob(acct, container, name, store.ReadOptions{})
 	if err != nil {
 		if isNotFound(err) {
 			return Object{}, fmt.Errorf("%w: %s %s/%s/%s", ErrObjectNotFound, loc, acct, container, name)
@@ -132,7 +140,10 @@ func (e *Emulator) ListObjects(loc Location, account, container, prefix string, 
 	if err != nil {
 		return nil, err
 	}
-	st := e.store(loc)
+	st, err := e.store(loc)
+	if err != nil {
+		return nil, err
+	}
 	var out []Object
 	marker := ""
 	for {
@@ -170,11 +181,14 @@ func (e *Emulator) account(name string) (string, error) {
 	return name, nil
 }
 
-func (e *Emulator) store(loc Location) *store.Store {
+func (e *Emulator) store(loc Location) (*store.Store, error) {
 	if loc == Primary {
-		return e.primary
+		return e.primaryStore(), nil
 	}
-	return e.secondary
+	if s := e.secondaryStore(); s != nil {
+		return s, nil
+	}
+	return nil, ErrNotGeoRedundant
 }
 
 func isNotFound(err error) bool {

@@ -26,7 +26,7 @@ type observer struct {
 // observe builds the metrics and the dashboard and returns the handlers
 // the control API mounts behind its access checks.
 func (e *Emulator) observe() map[string]http.Handler {
-	repl := replicationControl{e.repl}
+	repl := replicationControl{e}
 	var hub *dashboard.Hub
 	m := metrics.New(metrics.Config{
 		Faults:      e.faults,
@@ -55,7 +55,7 @@ func (e *Emulator) measured(h http.Handler, secondaryHost bool) http.Handler {
 
 // endpointOf names the endpoint r addresses, as fault rules see it.
 func endpointOf(r *http.Request, secondaryHost bool) string {
-	if secondaryHost || location.Classify(r.Host, r.URL.Path, !location.LocalHostStyle(r.Host)).Secondary {
+	if secondaryHost || location.ClassifyServed(r.Host, r.URL.Path).Secondary {
 		return "secondary"
 	}
 	return "primary"

@@ -19,7 +19,9 @@ func newReplicationCmd() *cobra.Command {
 		Long: `Control the asynchronous replication from primary to secondary on a running
 geoblob server. While paused, LastSyncTime stands still and later writes stay
 off the secondary. set-status changes the status Get Blob Service Stats
-reports for the secondary.`,
+reports for the secondary, and nothing else; 'secondary down' takes the
+secondary region down for real (reads fail too). After an unplanned failover
+('geoblob failover --unplanned') enable makes the account geo-redundant again.`,
 	}
 	cf.register(cmd)
 	simple := func(use, short, verb string, call func(*control.Client, context.Context) (control.ReplicationStatus, error)) *cobra.Command {
@@ -56,6 +58,7 @@ reports for the secondary.`,
 			},
 		},
 	)
+	cmd.AddCommand(replicationFailoverCmds(&cf)...)
 	return cmd
 }
 
@@ -74,4 +77,17 @@ func printReplication(w io.Writer, done string, st control.ReplicationStatus) {
 		prefix = done + ": "
 	}
 	fmt.Fprintf(w, "%sstatus %s, %s, last sync %s, %d pending, lag %v\n", prefix, st.Status, state, last, st.Pending, st.Lag)
+	if r := st.Roles; r != nil {
+		fmt.Fprintf(w, "roles: primary copy %s, %s, epoch %d, lag model %s", r.Primary, r.Redundancy, r.Epoch, r.LagModel)
+		if !r.BootstrapUntil.IsZero() {
+			fmt.Fprintf(w, ", bootstrapping until %s", r.BootstrapUntil.UTC().Format(time.RFC3339))
+		}
+		if r.SecondaryDown {
+			fmt.Fprint(w, ", secondary down")
+		}
+		if r.Swapping {
+			fmt.Fprint(w, ", failover in progress")
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -28,6 +28,7 @@ func newServeCmd() *cobra.Command {
 		certFile      string
 		keyFile       string
 		oauth         bool
+		geo           geoFlags         // lag model, bootstrap and swap durations (failover.go)
 		limits        emulator.Options // connection and size limits
 	)
 	cmd := &cobra.Command{
@@ -78,6 +79,9 @@ it is asked for.`,
 				WriteTimeout:        limits.WriteTimeout,
 				IdleTimeout:         limits.IdleTimeout,
 				MaxConns:            limits.MaxConns,
+			}
+			if err := geo.apply(&opts); err != nil {
+				return &exitError{code: 2, err: err}
 			}
 			if opts.ControlToken == "" {
 				opts.ControlToken = os.Getenv("GEOBLOB_CONTROL_TOKEN")
@@ -151,6 +155,7 @@ it is asked for.`,
 	f.DurationVar(&limits.WriteTimeout, "write-timeout", emulator.DefaultWriteTimeout, "drop a response the client stops reading for this long (negative = never)")
 	f.DurationVar(&limits.IdleTimeout, "idle-timeout", emulator.DefaultIdleTimeout, "close a keep-alive connection idle for this long (negative = never)")
 	f.IntVar(&limits.MaxConns, "max-conns", emulator.DefaultMaxConns, "most connections open at once; at the cap the longest-idle one is closed (negative = no cap)")
+	geo.register(cmd)
 	f.Int64Var(&limits.MaxStagedBytes, "max-staged-bytes", emulator.DefaultMaxStagedBytes, "most bytes of uncommitted blocks per account (negative = no cap)")
 	return cmd
 }

@@ -59,6 +59,8 @@ type ReplicationStatus struct {
 	LastSyncTime time.Time     // every write up to it is on the secondary
 	Pending      int           // writes not yet on the secondary
 	Lag          time.Duration // configured replication lag
+	// Roles, when the server can fail over: which copy plays which role.
+	Roles *Roles
 }
 
 type replicationJSON struct {
@@ -67,11 +69,12 @@ type replicationJSON struct {
 	LastSyncTime time.Time `json:"lastSyncTime"`
 	Pending      int       `json:"pending"`
 	Lag          string    `json:"lag"`
+	Roles        *Roles    `json:"roles,omitempty"`
 }
 
 // MarshalJSON writes the status with lag as a duration string.
 func (s ReplicationStatus) MarshalJSON() ([]byte, error) {
-	return json.Marshal(replicationJSON{Status: s.Status, Paused: s.Paused, LastSyncTime: s.LastSyncTime.UTC(), Pending: s.Pending, Lag: s.Lag.String()})
+	return json.Marshal(replicationJSON{Status: s.Status, Paused: s.Paused, LastSyncTime: s.LastSyncTime.UTC(), Pending: s.Pending, Lag: s.Lag.String(), Roles: s.Roles})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -84,7 +87,7 @@ func (s *ReplicationStatus) UnmarshalJSON(b []byte) error {
 	if err != nil && j.Lag != "" {
 		return fmt.Errorf("lag: %w", err)
 	}
-	*s = ReplicationStatus{Status: j.Status, Paused: j.Paused, LastSyncTime: j.LastSyncTime, Pending: j.Pending, Lag: lag}
+	*s = ReplicationStatus{Status: j.Status, Paused: j.Paused, LastSyncTime: j.LastSyncTime, Pending: j.Pending, Lag: lag, Roles: j.Roles}
 	return nil
 }
 
@@ -96,6 +99,9 @@ type Config struct {
 	// Replication is controlled by the replication endpoints; they answer
 	// 404 when nil.
 	Replication Replication
+	// Failover serves failover and the geo-redundancy controls; they
+	// answer 404 when nil.
+	Failover Failover
 	// Token, when set, is required from every client, loopback included,
 	// and admits non-loopback clients that present it.
 	Token string
@@ -189,6 +195,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.replication(w, r, "")
 	case strings.HasPrefix(path, "replication/"):
 		h.replication(w, r, path[len("replication/"):])
+	case path == "failover":
+		h.failover(w, r)
 	default:
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no control endpoint %s", r.URL.Path))
 	}
@@ -458,7 +466,9 @@ func (h *handler) replication(w http.ResponseWriter, r *http.Request, sub string
 			return
 		}
 	default:
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no control endpoint %s", r.URL.Path))
+		if !h.geoRedundancy(w, r, sub) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no control endpoint %s", r.URL.Path))
+		}
 		return
 	}
 	writeJSON(w, http.StatusOK, rep.Status())

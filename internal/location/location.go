@@ -108,3 +108,11 @@ func Classify(host, path string, pathStyle bool) Address {
 	a.Container, a.Blob, _ = strings.Cut(rest, "/")
 	return a
 }
+
+// ClassifyServed describes a request as the emulator reads it: host-style
+// when host is one of its host-style names (LocalHostStyle), path-style
+// whatever the host otherwise, since the emulator serves path-style on any
+// name it is reached by.
+func ClassifyServed(host, path string) Address {
+	return Classify(host, path, !LocalHostStyle(host))
+}

@@ -86,3 +86,19 @@ func TestLocalHostStyle(t *testing.T) {
 		}
 	}
 }
+
+func TestClassifyServed(t *testing.T) {
+	tests := []struct {
+		host, path string
+		want       Address
+	}{
+		{"devstoreaccount1-secondary.blob.localhost:1", "/c/b", Address{Account: "devstoreaccount1", Secondary: true, Container: "c", Blob: "b"}},
+		{"emu.example.test:1", "/devstoreaccount1-secondary/c", Address{Account: "devstoreaccount1", Secondary: true, PathStyle: true, Container: "c"}},
+		{"127.0.0.1:1", "/devstoreaccount1/c", Address{Account: "devstoreaccount1", PathStyle: true, Container: "c"}},
+	}
+	for _, tt := range tests {
+		if got := ClassifyServed(tt.host, tt.path); got != tt.want {
+			t.Errorf("ClassifyServed(%q, %q) = %+v, want %+v", tt.host, tt.path, got, tt.want)
+		}
+	}
+}

@@ -80,6 +80,13 @@ type Options struct {
 	// pending changes may hold (see the package documentation);
 	// DefaultMaxSuperseded when zero, no bound when negative.
 	MaxSupersededBytes int64
+	// Model, when set, draws each write's lag instead of the constant Lag
+	// (see LagModel); Lag is then only the lag LastSyncTime trails by
+	// while nothing is pending.
+	Model LagModel
+	// Since is a floor for LastSyncTime: a replicator that takes over
+	// from another (after a failover) never reports an earlier one.
+	Since time.Time
 }
 
 // DefaultMaxSuperseded is the default bound on superseded versions held by
@@ -109,8 +116,13 @@ func (v *version) size() int64 {
 
 // item is one pending change; v is set for blob writes.
 type item struct {
-	ch store.Change
-	v  *version
+	ch  store.Change
+	v   *version
+	due time.Time // when it may be applied: never before the change ahead of it
+	// etag and size of the version it wrote (PutBlob), for the report of
+	// writes a failover loses; v may have been coalesced since.
+	etag string
+	size int64
 }
 
 // Replicator applies a primary's changes to a secondary store.
@@ -127,6 +139,11 @@ type Replicator struct {
 	superseded int64                // bytes held by pending, superseded versions
 	maxSuper   int64
 	paused     bool
+	held       bool // bootstrapping: nothing is applied until Release
+	drain      bool // catching up: every pending change is due now
+	stopped    bool // abandoned by a failover: nothing more is applied
+	model      LagModel
+	lastDue    time.Time
 	status     Status
 	watermark  time.Time
 	applied    uint64
@@ -161,6 +178,10 @@ func New(secondary *store.Store, opts Options) *Replicator {
 		wake:      make(chan struct{}, 1),
 		newest:    map[blobKey]*version{},
 		maxSuper:  opts.MaxSupersededBytes,
+		model:     opts.Model,
+	}
+	if opts.Since.After(r.watermark) {
+		r.watermark = opts.Since.UTC()
 	}
 	r.idle = sync.NewCond(&r.mu)
 	return r
@@ -173,7 +194,10 @@ func (r *Replicator) Lag() time.Duration { return r.lag }
 // the primary store's OnCommit hook.
 func (r *Replicator) Enqueue(c store.Change) {
 	r.mu.Lock()
-	it := item{ch: c}
+	it := item{ch: c, due: r.dueTime(c)}
+	if c.Blob != nil {
+		it.etag, it.size = c.Blob.ETag, c.Blob.Size()
+	}
 	switch c.Kind {
 	case store.PutBlob, store.DeleteBlob:
 		it.v = r.supersede(blobKey{c.Account, c.Container, c.BlobName}, c)
@@ -288,7 +312,7 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 		fenced := r.fence().UTC()
 		now := r.clk.Now().UTC()
 		r.mu.Lock()
-		if r.paused {
+		if r.paused || r.held || r.stopped {
 			r.mu.Unlock()
 			return time.Time{}, false
 		}
@@ -299,14 +323,7 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 		}
 		head := r.queue[r.head]
 		next := head.change()
-		// The lag counts from the clock reading of the commit, not from
-		// its tie-broken commit time, so every write made at one reading
-		// of the clock becomes due at the same moment.
-		at := next.Clock
-		if at.IsZero() {
-			at = next.Time
-		}
-		if dueAt := at.Add(r.lag); dueAt.After(now) {
+		if dueAt := head.due; !r.drain && dueAt.After(now) {
 			// Everything before next is applied and everything after it
 			// commits later, so the watermark may stand just before it.
 			r.advance(next.Time.Add(-time.Nanosecond))
@@ -410,7 +427,7 @@ func (r *Replicator) State() State {
 	for r.applying {
 		r.idle.Wait()
 	}
-	if !r.paused {
+	if !r.paused && !r.held && !r.stopped {
 		// Everything committed before the fence has been enqueued, so with
 		// nothing due, everything up to fence-lag is on the secondary.
 		cutoff := fenced.Add(-r.lag - time.Nanosecond)
