@@ -2,6 +2,7 @@ package geoblob_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -121,11 +122,53 @@ func readThroughOutage(t *testing.T, e *env) {
 	if s, err := e.router.Staleness(ctx); err != nil || s.Status != "live" {
 		t.Fatalf("Staleness through the secondary: %+v %v", s, err)
 	}
+	// The outage ends: reads fail back to the primary (after
+	// Config.FailbackReads secondary reads, the probe that follows).
+	if err := e.emu.Faults().Remove(id); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; e.router.State() != geoblob.Closed; i++ {
+		if i > 40 {
+			t.Fatalf("no fail-back after the outage: %v", e.router.State())
+		}
+		if b, st, err := e.get(ctx, "real.txt"); err != nil || string(b) != "real addressing" {
+			t.Fatalf("read %d after the outage: %q %+v %v", i, b, st, err)
+		}
+	}
+}
+
+// readThroughPlannedFailover swaps the regions with a planned failover and
+// checks that reads keep returning the right bytes and that writes after it
+// land on the new primary and are read back.
+func readThroughPlannedFailover(t *testing.T, e *env) {
+	t.Helper()
+	ctx := context.Background()
+	e.put(t, "before.txt", []byte("before the failover"))
+	rep, err := e.emu.Failover(ctx, emulator.Planned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.From == rep.To || len(rep.Lost) != 0 {
+		t.Fatalf("planned failover report %+v", rep)
+	}
+	want := map[string]string{"real.txt": "real addressing", "before.txt": "before the failover"}
+	for i := range 10 {
+		for name, w := range want {
+			if b, st, err := e.get(ctx, name); err != nil || string(b) != w {
+				t.Fatalf("read %d of %s after the failover: %q %+v %v", i, name, b, st, err)
+			}
+		}
+	}
+	e.put(t, "after.txt", []byte("after the failover"))
+	if b, st, err := e.get(ctx, "after.txt"); err != nil || string(b) != "after the failover" {
+		t.Fatalf("read of a write after the failover: %q %+v %v", b, st, err)
+	}
 }
 
 // TestNewClientTokenOverHTTPS: NewClient with an Entra ID token credential
-// on the emulator's HTTPS host-style endpoint. The library derives
-// ACCOUNT-secondary.blob.localhost and sends the bearer token there.
+// on the emulator's HTTPS host-style endpoint, through a primary outage and
+// a planned failover. The library derives ACCOUNT-secondary.blob.localhost
+// and sends the bearer token there.
 func TestNewClientTokenOverHTTPS(t *testing.T) {
 	emu := testenv.Emulator(t, tlsOptions(t))
 	opts, wire := realOptions(t, emu)
@@ -138,14 +181,17 @@ func TestNewClientTokenOverHTTPS(t *testing.T) {
 	if want := emu.HostStyleURL(emulator.Secondary, ""); router.SecondaryURL() != want {
 		t.Fatalf("derived secondary %q, want %q", router.SecondaryURL(), want)
 	}
-	readThroughOutage(t, &env{emu: emu, client: client, router: router})
+	e := &env{emu: emu, client: client, router: router}
+	readThroughOutage(t, e)
+	readThroughPlannedFailover(t, e)
 	if wire.count(hostOf(t, emu.HostStyleURL(emulator.Secondary, "")), "Bearer") < 7 {
 		t.Fatalf("bearer token not sent to the secondary host: %v", wire)
 	}
 }
 
 // TestNewClientWithSharedKeyHostStyle: NewClientWithSharedKey on host-style
-// URLs, over HTTP and HTTPS. The Shared Key signature made for the primary
+// URLs, over HTTP and HTTPS, through a primary outage and a planned
+// failover. The Shared Key signature made for the primary
 // host stays valid on the secondary host, which verifies it.
 func TestNewClientWithSharedKeyHostStyle(t *testing.T) {
 	for _, https := range []bool{false, true} {
@@ -164,7 +210,10 @@ func TestNewClientWithSharedKeyHostStyle(t *testing.T) {
 			if want := emu.HostStyleURL(emulator.Secondary, ""); router.SecondaryURL() != want {
 				t.Fatalf("derived secondary %q, want %q", router.SecondaryURL(), want)
 			}
-			readThroughOutage(t, &env{emu: emu, client: client, router: router})
+			e := &env{emu: emu, client: client, router: router}
+			readThroughOutage(t, e)
+			readThroughPlannedFailover(t, e)
+			readThroughUnplannedFailover(t, e, opts)
 			if wire.count(hostOf(t, emu.HostStyleURL(emulator.Secondary, "")), "SharedKey") < 7 {
 				t.Fatalf("no Shared Key reads on the secondary host: %v", wire)
 			}
@@ -172,9 +221,44 @@ func TestNewClientWithSharedKeyHostStyle(t *testing.T) {
 	}
 }
 
+// readThroughUnplannedFailover promotes the secondary with nothing pending:
+// nothing is lost, reads keep returning the right bytes from the new
+// primary, and the host-style secondary name answers as an LRS account's
+// would.
+func readThroughUnplannedFailover(t *testing.T, e *env, opts *azblob.ClientOptions) {
+	t.Helper()
+	ctx := context.Background()
+	rep, err := e.emu.Failover(ctx, emulator.Unplanned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Lost) != 0 {
+		t.Fatalf("unplanned failover with nothing pending lost %+v", rep.Lost)
+	}
+	for i := range 10 {
+		if b, st, err := e.get(ctx, "after.txt"); err != nil || string(b) != "after the failover" {
+			t.Fatalf("read %d after the unplanned failover: %q %+v %v", i, b, st, err)
+		}
+	}
+	cred, err := azblob.NewSharedKeyCredential(e.emu.AccountName(), e.emu.AccountKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := azblob.NewClientWithSharedKeyCredential(e.emu.HostStyleURL(emulator.Secondary, ""), cred, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sec.DownloadStream(ctx, testContainer, "after.txt", nil)
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusForbidden {
+		t.Fatalf("host-style secondary of an LRS account: %v, want 403", err)
+	}
+}
+
 // TestNewClientFromConnectionStringHostStyle: connection strings that name
 // host-style endpoints, explicitly (BlobEndpoint and BlobSecondaryEndpoint)
-// or through EndpointSuffix (the secondary then derived), over HTTPS.
+// or through EndpointSuffix (the secondary then derived), over HTTPS,
+// through a primary outage and a planned failover.
 func TestNewClientFromConnectionStringHostStyle(t *testing.T) {
 	tests := []struct {
 		name string
@@ -202,7 +286,9 @@ func TestNewClientFromConnectionStringHostStyle(t *testing.T) {
 			if want := emu.HostStyleURL(emulator.Secondary, ""); router.SecondaryURL() != want {
 				t.Fatalf("secondary %q, want %q", router.SecondaryURL(), want)
 			}
-			readThroughOutage(t, &env{emu: emu, client: client, router: router})
+			e := &env{emu: emu, client: client, router: router}
+			readThroughOutage(t, e)
+			readThroughPlannedFailover(t, e)
 			if wire.count(hostOf(t, emu.HostStyleURL(emulator.Secondary, "")), "SharedKey") < 7 {
 				t.Fatalf("no Shared Key reads on the secondary host: %v", wire)
 			}
