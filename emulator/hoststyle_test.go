@@ -18,6 +18,7 @@ import (
 
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/fault"
+	"github.com/geoblob/geoblob/internal/control"
 )
 
 // hostOptions gives a client the emulator's transport (host-style names
@@ -212,5 +213,49 @@ func TestTLSOptions(t *testing.T) {
 		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, emulator.ErrInvalidOptions)) {
 			t.Errorf("%s: Start() = %v, want ok=%v", tt.name, err, tt.ok)
 		}
+	}
+}
+
+// TestRefuseOverTLSKeepsControlAPI: over HTTPS a refused primary resets
+// Blob requests on its listener while the control API on it still answers
+// (TLS sits under the refuse listener, which sees the plain request).
+func TestRefuseOverTLSKeepsControlAPI(t *testing.T) {
+	cert, err := emulator.NewCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := start(t, emulator.Options{TLS: cert.ServerTLS()})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	hc := emu.HTTPClient()
+	hc.Transport.(*http.Transport).DisableKeepAlives = true
+	hc.Timeout = 10 * time.Second
+	get := func(u string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	}
+	blobURL := emu.HostStyleURL(emulator.Primary, "") + "/c/b"
+	if err := get(blobURL); err != nil {
+		t.Fatalf("before the rule: %v", err)
+	}
+	if _, err := emu.Faults().Add(fault.Rule{Endpoint: fault.Primary, Action: fault.Action{Refuse: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := get(blobURL); err == nil {
+		t.Fatal("the refused primary answered over TLS")
+	}
+	ctl := &control.Client{BaseURL: emu.URL(), HTTP: hc}
+	if n, err := ctl.ClearFaults(ctx); err != nil || n != 1 {
+		t.Fatalf("clearing the faults over TLS through the refused listener: %d, %v", n, err)
+	}
+	if err := get(blobURL); err != nil {
+		t.Fatalf("after the outage: %v", err)
 	}
 }
