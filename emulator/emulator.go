@@ -9,12 +9,19 @@
 //	http://HOST:SECONDARY_PORT/ACCOUNT/CONTAINER/BLOB  the secondary, as a distinct host
 //
 // so the official SDKs, the development account and UseDevelopmentStorage=true
-// work unchanged. Fault injection (Faults) and replication controls
-// (Replication) are built in, and reachable over HTTP under /_geoblob/ for
-// loopback clients.
+// work unchanged. It also speaks it host-style, as real accounts are
+// addressed (HostStyleURL), over HTTPS (Options.TLS, NewCertificate) and
+// with Entra ID bearer tokens (Options.OAuth, DevTokenCredential):
+//
+//	http(s)://ACCOUNT.blob.localhost:PORT/CONTAINER/BLOB            the primary
+//	http(s)://ACCOUNT-secondary.blob.localhost:PORT/CONTAINER/BLOB  the secondary
+//
+// Fault injection (Faults) and replication controls (Replication) are
+// built in, and reachable over HTTP under /_geoblob/ for loopback clients.
 //
 // Each listener is a host. A refuse rule on the primary takes the primary
-// listener down, path-style secondary requests included; the distinct
+// listener down, path-style and host-style secondary requests on it
+// included; the distinct
 // secondary listener keeps serving. The control API stays reachable on a
 // refused listener.
 //
