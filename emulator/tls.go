@@ -159,8 +159,10 @@ func NewHTTPClient(roots *x509.CertPool) *http.Client {
 
 // HTTPClient returns an HTTP client for this emulator: it dials the
 // host-style names with DialLocalhost and, when the emulator serves HTTPS,
-// trusts the certificates of Options.TLS (a throwaway self-signed one
-// included). Use it as the Transport of azblob client options.
+// trusts exactly the certificates listed in Options.TLS.Certificates (a
+// throwaway one from NewCertificate, or a loaded pair; a configuration that
+// only has GetCertificate needs NewHTTPClient with its own roots). Use it as
+// the Transport of azblob client options.
 func (e *Emulator) HTTPClient() *http.Client {
 	if e.opts.TLS == nil {
 		return NewHTTPClient(nil)
