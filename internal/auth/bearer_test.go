@@ -178,3 +178,27 @@ func TestBearerRefusedWithoutOAuth(t *testing.T) {
 		t.Fatalf("Authorize = %v, want AuthenticationFailed", err)
 	}
 }
+
+// FuzzVerifyBearer: no token makes the verifier panic, and every refusal is
+// an *Error with a code.
+func FuzzVerifyBearer(f *testing.F) {
+	f.Add("a.b.c")
+	f.Add("eyJhbGciOiJub25lIn0.eyJhdWQiOlsxLDJdLCJleHAiOiJ4In0.")
+	f.Add("eyJhbGciOiJub25lIn0.eyJleHAiOjFlMzA4LCJuYmYiOi0xZTMwOH0.")
+	f.Fuzz(func(t *testing.T, token string) {
+		r := httptest.NewRequest(http.MethodGet, "https://acct.blob.localhost/c", nil)
+		r.Header.Set("x-ms-version", "2026-02-06")
+		r.Header.Set("Authorization", "Bearer "+token)
+		m, err := Authorize(Request{HTTP: r, Account: "acct", Now: bearerNow, Bearer: true})
+		if err == nil {
+			if m != Bearer {
+				t.Fatalf("accepted as %v", m)
+			}
+			return
+		}
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Code == "" {
+			t.Fatalf("refusal %v (%T)", err, err)
+		}
+	})
+}

@@ -49,3 +49,31 @@ func TestParseAddressHostStyle(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseAddressHost: whatever the Host header, parsing never panics,
+// fails only with an *AddressError, and a success names a valid account.
+func FuzzParseAddressHost(f *testing.F) {
+	for _, s := range [][2]string{
+		{"devstoreaccount1.blob.localhost:10000", "/c1c/b"},
+		{"devstoreaccount1-secondary.blob.localhost", "/"},
+		{"-secondary.blob.localhost", "/c1c"},
+		{".blob.localhost", "/devstoreaccount1/c1c"},
+		{"[::1]:10000", "/devstoreaccount1/c1c"},
+		{"x.blob.localhost.", "\\c1c\\b"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, host, path string) {
+		a, err := parseAddress(host, path, nil, false)
+		if err != nil {
+			var ae *AddressError
+			if !errors.As(err, &ae) {
+				t.Fatalf("parseAddress(%q, %q) = %v (%T)", host, path, err, err)
+			}
+			return
+		}
+		if !validAccountName(a.Account) {
+			t.Fatalf("parseAddress(%q, %q) accepted account %q", host, path, a.Account)
+		}
+	})
+}
