@@ -21,9 +21,8 @@
 //
 // Each listener is a host. A refuse rule on the primary takes the primary
 // listener down, path-style and host-style secondary requests on it
-// included; the distinct
-// secondary listener keeps serving. The control API stays reachable on a
-// refused listener.
+// included; the distinct secondary listener keeps serving. The control API
+// stays reachable on a refused listener.
 //
 // Start a pair for a test:
 //
@@ -188,10 +187,10 @@ type Options struct {
 	// OAuth accepts Microsoft Entra ID bearer tokens (Authorization:
 	// Bearer) besides Shared Key and SAS, over HTTPS only as in Azure: Start
 	// needs TLS with it, and a token sent over plain HTTP (to Handler served
-	// without TLS) is refused. The
-	// token's shape, audience, issuer and lifetime are checked but not its
-	// signature, and every valid token may do everything (no Azure RBAC);
-	// see the README. Without it bearer tokens are refused.
+	// without TLS) is refused. The token's shape, audience, issuer and
+	// lifetime are checked but not its signature, and every valid token may
+	// do everything (no Azure RBAC); see the README. Without it bearer
+	// tokens are refused.
 	OAuth bool
 
 	// MaxConns caps the connections open at once across the listeners
@@ -370,13 +369,14 @@ func New(opts Options) (*Emulator, error) {
 			return k, ok
 		},
 		Stats:        e.stats,
+		SKU:          e.sku,
 		Now:          now,
 		Logger:       log,
 		MaxBlobSize:  opts.MaxBlobSize,
 		MaxClockSkew: skew,
 		OAuth:        opts.OAuth,
 	})
-	// The roles exist before observe starts the dashboard, which reads them.
+	// Before observe: the dashboard reads the replication state at once.
 	e.roles = newRoles(e, e.primary, e.secondary)
 	ctl := control.NewHandler(control.Config{
 		Faults:      e.faults,

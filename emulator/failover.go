@@ -140,8 +140,9 @@ func opName(k store.ChangeKind) string {
 // Replication().Enable.
 //
 // Writes in progress when a failover starts finish first, on the old
-// primary; later ones wait for the new primary (unplanned) or are
-// refused with 503 until the swap is done (planned).
+// primary (ctx bounds that wait); later ones are refused with 503
+// ServerBusy until the new primary takes over, as writes fail while a
+// real account fails over.
 func (e *Emulator) Failover(ctx context.Context, typ FailoverType, opts ...FailoverOption) (FailoverReport, error) {
 	var o failoverOpts
 	for _, f := range opts {
@@ -151,7 +152,7 @@ func (e *Emulator) Failover(ctx context.Context, typ FailoverType, opts ...Failo
 	case Planned:
 		return e.roles.planned(ctx, o)
 	case Unplanned:
-		return e.roles.unplanned()
+		return e.roles.unplanned(ctx)
 	}
 	return FailoverReport{}, fmt.Errorf("%w: unknown failover type %v", ErrFailoverRefused, typ)
 }
@@ -204,6 +205,28 @@ func (r *roles) begin(typ FailoverType, keepReads bool) (*view, error) {
 	return v, nil
 }
 
+// lockGate takes the gate exclusively once the writes in flight on the
+// primary are done (later ones see the failover under way and get 503),
+// or fails when ctx ends first: a stalled upload cannot hold a failover
+// for longer than its caller allows.
+func (r *roles) lockGate(ctx context.Context) error {
+	got := make(chan struct{})
+	go func() {
+		r.gate.Lock()
+		close(got)
+	}()
+	select {
+	case <-got:
+		return nil
+	case <-ctx.Done():
+		go func() {
+			<-got
+			r.gate.Unlock()
+		}()
+		return ctx.Err()
+	}
+}
+
 // abort ends a failover that did not happen.
 func (r *roles) abort(v *view) {
 	r.mu.Lock()
@@ -216,9 +239,11 @@ func (r *roles) planned(ctx context.Context, o failoverOpts) (FailoverReport, er
 	if err != nil {
 		return FailoverReport{}, err
 	}
-	// Writes in flight finish; later ones see the swap and get 503.
-	r.gate.Lock()
-	r.gate.Unlock()
+	if err := r.lockGate(ctx); err != nil {
+		r.abort(v)
+		return FailoverReport{}, fmt.Errorf("%w: writes in flight did not finish: %w", ErrFailoverRefused, err)
+	}
+	r.gate.Unlock() // the wait was the point; writes are refused from here
 	if err := v.repl.Drain(ctx); err != nil {
 		r.abort(v)
 		return FailoverReport{}, fmt.Errorf("%w: the secondary did not catch up: %w", ErrFailoverRefused, err)
@@ -237,7 +262,10 @@ func (r *roles) planned(ctx context.Context, o failoverOpts) (FailoverReport, er
 	} else if o.onSwap != nil {
 		o.onSwap()
 	}
-	r.gate.Lock()
+	if err := r.lockGate(ctx); err != nil {
+		r.abort(v)
+		return FailoverReport{}, fmt.Errorf("%w: %w", ErrFailoverRefused, err)
+	}
 	defer r.gate.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -261,17 +289,21 @@ func (r *roles) planned(ctx context.Context, o failoverOpts) (FailoverReport, er
 	return rep, nil
 }
 
-func (r *roles) unplanned() (FailoverReport, error) {
-	if _, err := r.begin(Unplanned, false); err != nil {
+func (r *roles) unplanned(ctx context.Context) (FailoverReport, error) {
+	v, err := r.begin(Unplanned, false)
+	if err != nil {
 		return FailoverReport{}, err
 	}
 	// Writes in flight finish on the old primary and are either
-	// replicated or reported lost; later ones wait for the new primary.
-	r.gate.Lock()
+	// replicated or reported lost; later ones get 503 until the new
+	// primary takes over.
+	if err := r.lockGate(ctx); err != nil {
+		r.abort(v)
+		return FailoverReport{}, fmt.Errorf("%w: writes in flight did not finish: %w", ErrFailoverRefused, err)
+	}
 	defer r.gate.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	v := r.v.Load()
 	lost, recovery := v.repl.Abandon()
 	from, to := r.state.Primary, otherCopy(r.state.Primary)
 	oldP, newP := r.copies[from], r.copies[to]
@@ -297,7 +329,10 @@ func (r *roles) unplanned() (FailoverReport, error) {
 // enable builds a new secondary from the current primary: a snapshot of
 // the primary, then every later write, after the bootstrap duration.
 func (r *roles) enable(ctx context.Context) error {
-	r.gate.Lock() // no write runs while the snapshot is taken
+	// No write runs while the snapshot is taken.
+	if err := r.lockGate(ctx); err != nil {
+		return fmt.Errorf("emulator: enable geo-redundancy: %w", err)
+	}
 	defer r.gate.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -1,9 +1,12 @@
 package emulator_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -203,6 +206,9 @@ func TestUnplannedFailoverLosesExactlyWhatDidNotReplicate(t *testing.T) {
 	if st := r.emu.Replication().State(); st.Roles.GeoRedundant || st.Roles.Primary != emulator.CopyB || !st.LastSyncTime.IsZero() {
 		t.Fatalf("state after failover: %+v", st)
 	}
+	if info, err := r.prim.ServiceClient().GetAccountInfo(ctx, nil); err != nil || string(*info.SKUName) != "Standard_LRS" {
+		t.Fatalf("account info after failover: %v %v", info.SKUName, err)
+	}
 	if _, err := r.emu.Failover(ctx, emulator.Unplanned); !errors.Is(err, emulator.ErrFailoverRefused) {
 		t.Fatalf("second failover while LRS: %v", err)
 	}
@@ -240,6 +246,9 @@ func TestUnplannedFailoverLosesExactlyWhatDidNotReplicate(t *testing.T) {
 	}
 	if st := r.emu.Replication().State(); !st.Roles.GeoRedundant || st.Roles.Epoch != 4 || st.Status != emulator.StatusLive {
 		t.Fatalf("state once live: %+v", st)
+	}
+	if info, err := r.prim.ServiceClient().GetAccountInfo(ctx, nil); err != nil || string(*info.SKUName) != "Standard_RAGRS" {
+		t.Fatalf("account info once geo-redundant again: %v %v", info.SKUName, err)
 	}
 }
 
@@ -487,5 +496,212 @@ func TestLagModelHoldsCommitOrder(t *testing.T) {
 	waitReplicated(t, r.emu)
 	if st := r.emu.Replication().State(); st.Pending != 0 || !strings.HasPrefix(st.LagModel, "tail:") {
 		t.Fatalf("state at the end: %+v", st)
+	}
+}
+
+// TestUnplannedFailoverUnderConcurrentWrites: writers keep writing while
+// the account fails over. Every write the primary acknowledged is either
+// on the promoted primary with its ETag, or in the report's lost list, and
+// never both; a write refused during the failover (503 ServerBusy) is in
+// neither.
+func TestUnplannedFailoverUnderConcurrentWrites(t *testing.T) {
+	r := newFailoverRig(t, emulator.Options{Lag: time.Second})
+	ctx := ctxT(t)
+	if _, err := r.prim.CreateContainer(ctx, "cnt", nil); err != nil {
+		t.Fatal(err)
+	}
+	r.clk.Advance(time.Second)
+	waitReplicated(t, r.emu)
+	const writers, perWriter = 4, 25
+	type ack struct {
+		name string
+		etag azcore.ETag
+	}
+	acks := make(chan ack, writers*perWriter)
+	refused := make(chan string, writers*perWriter)
+	errs := make(chan error, writers*perWriter)
+	failoverAt := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		finished := make(chan struct{}, writers)
+		for w := range writers {
+			go func() {
+				defer func() { finished <- struct{}{} }()
+				for i := range perWriter {
+					if w == 0 && i == perWriter/2 {
+						close(failoverAt)
+					}
+					name := fmt.Sprintf("w%d-%02d", w, i)
+					resp, err := r.prim.UploadBuffer(ctx, "cnt", name, []byte(name), nil)
+					if bloberror.HasCode(err, bloberror.ServerBusy) {
+						refused <- name
+						continue
+					}
+					if err != nil {
+						errs <- fmt.Errorf("%s: %w", name, err)
+						continue
+					}
+					acks <- ack{name, *resp.ETag}
+				}
+			}()
+		}
+		for range writers {
+			<-finished
+		}
+	}()
+	<-failoverAt
+	// Half of the writes have replicated by now, at most: the clock
+	// stands still, so nothing written since the last advance has.
+	rep, err := r.emu.Failover(ctx, emulator.Unplanned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	close(acks)
+	close(errs)
+	close(refused)
+	for err := range errs {
+		t.Errorf("write failed other than with 503 ServerBusy: %v", err)
+	}
+	lost := map[string]string{}
+	for _, l := range rep.Lost {
+		lost[l.Blob] = l.ETag
+	}
+	nRefused := 0
+	for name := range refused {
+		nRefused++
+		if _, isLost := lost[name]; isLost {
+			t.Errorf("%s was refused, yet reported lost", name)
+		}
+		if _, err := r.prim.ServiceClient().NewContainerClient("cnt").NewBlobClient(name).GetProperties(ctx, nil); !bloberror.HasCode(err, bloberror.BlobNotFound) {
+			t.Errorf("%s was refused, yet is on the new primary: %v", name, err)
+		}
+	}
+	n := 0
+	for a := range acks {
+		n++
+		p, err := r.prim.ServiceClient().NewContainerClient("cnt").NewBlobClient(a.name).GetProperties(ctx, nil)
+		switch etag, isLost := lost[a.name]; {
+		case isLost && err == nil:
+			t.Errorf("%s is both lost and on the new primary", a.name)
+		case isLost && azcore.ETag(etag) != a.etag:
+			t.Errorf("%s lost with ETag %s, acknowledged %s", a.name, etag, a.etag)
+		case !isLost && err != nil:
+			t.Errorf("%s acknowledged, not reported lost, and missing on the new primary: %v", a.name, err)
+		case !isLost && *p.ETag != a.etag:
+			t.Errorf("%s on the new primary has ETag %s, acknowledged %s", a.name, *p.ETag, a.etag)
+		}
+	}
+	if n+nRefused != writers*perWriter || len(rep.Lost) == 0 {
+		t.Fatalf("%d acknowledged writes, %d refused, %d lost", n, nRefused, len(rep.Lost))
+	}
+}
+
+// TestEnableCopiesEveryPage: the new secondary's bootstrap copy holds
+// every blob, past the 5000 of one listing page, and the containers'
+// properties and the service properties.
+func TestEnableCopiesEveryPage(t *testing.T) {
+	emu, err := emulator.New(emulator.Options{BootstrapDuration: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	ctx := ctxT(t)
+	const n = 5003
+	for i := range n {
+		if _, err := emu.CreateObject(emulator.Object{Container: "many", Name: fmt.Sprintf("b%05d", i), Data: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := emu.Replication().Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	emu.Replication().Pause()
+	if _, err := emu.CreateObject(emulator.Object{Container: "many", Name: "late", Data: []byte("lost")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := emu.Failover(ctx, emulator.Unplanned); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := emu.ListObjects(emulator.Secondary, "", "many", "", 1); !errors.Is(err, emulator.ErrNotGeoRedundant) {
+		t.Fatalf("secondary of an LRS account: %v", err)
+	}
+	if err := emu.Replication().Enable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Replication().WaitLive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := emu.ListObjects(emulator.Secondary, "", "many", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n || got[n-1].Name != fmt.Sprintf("b%05d", n-1) {
+		t.Fatalf("secondary holds %d blobs, want %d", len(got), n)
+	}
+	for _, o := range got {
+		p, err := emu.GetObject(emulator.Primary, "", "many", o.Name)
+		if err != nil || p.ETag != o.ETag {
+			t.Fatalf("%s: secondary ETag %s, primary %s %v", o.Name, o.ETag, p.ETag, err)
+		}
+	}
+}
+
+// TestFailoverBoundedByStalledWrite: a write whose body stalls holds the
+// failover only as long as the caller's context allows; the failover is
+// then refused with nothing changed, and the write completes on the old
+// primary.
+func TestFailoverBoundedByStalledWrite(t *testing.T) {
+	emu := start(t, emulator.Options{})
+	client, _ := clients(t, emu, emu.SecondaryURL())
+	if _, err := client.CreateContainer(t.Context(), "ctr", nil); err != nil {
+		t.Fatal(err)
+	}
+	u := writeSAS(t, client)
+	c, err := net.Dial("tcp", hostOf(emu.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := fmt.Fprintf(c, "PUT %s/stalled?%s HTTP/1.1\r\nHost: %s\r\nx-ms-blob-type: BlockBlob\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n", u.Path, u.RawQuery, u.Host); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	_ = c.SetReadDeadline(time.Now().Add(bound))
+	// "100 Continue" comes once the handler reads the body: the write is
+	// then in flight.
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, " 100 ") {
+		t.Fatalf("%q %v, want 100 Continue", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "12345"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the caller will not wait at all
+	for _, typ := range []emulator.FailoverType{emulator.Unplanned, emulator.Planned} {
+		if _, err := emu.Failover(ctx, typ); !errors.Is(err, emulator.ErrFailoverRefused) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("%v failover with a write in flight: %v", typ, err)
+		}
+		if st := emu.Replication().State(); st.Swapping || st.Roles.Epoch != 1 || !st.Roles.GeoRedundant {
+			t.Fatalf("state after a refused %v failover: %+v", typ, st)
+		}
+	}
+	if _, err := io.WriteString(c, "67890"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("the stalled write: %d", resp.StatusCode)
+	}
+	if _, err := emu.Failover(t.Context(), emulator.Unplanned); err != nil {
+		t.Fatalf("failover once the write is done: %v", err)
 	}
 }

@@ -215,6 +215,15 @@ func (e *Emulator) stats(string) (string, time.Time) {
 	return string(st.Status), st.LastSyncTime
 }
 
+// sku answers Get Account Information's x-ms-sku-name: the account is
+// Standard_LRS after an unplanned failover until geo-redundancy is back.
+func (e *Emulator) sku(string) string {
+	if e.roles.v.Load().state.GeoRedundant {
+		return "Standard_RAGRS"
+	}
+	return "Standard_LRS"
+}
+
 // Azure's answers for the secondary of an account that has none (LRS) or
 // whose secondary cannot be read: Get Blob Service Stats documents 403
 // InsufficientAccountPermissions for a secondary endpoint without read

@@ -20,7 +20,7 @@ const dashboardPace = 25 * time.Millisecond
 
 func newDemoCmd() *cobra.Command {
 	cfg := demo.DefaultConfig()
-	var outages string
+	var outages, scenario string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the RA-GRS circuit-breaker tutorial: 1000 reads, failing over and back",
@@ -41,14 +41,32 @@ accountkey are set; the outage is then injected client-side.
 The last line is the summary:
   reads: N primary: P secondary: S failed: F failovers: X failbacks: Y elapsed: D
 The exit status is 0 only when no read failed, 2 when the demo could not
-run (unreachable endpoint, bad credentials, no readable secondary).`,
+run (unreachable endpoint, bad credentials, no readable secondary).
+
+--scenario failover runs the read loop through an unplanned account failover
+on the embedded emulator instead: writes made while replication is paused,
+a primary outage, the promotion of the secondary and the report of the
+writes it lost, reads continuing on the new primary, and geo-redundancy
+enabled again (bootstrap, then live). Same summary line and exit status.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o, err := demo.ParseOutages(outages, cfg.Reads)
-			if err != nil {
-				return &exitError{code: 2, err: err}
+			run := demo.Run
+			switch scenario {
+			case demo.ScenarioOutage:
+				o, err := demo.ParseOutages(outages, cfg.Reads)
+				if err != nil {
+					return &exitError{code: 2, err: err}
+				}
+				cfg.Outages = o
+			case demo.ScenarioFailover:
+				if cmd.Flags().Changed("outages") {
+					return &exitError{code: 2, err: errors.New("--outages applies to the outage scenario")}
+				}
+				cfg.Outages = nil
+				run = demo.RunFailover
+			default:
+				return &exitError{code: 2, err: fmt.Errorf("--scenario %q: want %s or %s", scenario, demo.ScenarioOutage, demo.ScenarioFailover)}
 			}
-			cfg.Outages = o
 			cfg.ConfigFromEnv(os.Getenv)
 			cfg.Stdout = cmd.OutOrStdout()
 			cfg.Stdin = cmd.InOrStdin()
@@ -61,7 +79,7 @@ run (unreachable endpoint, bad credentials, no readable secondary).`,
 					<-ctx.Done()
 				}
 			}
-			sum, err := demo.Run(cmd.Context(), cfg)
+			sum, err := run(cmd.Context(), cfg)
 			if errors.Is(err, context.Canceled) {
 				fmt.Fprintln(cmd.OutOrStdout(), sum)
 				return &exitError{code: 130, err: errors.New("interrupted")}
@@ -78,6 +96,7 @@ run (unreachable endpoint, bad credentials, no readable secondary).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&outages, "outages", demo.DefaultOutages, "read ranges FROM-TO (end exclusive) during which the primary is down, or none")
+	f.StringVar(&scenario, "scenario", demo.ScenarioOutage, "outage (the tutorial) or failover (an unplanned account failover drill on the embedded emulator)")
 	f.BoolVar(&cfg.Interactive, "interactive", false, "pause at reads 200, 400, 600 and 800; Enter toggles the outage")
 	f.IntVar(&cfg.RetryThreshold, "retry-threshold", cfg.RetryThreshold, "consecutive primary failures that move reads to the secondary")
 	f.IntVar(&cfg.SecondaryThreshold, "secondary-threshold", cfg.SecondaryThreshold, "secondary reads before the primary is tried again")

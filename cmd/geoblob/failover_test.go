@@ -135,3 +135,16 @@ func TestFailoverCLI(t *testing.T) {
 	}
 	run(1, "replication", "lag", "normal:1s")
 }
+
+func TestServeRefusesBadGeoFlags(t *testing.T) {
+	bin := geoblobBinary(t)
+	for _, args := range [][]string{
+		{"serve", "--port", "0", "--lag-model", "normal:1s"},
+		{"serve", "--port", "0", "--swap-duration", "-1s"},
+	} {
+		res := ctlTestRun(t, bin, nil, args...)
+		if res.code != 2 || !strings.Contains(res.stderr, "--") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 naming the flag", args, res.code, res.stderr)
+		}
+	}
+}

@@ -47,6 +47,9 @@ type Config struct {
 	// account, for Get Blob Service Stats on the secondary. When nil the
 	// status is "live" and the last sync time is now.
 	Stats func(account string) (status string, lastSync time.Time)
+	// SKU is the x-ms-sku-name Get Account Information reports, such as
+	// Standard_LRS after an unplanned failover; Standard_RAGRS when nil.
+	SKU func(account string) string
 	// Now is the time source; time.Now when nil.
 	Now func() time.Time
 	// Logger receives request errors; slog.Default when nil.

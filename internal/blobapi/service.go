@@ -184,7 +184,11 @@ func (c *call) getServiceStats() {
 // accountInfo answers Get Account Information.
 func (c *call) accountInfo() {
 	h := c.w.Header()
-	h.Set("x-ms-sku-name", "Standard_RAGRS")
+	sku := "Standard_RAGRS"
+	if c.s.cfg.SKU != nil {
+		sku = c.s.cfg.SKU(c.addr.Account)
+	}
+	h.Set("x-ms-sku-name", sku)
 	h.Set("x-ms-account-kind", "StorageV2")
 	h.Set("x-ms-is-hns-enabled", "false")
 	h.Set("Content-Length", "0")

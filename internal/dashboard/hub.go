@@ -24,6 +24,7 @@ package dashboard
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -182,6 +183,8 @@ type Replication struct {
 	BehindSec    float64 `json:"behindSeconds"`
 	Pending      int     `json:"pending"`
 	Lag          string  `json:"lag"`
+	// Roles sums up which copy is primary and the account's redundancy.
+	Roles string `json:"roles,omitempty"`
 }
 
 // Status is the current state of everything a tick reports.
@@ -412,6 +415,15 @@ func (h *Hub) status() Status {
 			Status: r.Status, Paused: r.Paused, Pending: r.Pending, Lag: r.Lag.String(),
 			LastSyncTime: r.LastSyncTime.UTC().Format(time.RFC3339Nano),
 			BehindSec:    max(h.src.Now().Sub(r.LastSyncTime), 0).Seconds(),
+		}
+		if ro := r.Roles; ro != nil {
+			st.Replication.Roles = fmt.Sprintf("primary copy %s, %s, epoch %d", ro.Primary, ro.Redundancy, ro.Epoch)
+			if !ro.BootstrapUntil.IsZero() {
+				st.Replication.Roles += ", bootstrapping"
+			}
+			if ro.SecondaryDown {
+				st.Replication.Roles += ", secondary down"
+			}
 		}
 	}
 	st.Faults = []Rule{}

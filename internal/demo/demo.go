@@ -62,6 +62,9 @@ type Config struct {
 	Dashboard bool
 	// Pace is a pause between reads, so that a person can watch them.
 	Pace time.Duration
+	// Bootstrap is how long the failover scenario's new secondary
+	// bootstraps; 2s when 0.
+	Bootstrap time.Duration
 	// Linger, when set, is called after the reads, before the embedded
 	// emulator stops: --dashboard keeps the page up until Ctrl-C.
 	Linger func(ctx context.Context)

@@ -20,9 +20,6 @@ import (
 type LagModel interface {
 	// Next returns the lag of the next write.
 	Next() time.Duration
-	// Typical is the lag LastSyncTime trails the clock by while nothing
-	// is pending.
-	Typical() time.Duration
 	// String describes the model in the syntax ParseLagModel reads.
 	String() string
 }

@@ -22,8 +22,7 @@ func (s *script) Next() time.Duration {
 	s.i++
 	return d
 }
-func (s *script) Typical() time.Duration { return 0 }
-func (s *script) String() string         { return "script" }
+func (s *script) String() string { return "script" }
 
 // syncPair is a primary and a replicator driven by hand: applyDue runs
 // only when the test calls it, so nothing depends on timing.

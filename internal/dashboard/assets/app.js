@@ -79,6 +79,18 @@
   wire("secondary-end", () => endOutage("secondary"));
   wire("repl-pause", async () => { await call("POST", "replication/pause"); say("Replication paused."); });
   wire("repl-resume", async () => { await call("POST", "replication/resume"); say("Replication resumed."); });
+  wire("failover-planned", async () => {
+    const r = await call("POST", "failover", { type: "planned" });
+    say("Planned failover: the primary endpoint now serves copy " + r.to + "; nothing lost.");
+  });
+  wire("failover-unplanned", async () => {
+    if (!window.confirm("Unplanned failover: every write after LastSyncTime is lost. Go on?")) return;
+    const r = await call("POST", "failover", { type: "unplanned" });
+    const lost = (r.lost || []).map((l) => l.op + " " + [l.container, l.blob].filter(Boolean).join("/")).join(", ");
+    say("Unplanned failover to copy " + r.to + ", account now " + r.redundancy + ". Lost " + (r.lost || []).length +
+      " writes, " + r.lostBytes + " bytes" + (lost ? ": " + lost : "") + ".");
+  });
+  wire("geo-enable", async () => { await call("POST", "replication/enable"); say("Geo-redundancy enabled: the new secondary bootstraps."); });
   wire("recover", async () => {
     const r = await call("DELETE", "faults");
     say("Recovered: " + r.cleared + " fault rule" + (r.cleared === 1 ? "" : "s") + " removed.");
@@ -187,6 +199,7 @@
       $("repl-behind").textContent = fmtSec(r.behindSeconds);
       $("repl-pending").textContent = r.pending;
       $("repl-lag").textContent = r.lag;
+      $("repl-roles").textContent = r.roles || "–";
       const sync = $("repl-sync");
       sync.textContent = r.lastSyncTime;
       sync.setAttribute("datetime", r.lastSyncTime);
