@@ -15,6 +15,11 @@ func TestDeriveSecondary(t *testing.T) {
 		{"http://127.0.0.1:10000/devstoreaccount1", "http://127.0.0.1:10000/devstoreaccount1-secondary"},
 		{"http://localhost:10000/devstoreaccount1/", "http://localhost:10000/devstoreaccount1-secondary"},
 		{"http://[::1]:10000/acct", "http://[::1]:10000/acct-secondary"},
+		// The emulator's host-style names are host-style.
+		{"https://devstoreaccount1.blob.localhost:10000", "https://devstoreaccount1-secondary.blob.localhost:10000"},
+		{"http://devstoreaccount1.blob.localhost:10000/", "http://devstoreaccount1-secondary.blob.localhost:10000"},
+		// Other names under .localhost stay path-style.
+		{"http://emu.localhost:10000/devstoreaccount1", "http://emu.localhost:10000/devstoreaccount1-secondary"},
 	} {
 		got, err := deriveSecondary(tc.in)
 		if err != nil || got != tc.want {

@@ -9,14 +9,20 @@
 //	http://HOST:SECONDARY_PORT/ACCOUNT/CONTAINER/BLOB  the secondary, as a distinct host
 //
 // so the official SDKs, the development account and UseDevelopmentStorage=true
-// work unchanged. Fault injection (Faults) and replication controls
-// (Replication) are built in, and reachable over HTTP under /_geoblob/ for
-// loopback clients.
+// work unchanged. It also speaks it host-style, as real accounts are
+// addressed (HostStyleURL), over HTTPS (Options.TLS, NewCertificate) and
+// with Entra ID bearer tokens (Options.OAuth, DevTokenCredential):
+//
+//	http(s)://ACCOUNT.blob.localhost:PORT/CONTAINER/BLOB            the primary
+//	http(s)://ACCOUNT-secondary.blob.localhost:PORT/CONTAINER/BLOB  the secondary
+//
+// Fault injection (Faults) and replication controls (Replication) are
+// built in, and reachable over HTTP under /_geoblob/ for loopback clients.
 //
 // Each listener is a host. A refuse rule on the primary takes the primary
-// listener down, path-style secondary requests included; the distinct
-// secondary listener keeps serving. The control API stays reachable on a
-// refused listener.
+// listener down, path-style and host-style secondary requests on it
+// included; the distinct secondary listener keeps serving. The control API
+// stays reachable on a refused listener.
 //
 // Start a pair for a test:
 //
@@ -29,6 +35,7 @@ package emulator
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -187,6 +194,20 @@ type Options struct {
 	// IdleTimeout closes a keep-alive connection that waits this long for
 	// its next request (DefaultIdleTimeout).
 	IdleTimeout time.Duration
+	// TLS, when set, makes both listeners serve HTTPS with this
+	// configuration (its Certificates or GetCertificate); URLs and the
+	// connection string then say https. NewCertificate makes a throwaway
+	// one for tests, and HTTPClient returns a client that trusts it.
+	TLS *tls.Config
+	// OAuth accepts Microsoft Entra ID bearer tokens (Authorization:
+	// Bearer) besides Shared Key and SAS, over HTTPS only as in Azure: Start
+	// needs TLS with it, and a token sent over plain HTTP (to Handler served
+	// without TLS) is refused. The token's shape, audience, issuer and
+	// lifetime are checked but not its signature, and every valid token may
+	// do everything (no Azure RBAC); see the README. Without it bearer
+	// tokens are refused.
+	OAuth bool
+
 	// MaxConns caps the connections open at once across the listeners
 	// (DefaultMaxConns when 0; negative means no cap). At the cap a new
 	// connection closes the one idle longest, so idle clients cannot lock
@@ -236,6 +257,9 @@ func (o Options) Validate() error {
 	}
 	if o.Port < 0 || o.Port > 65535 || o.SecondaryPort < 0 || o.SecondaryPort > 65535 {
 		return fmt.Errorf("%w: port out of range", ErrInvalidOptions)
+	}
+	if o.TLS != nil && len(o.TLS.Certificates) == 0 && o.TLS.GetCertificate == nil && o.TLS.GetConfigForClient == nil {
+		return fmt.Errorf("%w: TLS configuration without a certificate", ErrInvalidOptions)
 	}
 	if o.Port != 0 && o.Port == o.SecondaryPort && !o.NoSecondaryListener {
 		return fmt.Errorf("%w: primary and secondary port are both %d", ErrInvalidOptions, o.Port)
@@ -379,6 +403,7 @@ func New(opts Options) (*Emulator, error) {
 		Logger:       log,
 		MaxBlobSize:  opts.MaxBlobSize,
 		MaxClockSkew: skew,
+		OAuth:        opts.OAuth,
 	})
 	// Before observe: the dashboard reads the replication state at once.
 	e.roles = newRoles(e, e.primary, e.secondary, since, pending)
@@ -486,7 +511,7 @@ func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
 			// Still subject to rules that break a whole endpoint: an
 			// outage does not care whether the request was well formed.
 			ep := fault.Primary
-			if secondaryHost || location.Classify(r.Host, r.URL.Path, true).Secondary {
+			if secondaryHost || location.ClassifyServed(r.Host, r.URL.Path).Secondary {
 				ep = fault.Secondary
 			}
 			return fault.Target{Endpoint: ep, Method: r.Method}, true
@@ -512,6 +537,9 @@ func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
 // a distinct host on Options.SecondaryPort unless NoSecondaryListener is
 // set. ctx bounds only the start-up; stop the emulator with Close.
 func Start(ctx context.Context, opts Options) (*Emulator, error) {
+	if opts.OAuth && opts.TLS == nil {
+		return nil, fmt.Errorf("%w: OAuth needs TLS: Azure accepts bearer tokens over HTTPS only", ErrInvalidOptions)
+	}
 	e, err := New(opts)
 	if err != nil {
 		return nil, err
@@ -530,6 +558,7 @@ func (e *Emulator) listen(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("emulator: primary listener: %w", err)
 	}
+	pl = e.tlsListener(pl)
 	// The primary listener is the primary's host: a refuse rule on the
 	// primary takes it down, path-style secondary requests included.
 	e.serve(fault.RefuseListenerExcept(pl, e.faults, fault.Primary, isControlRequest), e.handler)
@@ -537,8 +566,10 @@ func (e *Emulator) listen(ctx context.Context) error {
 	if !e.opts.NoSecondaryListener {
 		sl, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(e.opts.SecondaryPort)))
 		if err != nil {
+			_ = pl.Close()
 			return fmt.Errorf("emulator: secondary listener: %w", err)
 		}
+		sl = e.tlsListener(sl)
 		e.serve(fault.RefuseListenerExcept(e.roles.lrsListener(sl), e.faults, fault.Secondary, isControlRequest), e.secondH)
 		e.secondAddr = sl.Addr().String()
 	}
@@ -569,7 +600,8 @@ func (e *Emulator) serve(l net.Listener, h http.Handler) {
 	}
 	srv := &http.Server{
 		ConnState:         connState,
-		Handler:           connlimit.Deadlines(h, orDefault(o.ReadTimeout, DefaultReadTimeout), orDefault(o.WriteTimeout, DefaultWriteTimeout)),
+		ConnContext:       withConn,
+		Handler:           connlimit.Deadlines(withTLSState(h), orDefault(o.ReadTimeout, DefaultReadTimeout), orDefault(o.WriteTimeout, DefaultWriteTimeout)),
 		ReadHeaderTimeout: orDefault(o.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 		IdleTimeout:       orDefault(o.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    blobapi.MaxHeaderBytes,
@@ -625,7 +657,7 @@ func (e *Emulator) URL() string {
 	if e.primaryAddr == "" {
 		return ""
 	}
-	return "http://" + e.primaryAddr
+	return e.scheme() + "://" + e.primaryAddr
 }
 
 // AccountName is the first configured account, the one PrimaryURL,
@@ -664,7 +696,7 @@ func (e *Emulator) ServiceURL(loc Location, account string) string {
 	case loc == Primary:
 		return e.URL() + "/" + account
 	case loc == Secondary && e.secondAddr != "":
-		return "http://" + e.secondAddr + "/" + account
+		return e.scheme() + "://" + e.secondAddr + "/" + account
 	}
 	return e.URL() + "/" + account + "-secondary"
 }
@@ -677,8 +709,8 @@ func (e *Emulator) ConnectionString() string {
 		return ""
 	}
 	name := e.AccountName()
-	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;BlobSecondaryEndpoint=%s;",
-		name, e.AccountKey(), e.ServiceURL(Primary, name), e.ServiceURL(Secondary, name))
+	return fmt.Sprintf("DefaultEndpointsProtocol=%s;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;BlobSecondaryEndpoint=%s;",
+		e.scheme(), name, e.AccountKey(), e.ServiceURL(Primary, name), e.ServiceURL(Secondary, name))
 }
 
 // Faults is the emulator's fault-injection rule set.

@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/geoblob/geoblob/internal/blobapi"
 	"github.com/geoblob/geoblob/internal/control"
 	"github.com/geoblob/geoblob/internal/dashboard"
+	"github.com/geoblob/geoblob/internal/location"
 	"github.com/geoblob/geoblob/internal/metrics"
 )
 
@@ -55,11 +55,7 @@ func (e *Emulator) measured(h http.Handler, secondaryHost bool) http.Handler {
 
 // endpointOf names the endpoint r addresses, as fault rules see it.
 func endpointOf(r *http.Request, secondaryHost bool) string {
-	if secondaryHost {
-		return "secondary"
-	}
-	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	if strings.HasSuffix(first, blobapi.SecondarySuffix) {
+	if secondaryHost || location.ClassifyServed(r.Host, r.URL.Path).Secondary {
 		return "secondary"
 	}
 	return "primary"

@@ -250,7 +250,7 @@ const (
 // unavailable secondary, a failover under way.
 func (r *roles) handler(secondaryHost bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if secondaryHost || location.Classify(req.Host, req.URL.Path, true).Secondary {
+		if secondaryHost || location.ClassifyServed(req.Host, req.URL.Path).Secondary {
 			r.serveSecondary(w, req, secondaryHost)
 			return
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,6 +26,9 @@ func newServeCmd() *cobra.Command {
 		dataDir       string
 		controlToken  string
 		verbose       bool
+		certFile      string
+		keyFile       string
+		oauth         bool
 		geo           geoFlags // lag model, bootstrap and swap durations (failover.go)
 		idleRelease   time.Duration
 		limits        emulator.Options // connection and size limits
@@ -40,6 +44,15 @@ Addressing is path-style, as in Azurite:
   secondary  http://HOST:PORT/ACCOUNT-secondary
              http://HOST:SECONDARY_PORT/ACCOUNT   (with --secondary-port;
                                                   0 picks a free port)
+and host-style, as real accounts are addressed:
+  primary    http://ACCOUNT.blob.localhost:PORT
+  secondary  http://ACCOUNT-secondary.blob.localhost:PORT
+(names under .localhost must resolve to loopback on the client).
+
+With --cert and --key (PEM files) both listeners serve HTTPS instead. With
+--oauth, which needs HTTPS, Microsoft Entra ID bearer tokens are accepted
+besides Shared Key and SAS: their shape, issuer, audience and lifetime are
+checked, not their signature, and every valid token may do everything.
 
 The control API for fault injection and replication lives under
 http://HOST:PORT/_geoblob/ and answers loopback clients only; with
@@ -79,6 +92,20 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 			if opts.ControlToken == "" {
 				opts.ControlToken = os.Getenv("GEOBLOB_CONTROL_TOKEN")
 			}
+			if certFile != "" || keyFile != "" {
+				if certFile == "" || keyFile == "" {
+					return errors.New("--cert and --key go together")
+				}
+				cfg, err := emulator.LoadTLS(certFile, keyFile)
+				if err != nil {
+					return err
+				}
+				opts.TLS = cfg
+			}
+			if oauth && opts.TLS == nil {
+				return errors.New("--oauth needs --cert and --key: Azure accepts bearer tokens over HTTPS only")
+			}
+			opts.OAuth = oauth
 			for _, a := range accounts {
 				acct, err := emulator.ParseAccount(a)
 				if err != nil {
@@ -112,6 +139,8 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 				if s := emu.ServiceURL(emulator.Secondary, name); s != emu.ServiceURL(emulator.SecondaryPathStyle, name) {
 					fmt.Fprintf(out, "  secondary:  %s\n", s)
 				}
+				fmt.Fprintf(out, "  host-style primary:   %s\n", emu.HostStyleURL(emulator.Primary, name))
+				fmt.Fprintf(out, "  host-style secondary: %s\n", emu.HostStyleURL(emulator.Secondary, name))
 			}
 			fmt.Fprintf(out, "connection string: %s\n", emu.ConnectionString())
 			fmt.Fprintf(out, "control API: %s/_geoblob/\n", emu.URL())
@@ -133,6 +162,9 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 	f.StringVar(&controlToken, "control-token", "", "token every control API client must present; admits non-loopback clients (env GEOBLOB_CONTROL_TOKEN)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every request to stderr")
 	f.DurationVar(&idleRelease, "release-idle-memory", memidle.DefaultIdle, "return freed memory to the OS once no request has allocated for this long (negative = never)")
+	f.StringVar(&certFile, "cert", "", "PEM certificate (chain) to serve HTTPS with; needs --key")
+	f.StringVar(&keyFile, "key", "", "PEM private key of --cert")
+	f.BoolVar(&oauth, "oauth", false, "accept Microsoft Entra ID bearer tokens (needs --cert and --key; signatures are not checked)")
 	f.DurationVar(&limits.ReadHeaderTimeout, "read-header-timeout", emulator.DefaultReadHeaderTimeout, "time allowed to read a request's headers (negative = none)")
 	f.DurationVar(&limits.ReadTimeout, "read-timeout", emulator.DefaultReadTimeout, "drop a request whose body stops arriving for this long (negative = never)")
 	f.DurationVar(&limits.WriteTimeout, "write-timeout", emulator.DefaultWriteTimeout, "drop a response the client stops reading for this long (negative = never)")

@@ -183,6 +183,9 @@ func TestServeBadFlags(t *testing.T) {
 		{"serve", "--port", "99999"},
 		{"serve", "--bogus"},
 		{"serve", "extra-arg"},
+		{"serve", "--oauth"},
+		{"serve", "--cert", "cert.pem"},
+		{"serve", "--cert", "/nonexistent/cert.pem", "--key", "/nonexistent/key.pem"},
 	}
 	for _, args := range tests {
 		cmd := exec.Command(geoblobBinary(t), args...)

@@ -50,6 +50,8 @@ const (
 	SharedKeyLite
 	AccountSAS
 	ServiceSAS
+	// Bearer is a Microsoft Entra ID access token (Request.Bearer).
+	Bearer
 )
 
 // String returns the method's name.
@@ -65,6 +67,8 @@ func (m Method) String() string {
 		return "AccountSAS"
 	case ServiceSAS:
 		return "ServiceSAS"
+	case Bearer:
+		return "Bearer"
 	}
 	return "Method(?)"
 }
@@ -104,8 +108,13 @@ type Request struct {
 	Query url.Values
 	// MaxClockSkew bounds how far the request time of a Shared Key or
 	// Shared Key Lite request (x-ms-date, else Date) may be from Now. Zero
-	// means DefaultMaxClockSkew; a negative value turns the check off.
+	// means DefaultMaxClockSkew; a negative value turns the check off, and
+	// with it the lifetime check of bearer tokens (whose issuer's clock a
+	// test clock does not follow either).
 	MaxClockSkew time.Duration
+	// Bearer accepts Microsoft Entra ID bearer tokens over HTTPS (see
+	// verifyBearer in bearer.go); when false they are refused.
+	Bearer bool
 }
 
 // DefaultMaxClockSkew is how far from the server's clock Azure Storage lets
@@ -113,7 +122,8 @@ type Request struct {
 const DefaultMaxClockSkew = 15 * time.Minute
 
 // Authorize authenticates and authorizes req. A request with an
-// Authorization header is verified as Shared Key (or Shared Key Lite); else
+// Authorization header is verified as Shared Key (or Shared Key Lite), or,
+// when req.Bearer is set, as a bearer token if it says Bearer; else
 // a request with a sig query parameter is verified as a SAS. A request with
 // neither is reported as Anonymous with a nil error: the caller then decides
 // from the container's public access level. Every failure is an *Error.
@@ -123,6 +133,9 @@ func Authorize(req Request) (Method, error) {
 		return Anonymous, fail(CodeAuthenticationFailed, "The request is missing.")
 	}
 	if h := r.Header.Get("Authorization"); h != "" {
+		if scheme, token, _ := strings.Cut(strings.TrimSpace(h), " "); req.Bearer && strings.EqualFold(scheme, "Bearer") {
+			return verifyBearer(&req, strings.TrimSpace(token))
+		}
 		return verifySharedKey(&req, h)
 	}
 	q := req.Query

@@ -1,7 +1,7 @@
 // Package auth verifies the credentials of requests to the emulated Blob
 // service: Shared Key (and Shared Key Lite) signatures in the Authorization
-// header, and account or service shared access signatures (SAS) in the query
-// string. It knows the HTTP request but nothing of the store: the REST layer
+// header, account or service shared access signatures (SAS) in the query
+// string, and, when Request.Bearer is set, Microsoft Entra ID bearer tokens. It knows the HTTP request but nothing of the store: the REST layer
 // tells it who the request is for (account, key, container, blob), what the
 // operation needs (SAS permissions and account-SAS resource type), the
 // current time, and how to find a container's stored access policies.
@@ -63,4 +63,24 @@
 // (sip), the protocol (spr), the signed services (ss must include b), the
 // signed resource types (srt) and finally the permissions (sp must grant every
 // permission the operation needs).
+//
+// # Bearer tokens
+//
+// With Request.Bearer, an "Authorization: Bearer TOKEN" header is checked
+// the way Azurite's basic OAuth mode checks it, without the signature (the
+// emulator holds no Entra ID keys; this is for development only): the
+// request must come over TLS; the token must be a JWT of three base64url
+// parts with a JSON header naming an alg and JSON claims; iss must be an
+// Entra ID issuer (https://sts.windows.net/TENANT/,
+// https://login.microsoftonline.com/TENANT/v2.0 and the sovereign clouds');
+// aud must be https://storage.azure.com or the account's blob endpoint
+// (public and sovereign clouds, and the emulator's ACCOUNT.blob.localhost
+// with any port), with or without a trailing slash; and the request time
+// must lie within nbf and exp, give or take BearerClockSkew (skipped when
+// MaxClockSkew is negative). Every valid token is granted every permission:
+// Azure RBAC is not modelled. Refusals follow Azure: for x-ms-version
+// 2019-12-12 and later 401 InvalidAuthenticationInfo with a Bearer challenge
+// (Error.Challenge, for WWW-Authenticate), before it 403
+// AuthenticationFailed; a token over plain HTTP, or with a version older
+// than 2017-11-09, 403 AuthenticationFailed.
 package auth

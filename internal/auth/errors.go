@@ -12,6 +12,7 @@ const (
 	CodeProtocolMismatch            = "AuthorizationProtocolMismatch"
 	CodeSourceIPMismatch            = "AuthorizationSourceIPMismatch"
 	CodeNoAuthenticationInformation = "NoAuthenticationInformation"
+	CodeInvalidAuthenticationInfo   = "InvalidAuthenticationInfo"
 )
 
 // Error is an authentication or authorization failure. Code is the Azure
@@ -23,6 +24,9 @@ type Error struct {
 	Message string
 	Detail  string
 	Err     error
+	// Challenge, when set, is the WWW-Authenticate value to answer with
+	// (a refused bearer token).
+	Challenge string
 }
 
 // Error implements error.
@@ -45,9 +49,10 @@ func (e *Error) Is(target error) bool {
 }
 
 // StatusCode is the HTTP status Azure answers with for this error: 401 for
-// NoAuthenticationInformation, 403 for everything else.
+// NoAuthenticationInformation and InvalidAuthenticationInfo (a refused
+// bearer token), 403 for everything else.
 func (e *Error) StatusCode() int {
-	if e.Code == CodeNoAuthenticationInformation {
+	if e.Code == CodeNoAuthenticationInformation || e.Code == CodeInvalidAuthenticationInfo {
 		return http.StatusUnauthorized
 	}
 	return http.StatusForbidden
@@ -63,6 +68,7 @@ var (
 	ErrProtocolMismatch            = &Error{Code: CodeProtocolMismatch, Message: baseMessage[CodeProtocolMismatch]}
 	ErrSourceIPMismatch            = &Error{Code: CodeSourceIPMismatch, Message: baseMessage[CodeSourceIPMismatch]}
 	ErrNoAuthenticationInformation = &Error{Code: CodeNoAuthenticationInformation, Message: baseMessage[CodeNoAuthenticationInformation]}
+	ErrInvalidAuthenticationInfo   = &Error{Code: CodeInvalidAuthenticationInfo, Message: baseMessage[CodeInvalidAuthenticationInfo]}
 )
 
 var baseMessage = map[string]string{
@@ -74,6 +80,7 @@ var baseMessage = map[string]string{
 	CodeProtocolMismatch:            "This request is not authorized to perform this operation using this protocol.",
 	CodeSourceIPMismatch:            "This request is not authorized to perform this operation using this source IP.",
 	CodeNoAuthenticationInformation: "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
+	CodeInvalidAuthenticationInfo:   "Server failed to authenticate the request. Please refer to the information in the www-authenticate header.",
 }
 
 // fail builds an *Error with the standard message for code followed by

@@ -32,7 +32,7 @@ func (l Location) String() string {
 // address the account's secondary, as in /devstoreaccount1-secondary/c/b.
 const SecondarySuffix = location.SecondarySuffix
 
-// Address is what a path-style request URL names.
+// Address is what a request URL names, path-style or host-style.
 type Address struct {
 	Account   string // without the -secondary suffix
 	Location  Location
@@ -41,6 +41,9 @@ type Address struct {
 	// pathSecondary records that the secondary was named by the
 	// -secondary suffix rather than by the distinct secondary listener.
 	pathSecondary bool
+	// hostStyle records that the account came from the host
+	// (ACCOUNT[-secondary].blob.localhost), not from the path.
+	hostStyle bool
 }
 
 // AddressError is a request URL that names no valid resource. Code is the
@@ -52,10 +55,15 @@ type AddressError struct {
 
 func (e *AddressError) Error() string { return e.Code + ": " + e.Message }
 
-// ParseAddress splits a path-style request URL /ACCOUNT[-secondary]/CONTAINER/BLOB.
-// When secondaryHost is true the request came to the distinct secondary
-// listener, where /ACCOUNT/... already is the secondary. Blob names keep
-// their slashes; the path is used URL-decoded. A request with a single
+// ParseAddress splits a request URL into the account, location, container
+// and blob it names. A request whose Host is one of the emulator's
+// host-style names (ACCOUNT.blob.localhost or
+// ACCOUNT-secondary.blob.localhost, see location.LocalHostStyle) carries the
+// account in the host and /CONTAINER/BLOB in the path; every other request
+// is path-style, /ACCOUNT[-secondary]/CONTAINER/BLOB. When secondaryHost is
+// true the request came to the distinct secondary listener, where the
+// account already is the secondary whichever way it is named. Blob names
+// keep their slashes; the path is used URL-decoded. A request with a single
 // segment after the account and no restype addresses a blob in the $root
 // container, as in Azure. A backslash in the path is read as a slash, as
 // Azure reads it, so `dir\file` and `dir/file` name the same blob. Query
@@ -63,18 +71,33 @@ func (e *AddressError) Error() string { return e.Code + ": " + e.Message }
 // *AddressError.
 func ParseAddress(r *http.Request, secondaryHost bool) (Address, error) {
 	q, _ := auth.ParseQuery(r.URL.RawQuery)
-	return parseAddress(r.URL.Path, q, secondaryHost)
+	return parseAddress(r.Host, r.URL.Path, q, secondaryHost)
 }
 
-// parseAddress is ParseAddress for a decoded path and a query parsed by
-// auth.ParseQuery.
-func parseAddress(p string, q url.Values, secondaryHost bool) (Address, error) {
+// parseAddress is ParseAddress for a Host header, a decoded path and a query
+// parsed by auth.ParseQuery.
+func parseAddress(host, p string, q url.Values, secondaryHost bool) (Address, error) {
+	return parseAddressStyle(host, p, q, secondaryHost, location.LocalHostStyle(host))
+}
+
+// parseAddressStyle is parseAddress with the style given: when hostStyle
+// is true the account is the first label of host, else the first segment
+// of p.
+func parseAddressStyle(host, p string, q url.Values, secondaryHost, hostStyle bool) (Address, error) {
 	var a Address
 	if !strings.HasPrefix(p, "/") {
 		return a, &AddressError{"InvalidUri", "The requested URI does not represent any resource on the server."}
 	}
 	p = strings.ReplaceAll(p[1:], "\\", "/")
-	acct, rest, hasRest := strings.Cut(p, "/")
+	var acct, rest string
+	var hasRest bool
+	if hostStyle {
+		acct, _, _ = strings.Cut(location.Hostname(host), ".")
+		rest, hasRest = p, true
+		a.hostStyle = true
+	} else {
+		acct, rest, hasRest = strings.Cut(p, "/")
+	}
 	if secondaryHost {
 		a.Location = Secondary
 	}

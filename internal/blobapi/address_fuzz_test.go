@@ -38,7 +38,7 @@ func FuzzAddressNormalised(f *testing.F) {
 				return // a name whose case does not round-trip through ASCII
 			}
 		}
-		a, err := parseAddress(path, lower, false)
+		a, err := parseAddress("127.0.0.1", path, lower, false)
 		upperQ := url.Values{}
 		for k, vs := range lower {
 			upperQ[asciiUpper(k)] = vs

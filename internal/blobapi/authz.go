@@ -25,6 +25,7 @@ func (c *call) authorize(o *op, key []byte) bool {
 		LookupPolicy: c.lookupPolicy,
 		Query:        c.q,
 		MaxClockSkew: c.s.cfg.MaxClockSkew,
+		Bearer:       c.s.cfg.OAuth,
 	}
 	m, err := auth.Authorize(req)
 	var ae *auth.Error
@@ -75,7 +76,8 @@ func (c *call) anonymousDenied() {
 		"This request is not authorized to perform this operation: it carries no credentials and the container does not permit anonymous access.")
 }
 
-// authFailed answers an authentication failure with 403 and its code.
+// authFailed answers an authentication failure with its code and Azure's
+// status for it (403, or 401 with a bearer challenge).
 func (c *call) authFailed(err error) {
 	var ae *auth.Error
 	if !errors.As(err, &ae) {
@@ -86,7 +88,10 @@ func (c *call) authFailed(err error) {
 	if ae.Detail != "" {
 		details = append(details, azerr.NewDetail("AuthenticationErrorDetail", ae.Detail))
 	}
-	c.fail(http.StatusForbidden, ae.Code, ae.Message, details...)
+	if ae.Challenge != "" {
+		c.w.Header().Set("WWW-Authenticate", ae.Challenge)
+	}
+	c.fail(ae.StatusCode(), ae.Code, ae.Message, details...)
 }
 
 // lookupPolicy finds a stored access policy of a container, for a service

@@ -7,13 +7,17 @@ import (
 
 	"github.com/geoblob/geoblob/internal/auth"
 	"github.com/geoblob/geoblob/internal/azerr"
+	"github.com/geoblob/geoblob/internal/location"
 	"github.com/geoblob/geoblob/internal/store"
 )
 
-// copySource resolves x-ms-copy-source to a blob of this emulator. Both
-// path-style (http://host/ACCOUNT/CONTAINER/BLOB) and host-style
-// (http://ACCOUNT.host/CONTAINER/BLOB) URLs are understood. It answers the
-// request and returns false when the source is unusable.
+// copySource resolves x-ms-copy-source to a blob of this emulator. The URL
+// is read as a request URL is (ParseAddress): host-style on the emulator's
+// ACCOUNT.blob.localhost names, path-style (http://host/ACCOUNT/CONTAINER/BLOB)
+// elsewhere; and, when the first path segment names no account of this
+// emulator, host-style from the first label of any host
+// (http://ACCOUNT.example/CONTAINER/BLOB). It answers the request and
+// returns false when the source is unusable.
 func (c *call) copySource(raw string) (store.CopySource, bool) {
 	return c.resolveCopySource(raw, true)
 }
@@ -29,22 +33,21 @@ func (c *call) resolveCopySource(raw string, keyReads bool) (store.CopySource, b
 		c.badHeader("x-ms-copy-source", raw)
 		return src, false
 	}
-	p := strings.ReplaceAll(strings.TrimPrefix(u.Path, "/"), "\\", "/")
-	first, rest, _ := strings.Cut(p, "/")
-	acct := strings.TrimSuffix(first, SecondarySuffix)
-	if _, known := c.s.cfg.Keys(acct); !known || !validAccountName(acct) {
-		host, _, _ := strings.Cut(u.Hostname(), ".")
-		acct, rest = strings.TrimSuffix(host, SecondarySuffix), p
-		if _, known := c.s.cfg.Keys(acct); !known {
-			c.fail(http.StatusNotFound, "CannotVerifyCopySource", "The copy source does not name a blob of this emulator.")
-			return src, false
-		}
+	known := func(a Address) bool { _, ok := c.s.cfg.Keys(a.Account); return ok }
+	hostStyle := location.LocalHostStyle(u.Host)
+	a, err := parseAddressStyle(u.Host, u.Path, nil, false, hostStyle)
+	if !hostStyle && !known(a) && strings.Contains(u.Hostname(), ".") {
+		a, err = parseAddressStyle(u.Host, u.Path, nil, false, true)
 	}
-	cont, blob, found := strings.Cut(rest, "/")
-	if !found || validContainerName(cont) != nil || validBlobName(blob) != nil {
+	if err == nil && !known(a) {
+		c.fail(http.StatusNotFound, "CannotVerifyCopySource", "The copy source does not name a blob of this emulator.")
+		return src, false
+	}
+	if err != nil || a.Blob == "" {
 		c.badHeader("x-ms-copy-source", raw)
 		return src, false
 	}
+	acct, cont, blob := a.Account, a.Container, a.Blob
 	src.Account, src.Container, src.Blob = acct, cont, blob
 	if !c.copySourceAllowed(u, src, keyReads) {
 		c.fail(http.StatusForbidden, "CannotVerifyCopySource", "This request is not authorized to read the copy source.",
@@ -55,11 +58,12 @@ func (c *call) resolveCopySource(raw string, keyReads bool) (store.CopySource, b
 }
 
 // copySourceAllowed: as in Azure, a source in the caller's own account is
-// readable when the caller signed with the account key (Shared Key); any
+// readable when the caller signed with the account key (Shared Key) or
+// holds a bearer token (every token may read here: no RBAC); any
 // other source (and any source of a caller that holds only a SAS) must
 // carry its own SAS or live in a public container.
 func (c *call) copySourceAllowed(u *url.URL, src store.CopySource, keyReads bool) bool {
-	if keyReads && src.Account == c.addr.Account && (c.auth == auth.SharedKey || c.auth == auth.SharedKeyLite) {
+	if keyReads && src.Account == c.addr.Account && (c.auth == auth.SharedKey || c.auth == auth.SharedKeyLite || c.auth == auth.Bearer) {
 		return true
 	}
 	if sq, _ := auth.ParseQuery(u.RawQuery); sq.Has("sig") {

@@ -1,5 +1,6 @@
 // Package blobapi is the emulator's Azure Blob Storage REST layer: it parses
-// path-style requests (/ACCOUNT[-secondary]/CONTAINER/BLOB), authorizes them
+// path-style requests (/ACCOUNT[-secondary]/CONTAINER/BLOB) and host-style
+// ones (ACCOUNT[-secondary].blob.localhost/CONTAINER/BLOB), authorizes them
 // through package auth, runs them against the primary or the secondary
 // store.Store and answers with the XML bodies, headers and error codes of the
 // Azure Blob REST API. The secondary is read-only: every write addressed to
@@ -63,6 +64,9 @@ type Config struct {
 	// CopySourceTimeout bounds the fetch of an external copy source by a
 	// From URL operation; DefaultCopySourceTimeout when zero.
 	CopySourceTimeout time.Duration
+	// OAuth accepts Microsoft Entra ID bearer tokens over HTTPS (see
+	// auth.Bearer); without it a bearer token is refused.
+	OAuth bool
 }
 
 // Server answers Blob service requests. It is safe for concurrent use.
@@ -88,8 +92,9 @@ func New(cfg Config) *Server {
 	return &Server{cfg: cfg, log: cfg.Logger}
 }
 
-// ServeHTTP answers a path-style request for the primary (/ACCOUNT/...) or
-// the secondary (/ACCOUNT-secondary/...).
+// ServeHTTP answers a request for the primary (/ACCOUNT/... or
+// ACCOUNT.blob.localhost) or the secondary (/ACCOUNT-secondary/... or
+// ACCOUNT-secondary.blob.localhost).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r, false) }
 
 // SecondaryHandler returns the handler for the distinct secondary host,
@@ -138,7 +143,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 		return
 	}
 	c.q = q
-	addr, err := parseAddress(r.URL.Path, q, secondaryHost)
+	addr, err := parseAddress(r.Host, r.URL.Path, q, secondaryHost)
 	if err != nil {
 		if ae, ok := asAddressError(err); ok {
 			c.fail(http.StatusBadRequest, ae.Code, ae.Message)
@@ -265,6 +270,9 @@ func (c *call) serviceEndpoint() string {
 	scheme := "http"
 	if c.r.TLS != nil {
 		scheme = "https"
+	}
+	if c.addr.hostStyle {
+		return scheme + "://" + c.r.Host + "/"
 	}
 	acct := c.addr.Account
 	if c.addr.pathSecondary {

@@ -2,9 +2,10 @@
 // the client-side router, fault.Transport and the emulator: whether a host
 // carries the account in the path (path-style, as with the emulator,
 // Azurite and IP addresses) or in its first DNS label (host-style, as with
-// ACCOUNT.blob.core.windows.net), which account a URL addresses, and
-// whether it is that account's secondary (the "-secondary" suffix on the
-// account, in the path or in the host).
+// ACCOUNT.blob.core.windows.net and the emulator's
+// ACCOUNT.blob.localhost), which account a URL addresses, and whether it is
+// that account's secondary (the "-secondary" suffix on the account, in the
+// path or in the host).
 package location
 
 import (
@@ -26,14 +27,32 @@ func Hostname(host string) string {
 	return strings.TrimSuffix(strings.ToLower(host), ".")
 }
 
+// LocalBlobSuffix ends the emulator's host-style names:
+// ACCOUNT.blob.localhost and ACCOUNT-secondary.blob.localhost, the
+// loopback counterparts of ACCOUNT.blob.core.windows.net.
+const LocalBlobSuffix = ".blob.localhost"
+
+// LocalHostStyle reports whether host (with or without a port) is one of
+// the emulator's host-style names: a single label followed by
+// LocalBlobSuffix, as in devstoreaccount1.blob.localhost:10000.
+func LocalHostStyle(host string) bool {
+	label, ok := strings.CutSuffix(Hostname(host), LocalBlobSuffix)
+	return ok && label != "" && !strings.Contains(label, ".")
+}
+
 // PathStyle reports whether URLs on host (with or without a port; see
-// Hostname) carry the account in the path: localhost and names under .localhost, IP addresses,
-// and single-label names such as a docker-compose service ("azurite").
-// Every Azure Storage host name has several labels.
+// Hostname) carry the account in the path: localhost and other names under
+// .localhost (except the host-style ACCOUNT.blob.localhost, see
+// LocalHostStyle), IP addresses, and single-label names such as a
+// docker-compose service ("azurite"). Every Azure Storage host name has
+// several labels.
 func PathStyle(host string) bool {
 	hostname := Hostname(host)
-	return hostname == "localhost" || strings.HasSuffix(hostname, ".localhost") ||
-		net.ParseIP(hostname) != nil || (hostname != "" && !strings.Contains(hostname, "."))
+	if strings.HasSuffix(hostname, ".localhost") {
+		return !LocalHostStyle(hostname)
+	}
+	return hostname == "localhost" || net.ParseIP(hostname) != nil ||
+		(hostname != "" && !strings.Contains(hostname, "."))
 }
 
 // SplitAccount splits an account segment or label into the account name and
@@ -88,4 +107,12 @@ func Classify(host, path string, pathStyle bool) Address {
 	a.Account, a.Secondary = SplitAccount(acct)
 	a.Container, a.Blob, _ = strings.Cut(rest, "/")
 	return a
+}
+
+// ClassifyServed describes a request as the emulator reads it: host-style
+// when host is one of its host-style names (LocalHostStyle), path-style
+// whatever the host otherwise, since the emulator serves path-style on any
+// name it is reached by.
+func ClassifyServed(host, path string) Address {
+	return Classify(host, path, !LocalHostStyle(host))
 }

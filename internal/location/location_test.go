@@ -20,6 +20,13 @@ func TestPathStyle(t *testing.T) {
 		{"myacct.blob.core.windows.net", false},
 		{"myacct-secondary.blob.core.windows.net:443", false},
 		{"evillocalhost.example", false},
+		// The emulator's host-style names.
+		{"devstoreaccount1.blob.localhost", false},
+		{"devstoreaccount1-secondary.blob.localhost:10000", false},
+		{"DevStoreAccount1.Blob.Localhost.", false},
+		{"blob.localhost", true},
+		{".blob.localhost", true},
+		{"a.b.blob.localhost", true},
 		{"", false},
 	}
 	for _, tt := range tests {
@@ -40,6 +47,8 @@ func TestClassify(t *testing.T) {
 		// A dotted loopback name is path-style: the regression behind this package.
 		{"emu.localhost:10000", "/devstoreaccount1-secondary/c/b", false, Address{Account: "devstoreaccount1", Secondary: true, PathStyle: true, Container: "c", Blob: "b"}},
 		{"myacct.blob.core.windows.net", "/c/b", false, Address{Account: "myacct", Container: "c", Blob: "b"}},
+		{"devstoreaccount1.blob.localhost:10000", "/c/b", false, Address{Account: "devstoreaccount1", Container: "c", Blob: "b"}},
+		{"devstoreaccount1-secondary.blob.localhost:10000", "/c/b", false, Address{Account: "devstoreaccount1", Secondary: true, Container: "c", Blob: "b"}},
 		{"MyAcct-Secondary.blob.core.windows.net", "/c/b", false, Address{Account: "myacct", Secondary: true, Container: "c", Blob: "b"}},
 		{"emu.example.test:10000", "/devstoreaccount1/c", true, Address{Account: "devstoreaccount1", PathStyle: true, Container: "c"}},
 		{"127.0.0.1", "/", false, Address{PathStyle: true}},
@@ -53,6 +62,43 @@ func TestClassify(t *testing.T) {
 	for _, tt := range tests {
 		if got := Classify(tt.host, tt.path, tt.forcePath); got != tt.want {
 			t.Errorf("Classify(%q, %q, %v) = %+v, want %+v", tt.host, tt.path, tt.forcePath, got, tt.want)
+		}
+	}
+}
+
+func TestLocalHostStyle(t *testing.T) {
+	tests := []struct {
+		host string
+		want bool
+	}{
+		{"devstoreaccount1.blob.localhost", true},
+		{"devstoreaccount1-secondary.blob.localhost:10000", true},
+		{"DEVSTOREACCOUNT1.BLOB.LOCALHOST:1", true},
+		{"blob.localhost", false},
+		{"x.y.blob.localhost", false},
+		{"emu.localhost", false},
+		{"devstoreaccount1.blob.core.windows.net", false},
+		{"127.0.0.1:10000", false},
+	}
+	for _, tt := range tests {
+		if got := LocalHostStyle(tt.host); got != tt.want {
+			t.Errorf("LocalHostStyle(%q) = %v, want %v", tt.host, got, tt.want)
+		}
+	}
+}
+
+func TestClassifyServed(t *testing.T) {
+	tests := []struct {
+		host, path string
+		want       Address
+	}{
+		{"devstoreaccount1-secondary.blob.localhost:1", "/c/b", Address{Account: "devstoreaccount1", Secondary: true, Container: "c", Blob: "b"}},
+		{"emu.example.test:1", "/devstoreaccount1-secondary/c", Address{Account: "devstoreaccount1", Secondary: true, PathStyle: true, Container: "c"}},
+		{"127.0.0.1:1", "/devstoreaccount1/c", Address{Account: "devstoreaccount1", PathStyle: true, Container: "c"}},
+	}
+	for _, tt := range tests {
+		if got := ClassifyServed(tt.host, tt.path); got != tt.want {
+			t.Errorf("ClassifyServed(%q, %q) = %+v, want %+v", tt.host, tt.path, got, tt.want)
 		}
 	}
 }

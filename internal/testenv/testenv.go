@@ -50,6 +50,17 @@ func ClientOptions(t testing.TB) *azblob.ClientOptions {
 	return o
 }
 
+// EmulatorClientOptions is ClientOptions with the emulator's own HTTP
+// client as transport: host-style names (ACCOUNT.blob.localhost) dialled to
+// loopback and, for an emulator serving HTTPS, its certificate trusted.
+func EmulatorClientOptions(t testing.TB, emu *emulator.Emulator) *azblob.ClientOptions {
+	o := ClientOptions(t)
+	hc := emu.HTTPClient()
+	t.Cleanup(hc.CloseIdleConnections)
+	o.Transport = hc
+	return o
+}
+
 // Fault adds a rule to the emulator's fault set and returns its id.
 func Fault(t testing.TB, emu *emulator.Emulator, r fault.Rule) string {
 	t.Helper()

@@ -49,3 +49,24 @@ func TestEmulatorWithFault(t *testing.T) {
 		t.Fatalf("fired %d times", n)
 	}
 }
+
+// TestEmulatorClientOptionsHostStyleHTTPS reaches an HTTPS emulator by its
+// host-style name with the shared options.
+func TestEmulatorClientOptionsHostStyleHTTPS(t *testing.T) {
+	cert, err := emulator.NewCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu := Emulator(t, emulator.Options{TLS: cert.ServerTLS()})
+	cred, err := azblob.NewSharedKeyCredential(emu.AccountName(), emu.AccountKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := azblob.NewClientWithSharedKeyCredential(emu.HostStyleURL(emulator.Primary, ""), cred, EmulatorClientOptions(t, emu))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateContainer(context.Background(), "hostc", nil); err != nil {
+		t.Fatal(err)
+	}
+}
