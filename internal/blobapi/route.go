@@ -63,6 +63,10 @@ var (
 	opFindBlobsInCont   = &op{name: "FindBlobsByTagsInContainer", perm: auth.PermFilter, rt: auth.ResourceContainer, run: (*call).findBlobs}
 	opLeaseContainer    = &op{name: "LeaseContainer", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).leaseContainer}
 	opUnsupportedObject = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).notImplemented}
+	// Operations Azure has and the emulator does not model: authorized as
+	// writes, then answered 501 NotImplemented.
+	opUnsupportedService   = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceService, run: (*call).notImplemented}
+	opUnsupportedContainer = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).notImplemented}
 )
 
 // route picks the operation for a request. When it finds none it returns
@@ -95,6 +99,8 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 			return verb(map[string]*op{http.MethodGet: opFindBlobs})
 		case restype == "service" && comp == "stats":
 			return verb(map[string]*op{http.MethodGet: opGetServiceStats})
+		case comp == "batch" && restype == "", restype == "service" && comp == "userdelegationkey":
+			return verb(map[string]*op{http.MethodPost: opUnsupportedService})
 		case restype != "" && restype != "service":
 			return nil, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid: restype=" + restype + " is not supported on the service."
 		case comp == "":
@@ -119,6 +125,10 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 			return verb(map[string]*op{http.MethodGet: opFindBlobsInCont})
 		case "lease":
 			return verb(map[string]*op{http.MethodPut: opLeaseContainer})
+		case "batch":
+			return verb(map[string]*op{http.MethodPost: opUnsupportedContainer})
+		case "undelete", "rename":
+			return verb(map[string]*op{http.MethodPut: opUnsupportedContainer})
 		}
 		return badComp()
 	}
@@ -146,7 +156,7 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 		return verb(map[string]*op{http.MethodPut: opAppendBlock})
 	case "seal":
 		return verb(map[string]*op{http.MethodPut: opSealBlob})
-	case "copy", "snapshot", "undelete", "page", "pagelist", "expiry", "query", "immutabilityPolicies", "legalhold":
+	case "copy", "snapshot", "undelete", "page", "pagelist", "expiry", "query", "immutabilityPolicies", "legalhold", "incrementalcopy":
 		return verb(map[string]*op{http.MethodPut: opUnsupportedObject, http.MethodGet: opUnsupportedObject, http.MethodPost: opUnsupportedObject, http.MethodDelete: opUnsupportedObject, http.MethodHead: opUnsupportedObject})
 	}
 	return badComp()
