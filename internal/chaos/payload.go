@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 )
 
 // ErrWrongBytes is wrapped by Verify when data is not exactly one complete
@@ -103,4 +104,50 @@ func Verify(name string, data []byte) (uint64, error) {
 		}
 	}
 	return ver, nil
+}
+
+// VerifyPrefix checks that data is the first bytes of one complete version
+// of blob name: the first want bytes, or the whole version if it is
+// shorter. data must hold the whole header. It returns the version.
+//
+// A prefix shorter than the header cannot tell its version: it is accepted
+// when it is want bytes of a well-formed header of name, and the version
+// returned is 0.
+func VerifyPrefix(name string, data []byte, want int) (uint64, error) {
+	nl := bytes.IndexByte(data[:min(len(data), maxHeader)], '\n')
+	if nl < 0 && len(data) == want {
+		start := headerPrefix + name + "|"
+		if rest, ok := bytes.CutPrefix(data, []byte(start)); ok && onlyDigitsAndBars(rest) || strings.HasPrefix(start, string(data)) {
+			return 0, nil
+		}
+	}
+	if !bytes.HasPrefix(data, []byte(headerPrefix)) || nl < 0 {
+		return 0, fmt.Errorf("%w: %d bytes without a payload header (starting %q)", ErrWrongBytes, len(data), data[:min(len(data), 32)])
+	}
+	fields := bytes.Split(data[len(headerPrefix):nl], []byte("|"))
+	if len(fields) < 3 {
+		return 0, fmt.Errorf("%w: malformed header %q", ErrWrongBytes, data[:nl])
+	}
+	ver, err1 := strconv.ParseUint(string(fields[len(fields)-2]), 10, 64)
+	size, err2 := strconv.Atoi(string(fields[len(fields)-1]))
+	if err1 != nil || err2 != nil || size < 0 || size > 1<<32 {
+		return 0, fmt.Errorf("%w: malformed header %q", ErrWrongBytes, data[:nl])
+	}
+	if n := min(want, size); len(data) != n {
+		return ver, fmt.Errorf("%w: a prefix of %d bytes of %q version %d (%d bytes) came as %d", ErrWrongBytes, want, name, ver, size, len(data))
+	}
+	full := Payload(name, ver, size)
+	if !bytes.Equal(full[:len(data)], data) {
+		return ver, fmt.Errorf("%w: a prefix of %d bytes of %q version %d differs", ErrWrongBytes, len(data), name, ver)
+	}
+	return ver, nil
+}
+
+func onlyDigitsAndBars(b []byte) bool {
+	for _, c := range b {
+		if (c < '0' || c > '9') && c != '|' {
+			return false
+		}
+	}
+	return true
 }

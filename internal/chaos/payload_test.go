@@ -53,3 +53,32 @@ func TestPayloadsDiffer(t *testing.T) {
 		t.Fatal("two versions share their body")
 	}
 }
+
+func TestVerifyPrefix(t *testing.T) {
+	p := Payload("a", 3, 5000)
+	other := Payload("b", 3, 5000)
+	tests := []struct {
+		name string
+		data []byte
+		want int
+		ok   bool
+	}{
+		{"prefix", p[:1000], 1000, true},
+		{"whole, shorter than asked", p, 9000, true},
+		{"short", p[:999], 1000, false},
+		{"another blob", other[:1000], 1000, false},
+		{"flipped", append(append([]byte(nil), p[:500]...), p[500]^1), 501, false},
+		{"no header", p[100:1100], 1000, false},
+		{"part of the header", p[:12], 12, true},
+		{"part of the header of another blob", other[:12], 12, false},
+		{"part of the header, short", p[:12], 20, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := VerifyPrefix("a", tt.data, tt.want)
+			if (err == nil) != tt.ok {
+				t.Fatalf("VerifyPrefix = %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+}
