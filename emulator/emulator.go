@@ -46,6 +46,7 @@ import (
 	"github.com/geoblob/geoblob/internal/clock"
 	"github.com/geoblob/geoblob/internal/connlimit"
 	"github.com/geoblob/geoblob/internal/control"
+	"github.com/geoblob/geoblob/internal/durable"
 	"github.com/geoblob/geoblob/internal/location"
 	"github.com/geoblob/geoblob/internal/replica"
 	"github.com/geoblob/geoblob/internal/store"
@@ -142,6 +143,15 @@ type Options struct {
 	// blob are coalesced into its newest state (the secondary may show a
 	// newer state early, never an older one than LastSyncTime promises).
 	MaxSupersededBytes int64
+	// DataDir, when set, keeps every container, blob, uncommitted block,
+	// lease, service property and the secondary's replica with its
+	// replication position in that directory (package internal/durable
+	// describes the format and its guarantees): a write is acknowledged
+	// only once it is durable, blob bytes live in files rather than
+	// memory, and a later emulator on the same directory resumes where
+	// this one stopped. The directory is locked while the emulator runs.
+	// Empty keeps everything in memory.
+	DataDir string
 
 	// Connection limits, applied to the listeners Start opens (a server of
 	// your own around Handler sets its own). For each timeout 0 means its
@@ -275,6 +285,8 @@ type Emulator struct {
 	obs       observer           // metrics and dashboard (observe.go)
 	limiter   *connlimit.Limiter // nil when MaxConns is negative
 
+	db *durable.DB // nil without a data directory
+
 	cancel  context.CancelFunc
 	done    chan struct{}
 	servers []*http.Server
@@ -319,10 +331,25 @@ func New(opts Options) (*Emulator, error) {
 		e.keys[a.Name] = k
 	}
 	now := opts.Clock.Now
-	e.secondary = store.New(store.Options{Now: now})
 	var repl *replica.Replicator
-	e.primary = store.New(store.Options{Now: now, MaxStagedBytes: opts.MaxStagedBytes, OnCommit: func(c store.Change) { repl.Enqueue(c) }})
-	repl = replica.New(e.secondary, replica.Options{Lag: opts.Lag, Clock: opts.Clock, Fence: e.primary.FenceNow, MaxSupersededBytes: opts.MaxSupersededBytes})
+	popts := store.Options{Now: now, MaxStagedBytes: opts.MaxStagedBytes, OnCommit: func(c store.Change) { repl.Enqueue(c) }, Logger: log}
+	sopts := store.Options{Now: now, Logger: log}
+	ropts := replica.Options{Lag: opts.Lag, Clock: opts.Clock, MaxSupersededBytes: opts.MaxSupersededBytes}
+	var pending []store.Change
+	if opts.DataDir != "" {
+		var err error
+		if pending, err = e.openDataDir(&popts, &sopts, &ropts); err != nil {
+			return nil, err
+		}
+	} else {
+		e.primary = store.New(popts)
+		e.secondary = store.New(sopts)
+	}
+	ropts.Fence = e.primary.FenceNow
+	repl = replica.New(e.secondary, ropts)
+	for _, c := range pending {
+		repl.Enqueue(c)
+	}
 	e.repl = repl
 	e.faults = fault.NewSet(fault.WithTimeSource(opts.Clock))
 	e.api = blobapi.New(blobapi.Config{
@@ -365,7 +392,79 @@ func New(opts Options) (*Emulator, error) {
 		defer e.wg.Done()
 		repl.Run(ctx)
 	}()
+	if e.db != nil {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			e.collectGarbage(ctx)
+		}()
+	}
 	return e, nil
+}
+
+// openDataDir opens Options.DataDir and restores both stores from it,
+// returning the changes the secondary has still to apply.
+func (e *Emulator) openDataDir(popts, sopts *store.Options, ropts *replica.Options) ([]store.Change, error) {
+	db, err := durable.Open(e.opts.DataDir, durable.Options{Logger: e.log})
+	if err != nil {
+		return nil, err
+	}
+	roles, err := db.Roles()
+	if err == nil {
+		replLog := durable.LogName(roles.Primary)
+		popts.Journal, popts.Files = db.Journal(roles.Primary, replLog), db.Files()
+		sopts.Journal, sopts.Files = db.Journal(roles.Secondary, replLog), db.Files()
+		e.primary, e.secondary = store.New(*popts), store.New(*sopts)
+		var spos durable.Position
+		if _, err = db.Load(roles.Primary, e.primary); err == nil {
+			spos, err = db.Load(roles.Secondary, e.secondary)
+		}
+		if err == nil {
+			ropts.LastSyncTime = spos.Last
+			var pending []store.Change
+			if pending, err = db.PendingLog(replLog, spos.Seq); err == nil {
+				e.db = db
+				return pending, nil
+			}
+		}
+	}
+	_ = db.Close()
+	return nil, err
+}
+
+// GCInterval is how often an emulator with a data directory removes
+// content files nothing refers to any more.
+const GCInterval = time.Minute
+
+// collectGarbage runs the content collector at start and every GCInterval
+// (on the real clock: it is housekeeping, not modelled behaviour).
+func (e *Emulator) collectGarbage(ctx context.Context) {
+	t := time.NewTicker(GCInterval)
+	defer t.Stop()
+	for {
+		st, err := e.db.GC()
+		if err != nil {
+			e.log.Error("data dir: collecting garbage", "err", err)
+		} else if st.Removed > 0 {
+			e.log.Debug("data dir: removed unreferenced content files", "removed", st.Removed, "files", st.Files)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// CollectGarbage removes the content files of the data directory that
+// nothing refers to any more (it also runs every GCInterval) and reports
+// how many it removed. Without a data directory it does nothing.
+func (e *Emulator) CollectGarbage() (int, error) {
+	if e.db == nil {
+		return 0, nil
+	}
+	st, err := e.db.GC()
+	return st.Removed, err
 }
 
 // route puts the control API beside the fault-wrapped Blob API.
@@ -609,5 +708,10 @@ func (e *Emulator) Close() error {
 	}
 	e.cancel()
 	e.wg.Wait()
+	if e.db != nil {
+		if err := e.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("emulator: closing data dir: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }

@@ -96,7 +96,11 @@ func (e *Emulator) CreateObject(o Object) (Object, error) {
 	}
 	data := bytes.Clone(o.Data)
 	sum := md5.Sum(data)
-	b, err := e.primary.PutBlob(acct, o.Container, name, store.Bytes(data),
+	content, err := e.primary.NewContent(data)
+	if err != nil {
+		return Object{}, fmt.Errorf("emulator: create object %s/%s: %w", o.Container, o.Name, err)
+	}
+	b, err := e.primary.PutBlob(acct, o.Container, name, content,
 		store.HTTPHeaders{ContentType: o.ContentType, ContentMD5: sum[:]}, meta, store.WriteOptions{})
 	if err != nil {
 		return Object{}, fmt.Errorf("emulator: create object %s/%s: %w", o.Container, o.Name, err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -45,12 +44,14 @@ http://HOST:PORT/_geoblob/ and answers loopback clients only; with
 must present the token. The same checks guard the live dashboard at
 http://HOST:PORT/_geoblob/ui/ and the Prometheus metrics at
 http://HOST:PORT/_geoblob/metrics; a browser sends the token as the password
-it is asked for.`,
+it is asked for.
+
+With --data-dir every write is acknowledged only once it is on disk
+(fsynced), blob bytes are kept in files rather than memory, and a restart
+on the same directory resumes with all data and replication where it
+stopped. Only one geoblob serve may use a directory at a time.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dataDir != "" {
-				return errors.New("--data-dir is not yet supported: the emulator keeps its data in memory")
-			}
 			opts := emulator.Options{
 				Host:          host,
 				Port:          port,
@@ -59,6 +60,7 @@ it is asked for.`,
 				// the flag there is no distinct secondary listener.
 				NoSecondaryListener: !cmd.Flags().Changed("secondary-port"),
 				Lag:                 lag,
+				DataDir:             dataDir,
 				ControlToken:        controlToken,
 				MaxStagedBytes:      limits.MaxStagedBytes,
 				ReadHeaderTimeout:   limits.ReadHeaderTimeout,
@@ -86,6 +88,9 @@ it is asked for.`,
 			if err != nil {
 				return err
 			}
+			if dataDir != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "data dir: %s (durable; locked while running)\n", dataDir)
+			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "geoblob emulator (replication lag %v)\n", lag)
 			for _, name := range accountNames(opts.Accounts) {
@@ -112,7 +117,7 @@ it is asked for.`,
 	f.IntVar(&secondaryPort, "secondary-port", 0, "port on which the secondary also answers as a distinct host at /ACCOUNT (0 picks a free port; without the flag there is none)")
 	f.DurationVar(&lag, "lag", time.Second, "replication lag between a write on the primary and its arrival on the secondary")
 	f.StringArrayVar(&accounts, "account", nil, "account as NAME:BASE64KEY (repeatable; default: the development account "+emulator.DevAccountName+")")
-	f.StringVar(&dataDir, "data-dir", "", "directory for durable data (not yet supported)")
+	f.StringVar(&dataDir, "data-dir", "", "keep all data durably in this directory (created if missing; locked while running); without it data lives in memory and is lost on exit")
 	f.StringVar(&controlToken, "control-token", "", "token every control API client must present; admits non-loopback clients (env GEOBLOB_CONTROL_TOKEN)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log every request to stderr")
 	f.DurationVar(&limits.ReadHeaderTimeout, "read-header-timeout", emulator.DefaultReadHeaderTimeout, "time allowed to read a request's headers (negative = none)")

@@ -171,8 +171,12 @@ func TestServe(t *testing.T) {
 }
 
 func TestServeBadFlags(t *testing.T) {
+	notData := t.TempDir() // not empty and no format stamp: not a data dir
+	if err := os.WriteFile(filepath.Join(notData, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := [][]string{
-		{"serve", "--data-dir", t.TempDir()},
+		{"serve", "--data-dir", notData},
 		{"serve", "--account", "nokey"},
 		{"serve", "--account", "Bad:a2V5"},
 		{"serve", "--lag", "-1s"},

@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"strconv"
@@ -76,17 +77,35 @@ func (c *call) readBody(wantMD5 bool, limit int64) (store.Content, []byte, bool)
 			s := md5.Sum(buf)
 			sum = s[:]
 		}
-		return store.Bytes(buf), sum, true
+		content, err := c.st.NewContent(buf)
+		if err != nil {
+			c.storeErr(err)
+			return store.Content{}, nil, false
+		}
+		return content, sum, true
 	}
-	var h *asyncMD5
+	var h interface {
+		io.Writer
+		Sum() []byte
+	}
 	var rd io.Reader = c.r.Body
-	if wantMD5 {
-		h = newAsyncMD5()
-		defer h.Sum() // idempotent; stops the hashing goroutine on every path
+	switch {
+	case wantMD5 && c.st.OnDisk():
+		// The body streams to disk through a reused buffer, which the
+		// asynchronous hasher must not keep: hash as it passes.
+		h = &syncMD5{md5.New()}
+		rd = io.TeeReader(rd, h)
+	case wantMD5:
+		a := newAsyncMD5()
+		defer a.Sum() // idempotent; stops the hashing goroutine on every path
+		h = a
 		rd = io.TeeReader(rd, h)
 	}
-	content, err := store.ReadContent(rd, n, limit)
+	content, err := c.st.ReadContent(rd, n, limit)
 	switch {
+	case errors.Is(err, store.ErrContentWrite):
+		c.storeErr(err) // the disk failed, not the client
+		return store.Content{}, nil, false
 	case errors.Is(err, store.ErrTooLarge):
 		c.fail(http.StatusRequestEntityTooLarge, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.")
 		return store.Content{}, nil, false
@@ -107,6 +126,11 @@ func (c *call) readBody(wantMD5 bool, limit int64) (store.Content, []byte, bool)
 	}
 	return content, sum, true
 }
+
+// syncMD5 hashes what is written to it at once.
+type syncMD5 struct{ hash.Hash }
+
+func (h *syncMD5) Sum() []byte { return h.Hash.Sum(nil) }
 
 // asyncMD5 hashes on its own goroutine, so that hashing a large upload
 // overlaps with reading it from the network. Write keeps a reference to p

@@ -80,6 +80,11 @@ type Options struct {
 	// pending changes may hold (see the package documentation);
 	// DefaultMaxSuperseded when zero, no bound when negative.
 	MaxSupersededBytes int64
+	// LastSyncTime, when not zero, is where LastSyncTime starts: the
+	// commit time of the last change the secondary applied, for a
+	// replicator resumed from a data directory. It then advances as
+	// usual, so it never goes backwards across a restart.
+	LastSyncTime time.Time
 }
 
 // DefaultMaxSuperseded is the default bound on superseded versions held by
@@ -161,6 +166,9 @@ func New(secondary *store.Store, opts Options) *Replicator {
 		wake:      make(chan struct{}, 1),
 		newest:    map[blobKey]*version{},
 		maxSuper:  opts.MaxSupersededBytes,
+	}
+	if !opts.LastSyncTime.IsZero() {
+		r.watermark = opts.LastSyncTime.UTC()
 	}
 	r.idle = sync.NewCond(&r.mu)
 	return r

@@ -13,9 +13,21 @@ const ChunkSize = 4 << 20
 // Content is an immutable sequence of byte chunks. Chunks are never modified
 // once a Content holds them, so Contents may share chunks freely: committing
 // a block list or copying a blob reuses the staged bytes without copying.
+//
+// A chunk is either bytes in memory or an extent of a content file of a data
+// directory (see Files); every method works on both kinds.
 type Content struct {
-	chunks [][]byte
+	chunks []chunk
 	size   int64
+}
+
+// chunk is one piece of a Content: b in memory, or n bytes at off of the
+// content file f.
+type chunk struct {
+	b   []byte
+	f   *fileRef
+	off int64
+	n   int64
 }
 
 // Bytes returns a Content holding b. The caller must not modify b afterwards.
@@ -23,7 +35,7 @@ func Bytes(b []byte) Content {
 	if len(b) == 0 {
 		return Content{}
 	}
-	return Content{chunks: [][]byte{b}, size: int64(len(b))}
+	return Content{chunks: []chunk{{b: b, n: int64(len(b))}}, size: int64(len(b))}
 }
 
 // Concat joins contents without copying their bytes.
@@ -70,7 +82,7 @@ func ReadContent(r io.Reader, sizeHint, limit int64) (Content, error) {
 		buf := make([]byte, n)
 		got, err := fill(r, buf)
 		if got > 0 {
-			c.chunks = append(c.chunks, buf[:got:got])
+			c.chunks = append(c.chunks, chunk{b: buf[:got:got], n: int64(got)})
 			c.size += int64(got)
 			if limit >= 0 && c.size > limit {
 				return Content{}, ErrTooLarge
@@ -106,31 +118,58 @@ func fill(r io.Reader, buf []byte) (int, error) {
 // WriteTo writes the whole content to w.
 func (c Content) WriteTo(w io.Writer) (int64, error) { return c.WriteRange(w, 0, c.size) }
 
-// WriteRange writes n bytes starting at off to w.
+// WriteRange writes n bytes starting at off to w. For content on disk it
+// fails with ErrCorruptContent, before writing the damaged piece, when a
+// content file is missing, has the wrong length or (when the range covers
+// the whole file) the wrong checksum.
 func (c Content) WriteRange(w io.Writer, off, n int64) (int64, error) {
 	var written int64
 	for _, ch := range c.chunks {
 		if n <= 0 {
 			break
 		}
-		l := int64(len(ch))
+		l := ch.n
 		if off >= l {
 			off -= l
 			continue
 		}
-		part := ch[off:]
-		off = 0
-		if int64(len(part)) > n {
-			part = part[:n]
+		take := min(l-off, n)
+		var (
+			m   int64
+			err error
+		)
+		if ch.f == nil {
+			var k int
+			k, err = w.Write(ch.b[off : off+take])
+			m = int64(k)
+		} else {
+			m, err = ch.f.writeRange(w, ch.off+off, take)
 		}
-		m, err := w.Write(part)
-		written += int64(m)
-		n -= int64(m)
+		off = 0
+		written += m
+		n -= m
 		if err != nil {
 			return written, err
 		}
 	}
 	return written, nil
+}
+
+// Check reports ErrCorruptContent when a content file c needs is missing or
+// has the wrong length. It is cheap (one stat per file) and lets a reader
+// answer with an error before it starts a response.
+func (c Content) Check() error {
+	var last *fileRef
+	for _, ch := range c.chunks {
+		if ch.f == nil || ch.f == last {
+			continue
+		}
+		last = ch.f
+		if err := ch.f.check(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Reader returns an io.Reader over n bytes of c starting at off.
@@ -153,12 +192,21 @@ func (r *contentReader) Read(p []byte) (int, error) {
 	}
 	off := r.off
 	for _, ch := range r.c.chunks {
-		l := int64(len(ch))
+		l := ch.n
 		if off >= l {
 			off -= l
 			continue
 		}
-		n := copy(p, ch[off:])
+		var n int
+		if ch.f == nil {
+			n = copy(p, ch.b[off:])
+		} else {
+			want := min(int64(len(p)), l-off)
+			var err error
+			if n, err = ch.f.readAt(p[:want], ch.off+off); err != nil {
+				return 0, err
+			}
+		}
 		r.off += int64(n)
 		r.left -= int64(n)
 		return n, nil
@@ -177,19 +225,21 @@ func (c Content) Slice(off, n int64) Content {
 		if n <= 0 {
 			break
 		}
-		l := int64(len(ch))
+		l := ch.n
 		if off >= l {
 			off -= l
 			continue
 		}
-		part := ch[off:]
-		off = 0
-		if int64(len(part)) > n {
-			part = part[:n]
+		take := min(l-off, n)
+		part := chunk{f: ch.f, off: ch.off + off, n: take}
+		if ch.f == nil {
+			part.b = ch.b[off : off+take : off+take]
+			part.off = 0
 		}
-		out.chunks = append(out.chunks, part[:len(part):len(part)])
-		out.size += int64(len(part))
-		n -= int64(len(part))
+		off = 0
+		out.chunks = append(out.chunks, part)
+		out.size += take
+		n -= take
 	}
 	return out
 }

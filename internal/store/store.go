@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -73,6 +74,15 @@ type Options struct {
 	// hold; DefaultMaxStagedBytes when zero, no cap when negative. A Put
 	// Block beyond it fails with ErrStagedBytesExceeded.
 	MaxStagedBytes int64
+	// Journal, when set, makes every write durable before it returns; the
+	// store then hands each change to OnCommit only once it is durable,
+	// from the journal's goroutine, still in commit order.
+	Journal Journal
+	// Files, when set, keeps bodies read by Store.ReadContent in content
+	// files instead of memory.
+	Files *Files
+	// Logger receives durable-write failures; discarded when nil.
+	Logger *slog.Logger
 }
 
 // Store is an in-memory set of storage accounts. It is safe for concurrent
@@ -92,11 +102,21 @@ type Store struct {
 	now       func() time.Time
 	onCommit  func(Change)
 	maxStaged int64
+	journal   Journal
+	files     *Files
+	log       *slog.Logger
+	failed    failState
 
 	commitMu  sync.Mutex
 	seq       uint64
 	last      time.Time // the last commit time handed out
 	lastClock time.Time // the latest clock reading behind a commit time
+
+	// With a journal: the highest seq handed to OnCommit (or failed), for
+	// FenceNow.
+	pubMu     sync.Mutex
+	pubCond   *sync.Cond
+	published uint64
 
 	// testHookListed, when set, runs while a listing holds its account's
 	// read lock, after it has copied its page.
@@ -104,10 +124,15 @@ type Store struct {
 }
 
 type account struct {
+	name        string
 	mu          sync.RWMutex
 	containers  *btree.BTreeG[*container]
 	service     []byte
 	stagedBytes int64 // bytes held by uncommitted blocks of every container
+	// ops are uncommitted-block updates not yet handed to the journal
+	// (only with one); guarded by mu.
+	ops     []StagedOp
+	journal bool
 }
 
 type container struct {
@@ -126,8 +151,8 @@ type stagedBlocks struct {
 
 const btreeDegree = 32
 
-func newAccount() *account {
-	return &account{containers: btree.NewG(btreeDegree, func(a, b *container) bool { return a.name < b.name })}
+func newAccount(name string, journal bool) *account {
+	return &account{name: name, journal: journal, containers: btree.NewG(btreeDegree, func(a, b *container) bool { return a.name < b.name })}
 }
 
 func newContainer(props *Container) *container {
@@ -147,16 +172,46 @@ func New(opts Options) *Store {
 	if opts.MaxStagedBytes == 0 {
 		opts.MaxStagedBytes = DefaultMaxStagedBytes
 	}
-	return &Store{now: opts.Now, onCommit: opts.OnCommit, maxStaged: opts.MaxStagedBytes, accounts: map[string]*account{}}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{now: opts.Now, onCommit: opts.OnCommit, maxStaged: opts.MaxStagedBytes, accounts: map[string]*account{},
+		journal: opts.Journal, files: opts.Files, log: opts.Logger}
+	s.pubCond = sync.NewCond(&s.pubMu)
+	return s
 }
 
 // commit stamps a write and publishes it: it takes the next commit time,
 // lets apply install the new state (apply returns the Change to publish,
 // leaving Time zero to use the stamp) and hands the Change to OnCommit with
-// the next sequence number. Callers hold the account's write lock.
-func (s *Store) commit(apply func(t time.Time, etag string) Change) Change {
+// the next sequence number. Callers hold the write lock of a, the account
+// written.
+//
+// With a journal, the change (and a's pending uncommitted-block updates)
+// is submitted in commit order and commit returns only once it is durable;
+// OnCommit sees it only then, so replication never carries a change the
+// primary could lose. An error means the write is not durable; the store
+// then refuses every later write (ErrStoreFailed).
+func (s *Store) commit(a *account, apply func(t time.Time, etag string) Change) error {
 	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
+	if s.journal == nil {
+		t, etag := s.stamp()
+		c := apply(t, etag)
+		s.seq++
+		if c.Time.IsZero() {
+			c.Time = t
+		}
+		c.Seq, c.Clock = s.seq, s.lastClock
+		if s.onCommit != nil {
+			s.onCommit(c)
+		}
+		s.commitMu.Unlock()
+		return nil
+	}
+	if err := s.failed.get(); err != nil {
+		s.commitMu.Unlock()
+		return err
+	}
 	t, etag := s.stamp()
 	c := apply(t, etag)
 	s.seq++
@@ -164,10 +219,22 @@ func (s *Store) commit(apply func(t time.Time, etag string) Change) Change {
 		c.Time = t
 	}
 	c.Seq, c.Clock = s.seq, s.lastClock
-	if s.onCommit != nil {
-		s.onCommit(c)
+	wait := s.journal.Submit(Record{Change: &c, Staged: a.takeOps()}, func(err error) {
+		if err == nil && s.onCommit != nil {
+			s.onCommit(c)
+		}
+		s.pubMu.Lock()
+		s.published = max(s.published, c.Seq)
+		s.pubCond.Broadcast()
+		s.pubMu.Unlock()
+	})
+	s.commitMu.Unlock()
+	if err := wait(); err != nil {
+		s.failed.set(err)
+		s.log.Error("store: durable write failed; refusing further writes", "err", err)
+		return s.failed.get()
 	}
-	return c
+	return nil
 }
 
 // stamp returns a new, strictly increasing commit time and the ETag that
@@ -196,7 +263,7 @@ func (s *Store) acct(name string, create bool) *account {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a = s.accounts[name]; a == nil {
-		a = newAccount()
+		a = newAccount(name, s.journal != nil)
 		s.accounts[name] = a
 	}
 	return a
@@ -277,11 +344,10 @@ func (s *Store) UpdateServiceProperties(acct string, update func(current []byte)
 	if err != nil {
 		return err
 	}
-	s.commit(func(time.Time, string) Change {
+	return s.commit(a, func(time.Time, string) Change {
 		a.service = doc
 		return Change{Kind: SetServiceProperties, Account: acct, Service: doc}
 	})
-	return nil
 }
 
 // ListOptions page through a listing. Marker is the name to resume from
@@ -351,11 +417,13 @@ func (s *Store) CreateContainer(acct, name string, meta map[string]string, publi
 		return nil, ErrContainerAlreadyExists
 	}
 	var p *Container
-	s.commit(func(t time.Time, etag string) Change {
+	if err := s.commit(a, func(t time.Time, etag string) Change {
 		p = &Container{Name: name, Metadata: meta, PublicAccess: publicAccess, ETag: etag, LastModified: t}
 		a.containers.ReplaceOrInsert(newContainer(p))
 		return Change{Kind: PutContainer, Account: acct, Container: name, Props: p}
-	})
+	}); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -379,14 +447,13 @@ func (s *Store) DeleteContainer(acct, name string, cond Conditions) error {
 	if err := cond.checkWrite(true, c.props.ETag, c.props.LastModified); err != nil {
 		return err
 	}
-	s.commit(func(time.Time, string) Change {
+	return s.commit(a, func(time.Time, string) Change {
 		a.containers.Delete(c)
 		for _, st := range c.staged {
 			a.stagedBytes -= st.bytes
 		}
 		return Change{Kind: DeleteContainer, Account: acct, Container: name}
 	})
-	return nil
 }
 
 // updateContainer applies fn to a copy of the container's properties and
@@ -402,11 +469,13 @@ func (s *Store) updateContainer(acct, name string, cond Conditions, fn func(p *C
 	}
 	p := *c.props
 	fn(&p)
-	s.commit(func(t time.Time, etag string) Change {
+	if err := s.commit(a, func(t time.Time, etag string) Change {
 		p.LastModified, p.ETag = t, etag
 		c.props = &p
 		return Change{Kind: PutContainer, Account: acct, Container: name, Props: &p}
-	})
+	}); err != nil {
+		return nil, err
+	}
 	return &p, nil
 }
 
@@ -571,7 +640,7 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 		return nil, err
 	}
 	b.Name = name
-	s.commit(func(t time.Time, etag string) Change {
+	if err := s.commit(a, func(t time.Time, etag string) Change {
 		b.LastModified, b.ETag = t, etag
 		if cur != nil {
 			b.Created = cur.Created
@@ -581,7 +650,9 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 		}
 		c.blobs.ReplaceOrInsert(b)
 		return Change{Kind: PutBlob, Account: acct, Container: cname, BlobName: name, Blob: b}
-	})
+	}); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -591,6 +662,9 @@ func (a *account) dropStaged(c *container, name string) {
 	if st := c.staged[name]; st != nil {
 		a.stagedBytes -= st.bytes
 		delete(c.staged, name)
+		if a.journal {
+			a.ops = append(a.ops, StagedOp{Account: a.name, Container: c.name, Blob: name, Drop: true})
+		}
 	}
 }
 
@@ -674,18 +748,30 @@ func (s *Store) StageBlock(acct, cname, name, blockID string, content Content, l
 		}
 		st = c.staged[name] // the sweep never drops this blob's live blocks
 	}
+	if s.journal != nil {
+		if err := s.failed.get(); err != nil {
+			return err
+		}
+	}
 	if st == nil {
 		st = &stagedBlocks{blocks: map[string]Content{}}
 		c.staged[name] = st
 	}
+	index := len(st.order)
 	if !replacing {
 		st.order = append(st.order, blockID)
+	} else if a.journal {
+		index = slices.Index(st.order, blockID)
 	}
 	st.blocks[blockID] = content
 	st.bytes += grow
 	st.touched = now
 	a.stagedBytes += grow
-	return nil
+	if !a.journal {
+		return nil
+	}
+	a.ops = append(a.ops, StagedOp{Account: acct, Container: cname, Blob: name, BlockID: blockID, Index: index, Content: content, Touched: now})
+	return s.journalWait(Record{Staged: a.takeOps()}, nil)
 }
 
 // BlockListMode says where Put Block List looks up a block id.
@@ -825,12 +911,11 @@ func (s *Store) DeleteBlob(acct, cname, name string, o WriteOptions) error {
 	if err := cur.Lease.At(s.now()).checkWrite(o.LeaseID); err != nil {
 		return err
 	}
-	s.commit(func(time.Time, string) Change {
+	return s.commit(a, func(time.Time, string) Change {
 		c.blobs.Delete(cur)
 		a.dropStaged(c, name)
 		return Change{Kind: DeleteBlob, Account: acct, Container: cname, BlobName: name}
 	})
-	return nil
 }
 
 // LeaseBlob runs a Lease Blob action. Lease changes do not change the
@@ -858,10 +943,12 @@ func (s *Store) LeaseBlob(acct, cname, name string, req LeaseRequest, cond Condi
 	b := cur.clone()
 	b.Lease = lease
 	res.ETag, res.LastModified = b.ETag, b.LastModified
-	s.commit(func(time.Time, string) Change {
+	if err := s.commit(a, func(time.Time, string) Change {
 		c.blobs.ReplaceOrInsert(b)
 		return Change{Kind: PutBlob, Account: acct, Container: cname, BlobName: name, Blob: b}
-	})
+	}); err != nil {
+		return LeaseResult{}, err
+	}
 	return res, nil
 }
 
@@ -919,6 +1006,9 @@ func (s *Store) copySourceBlob(src CopySource) (*Blob, error) {
 
 // Apply replays a change committed on another store (the primary) onto this
 // one. The secondary applies changes in the order they were committed.
+// With a journal, Apply returns once the change (and the replication
+// position it implies) is durable; if that fails the store is failed
+// (Failed reports why) and refuses writes.
 func (s *Store) Apply(ch Change) {
 	a := s.acct(ch.Account, true)
 	a.mu.Lock()
@@ -947,7 +1037,23 @@ func (s *Store) Apply(ch Change) {
 	if ch.Seq > s.seq {
 		s.seq = ch.Seq
 	}
+	if ch.Time.After(s.last) {
+		// A promoted secondary must stamp later than what it applied.
+		s.last = ch.Time
+	}
+	seq := s.seq
 	s.commitMu.Unlock()
+	s.pubMu.Lock()
+	s.published = max(s.published, seq)
+	s.pubCond.Broadcast()
+	s.pubMu.Unlock()
+	if s.journal != nil && s.failed.get() == nil {
+		wait := s.journal.Submit(Record{Change: &ch, Applied: true}, nil)
+		if err := wait(); err != nil {
+			s.failed.set(err)
+			s.log.Error("store: durable apply failed; refusing further writes", "err", err)
+		}
+	}
 }
 
 // sameIDLength reports whether two valid block ids decode to the same
@@ -970,12 +1076,23 @@ func validBlockID(id string) bool {
 // finished. Every change committed after FenceNow returns t carries a time
 // at or after t, so a replicator may treat t-1ns as a safe watermark once it
 // has applied everything it was given.
+//
+// With a journal, FenceNow also waits until every change committed before
+// it has been handed to OnCommit (they are, once durable).
 func (s *Store) FenceNow() time.Time {
 	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
 	t := s.now().UTC()
 	if t.Before(s.last) {
 		t = s.last
+	}
+	seq := s.seq
+	s.commitMu.Unlock()
+	if s.journal != nil {
+		s.pubMu.Lock()
+		for s.published < seq {
+			s.pubCond.Wait()
+		}
+		s.pubMu.Unlock()
 	}
 	return t
 }

@@ -44,7 +44,7 @@ func TestReadContentChunksAndLimit(t *testing.T) {
 	}
 	// Chunks double from 64 KiB up to ChunkSize: 64K, 64K, 128K, ... 2M
 	// make the first 4 MiB, then the last 10 bytes.
-	if c.Size() != int64(len(data)) || len(c.chunks) != 8 || len(c.chunks[0]) != firstChunk || len(c.chunks[6]) != ChunkSize/2 || len(c.chunks[7]) != 10 {
+	if c.Size() != int64(len(data)) || len(c.chunks) != 8 || len(c.chunks[0].b) != firstChunk || len(c.chunks[6].b) != ChunkSize/2 || len(c.chunks[7].b) != 10 {
 		t.Fatalf("size %d chunks %d", c.Size(), len(c.chunks))
 	}
 	var buf bytes.Buffer
@@ -340,7 +340,7 @@ func TestReadContentErrors(t *testing.T) {
 		t.Fatalf("a broken body must be an error, got %v", err)
 	}
 	c, err := ReadContent(strings.NewReader("exact"), 5, -1)
-	if err != nil || c.Size() != 5 || len(c.chunks) != 1 || cap(c.chunks[0]) != 5 {
+	if err != nil || c.Size() != 5 || len(c.chunks) != 1 || cap(c.chunks[0].b) != 5 {
 		t.Fatalf("exact hint: %v %d chunks", err, len(c.chunks))
 	}
 	c, err = ReadContent(strings.NewReader("longer than hinted"), 4, -1)

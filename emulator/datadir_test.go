@@ -1,0 +1,230 @@
+package emulator_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
+
+	"github.com/geoblob/geoblob/emulator"
+)
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// startDir starts an emulator on dir with a manual clock, closing it at the
+// end of the test unless the test closed it.
+func startDir(t *testing.T, dir string, clk *emulator.ManualClock, lag time.Duration) *emulator.Emulator {
+	t.Helper()
+	return start(t, emulator.Options{DataDir: dir, Clock: clk, Lag: lag, NoSecondaryListener: true})
+}
+
+// TestDataDirSurvivesRestart writes every kind of state, restarts the
+// emulator on the same directory and finds it all again: containers with
+// metadata and ACL, blobs (Put Blob, block list, copy) with properties and
+// metadata, uncommitted blocks, a lease and service properties. Replication
+// paused across the restart resumes without loss and LastSyncTime does not
+// go backwards.
+func TestDataDirSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
+	emu := startDir(t, dir, clk, 10*time.Second)
+	prim, _ := clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+
+	if _, err := prim.CreateContainer(ctx, "ccc", &container.CreateOptions{Metadata: map[string]*string{"k": to.Ptr("v")}}); err != nil {
+		t.Fatal(err)
+	}
+	cc := prim.ServiceClient().NewContainerClient("ccc")
+	if _, err := cc.SetAccessPolicy(ctx, &container.SetAccessPolicyOptions{
+		Access:       to.Ptr(container.PublicAccessTypeBlob),
+		ContainerACL: []*container.SignedIdentifier{{ID: to.Ptr("pol"), AccessPolicy: &container.AccessPolicy{Permission: to.Ptr("r")}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	small := []byte("small body")
+	large := randomBytes(t, 3<<20+17)
+	if _, err := prim.UploadBuffer(ctx, "ccc", "small", small, &azblob.UploadBufferOptions{Metadata: map[string]*string{"m": to.Ptr("1")}}); err != nil {
+		t.Fatal(err)
+	}
+	// Several blocks: UploadBuffer with a small block size commits a list.
+	if _, err := prim.UploadBuffer(ctx, "ccc", "large", large, &azblob.UploadBufferOptions{BlockSize: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	bb := cc.NewBlockBlobClient("staged")
+	id := base64.StdEncoding.EncodeToString([]byte("block-01"))
+	if _, err := bb.StageBlock(ctx, id, streaming("uncommitted bytes"), nil); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := lease.NewBlobClient(cc.NewBlobClient("small"), &lease.BlobClientOptions{LeaseID: to.Ptr("11111111-2222-3333-4444-555555555555")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lc.AcquireLease(ctx, -1, nil); err != nil {
+		t.Fatal(err)
+	}
+	svc := prim.ServiceClient()
+	if _, err := svc.SetProperties(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(11 * time.Second)
+	waitReplicated(t, emu)
+	before := emu.Replication().State().LastSyncTime
+	// Written while replication is paused: pending across the restart.
+	emu.Replication().Pause()
+	if _, err := prim.UploadBuffer(ctx, "ccc", "late", []byte("late"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	emu2 := startDir(t, dir, clk, 10*time.Second)
+	prim2, sec2 := clients(t, emu2, emu2.ServiceURL(emulator.SecondaryPathStyle, ""))
+	if st := emu2.Replication().State(); st.LastSyncTime.Before(before) || st.Pending != 1 {
+		t.Fatalf("after restart: LastSyncTime %v (was %v), pending %d (want 1)", st.LastSyncTime, before, st.Pending)
+	}
+	for name, want := range map[string][]byte{"small": small, "large": large, "late": []byte("late")} {
+		got, err := download(ctx, prim2, "ccc", name)
+		if err != nil || got != string(want) {
+			t.Fatalf("%s after restart: %d bytes, %v", name, len(got), err)
+		}
+	}
+	props, err := prim2.ServiceClient().NewContainerClient("ccc").NewBlobClient("small").GetProperties(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *props.LeaseState != lease.StateTypeLeased || props.Metadata["m"] == nil && props.Metadata["M"] == nil {
+		t.Fatalf("lease %v metadata %v", *props.LeaseState, props.Metadata)
+	}
+	if sum := md5.Sum(small); !bytes.Equal(props.ContentMD5, sum[:]) {
+		t.Fatalf("MD5 %x", props.ContentMD5)
+	}
+	cp, err := prim2.ServiceClient().NewContainerClient("ccc").GetProperties(ctx, nil)
+	if err != nil || cp.Metadata["k"] == nil && cp.Metadata["K"] == nil || *cp.BlobPublicAccess != container.PublicAccessTypeBlob {
+		t.Fatalf("container after restart: %+v %v", cp, err)
+	}
+	pol, err := prim2.ServiceClient().NewContainerClient("ccc").GetAccessPolicy(ctx, nil)
+	if err != nil || len(pol.SignedIdentifiers) != 1 || *pol.SignedIdentifiers[0].ID != "pol" {
+		t.Fatalf("ACL after restart: %v", err)
+	}
+	bl, err := prim2.ServiceClient().NewContainerClient("ccc").NewBlockBlobClient("staged").GetBlockList(ctx, blockblob.BlockListTypeAll, nil)
+	if err != nil || len(bl.UncommittedBlocks) != 1 || *bl.UncommittedBlocks[0].Name != id {
+		t.Fatalf("uncommitted blocks after restart: %+v %v", bl, err)
+	}
+	// Commit the restored block: its bytes are still there.
+	if _, err := prim2.ServiceClient().NewContainerClient("ccc").NewBlockBlobClient("staged").CommitBlockList(ctx, []string{id}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := download(ctx, prim2, "ccc", "staged"); err != nil || got != "uncommitted bytes" {
+		t.Fatalf("committed restored block: %q %v", got, err)
+	}
+	if _, err := prim2.ServiceClient().GetProperties(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The secondary kept what it had applied, and gets the rest.
+	if got, err := download(ctx, sec2, "ccc", "large"); err != nil || got != string(large) {
+		t.Fatalf("secondary after restart: %d bytes %v", len(got), err)
+	}
+	if _, err := download(ctx, sec2, "ccc", "late"); err == nil {
+		t.Fatal("a change pending before the restart was on the secondary at once")
+	}
+	clk.Advance(11 * time.Second)
+	waitReplicated(t, emu2)
+	if got, err := download(ctx, sec2, "ccc", "late"); err != nil || got != "late" {
+		t.Fatalf("secondary after resume: %q %v", got, err)
+	}
+	if st := emu2.Replication().State(); st.Applied != 2 || st.Pending != 0 {
+		t.Fatalf("after resume: %+v, want the 2 writes pending applied once each", st)
+	}
+}
+
+// TestDataDirLocked: a second emulator on a directory in use is refused
+// with a one-line error.
+func TestDataDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	startDir(t, dir, emulator.NewManualClock(time.Now()), 0)
+	_, err := emulator.New(emulator.Options{DataDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "in use") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("second open: %v", err)
+	}
+}
+
+// TestDataDirGarbage: overwritten and deleted blob content leaves the disk
+// once the secondary has applied the change, and not before.
+func TestDataDirGarbage(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := emulator.NewManualClock(time.Now().Add(-time.Hour))
+	emu := startDir(t, dir, clk, 10*time.Second)
+	prim, _ := clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+	if _, err := prim.CreateContainer(ctx, "ggg", nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := prim.UploadBuffer(ctx, "ggg", "b", []byte(fmt.Sprint("version ", i)), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := prim.UploadBuffer(ctx, "ggg", "gone", []byte("deleted soon"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.DeleteBlob(ctx, "ggg", "gone", nil); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing has replicated: every version is still pending, so kept.
+	collect(t, emu)
+	if n := countContentFiles(t, dir); n != 4 {
+		t.Fatalf("%d content files before replication, want 4", n)
+	}
+	clk.Advance(11 * time.Second)
+	waitReplicated(t, emu)
+	// Primary and secondary both hold only "version 2" now.
+	for range 50 {
+		collect(t, emu)
+		if countContentFiles(t, dir) == 1 {
+			break
+		}
+	}
+	if n := countContentFiles(t, dir); n != 1 {
+		t.Fatalf("%d content files after replication, want 1", n)
+	}
+	if got, err := download(ctx, prim, "ggg", "b"); err != nil || got != "version 2" {
+		t.Fatalf("after collection: %q %v", got, err)
+	}
+}
+
+func collect(t *testing.T, emu *emulator.Emulator) {
+	t.Helper()
+	if _, err := emu.CollectGarbage(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countContentFiles(t *testing.T, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}

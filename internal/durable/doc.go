@@ -1,0 +1,75 @@
+// Package durable keeps the emulator's state in a data directory, so that
+// it survives restarts, kill -9 and power loss.
+//
+// # Layout
+//
+//	DIR/FORMAT      the format stamp: "geoblob data directory" and "format N"
+//	DIR/LOCK        held (flock) by the one process that has DIR open
+//	DIR/meta.db     bbolt: every record (containers, blobs, uncommitted
+//	                blocks, leases, service properties, replication state)
+//	DIR/blobs/ID    content files: the bytes of one body or block each,
+//	                written once, never modified, named by a random id
+//
+// meta.db holds one bucket per store instance ("store:ID"), so that the
+// primary and the secondary are independent on disk and a failover can
+// swap their roles by rewriting the small "roles" record alone; and one
+// bucket per replication link ("log:PRIMARY"), the pending replication
+// log: every change the primary committed and the secondary has not yet
+// applied. Records are JSON of the store's own types (store.Blob,
+// store.Container, store.Change), encoded generically, so a field added to
+// them is persisted without a change here; a Content is encoded as its list
+// of extents of content files.
+//
+// # Why bbolt and one file per body
+//
+// bbolt is a small, widely used (etcd) embedded B+tree with ACID
+// transactions: a transaction is durable when Commit returns (it fsyncs
+// the data pages, then writes and fsyncs one of two checksummed meta
+// pages). On power loss a transaction is therefore either entirely there or
+// entirely absent; a torn meta page fails its checksum and the previous one
+// is used. It needs no compaction thread and no tuning. Its cost is one
+// writer at a time, which group commit (below) amortises.
+//
+// Blob bytes are kept out of the B+tree, which would copy them on every
+// page split and hold them in its mmap: each body or block goes to its own
+// content file, streamed from the network through a bounded buffer and
+// fsynced before the record that refers to it is committed. A content file
+// is garbage until a committed record names it, so a crash mid-upload
+// leaves at most an orphan file, which the collector removes. Reads open
+// the file and check its length; a read of a whole file checks its CRC-32C
+// before the last piece is delivered, so damaged bytes are never served
+// complete (the connection is cut instead, and the damage is logged).
+//
+// # Crash safety
+//
+// A write is acknowledged only after its record is in a committed bbolt
+// transaction, and that transaction commits only after the content files it
+// names and their directory entries are fsynced. Writers submit records in
+// commit order to one writer goroutine that commits every record waiting in
+// one transaction (group commit), so concurrent writers share the fsyncs.
+// The replicator sees a change only once it is durable, so the secondary
+// never applies a change the primary could lose. A secondary's apply, the
+// replication position and the removal of the change from the pending log
+// are one transaction: after a crash every change is applied exactly once,
+// and LastSyncTime, which is restored from the last applied change and then
+// recomputed, never goes backwards. If a disk write fails after its change
+// became visible in memory, the store refuses every later write (500
+// InternalError, logged) rather than diverge from its disk.
+//
+// # Garbage
+//
+// A content file is live while any Content in memory refers to it (the
+// store counts references and learns of their end through runtime
+// cleanups) or while a record of the pending replication log names it. A
+// collection lists the content directory, waits for every record
+// submitted so far to be durable, and removes files that are neither; its
+// cost is one directory listing and one scan of the pending log.
+//
+// # Format versions
+//
+// FORMAT names the layout version. This build writes and reads format 1. A
+// later build opens every older format it knows (migrating it in place,
+// once, under the lock) or refuses it with a one-line message naming the
+// build to use; a directory of a newer format, or one without a FORMAT
+// stamp that is not empty, is refused and never modified.
+package durable

@@ -1,0 +1,552 @@
+package durable
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/geoblob/geoblob/internal/store"
+)
+
+// FormatVersion is the data directory format this build writes.
+const FormatVersion = 1
+
+// Sentinel errors of Open, for callers that branch on them.
+var (
+	// ErrLocked: another process has the directory open.
+	ErrLocked = errors.New("durable: data directory in use")
+	// ErrFormat: the directory is not a data directory this build can open.
+	ErrFormat = errors.New("durable: unsupported data directory")
+	// ErrCorrupt: the directory's metadata is damaged.
+	ErrCorrupt = errors.New("durable: data directory damaged")
+	// ErrClosed: the DB was closed.
+	ErrClosed = errors.New("durable: data directory closed")
+)
+
+const (
+	formatFile = "FORMAT"
+	lockFile   = "LOCK"
+	metaFile   = "meta.db"
+	blobsDir   = "blobs"
+	formatHead = "geoblob data directory"
+)
+
+// Options configure Open.
+type Options struct {
+	// Logger receives damage reports and write failures; discarded when nil.
+	Logger *slog.Logger
+	// MaxBatch caps the records one transaction commits; 0 means 1024.
+	MaxBatch int
+}
+
+// DB is an open data directory.
+type DB struct {
+	dir   string
+	log   *slog.Logger
+	bolt  *bolt.DB
+	files *store.Files
+	lock  *os.File
+	max   int
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queue  []*request
+	failed error
+	closed bool
+	done   chan struct{}
+}
+
+type request struct {
+	j    *Journal
+	rec  store.Record
+	done func(error)
+	err  error
+	ch   chan struct{}
+}
+
+// Open opens (creating if needed) the data directory dir, locking it
+// against other processes. Errors are one line, say what to do, and wrap
+// ErrLocked, ErrFormat or ErrCorrupt.
+func Open(dir string, opts Options) (db *DB, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	lock, err := lockDir(filepath.Join(dir, lockFile))
+	if err != nil {
+		return nil, fmt.Errorf("%w: data dir %s is in use by another geoblob serve (lock %s held); stop it or use another --data-dir",
+			ErrLocked, dir, filepath.Join(dir, lockFile))
+	}
+	defer func() {
+		if err != nil {
+			unlockDir(lock)
+		}
+	}()
+	if err := checkFormat(dir); err != nil {
+		return nil, err
+	}
+	files, err := store.OpenFiles(filepath.Join(dir, blobsDir), log)
+	if err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	b, err := openBolt(filepath.Join(dir, metaFile))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w; restore it from a backup or move the directory away to start empty", ErrCorrupt, filepath.Join(dir, metaFile), err)
+	}
+	db = &DB{dir: dir, log: log, bolt: b, files: files, lock: lock, max: opts.MaxBatch, done: make(chan struct{})}
+	if db.max <= 0 {
+		db.max = 1024
+	}
+	db.cond = sync.NewCond(&db.mu)
+	if err := db.init(); err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	go db.writer()
+	return db, nil
+}
+
+// openBolt opens the metadata file, turning a panic on a damaged file into
+// an error.
+func openBolt(path string) (b *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unreadable: %v", r)
+		}
+	}()
+	return bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+}
+
+// checkFormat reads the stamp, or writes it in an empty directory.
+func checkFormat(dir string) error {
+	path := filepath.Join(dir, formatFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("data dir %s: %w", dir, err)
+		}
+		for _, e := range entries {
+			if e.Name() != lockFile {
+				return fmt.Errorf("%w: %s is not empty and has no %s stamp, so it is not a geoblob data directory; give an empty or new directory",
+					ErrFormat, dir, formatFile)
+			}
+		}
+		return writeFile(dir, formatFile, fmt.Appendf(nil, "%s\nformat %d\n", formatHead, FormatVersion))
+	}
+	if err != nil {
+		return fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	v, ok := parseFormat(data)
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s is not a geoblob format stamp; give a geoblob data directory", ErrFormat, path)
+	case v > FormatVersion:
+		return fmt.Errorf("%w: data dir %s has format %d, newer than this geoblob reads (%d); run a newer geoblob, or use another --data-dir",
+			ErrFormat, dir, v, FormatVersion)
+	case v < 1:
+		return fmt.Errorf("%w: data dir %s has unknown format %d; use another --data-dir", ErrFormat, dir, v)
+	}
+	return nil
+}
+
+func parseFormat(data []byte) (int, bool) {
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 2 || lines[0] != formatHead || !strings.HasPrefix(lines[1], "format ") {
+		return 0, false
+	}
+	v, err := strconv.Atoi(strings.TrimPrefix(lines[1], "format "))
+	return v, err == nil
+}
+
+// writeFile writes name in dir atomically and durably.
+func writeFile(dir, name string, data []byte) error {
+	tmp := filepath.Join(dir, name+".tmp")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("data dir %s: writing %s: %w", dir, name, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+var (
+	metaBucket = []byte("geoblob")
+	rolesKey   = []byte("roles")
+	formatKey  = []byte("format")
+	posKey     = []byte("\x00pos")
+)
+
+// Roles names the store instances of a data directory by role.
+type Roles struct {
+	Primary   string
+	Secondary string
+}
+
+func (db *DB) init() error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		m, err := tx.CreateBucketIfNotExists(metaBucket)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		if v := m.Get(formatKey); v != nil {
+			n, err := strconv.Atoi(string(v))
+			if err != nil || n > FormatVersion {
+				return fmt.Errorf("%w: %s records format %q, which this geoblob does not read; run a newer geoblob", ErrFormat, db.dir, v)
+			}
+		} else if err := m.Put(formatKey, []byte(strconv.Itoa(FormatVersion))); err != nil {
+			return err
+		}
+		if m.Get(rolesKey) == nil {
+			r, _ := json.Marshal(Roles{Primary: "1", Secondary: "2"})
+			if err := m.Put(rolesKey, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Dir is the data directory.
+func (db *DB) Dir() string { return db.dir }
+
+// Files is the directory's content file store.
+func (db *DB) Files() *store.Files { return db.files }
+
+// Roles reports which store instance is the primary and which the secondary.
+func (db *DB) Roles() (Roles, error) {
+	var r Roles
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(metaBucket)
+		if m == nil {
+			return fmt.Errorf("%w: no %s bucket", ErrCorrupt, metaBucket)
+		}
+		return json.Unmarshal(m.Get(rolesKey), &r)
+	})
+	if err == nil && (r.Primary == "" || r.Secondary == "" || r.Primary == r.Secondary) {
+		err = fmt.Errorf("%w: roles record %+v", ErrCorrupt, r)
+	}
+	return r, err
+}
+
+// SetRoles records which instance is which, durably (for failover).
+func (db *DB) SetRoles(r Roles) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put(rolesKey, data) })
+}
+
+func storeBucket(id string) []byte { return []byte("store:" + id) }
+
+// LogName is the pending replication log of a primary instance.
+func LogName(primary string) string { return "log:" + primary }
+
+// Journal makes one store instance's records durable. It implements
+// store.Journal.
+type Journal struct {
+	db     *DB
+	bucket []byte
+	log    []byte // the replication log this instance appends to (primary) or consumes (secondary); nil for none
+}
+
+// Journal returns the journal of store instance id. replLog names the
+// replication log (LogName of the primary) the instance feeds as a primary
+// or drains as a secondary; empty for none.
+func (db *DB) Journal(id, replLog string) *Journal {
+	j := &Journal{db: db, bucket: storeBucket(id)}
+	if replLog != "" {
+		j.log = []byte(replLog)
+	}
+	return j
+}
+
+// Submit implements store.Journal.
+func (j *Journal) Submit(rec store.Record, done func(error)) func() error {
+	r := &request{j: j, rec: rec, done: done, ch: make(chan struct{})}
+	db := j.db
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		r.err = ErrClosed
+		if done != nil {
+			done(r.err)
+		}
+		close(r.ch)
+	} else {
+		db.queue = append(db.queue, r)
+		db.cond.Signal()
+		db.mu.Unlock()
+	}
+	return func() error {
+		<-r.ch
+		return r.err
+	}
+}
+
+// Sync waits until every record submitted so far is durable.
+func (db *DB) Sync() error {
+	j := &Journal{db: db}
+	return j.Submit(store.Record{}, nil)()
+}
+
+// writer commits queued records, as many as are waiting in one
+// transaction (group commit).
+func (db *DB) writer() {
+	defer close(db.done)
+	for {
+		db.mu.Lock()
+		for len(db.queue) == 0 && !db.closed {
+			db.cond.Wait()
+		}
+		if len(db.queue) == 0 {
+			db.mu.Unlock()
+			return
+		}
+		n := min(len(db.queue), db.max)
+		batch := db.queue[:n:n]
+		db.queue = db.queue[n:]
+		if len(db.queue) == 0 {
+			db.queue = nil
+		}
+		failed := db.failed
+		db.mu.Unlock()
+
+		err := failed
+		if err == nil {
+			err = db.commit(batch)
+			if err != nil {
+				db.log.Error("durable: write failed; the store refuses further writes", "dir", db.dir, "err", err)
+				db.mu.Lock()
+				db.failed = err
+				db.mu.Unlock()
+			}
+		}
+		for _, r := range batch {
+			r.err = err
+			if r.done != nil {
+				r.done(err)
+			}
+			close(r.ch)
+		}
+	}
+}
+
+func (db *DB) commit(batch []*request) error {
+	if err := db.files.SyncDir(); err != nil {
+		return err
+	}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		for _, r := range batch {
+			if r.j.bucket == nil {
+				continue
+			}
+			if err := r.j.write(tx, r.rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("durable: committing to %s: %w", db.dir, err)
+	}
+	return nil
+}
+
+// ---- keys ----
+
+// Record keys within a store bucket: a kind byte, then length-prefixed
+// names, so that every key of one container (or blob) shares a prefix.
+const (
+	kService   = 'a'
+	kContainer = 'c'
+	kBlob      = 'd'
+	kStaged    = 'e'
+)
+
+func key(kind byte, names ...string) []byte {
+	k := []byte{kind}
+	for _, n := range names {
+		k = binary.AppendUvarint(k, uint64(len(n)))
+		k = append(k, n...)
+	}
+	return k
+}
+
+func splitKey(k []byte, n int) ([]string, []byte, bool) {
+	names := make([]string, 0, n)
+	k = k[1:]
+	for range n {
+		l, m := binary.Uvarint(k)
+		if m <= 0 || uint64(len(k)-m) < l {
+			return nil, nil, false
+		}
+		names = append(names, string(k[m:m+int(l)]))
+		k = k[m+int(l):]
+	}
+	return names, k, true
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+func deletePrefix(b *bolt.Bucket, prefix []byte) error {
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type position struct {
+	Seq  uint64
+	Last time.Time
+}
+
+type stagedRecord struct {
+	ID      string
+	Content store.Content
+	Touched time.Time
+}
+
+// write applies one record in tx.
+func (j *Journal) write(tx *bolt.Tx, rec store.Record) error {
+	b, err := tx.CreateBucketIfNotExists(j.bucket)
+	if err != nil {
+		return err
+	}
+	if ch := rec.Change; ch != nil {
+		if err := writeChange(b, ch); err != nil {
+			return err
+		}
+		pos, _ := json.Marshal(position{Seq: ch.Seq, Last: ch.Time})
+		if err := b.Put(posKey, pos); err != nil {
+			return err
+		}
+		if j.log != nil {
+			lb, err := tx.CreateBucketIfNotExists(j.log)
+			if err != nil {
+				return err
+			}
+			if rec.Applied {
+				err = lb.Delete(seqKey(ch.Seq))
+			} else {
+				var data []byte
+				if data, err = json.Marshal(ch); err == nil {
+					err = lb.Put(seqKey(ch.Seq), data)
+				}
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	for _, op := range rec.Staged {
+		prefix := key(kStaged, op.Account, op.Container, op.Blob)
+		if op.Drop {
+			if err := deletePrefix(b, prefix); err != nil {
+				return err
+			}
+			continue
+		}
+		data, err := json.Marshal(stagedRecord{ID: op.BlockID, Content: op.Content, Touched: op.Touched})
+		if err != nil {
+			return err
+		}
+		if err := b.Put(binary.BigEndian.AppendUint32(prefix, uint32(op.Index)), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeChange(b *bolt.Bucket, ch *store.Change) error {
+	switch ch.Kind {
+	case store.SetServiceProperties:
+		if ch.Service == nil {
+			return b.Delete(key(kService, ch.Account))
+		}
+		return b.Put(key(kService, ch.Account), ch.Service)
+	case store.PutContainer:
+		data, err := json.Marshal(ch.Props)
+		if err != nil {
+			return err
+		}
+		return b.Put(key(kContainer, ch.Account, ch.Container), data)
+	case store.DeleteContainer:
+		if err := b.Delete(key(kContainer, ch.Account, ch.Container)); err != nil {
+			return err
+		}
+		if err := deletePrefix(b, key(kBlob, ch.Account, ch.Container)); err != nil {
+			return err
+		}
+		return deletePrefix(b, key(kStaged, ch.Account, ch.Container))
+	case store.PutBlob:
+		data, err := json.Marshal(ch.Blob)
+		if err != nil {
+			return err
+		}
+		return b.Put(key(kBlob, ch.Account, ch.Container, ch.BlobName), data)
+	case store.DeleteBlob:
+		return b.Delete(key(kBlob, ch.Account, ch.Container, ch.BlobName))
+	}
+	// A kind this package does not know would be acknowledged and lost.
+	return fmt.Errorf("durable: change kind %d is not persisted", ch.Kind)
+}
+
+// Close waits for queued records to be written, then closes the directory
+// and releases its lock.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed = true
+	db.cond.Broadcast()
+	db.mu.Unlock()
+	<-db.done
+	err := db.bolt.Close()
+	unlockDir(db.lock)
+	return err
+}
