@@ -79,9 +79,6 @@ func contentFiles(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	slices.Sort(files)
-	if len(files) == 0 {
-		t.Fatalf("no content files under %s", filepath.Join(dir, blobsDir))
-	}
 	return files
 }
 
@@ -118,9 +115,12 @@ func TestDamagedDataDir(t *testing.T) {
 		{"metadata truncated to half", func(t *testing.T, dir string) {
 			damage(t, filepath.Join(dir, metaFile), func(b []byte) []byte { return b[:len(b)/2] })
 		}, false},
+		// A stamped directory without its metadata is damaged, not new:
+		// starting empty would hide every blob, and its content files
+		// would then be collected as garbage.
 		{"metadata emptied", func(t *testing.T, dir string) {
 			damage(t, filepath.Join(dir, metaFile), func([]byte) []byte { return nil })
-		}, false},
+		}, true},
 		{"metadata all garbage", func(t *testing.T, dir string) {
 			damage(t, filepath.Join(dir, metaFile), func(b []byte) []byte { return garbage(len(b)) })
 		}, true},
@@ -136,7 +136,7 @@ func TestDamagedDataDir(t *testing.T) {
 			if err := os.Remove(filepath.Join(dir, metaFile)); err != nil {
 				t.Fatal(err)
 			}
-		}, false},
+		}, true},
 		{"format stamp garbage", func(t *testing.T, dir string) {
 			damage(t, filepath.Join(dir, formatFile), func([]byte) []byte { return []byte("\x00\xffnot a stamp") })
 		}, true},
@@ -180,11 +180,15 @@ func TestDamagedDataDir(t *testing.T) {
 		}, false},
 	}
 	tmpl := seedDir(t)
+	if len(contentFiles(t, tmpl.dir)) == 0 {
+		t.Fatalf("no content files under %s", filepath.Join(tmpl.dir, blobsDir))
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := seeded{dir: t.TempDir(), blobs: tmpl.blobs}
 			copyDir(t, tmpl.dir, s.dir)
 			tt.damage(t, s.dir)
+			before := contentFiles(t, s.dir)
 			srv, err := startServer(t, "--data-dir", s.dir, "--lag", "0s")
 			if err != nil {
 				checkRefusal(t, srv, err)
@@ -214,6 +218,11 @@ func TestDamagedDataDir(t *testing.T) {
 				t.Errorf("the server panicked:\n%s", out)
 			}
 			t.Logf("%d of %d reads served the right bytes; the rest failed", served, 2*2*len(s.blobs))
+			// Damage is never made worse: no content file that was there
+			// is removed (start-up collects unreferenced ones).
+			if after := contentFiles(t, s.dir); len(after) < len(before) {
+				t.Errorf("%d of %d content files were removed from the damaged directory", len(before)-len(after), len(before))
+			}
 		})
 	}
 }

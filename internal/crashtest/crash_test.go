@@ -27,7 +27,7 @@ import (
 
 var (
 	flagRounds  = flag.Int("crash.rounds", 3, "kills in one run")
-	flagAcks    = flag.Int("crash.acks", 40, "acknowledged writes (at least) before each kill")
+	flagAcks    = flag.Int("crash.acks", 30, "acknowledged writes (at least) before each kill")
 	flagWriters = flag.Int("crash.writers", 6, "concurrent writers of the storm")
 	flagNames   = flag.Int("crash.names", 12, "distinct blob names the storm overwrites")
 	flagSeed    = flag.Uint64("crash.seed", 0, "seed of the random choices (0: from the clock; the seed is logged)")
@@ -95,14 +95,18 @@ func TestKillDuringUploadStorm(t *testing.T) {
 	var lastSync time.Time
 	start := time.Now()
 	for round := 1; round <= *flagRounds+1; round++ {
+		began := time.Now()
 		srv := mustStart(t, "--data-dir", dir, "--lag", "20ms")
+		startedIn := time.Since(began)
 		ep := connect(t, srv)
 		if round == 1 {
 			if _, err := ep.primary.CreateContainer(context.Background(), containerName, nil); err != nil {
 				t.Fatal(err)
 			}
 		} else {
+			began := time.Now()
 			lastSync = ep.check(t, round, hist, lastSync)
+			t.Logf("round %d: started in %v, checked in %v", round, startedIn.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 			if t.Failed() {
 				t.Fatalf("round %d: the check failed; server output:\n%s", round, srv.output())
 			}
@@ -116,8 +120,9 @@ func TestKillDuringUploadStorm(t *testing.T) {
 			break
 		}
 		target := *flagAcks + rnd.IntN(*flagAcks/2+1)
+		began = time.Now()
 		n := ep.storm(t, round, rnd.Uint64(), hist, &ver, target)
-		t.Logf("round %d: killed after %d acknowledged writes (%d sent); %d acknowledged versions live", round, target, n, hist.Acked())
+		t.Logf("round %d: killed after %d acknowledged writes (%d sent, %v); %d acknowledged versions live", round, target, n, time.Since(began).Round(time.Millisecond), hist.Acked())
 	}
 	t.Logf("%d kills, %d versions sent, %v", *flagRounds, ver.Load(), time.Since(start).Round(time.Millisecond))
 }
