@@ -130,9 +130,9 @@ func TestSoak(t *testing.T) {
 		Lag:                2 * time.Second,
 		Clock:              clk,
 		MaxSupersededBytes: 32 << 20,
-		// DataDir: set once the emulator has one (issue 11).
+		DataDir:            t.TempDir(),
 	}
-	r := &rig{t: t, opts: opts, clk: clk, hist: chaos.NewHistory(), kick: make(chan struct{}, 1),
+	r := &rig{t: t, opts: opts, dataDir: opts.DataDir, clk: clk, hist: chaos.NewHistory(), kick: make(chan struct{}, 1),
 		tl: &tally{errs: map[string]int64{}}}
 	r.start(context.Background())
 	// Restarts reuse the ports, so that the clients keep their URLs.
@@ -164,7 +164,11 @@ func TestSoak(t *testing.T) {
 		}
 		r.sampleHeap()
 		r.clk.Advance(time.Duration(rnd.IntN(1500)) * time.Millisecond)
-		ruleIDs = r.chaosStep(rnd, ruleIDs, step)
+		ruleIDs = r.chaosStep(rnd, ruleIDs)
+		if step == 5 {
+			r.restart() // every run restarts at least once
+			ruleIDs = nil
+		}
 	}
 	stop()
 	wg.Wait()
@@ -479,7 +483,7 @@ func faultMenu(rnd *rand.Rand) fault.Rule {
 
 // chaosStep does one random thing to the emulator and returns the ids of
 // the rules it still holds.
-func (r *rig) chaosStep(rnd *rand.Rand, ids []string, step int) []string {
+func (r *rig) chaosStep(rnd *rand.Rand, ids []string) []string {
 	emu := r.current()
 	switch p := rnd.IntN(100); {
 	case p < 45:
@@ -509,7 +513,7 @@ func (r *rig) chaosStep(rnd *rand.Rand, ids []string, step int) []string {
 			r.tl.pauses++
 			r.tl.mu.Unlock()
 		}
-	case p < 93 && r.tl.restarts < maxRestarts:
+	case p < 89 && r.tl.restarts < maxRestarts:
 		r.restart()
 		ids = nil
 	}
@@ -537,8 +541,9 @@ func (r *rig) restart() {
 	if err := old.Close(); err != nil {
 		r.t.Logf("close before restart: %v", err)
 	}
-	r.t.Logf("restart %d: close took %v", r.tl.restarts, time.Since(began))
+	closed := time.Now()
 	r.start(context.Background())
+	r.t.Logf("restart %d: close took %v, start %v", r.tl.restarts, closed.Sub(began), time.Since(closed))
 	if lossy {
 		for _, n := range r.hist.Names() {
 			r.hist.Settle(n, 0, false)
