@@ -229,10 +229,11 @@ func pick(rnd *rand.Rand) (int, chaos.Method) {
 
 // seen is one blob as read from an endpoint.
 type seen struct {
-	ver  uint64
-	etag string
-	md5  []byte
-	size int
+	ver      uint64
+	etag     string
+	md5      []byte
+	size     int
+	modified time.Time // Last-Modified, from the listing
 }
 
 // check verifies a restarted server against the history, settles the
@@ -296,6 +297,13 @@ func (ep *endpoints) check(t *testing.T, round int, hist *chaos.History, lastSyn
 	if lst.Before(lastSync) {
 		t.Errorf("round %d: LastSyncTime went back from %v to %v", round, lastSync, lst)
 	}
+	// Caught up, LastSyncTime covers every write on the primary (both
+	// are whole seconds on the wire).
+	for name, p := range pri {
+		if lst.Before(p.modified.Truncate(time.Second)) {
+			t.Errorf("round %d: caught up, LastSyncTime %v is before %s was last modified (%v)", round, lst, name, p.modified)
+		}
+	}
 	return lst
 }
 
@@ -330,6 +338,9 @@ func (ep *endpoints) readAll(ctx context.Context, t *testing.T, where string, c 
 			if stable && (p.ContentLength == nil || int(*p.ContentLength) != got.size || !bytes.Equal(p.ContentMD5, got.md5) || p.ETag == nil || string(*p.ETag) != got.etag) {
 				t.Errorf("%s: %s is listed with length %v, MD5 %x, ETag %v; read as %d bytes, MD5 %x, ETag %s",
 					where, name, deref(p.ContentLength), p.ContentMD5, deref(p.ETag), got.size, got.md5, got.etag)
+			}
+			if p.LastModified != nil {
+				got.modified = *p.LastModified
 			}
 			out[name] = got
 		}
