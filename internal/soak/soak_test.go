@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
 	"slices"
 	"sort"
@@ -67,7 +68,7 @@ type tally struct {
 	firings                   int64 // fault firings of emulators already closed
 	errs                      map[string]int64
 	unknown                   []string
-	maxHeap                   uint64
+	maxHeap, maxRSS           uint64
 }
 
 func (t *tally) err(op string, err error) {
@@ -558,6 +559,7 @@ func (r *rig) sampleHeap() {
 	r.tl.mu.Lock()
 	defer r.tl.mu.Unlock()
 	r.tl.maxHeap = max(r.tl.maxHeap, ms.HeapInuse)
+	r.tl.maxRSS = max(r.tl.maxRSS, rss())
 	if ms.HeapInuse > heapBound {
 		r.t.Errorf("heap in use %d MiB, over the bound of %d MiB", ms.HeapInuse>>20, heapBound>>20)
 	}
@@ -628,8 +630,8 @@ func (r *rig) report(t *testing.T, seed uint64, elapsed time.Duration) {
 	}
 	sort.Strings(kinds)
 	var b strings.Builder
-	fmt.Fprintf(&b, "soak: seed %d, %v, reads %d, writes %d, acknowledged still live %d, fault rules %d, faults injected %d, restarts %d, replication pauses %d, wrong bytes %d, max heap in use %d MiB\n",
-		seed, elapsed.Round(time.Millisecond), tl.reads, tl.writes, r.hist.Acked(), tl.rules, tl.firings, tl.restarts, tl.pauses, tl.wrongBytes, tl.maxHeap>>20)
+	fmt.Fprintf(&b, "soak: seed %d, %v, reads %d, writes %d, acknowledged still live %d, fault rules %d, faults injected %d, restarts %d, replication pauses %d, wrong bytes %d, max heap in use %d MiB, max RSS %d MiB\n",
+		seed, elapsed.Round(time.Millisecond), tl.reads, tl.writes, r.hist.Acked(), tl.rules, tl.firings, tl.restarts, tl.pauses, tl.wrongBytes, tl.maxHeap>>20, tl.maxRSS>>20)
 	for _, k := range kinds {
 		fmt.Fprintf(&b, "  %-45s %d\n", k, tl.errs[k])
 	}
@@ -640,4 +642,20 @@ func (r *rig) report(t *testing.T, seed uint64, elapsed time.Duration) {
 	for _, u := range tl.unknown {
 		t.Errorf("error of no known kind: %s", u)
 	}
+}
+
+// rss reads the resident set size of the test process (Linux), 0 where it
+// cannot. It is reported, not bounded: the race detector multiplies it.
+func rss() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
