@@ -61,6 +61,14 @@ func (h *History) Begin(name string, ver uint64) (ack func()) {
 		defer h.mu.Unlock()
 		h.tick++
 		w.ack, w.acked = h.tick, true
+		// Acknowledged versions acknowledged before this one was sent
+		// can never be seen again: forget them, so a long run's history
+		// stays small.
+		for u, x := range e.live {
+			if u != ver && x.acked && x.ack < w.start {
+				delete(e.live, u)
+			}
+		}
 	}
 }
 
@@ -84,7 +92,8 @@ func (h *History) Names() []string {
 	return names
 }
 
-// Acked counts the acknowledged versions still in the history.
+// Acked counts the acknowledged versions still in the history: those a
+// reader may still see.
 func (h *History) Acked() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -630,7 +630,7 @@ func (r *rig) report(t *testing.T, seed uint64, elapsed time.Duration) {
 	}
 	sort.Strings(kinds)
 	var b strings.Builder
-	fmt.Fprintf(&b, "soak: seed %d, %v, reads %d, writes %d, acknowledged still live %d, fault rules %d, faults injected %d, restarts %d, replication pauses %d, wrong bytes %d, max heap in use %d MiB, max RSS %d MiB\n",
+	fmt.Fprintf(&b, "soak: seed %d, %v, reads %d, writes %d, acknowledged versions still legal %d, fault rules %d, faults injected %d, restarts %d, replication pauses %d, wrong bytes %d, max heap in use %d MiB, max RSS %d MiB\n",
 		seed, elapsed.Round(time.Millisecond), tl.reads, tl.writes, r.hist.Acked(), tl.rules, tl.firings, tl.restarts, tl.pauses, tl.wrongBytes, tl.maxHeap>>20, tl.maxRSS>>20)
 	for _, k := range kinds {
 		fmt.Fprintf(&b, "  %-45s %d\n", k, tl.errs[k])
