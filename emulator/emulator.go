@@ -420,9 +420,9 @@ func (e *Emulator) openDataDir(popts, sopts *store.Options, ropts *replica.Optio
 			spos, err = db.Load(roles.Secondary, e.secondary)
 		}
 		if err == nil {
-			ropts.LastSyncTime = spos.Last
 			var pending []store.Change
 			if pending, err = db.PendingLog(replLog, spos.Seq); err == nil {
+				ropts.LastSyncTime = durable.ResumeLastSyncTime(spos, pending)
 				e.db = db
 				return pending, nil
 			}

@@ -468,6 +468,11 @@ func (c *call) getBlob() {
 		}
 	}
 	b, err := c.st.Blob(c.addr.Account, c.addr.Container, c.addr.Blob, c.readOptions())
+	if err == nil && c.r.Method == http.MethodGet {
+		// Content on disk that is missing or truncated answers 500
+		// before any byte is sent (a no-op for content in memory).
+		err = b.Content.Check()
+	}
 	if err != nil {
 		c.storeErr(err)
 		return

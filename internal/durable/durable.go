@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,6 +66,21 @@ type DB struct {
 	failed error
 	closed bool
 	done   chan struct{}
+
+	stats Stats // guarded by mu
+}
+
+// Stats counts the work of the writer.
+type Stats struct {
+	Commits int64 // transactions committed
+	Records int64 // records they carried
+}
+
+// Stats reports the writer's counters.
+func (db *DB) Stats() Stats {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.stats
 }
 
 type request struct {
@@ -123,12 +139,31 @@ func Open(dir string, opts Options) (db *DB, err error) {
 // openBolt opens the metadata file, turning a panic on a damaged file into
 // an error.
 func openBolt(path string) (b *bolt.DB, err error) {
+	// A truncated file is mmapped past its end; touching that faults
+	// (SIGBUS), which this goroutine turns into a panic and then an error.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("unreadable: %v", r)
 		}
 	}()
-	return bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	b, err = bolt.Open(path, 0o644, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, err
+	}
+	// The pages the last transaction claims must all be in the file.
+	fi, serr := os.Stat(path)
+	verr := b.View(func(tx *bolt.Tx) error {
+		if serr == nil && fi.Size() < tx.Size() {
+			return fmt.Errorf("truncated: %d bytes, its last transaction needs %d", fi.Size(), tx.Size())
+		}
+		return serr
+	})
+	if verr != nil {
+		_ = b.Close()
+		return nil, verr
+	}
+	return b, nil
 }
 
 // checkFormat reads the stamp, or writes it in an empty directory.
@@ -349,6 +384,8 @@ func (db *DB) writer() {
 			db.queue = nil
 		}
 		failed := db.failed
+		db.stats.Commits++
+		db.stats.Records += int64(n)
 		db.mu.Unlock()
 
 		err := failed

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,6 +24,7 @@ type Position struct {
 // returns its position. A damaged record is an error wrapping ErrCorrupt;
 // Load never panics on a damaged file.
 func (db *DB) Load(id string, s *store.Store) (pos Position, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %s: reading store %s: %v; restore it from a backup or move the directory away to start empty", ErrCorrupt, db.dir, id, r)
@@ -112,6 +114,7 @@ func (db *DB) loadRecord(s *store.Store, k, v []byte, pos *Position) error {
 // PendingLog returns the changes of replication log replLog with a sequence
 // number above after, in commit order: what the secondary has not applied.
 func (db *DB) PendingLog(replLog string, after uint64) (changes []store.Change, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %s: reading %s: %v", ErrCorrupt, db.dir, replLog, r)
@@ -136,4 +139,16 @@ func (db *DB) PendingLog(replLog string, after uint64) (changes []store.Change, 
 		return nil
 	})
 	return changes, err
+}
+
+// ResumeLastSyncTime is where a resumed replicator's LastSyncTime starts:
+// just before the oldest pending change when there is one (everything
+// before it was applied, in order, and the watermark never passed it), else
+// the commit time of the last change the secondary applied (the replicator
+// then advances it from its clock).
+func ResumeLastSyncTime(secondary Position, pending []store.Change) time.Time {
+	if len(pending) > 0 {
+		return pending[0].Time.Add(-time.Nanosecond)
+	}
+	return secondary.Last
 }

@@ -95,10 +95,13 @@ func (s *Store) NewContent(b []byte) (Content, error) {
 }
 
 // journalWait submits rec and waits for it, failing the store on error.
-// Callers hold the account's write lock.
-func (s *Store) journalWait(rec Record, done func(error)) error {
+// Callers hold a's write lock; it is released while waiting, as in commit.
+func (s *Store) journalWait(a *account, rec Record, done func(error)) error {
 	wait := s.journal.Submit(rec, done)
-	if err := wait(); err != nil {
+	a.mu.Unlock()
+	err := wait()
+	a.mu.Lock()
+	if err != nil {
 		s.failed.set(err)
 		s.log.Error("store: durable write failed; refusing further writes", "err", err)
 		return s.failed.get()

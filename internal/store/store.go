@@ -188,7 +188,8 @@ func New(opts Options) *Store {
 // written.
 //
 // With a journal, the change (and a's pending uncommitted-block updates)
-// is submitted in commit order and commit returns only once it is durable;
+// is submitted in commit order and commit returns only once it is durable,
+// having released a's lock while it waited (it holds it again on return);
 // OnCommit sees it only then, so replication never carries a change the
 // primary could lose. An error means the write is not durable; the store
 // then refuses every later write (ErrStoreFailed).
@@ -229,7 +230,16 @@ func (s *Store) commit(a *account, apply func(t time.Time, etag string) Change) 
 		s.pubMu.Unlock()
 	})
 	s.commitMu.Unlock()
-	if err := wait(); err != nil {
+	// Wait for the disk without the account's lock, so that other writers
+	// of the account commit meanwhile and share the next fsync (group
+	// commit). The change is already in commit order, so it is durable
+	// before any later change of this account, whatever that read.
+	// Callers must not rely on the lock being held across commit: they
+	// only return once it has.
+	a.mu.Unlock()
+	err := wait()
+	a.mu.Lock()
+	if err != nil {
 		s.failed.set(err)
 		s.log.Error("store: durable write failed; refusing further writes", "err", err)
 		return s.failed.get()
@@ -771,7 +781,7 @@ func (s *Store) StageBlock(acct, cname, name, blockID string, content Content, l
 		return nil
 	}
 	a.ops = append(a.ops, StagedOp{Account: acct, Container: cname, Blob: name, BlockID: blockID, Index: index, Content: content, Touched: now})
-	return s.journalWait(Record{Staged: a.takeOps()}, nil)
+	return s.journalWait(a, Record{Staged: a.takeOps()}, nil)
 }
 
 // BlockListMode says where Put Block List looks up a block id.
