@@ -39,6 +39,7 @@ var (
 	flagDuration = flag.Duration("soak.duration", 0, "run the soak this long (0: the short run, bounded by -soak.ops)")
 	flagOps      = flag.Int64("soak.ops", 400, "operations of the short run")
 	flagSeed     = flag.Uint64("soak.seed", 0, "seed of the random choices (0: from the clock; the seed is logged)")
+	flagMemory   = flag.Bool("soak.memory", false, "run the emulator without a data dir (each restart then loses the data, by design)")
 )
 
 const (
@@ -54,10 +55,11 @@ const (
 	// maxRestarts bounds the restarts of one run.
 	maxRestarts = 500
 	// heapBound is the most heap the soak process may hold in use at any
-	// step: the emulator keeps at most 24 blobs of up to 256 KiB, plus the
-	// superseded versions replication holds (capped at 32 MiB below), plus
-	// the clients' buffers.
-	heapBound = 192 << 20
+	// step. With a data dir the emulator keeps records, not bytes, in the
+	// heap; in memory (-soak.memory) it holds at most 24 blobs of up to
+	// 256 KiB, plus the superseded versions replication keeps (capped at
+	// 32 MiB below); add the clients' buffers.
+	heapBound = 64 << 20
 )
 
 // tally counts what happened in a run.
@@ -131,7 +133,9 @@ func TestSoak(t *testing.T) {
 		Lag:                2 * time.Second,
 		Clock:              clk,
 		MaxSupersededBytes: 32 << 20,
-		DataDir:            t.TempDir(),
+	}
+	if !*flagMemory {
+		opts.DataDir = t.TempDir()
 	}
 	r := &rig{t: t, opts: opts, dataDir: opts.DataDir, clk: clk, hist: chaos.NewHistory(), kick: make(chan struct{}, 1),
 		tl: &tally{errs: map[string]int64{}}}
