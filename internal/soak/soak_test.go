@@ -69,6 +69,7 @@ type tally struct {
 	restarts, pauses, rules   int64
 	firings                   int64 // fault firings of emulators already closed
 	errs                      map[string]int64
+	sample                    map[string]string // the first error of each kind
 	unknown                   []string
 	maxHeap, maxRSS           uint64
 }
@@ -78,6 +79,10 @@ func (t *tally) err(op string, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.errs[op+" "+kind]++
+	if _, ok := t.sample[op+" "+kind]; !ok {
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		t.sample[op+" "+kind] = msg
+	}
 	if kind == chaos.Unknown && len(t.unknown) < 10 {
 		t.unknown = append(t.unknown, op+": "+err.Error())
 	}
@@ -138,7 +143,7 @@ func TestSoak(t *testing.T) {
 		opts.DataDir = t.TempDir()
 	}
 	r := &rig{t: t, opts: opts, dataDir: opts.DataDir, clk: clk, hist: chaos.NewHistory(), kick: make(chan struct{}, 1),
-		tl: &tally{errs: map[string]int64{}}}
+		tl: &tally{errs: map[string]int64{}, sample: map[string]string{}}}
 	r.start(context.Background())
 	// Restarts reuse the ports, so that the clients keep their URLs.
 	r.opts.Port = port(t, r.emu.PrimaryURL())
@@ -638,6 +643,12 @@ func (r *rig) report(t *testing.T, seed uint64, elapsed time.Duration) {
 		seed, elapsed.Round(time.Millisecond), tl.reads, tl.writes, r.hist.Acked(), tl.rules, tl.firings, tl.restarts, tl.pauses, tl.wrongBytes, tl.maxHeap>>20, tl.maxRSS>>20)
 	for _, k := range kinds {
 		fmt.Fprintf(&b, "  %-45s %d\n", k, tl.errs[k])
+	}
+	if testing.Verbose() {
+		b.WriteString("first error of each kind:\n")
+		for _, k := range kinds {
+			fmt.Fprintf(&b, "  %s: %.300s\n", k, tl.sample[k])
+		}
 	}
 	t.Log(b.String())
 	if tl.wrongBytes != 0 {
