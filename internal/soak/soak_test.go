@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
@@ -76,6 +77,11 @@ type tally struct {
 
 func (t *tally) err(op string, err error) {
 	kind := chaos.Classify(err)
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.StatusCode >= 500 && re.ErrorCode != injectedCode {
+		// A server error nobody injected: the emulator failed by itself.
+		kind = chaos.Unknown + " " + kind
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.errs[op+" "+kind]++
@@ -83,7 +89,7 @@ func (t *tally) err(op string, err error) {
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		t.sample[op+" "+kind] = msg
 	}
-	if kind == chaos.Unknown && len(t.unknown) < 10 {
+	if strings.HasPrefix(kind, chaos.Unknown) && len(t.unknown) < 10 {
 		t.unknown = append(t.unknown, op+": "+err.Error())
 	}
 }
@@ -453,6 +459,11 @@ func (r *rig) verify(name string, data, sum []byte) error {
 	return nil
 }
 
+// injectedCode is the error code (x-ms-error-code, also on HEAD answers,
+// which have no body) of every status the soak injects, so that an error
+// status the emulator sent by itself stands out.
+const injectedCode = "SoakInjectedFault"
+
 // faultMenu returns a random fault rule.
 func faultMenu(rnd *rand.Rand) fault.Rule {
 	eps := []fault.Endpoint{fault.Primary, fault.Secondary, fault.Both}
@@ -468,6 +479,7 @@ func faultMenu(rnd *rand.Rand) fault.Rule {
 	switch rnd.IntN(8) {
 	case 0:
 		rule.Action.Status = []int{500, 503, 503, 429, 408}[rnd.IntN(5)]
+		rule.Action.Code = injectedCode
 	case 1:
 		rule.Action.Latency = fault.Duration(time.Duration(1+rnd.IntN(30)) * time.Millisecond)
 	case 2:
@@ -486,6 +498,7 @@ func faultMenu(rnd *rand.Rand) fault.Rule {
 		rule.Limits.For = fault.Duration(time.Duration(500+rnd.IntN(2000)) * time.Millisecond)
 	default:
 		rule.Action.Status = 503
+		rule.Action.Code = injectedCode
 		rule.Action.Latency = fault.Duration(time.Duration(1+rnd.IntN(10)) * time.Millisecond)
 	}
 	return rule
