@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -28,6 +29,10 @@ import (
 
 func start(t *testing.T, opts emulator.Options) *emulator.Emulator {
 	t.Helper()
+	if opts.DataDir == "" && os.Getenv("GEOBLOB_TEST_DATA_DIR") != "" {
+		// Run the suite against a data directory instead of memory.
+		opts.DataDir = t.TempDir()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	emu, err := emulator.Start(ctx, opts)

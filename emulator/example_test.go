@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"os"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
@@ -56,4 +57,38 @@ func Example() {
 	}
 	fmt.Println(string(body))
 	// Output: meow
+}
+
+// With DataDir the emulator keeps its data on disk: an emulator started
+// later on the same directory finds it again.
+func ExampleOptions_dataDir() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "geoblob-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	emu, err := emulator.Start(ctx, emulator.Options{DataDir: dir})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := emu.CreateObject(emulator.Object{Container: "notes", Name: "todo.txt", Data: []byte("buy milk")}); err != nil {
+		log.Fatal(err)
+	}
+	if err := emu.Close(); err != nil {
+		log.Fatal(err)
+	}
+
+	again, err := emulator.Start(ctx, emulator.Options{DataDir: dir})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer again.Close()
+	o, err := again.GetObject(emulator.Primary, "", "notes", "todo.txt")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(o.Data))
+	// Output: buy milk
 }

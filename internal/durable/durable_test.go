@@ -378,3 +378,32 @@ func TestWriteFailureFailsClosed(t *testing.T) {
 		t.Fatalf("reads go on: %v", err)
 	}
 }
+
+// TestSecondaryAppliesShareCommits: a backlog is applied to a durable
+// secondary in batches that share one transaction, not one fsync each.
+func TestSecondaryAppliesShareCommits(t *testing.T) {
+	clk := clock.NewManual(t0)
+	p := openPair(t, t.TempDir(), clk, time.Minute)
+	if _, err := p.primary.CreateContainer("acct", "c", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	for i := range n {
+		p.primary.SetServiceProperties("acct", []byte(fmt.Sprint("doc", i)))
+	}
+	before := p.db.Stats()
+	clk.Advance(2 * time.Minute)
+	p.waitIdle(t)
+	after := p.db.Stats()
+	if got := after.Records - before.Records; got != n+1 {
+		t.Fatalf("%d records applied, want %d", got, n+1)
+	}
+	// One transaction per change would be n+1; batches of up to 256
+	// applies share theirs (the writer may split a batch as it arrives).
+	if commits := after.Commits - before.Commits; commits > n/2 {
+		t.Fatalf("%d transactions for %d applies", commits, n+1)
+	}
+	if got := p.secondary.ServiceProperties("acct"); string(got) != fmt.Sprint("doc", n-1) {
+		t.Fatalf("secondary service properties %q", got)
+	}
+}

@@ -305,19 +305,34 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 			r.mu.Unlock()
 			return time.Time{}, false
 		}
-		head := r.queue[r.head]
-		next := head.change()
-		// The lag counts from the clock reading of the commit, not from
-		// its tie-broken commit time, so every write made at one reading
-		// of the clock becomes due at the same moment.
-		at := next.Clock
-		if at.IsZero() {
-			at = next.Time
+		// Take the due changes at the head of the queue: one at a time in
+		// memory, up to maxBatch with a durable secondary, whose applies
+		// then share the wait for the disk.
+		limit := 1
+		if r.secondary.Durable() {
+			limit = maxBatch
 		}
-		if dueAt := at.Add(r.lag); dueAt.After(now) {
-			// Everything before next is applied and everything after it
-			// commits later, so the watermark may stand just before it.
-			r.advance(next.Time.Add(-time.Nanosecond))
+		var batch []store.Change
+		var dueAt time.Time
+		for i := r.head; i < len(r.queue) && len(batch) < limit; i++ {
+			next := r.queue[i].change()
+			// The lag counts from the clock reading of the commit, not
+			// from its tie-broken commit time, so every write made at
+			// one reading of the clock becomes due at the same moment.
+			at := next.Clock
+			if at.IsZero() {
+				at = next.Time
+			}
+			if d := at.Add(r.lag); d.After(now) {
+				dueAt = d
+				break
+			}
+			batch = append(batch, next)
+		}
+		if len(batch) == 0 {
+			// Everything before the head is applied and everything after
+			// it commits later, so the watermark may stand just before it.
+			r.advance(r.queue[r.head].ch.Time.Add(-time.Nanosecond))
 			r.mu.Unlock()
 			return dueAt, true
 		}
@@ -327,16 +342,25 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 		// the secondary has already seen overtaken.
 		r.applying = true
 		r.mu.Unlock()
-		r.secondary.Apply(next)
-		if r.afterApply != nil {
-			r.afterApply()
+		var wait func() error
+		for _, next := range batch {
+			wait = r.secondary.ApplyAsync(next)
+			if r.afterApply != nil {
+				r.afterApply()
+			}
 		}
+		// Changes become durable in order: the last one's wait covers all.
+		// A failure has failed the secondary store, which logged it.
+		_ = wait()
 		r.mu.Lock()
 		r.applying = false
-		r.applied1(head)
-		r.queue[r.head] = item{}
-		r.head++
-		r.applied++
+		for range batch {
+			r.applied1(r.queue[r.head])
+			r.queue[r.head] = item{}
+			r.head++
+			r.applied++
+		}
+		next := batch[len(batch)-1]
 		switch {
 		case r.head == len(r.queue) && cap(r.queue) > maxIdleQueue:
 			// Drained after a burst: let the big array go.
@@ -358,6 +382,10 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 
 // maxIdleQueue is the largest backing array the queue keeps once drained.
 const maxIdleQueue = 4096
+
+// maxBatch is the most changes applied to a durable secondary before
+// waiting for the disk once for all of them.
+const maxBatch = 256
 
 func (r *Replicator) advance(t time.Time) {
 	if t.After(r.watermark) {

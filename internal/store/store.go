@@ -1019,7 +1019,14 @@ func (s *Store) copySourceBlob(src CopySource) (*Blob, error) {
 // With a journal, Apply returns once the change (and the replication
 // position it implies) is durable; if that fails the store is failed
 // (Failed reports why) and refuses writes.
-func (s *Store) Apply(ch Change) {
+func (s *Store) Apply(ch Change) { _ = s.ApplyAsync(ch)() }
+
+// ApplyAsync is Apply without waiting for the disk: the change is visible
+// at once, and wait returns once it is durable (at once without a journal);
+// a failure fails the store, as in Apply.
+// Changes applied one after another become durable in that order, so a
+// replicator may apply several and wait for the last.
+func (s *Store) ApplyAsync(ch Change) (wait func() error) {
 	a := s.acct(ch.Account, true)
 	a.mu.Lock()
 	switch ch.Kind {
@@ -1057,14 +1064,27 @@ func (s *Store) Apply(ch Change) {
 	s.published = max(s.published, seq)
 	s.pubCond.Broadcast()
 	s.pubMu.Unlock()
-	if s.journal != nil && s.failed.get() == nil {
-		wait := s.journal.Submit(Record{Change: &ch, Applied: true}, nil)
-		if err := wait(); err != nil {
+	if s.journal == nil {
+		return noWait
+	}
+	if err := s.failed.get(); err != nil {
+		return func() error { return err }
+	}
+	w := s.journal.Submit(Record{Change: &ch, Applied: true}, nil)
+	return func() error {
+		err := w()
+		if err != nil {
 			s.failed.set(err)
 			s.log.Error("store: durable apply failed; refusing further writes", "err", err)
 		}
+		return err
 	}
 }
+
+func noWait() error { return nil }
+
+// Durable reports whether the store has a journal (Options.Journal).
+func (s *Store) Durable() bool { return s.journal != nil }
 
 // sameIDLength reports whether two valid block ids decode to the same
 // number of bytes.
