@@ -559,6 +559,11 @@ func writeChange(b *bolt.Bucket, ch *store.Change) error {
 		}
 		return deletePrefix(b, key(kStaged, ch.Account, ch.Container))
 	case store.PutBlob:
+		if b.Get(key(kContainer, ch.Account, ch.Container)) == nil {
+			// As in memory (store.Apply), a blob of a container that does
+			// not exist here is not stored.
+			return nil
+		}
 		data, err := json.Marshal(ch.Blob)
 		if err != nil {
 			return err

@@ -407,3 +407,20 @@ func TestSecondaryAppliesShareCommits(t *testing.T) {
 		t.Fatalf("secondary service properties %q", got)
 	}
 }
+
+// TestApplyToMissingContainer: a blob change applied to a secondary that
+// lacks its container is dropped on disk as in memory, so the directory
+// still loads.
+func TestApplyToMissingContainer(t *testing.T) {
+	dir := t.TempDir()
+	p := openPair(t, dir, clock.NewManual(t0), 0)
+	b := &store.Blob{Name: "b", Content: store.Bytes([]byte("x")), LastModified: t0}
+	p.secondary.Apply(store.Change{Seq: 1, Time: t0, Kind: store.PutBlob, Account: "acct", Container: "nope", BlobName: "b", Blob: b})
+	if err := p.secondary.Failed(); err != nil {
+		t.Fatal(err)
+	}
+	p.close()
+	if err := openAndLoad(dir); err != nil {
+		t.Fatalf("load after an apply to a missing container: %v", err)
+	}
+}

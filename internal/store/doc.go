@@ -9,6 +9,13 @@
 // carries pointers to those values, and the secondary store applies them
 // without copying a byte.
 //
+// With a data directory (Options.Journal and Options.Files, which
+// internal/durable provides) the same model becomes durable: bodies stream
+// into content files and a Content refers to them by extent instead of
+// holding bytes, and every write returns only once its record is durable,
+// handing its Change to OnCommit (the replicator) only then. Without them
+// nothing touches the disk and the store behaves exactly as in memory.
+//
 // Conditions (If-Match and friends) and lease checks are evaluated inside
 // the store, under the same lock as the write they guard, so they are atomic
 // with it.

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrCorruptContent is returned when blob content kept on disk is missing,
@@ -49,6 +50,9 @@ type fileRef struct {
 	id   string
 	size int64  // length of the whole file
 	crc  uint32 // CRC-32C of the whole file
+	// checked is set once check has found the file whole; content files
+	// never change, and every read checks the length again anyway.
+	checked atomic.Bool
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -265,10 +269,14 @@ func (r *fileRef) open() (*os.File, error) {
 }
 
 func (r *fileRef) check() error {
+	if r.checked.Load() {
+		return nil
+	}
 	file, err := r.open()
 	if err != nil {
 		return err
 	}
+	r.checked.Store(true)
 	return file.Close()
 }
 
