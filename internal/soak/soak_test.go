@@ -71,6 +71,7 @@ type tally struct {
 	firings                   int64 // fault firings of emulators already closed
 	errs                      map[string]int64
 	sample                    map[string]string // the first error of each kind
+	byAction                  map[string]int64  // fault rules added, by action
 	unknown                   []string
 	maxHeap, maxRSS           uint64
 }
@@ -149,7 +150,7 @@ func TestSoak(t *testing.T) {
 		opts.DataDir = t.TempDir()
 	}
 	r := &rig{t: t, opts: opts, dataDir: opts.DataDir, clk: clk, hist: chaos.NewHistory(), kick: make(chan struct{}, 1),
-		tl: &tally{errs: map[string]int64{}, sample: map[string]string{}}}
+		tl: &tally{errs: map[string]int64{}, sample: map[string]string{}, byAction: map[string]int64{}}}
 	r.start(context.Background())
 	// Restarts reuse the ports, so that the clients keep their URLs.
 	r.opts.Port = port(t, r.emu.PrimaryURL())
@@ -504,18 +505,39 @@ func faultMenu(rnd *rand.Rand) fault.Rule {
 	return rule
 }
 
+// actionKind names what a fault rule does, for the tally.
+func actionKind(a fault.Action) string {
+	switch {
+	case a.Status != 0:
+		return "status"
+	case a.Reset:
+		return "reset"
+	case a.ResetAfterBytes != nil:
+		return "reset mid-body"
+	case a.ResetAfterRequestBytes != nil:
+		return "reset mid-upload"
+	case a.Hang:
+		return "hang"
+	case a.Refuse:
+		return "refuse"
+	}
+	return "latency"
+}
+
 // chaosStep does one random thing to the emulator and returns the ids of
 // the rules it still holds.
 func (r *rig) chaosStep(rnd *rand.Rand, ids []string) []string {
 	emu := r.current()
 	switch p := rnd.IntN(100); {
 	case p < 45:
-		id, err := emu.Faults().Add(faultMenu(rnd))
+		rule := faultMenu(rnd)
+		id, err := emu.Faults().Add(rule)
 		if err != nil {
 			r.t.Fatalf("add fault: %v", err)
 		}
 		r.tl.mu.Lock()
 		r.tl.rules++
+		r.tl.byAction[actionKind(rule.Action)]++
 		r.tl.mu.Unlock()
 		ids = append(ids, id)
 	case p < 65:
@@ -654,6 +676,12 @@ func (r *rig) report(t *testing.T, seed uint64, elapsed time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "soak: seed %d, %v, reads %d, writes %d, acknowledged versions still legal %d, fault rules %d, faults injected %d, restarts %d, replication pauses %d, wrong bytes %d, max heap in use %d MiB, max RSS %d MiB\n",
 		seed, elapsed.Round(time.Millisecond), tl.reads, tl.writes, r.hist.Acked(), tl.rules, tl.firings, tl.restarts, tl.pauses, tl.wrongBytes, tl.maxHeap>>20, tl.maxRSS>>20)
+	actions := make([]string, 0, len(tl.byAction))
+	for k, n := range tl.byAction {
+		actions = append(actions, fmt.Sprintf("%s %d", k, n))
+	}
+	sort.Strings(actions)
+	fmt.Fprintf(&b, "  fault rules by action: %s\n", strings.Join(actions, ", "))
 	for _, k := range kinds {
 		fmt.Fprintf(&b, "  %-45s %d\n", k, tl.errs[k])
 	}
