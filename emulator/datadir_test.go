@@ -6,13 +6,17 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
@@ -227,4 +231,42 @@ func countContentFiles(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	return len(entries)
+}
+
+// TestDataDirDamagedContent: a blob whose content file was truncated on
+// disk answers 500 InternalError saying so; other blobs are still served.
+func TestDataDirDamagedContent(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	emu := startDir(t, dir, emulator.NewManualClock(time.Now()), 0)
+	// No retries: the 500 is the answer under test.
+	prim, err := azblob.NewClientWithSharedKeyCredential(emu.PrimaryURL(), credential(t, emu),
+		&azblob.ClientOptions{ClientOptions: policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.CreateContainer(ctx, "dmg", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "dmg", "victim", randomBytes(t, 100000), nil); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "blobs"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("content files: %v %v", entries, err)
+	}
+	if err := os.Truncate(filepath.Join(dir, "blobs", entries[0].Name()), 99); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "dmg", "fine", []byte("fine"), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = download(ctx, prim, "dmg", "victim")
+	var re *azcore.ResponseError
+	if !errors.As(err, &re) || re.StatusCode != http.StatusInternalServerError || re.ErrorCode != "InternalError" || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("damaged blob: %v", err)
+	}
+	if got, err := download(ctx, prim, "dmg", "fine"); err != nil || got != "fine" {
+		t.Fatalf("other blob: %q %v", got, err)
+	}
 }

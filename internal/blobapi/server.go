@@ -216,6 +216,12 @@ func (c *call) storeErr(err error) {
 		azerr.Write(c.w, c.r, http.StatusNotModified, store.ErrNotModified.Code, "")
 		return
 	}
+	if errors.Is(err, store.ErrCorruptContent) {
+		// Real damage on the server's disk, logged by the store.
+		c.fail(http.StatusInternalServerError, "InternalError", "The blob's content is missing or damaged in the server's data directory; see the server log.")
+		c.s.log.Error("blobapi: damaged content", "err", err)
+		return
+	}
 	var se *store.Error
 	if !errors.As(err, &se) {
 		c.fail(http.StatusInternalServerError, "InternalError", "The server encountered an internal error. Please retry the request.")

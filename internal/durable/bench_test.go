@@ -14,9 +14,7 @@ import (
 // BenchmarkSmallPut measures 4 KiB Put Blob calls on a store with a data
 // directory, from 16 goroutines (group commit shares fsyncs between them).
 func BenchmarkSmallPut(b *testing.B) {
-	t := &testing.T{}
-	p := openPair(t, b.TempDir(), clock.NewManual(time.Now()), time.Hour)
-	defer p.close()
+	p := openPair(b, b.TempDir(), clock.NewManual(time.Now()), time.Hour)
 	if _, err := p.primary.CreateContainer("acct", "c", nil, ""); err != nil {
 		b.Fatal(err)
 	}

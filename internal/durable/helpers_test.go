@@ -21,7 +21,7 @@ type pair struct {
 	wg                 sync.WaitGroup
 }
 
-func openPair(t *testing.T, dir string, clk *clock.Manual, lag time.Duration) *pair {
+func openPair(t testing.TB, dir string, clk *clock.Manual, lag time.Duration) *pair {
 	t.Helper()
 	db, err := Open(dir, Options{})
 	if err != nil {
@@ -72,7 +72,7 @@ func (p *pair) close() {
 	_ = p.db.Close()
 }
 
-func (p *pair) waitIdle(t *testing.T) {
+func (p *pair) waitIdle(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
