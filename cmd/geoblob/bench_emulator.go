@@ -80,6 +80,7 @@ Figures on a shared machine are noisy: compare ratios within one run.`,
 				"azurite-list-max": func() { cfg.AzuriteListMax = flags.AzuriteListMax },
 				"lag":              func() { cfg.Lag = flags.Lag },
 				"settle":           func() { cfg.Settle = flags.Settle },
+				"geoblob-disk":     func() { cfg.GeoblobDisk = flags.GeoblobDisk },
 			} {
 				if set(name) {
 					apply()
@@ -98,8 +99,12 @@ Figures on a shared machine are noisy: compare ratios within one run.`,
 				return fmt.Errorf("finding the geoblob binary: %w", err)
 			}
 			cfg.Commands = emubench.Commands{
-				Geoblob: func(port int, lag time.Duration) *exec.Cmd {
-					return exec.Command(exe, "serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--lag", lag.String())
+				Geoblob: func(port int, lag time.Duration, dataDir string) *exec.Cmd {
+					args := []string{"serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--lag", lag.String()}
+					if dataDir != "" {
+						args = append(args, "--data-dir", dataDir)
+					}
+					return exec.Command(exe, args...)
 				},
 				Floor: func(port int, small, large int64) *exec.Cmd {
 					return exec.Command(self, "bench", "emulator", "floor-server", "--port", strconv.Itoa(port),
@@ -165,6 +170,7 @@ Figures on a shared machine are noisy: compare ratios within one run.`,
 	f.IntVar(&flags.Overwrites, "overwrites", flags.Overwrites, "overwrites of the large blob with the lag on (0 skips)")
 	f.DurationVar(&flags.Lag, "lag", flags.Lag, "geoblob's replication lag")
 	f.DurationVar(&flags.Settle, "settle", flags.Settle, "wait before reading RSS after each group of phases")
+	f.BoolVar(&flags.GeoblobDisk, "geoblob-disk", flags.GeoblobDisk, "also bench geoblob with --data-dir (in a temporary directory) as server geoblob-disk")
 	cmd.AddCommand(newFloorServerCmd())
 	return cmd
 }

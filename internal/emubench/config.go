@@ -18,9 +18,10 @@ const (
 
 // Server names used in reports.
 const (
-	Geoblob      = "geoblob"
-	AzuriteName  = "azurite"     // Azurite with disk persistence
-	AzuriteMemNm = "azurite-mem" // Azurite in memory
+	Geoblob      = "geoblob"      // geoblob serve, in memory
+	GeoblobDisk  = "geoblob-disk" // geoblob serve --data-dir in a temporary directory
+	AzuriteName  = "azurite"      // Azurite with disk persistence
+	AzuriteMemNm = "azurite-mem"  // Azurite in memory
 	Floor        = "floor"
 )
 
@@ -31,8 +32,9 @@ var ErrConfig = errors.New("emubench: invalid configuration")
 // the server must listen on, at 127.0.0.1.
 type Commands struct {
 	// Geoblob runs the geoblob emulator (`geoblob serve`) with the given
-	// replication lag, serving the development account.
-	Geoblob func(port int, lag time.Duration) *exec.Cmd
+	// replication lag, serving the development account; in memory when
+	// dataDir is empty, else with --data-dir dataDir.
+	Geoblob func(port int, lag time.Duration, dataDir string) *exec.Cmd
 	// Floor runs [ServeFloor] with the small and large payload sizes.
 	Floor func(port int, small, large int64) *exec.Cmd
 }
@@ -64,6 +66,9 @@ type Config struct {
 	Commands       Commands      `json:"-"`
 	Log            io.Writer     `json:"-"`               // progress; discarded when nil
 	Smoke          bool          `json:"smoke,omitempty"` // set by SmokeConfig
+	// GeoblobDisk also benches geoblob with a data directory (server
+	// GeoblobDisk), in a temporary directory removed afterwards.
+	GeoblobDisk bool `json:"geoblob_disk,omitempty"`
 }
 
 // DefaultConfig is the workload of issue 14, sized to finish in under five
@@ -95,6 +100,7 @@ func DefaultConfig() Config {
 		Azurite:        AzuriteDisk,
 		AzuriteDir:     DefaultAzuriteDir(),
 		StartTimeout:   60 * time.Second,
+		GeoblobDisk:    true,
 	}
 }
 
@@ -121,6 +127,7 @@ func SmokeConfig() Config {
 	c.Azurite = AzuriteOff
 	c.StartTimeout = 30 * time.Second
 	c.Smoke = true
+	c.GeoblobDisk = false
 	return c
 }
 

@@ -117,7 +117,7 @@ func (r *Report) serverResult(name string) *ServerResult {
 // serverNames lists the servers that ran, in table order.
 func (r *Report) serverNames() []string {
 	var names []string
-	for _, n := range []string{Geoblob, AzuriteName, AzuriteMemNm, Floor} {
+	for _, n := range []string{Geoblob, GeoblobDisk, AzuriteName, AzuriteMemNm, Floor} {
 		if r.serverResult(n) != nil {
 			names = append(names, n)
 		}

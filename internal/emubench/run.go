@@ -70,9 +70,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	if _, err := start(Geoblob, func(port int) (*exec.Cmd, func(), error) {
-		return cfg.Commands.Geoblob(port, cfg.Lag), nil, nil
+		return cfg.Commands.Geoblob(port, cfg.Lag, ""), nil, nil
 	}); err != nil {
 		return nil, err
+	}
+	if cfg.GeoblobDisk {
+		if _, err := start(GeoblobDisk, func(port int) (*exec.Cmd, func(), error) {
+			dir, err := os.MkdirTemp("", "geoblob-bench-data-")
+			if err != nil {
+				return nil, nil, fmt.Errorf("emubench: geoblob data dir: %w", err)
+			}
+			return cfg.Commands.Geoblob(port, cfg.Lag, dir), func() { _ = os.RemoveAll(dir) }, nil
+		}); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Azurite != AzuriteOff {
 		az, err := EnsureAzurite(ctx, cfg.AzuriteDir, AzuriteVersion, logw)

@@ -39,7 +39,7 @@ func child(role, arg string) int {
 	switch role {
 	case "geoblob":
 		lag, _ := time.ParseDuration(f[1])
-		emu, err := emulator.Start(ctx, emulator.Options{Port: port, NoSecondaryListener: true, Lag: lag})
+		emu, err := emulator.Start(ctx, emulator.Options{Port: port, NoSecondaryListener: true, Lag: lag, DataDir: f[2]})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -67,9 +67,10 @@ func selfCmd(role, arg string) *exec.Cmd {
 
 func smokeConfig() emubench.Config {
 	cfg := emubench.SmokeConfig()
+	cfg.GeoblobDisk = true // the harness's data-dir server is tested too
 	cfg.Commands = emubench.Commands{
-		Geoblob: func(port int, lag time.Duration) *exec.Cmd {
-			return selfCmd("geoblob", fmt.Sprintf("%d,%s", port, lag))
+		Geoblob: func(port int, lag time.Duration, dataDir string) *exec.Cmd {
+			return selfCmd("geoblob", fmt.Sprintf("%d,%s,%s", port, lag, dataDir))
 		},
 		Floor: func(port int, small, large int64) *exec.Cmd {
 			return selfCmd("floor", fmt.Sprintf("%d,%d,%d", port, small, large))
@@ -91,8 +92,8 @@ func TestRunSmoke(t *testing.T) {
 		ops, items int
 		servers    []string
 	}
-	both := []string{emubench.Geoblob, emubench.Floor}
-	geo := []string{emubench.Geoblob}
+	both := []string{emubench.Geoblob, emubench.GeoblobDisk, emubench.Floor}
+	geo := []string{emubench.Geoblob, emubench.GeoblobDisk}
 	wants := map[string]want{}
 	for _, c := range cfg.Clients {
 		wants[fmt.Sprintf("small-get-c%d", c)] = want{cfg.SmallMaxOps, 0, both}
@@ -149,8 +150,8 @@ func TestRunSmoke(t *testing.T) {
 			}
 		}
 	}
-	if len(rep.Verdicts) != 11 {
-		t.Errorf("%d verdicts, want 11", len(rep.Verdicts))
+	if len(rep.Verdicts) != 13 {
+		t.Errorf("%d verdicts, want 13", len(rep.Verdicts))
 	}
 	for _, v := range rep.Verdicts {
 		if v.Status != emubench.Pass && v.Status != emubench.Fail && v.Status != emubench.NA {

@@ -17,6 +17,7 @@ func reportWith(servers []ServerResult, phases []PhaseResult) *Report {
 func TestVerdicts(t *testing.T) {
 	servers := []ServerResult{
 		{Name: Geoblob, StartupMS: 50, RSSAfter: map[string]float64{"small": 20, "overwrite": 40}},
+		{Name: GeoblobDisk, StartupMS: 60, RSSAfter: map[string]float64{"small": 15, "overwrite": 30}},
 		{Name: AzuriteName, StartupMS: 1000, RSSAfter: map[string]float64{"small": 200, "overwrite": 200}},
 		{Name: AzuriteMemNm, StartupMS: 900, RSSAfter: map[string]float64{"small": 300, "overwrite": 400}},
 		{Name: Floor, StartupMS: 40, RSSAfter: map[string]float64{"small": 10, "overwrite": 12}},
@@ -35,6 +36,7 @@ func TestVerdicts(t *testing.T) {
 		ph("download-raw", Geoblob, 0.01, 0, 0.5, 0, 0), // too few ticks
 		ph("download-raw", AzuriteName, 1, 0, 7, 0, 0),
 		ph("overwrite", Geoblob, 1, 0, 1, 0, 500),
+		ph("overwrite", GeoblobDisk, 1, 0, 1, 0, 100),
 		ph("overwrite", AzuriteName, 1, 0, 1, 0, 160),
 		ph("list-delim-100000", Geoblob, 0.5, 1.1, 0, 0, 0),
 		ph("list-flat-10000", Geoblob, 1, 100, 0, 0, 0),
@@ -51,8 +53,10 @@ func TestVerdicts(t *testing.T) {
 		{NA, 0},
 		{Pass, 12},
 		{Pass, 40.0 / 200},
+		{Pass, 30.0 / 200},
 		{Pass, 40.0 / 400},
 		{Fail, 500.0 / 160},
+		{Pass, 100.0 / 160},
 		{Pass, 0.05},
 		{Pass, 1.1},
 		{Fail, 2},
