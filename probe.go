@@ -41,6 +41,7 @@ func (r *Router) startProber() {
 // want. Close always returns nil.
 func (r *Router) Close() error {
 	r.closed.Store(true)
+	r.endLife() // wakes the background loops, which end at once
 	return nil
 }
 
@@ -58,7 +59,12 @@ func (r *Router) probeLoop() {
 	every := r.cfg.ProbeInterval
 	t := time.NewTimer(every / 4)
 	defer t.Stop()
-	for range t.C {
+	for {
+		select {
+		case <-r.life.Done():
+			return
+		case <-t.C:
+		}
 		if !r.br.PrimaryDown() || r.closed.Load() {
 			return
 		}
@@ -85,7 +91,7 @@ func (r *Router) probeLoop() {
 func (r *Router) sendBackgroundProbe(gen uint64) {
 	svc := r.probeSvc.Load()
 	ticket := &probeTicket{gen: gen}
-	ctx := context.WithValue(context.Background(), backgroundProbeKey{}, ticket)
+	ctx := context.WithValue(r.life, backgroundProbeKey{}, ticket)
 	ctx = policy.WithRetryOptions(ctx, policy.RetryOptions{MaxRetries: -1})
 	ctx, cancel := context.WithTimeout(ctx, max(r.bound(), maxAttemptTimeout)+time.Second)
 	defer cancel()

@@ -41,7 +41,10 @@ type Router struct {
 	probeSvc           atomic.Pointer[service.Client]
 	prober             atomic.Bool
 	closed             atomic.Bool
-	lastRead           atomic.Int64 // unix nanos of the last read the secondary served
+	// life ends (Close cancels it) the background loops and their checks.
+	life     context.Context
+	endLife  context.CancelFunc
+	lastRead atomic.Int64 // unix nanos of the last read the secondary served
 	// bothSince is when the current double outage was first seen (unix
 	// nanos), 0 while a location serves reads.
 	bothSince atomic.Int64
@@ -82,6 +85,7 @@ func NewRouter(primaryURL string, cfg *Config) (*Router, error) {
 		return nil, err
 	}
 	r := &Router{cfg: cfg.resolved()}
+	r.life, r.endLife = context.WithCancel(context.Background())
 	p, _, err := parseEndpoint(primaryURL)
 	if err != nil {
 		return nil, err

@@ -309,7 +309,12 @@ func (r *Router) secondaryLoop() {
 	poll := r.cfg.SecondaryRecheck / 4
 	t := time.NewTimer(poll)
 	defer t.Stop()
-	for range t.C {
+	for {
+		select {
+		case <-r.life.Done():
+			return
+		case <-t.C:
+		}
 		if !s.down.Load() || r.closed.Load() {
 			return
 		}
@@ -321,7 +326,7 @@ func (r *Router) secondaryLoop() {
 		due := !now.Before(s.next)
 		s.mu.Unlock()
 		if due {
-			ctx, cancel := context.WithTimeout(context.Background(), maxStatsWait)
+			ctx, cancel := context.WithTimeout(r.life, maxStatsWait)
 			err := r.checkSecondary(ctx, true)
 			cancel()
 			if err != nil {

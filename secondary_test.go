@@ -1,8 +1,10 @@
 package geoblob_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -443,4 +445,48 @@ func TestRecoveryPointNeverCached(t *testing.T) {
 	if s, err := r.Staleness(ctx); err != nil || !s.LastSyncTime.Equal(testenv.Epoch) {
 		t.Fatalf("Staleness falls back on the cached statistics: %+v %v", s, err)
 	}
+}
+
+// TestCloseEndsSecondaryCheck: Close ends the background check of a
+// secondary marked down at once, not at its next poll (a goroutine that
+// outlived Close failed goleak in the soak).
+func TestCloseEndsSecondaryCheck(t *testing.T) {
+	cfg := geoblob.DefaultConfig()
+	cfg.SecondaryRecheck = time.Hour // the loop would sleep 15 minutes between polls
+	e := newEnv(t, emulator.Options{}, cfg)
+	e.put(t, "b", []byte("x"))
+	if err := e.emu.Replication().SetStatus(emulator.StatusUnavailable); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.router.Staleness(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ss := e.router.SecondaryState(); !ss.Down {
+		t.Fatalf("secondary state %+v, want down", ss)
+	}
+	const loop = "geoblob.(*Router).secondaryLoop"
+	if !awaitGoroutine(loop, true) {
+		t.Fatal("no background check runs while the secondary is down")
+	}
+	if err := e.router.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !awaitGoroutine(loop, false) {
+		t.Fatal("the background check outlived Close")
+	}
+}
+
+// awaitGoroutine reports whether a goroutine running fn comes to exist
+// (want) or to be gone (!want) within a bounded number of looks, as goleak
+// does: a goroutine's start and end are observable only this way.
+func awaitGoroutine(fn string, want bool) bool {
+	buf := make([]byte, 1<<20)
+	for i := range 100 {
+		n := runtime.Stack(buf, true)
+		if bytes.Contains(buf[:n], []byte(fn)) == want {
+			return true
+		}
+		time.Sleep(time.Duration(i) * time.Millisecond)
+	}
+	return false
 }
