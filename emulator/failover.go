@@ -333,7 +333,7 @@ func (r *roles) unplanned(ctx context.Context) (FailoverReport, error) {
 		DropLogs:   []string{durable.LogName(r.ids[from])},
 		DropStores: []string{r.ids[from]},
 		Positions:  map[string]durable.Position{r.ids[to]: position(oldP)},
-		Rebind:     map[*durable.Journal]string{r.journals[to]: ""},
+		Rebind:     map[*durable.Journal]string{r.journals[to]: "", r.journals[from]: ""},
 	}); err != nil {
 		// The secondary stopped applying (Abandon): the account cannot go
 		// back; the data directory has failed and refuses every write.

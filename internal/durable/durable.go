@@ -322,7 +322,7 @@ func LogName(primary string) string { return "log:" + primary }
 type Journal struct {
 	db     *DB
 	bucket []byte
-	log    []byte // the replication log this instance appends to (primary) or consumes (secondary); nil for none
+	log    []byte // the replication log this instance appends to (primary) or consumes (secondary); nil for none; only the writer goroutine reads or changes it (ChangeRoles)
 }
 
 // Journal returns the journal of store instance id. replLog names the
