@@ -10,6 +10,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
 	"github.com/geoblob/geoblob/emulator"
+	"github.com/geoblob/geoblob/internal/durable"
+	"github.com/geoblob/geoblob/internal/store"
 )
 
 // dirRig is an emulator on a data directory that a test restarts: Close,
@@ -149,6 +151,12 @@ func TestUnplannedFailoverSurvivesRestart(t *testing.T) {
 	if info, err := r.prim.ServiceClient().GetAccountInfo(ctx, nil); err != nil || string(*info.SKUName) != "Standard_LRS" {
 		t.Fatalf("account info after restart: %v %v", info.SKUName, err)
 	}
+	// The lost write's content file was named only by the discarded copy
+	// and the lost writes' log, both gone: it is garbage now.
+	collect(t, r.emu)
+	if n := countContentFiles(t, r.dir); n != 1 {
+		t.Fatalf("%d content files after the restart, want 1 (kept)", n)
+	}
 	r.put("lrs", "written while LRS")
 
 	// Enable, then restart mid-bootstrap.
@@ -210,4 +218,77 @@ func TestSecondaryDownSurvivesRestart(t *testing.T) {
 	r.clk.Advance(time.Minute)
 	waitReplicated(t, r.emu)
 	r.want("secondary once back", r.sec, map[string]string{"held": "while down"})
+}
+
+// TestHalfBuiltSecondaryDiscarded: a secondary that Enable was building
+// when the process died (its store written, the role change not) is
+// discarded at the next start: the account is still LRS, and the
+// secondary built by the next Enable holds the primary's data only.
+func TestHalfBuiltSecondaryDiscarded(t *testing.T) {
+	r := newDirRig(t, emulator.Options{BootstrapDuration: -1})
+	ctx := ctxT(t)
+	if _, err := r.prim.CreateContainer(ctx, "ccc", nil); err != nil {
+		t.Fatal(err)
+	}
+	r.put("kept", "on both")
+	waitReplicated(t, r.emu)
+	if _, err := r.emu.Failover(ctx, emulator.Unplanned); err != nil {
+		t.Fatal(err)
+	}
+	lrs := r.emu.RoleState()
+	if err := r.emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// What a crash in the middle of Enable leaves: the new instance's
+	// records, no roles naming it.
+	db, err := durable.Open(r.dir, durable.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := db.NewStoreID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles, err := db.Roles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := store.New(store.Options{Journal: db.Journal(id, durable.LogName(roles.Primary)), Files: db.Files()})
+	half.Apply(store.Change{Time: r.clk.Now(), Kind: store.PutContainer, Account: r.emu.AccountName(), Container: "junk", Props: &store.Container{Name: "junk"}})
+	if err := half.Failed(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	r.emu = nil
+	r.restart()
+	r.roles("after the crash", lrs)
+	if err := r.emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = durable.Open(r.dir, durable.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	left := store.New(store.Options{Journal: db.Journal(id, ""), Files: db.Files()})
+	if _, err := db.Load(id, left); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(left.ListContainers(r.emu.AccountName(), store.ListOptions{}).Containers); n != 0 {
+		t.Fatalf("the half-built store %s is still on disk with %d containers", id, n)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.emu = nil
+	r.restart()
+	if err := r.emu.Replication().Enable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.restart()
+	r.want("new secondary", r.sec, map[string]string{"kept": "on both"})
+	if _, err := r.sec.ServiceClient().NewContainerClient("junk").GetProperties(ctx, nil); !bloberror.HasCode(err, bloberror.ContainerNotFound) {
+		t.Fatalf("the half-built secondary's container: %v", err)
+	}
 }
