@@ -83,4 +83,11 @@
 // once, under the lock) or refuses it with a one-line message naming the
 // build to use; a directory of a newer format, or one without a FORMAT
 // stamp that is not empty, is refused and never modified.
+//
+// Durable role changes kept format 1: the roles record gained an optional
+// caller state, and a directory written before has none (the emulator
+// then starts with its first roles, as it always did). A build from before
+// them ignores that state, so it would lose a bootstrap deadline or a
+// secondary marked down, and it refuses a directory left locally redundant
+// (no secondary in the roles record) as damaged.
 package durable
