@@ -292,3 +292,32 @@ func TestHalfBuiltSecondaryDiscarded(t *testing.T) {
 		t.Fatalf("the half-built secondary's container: %v", err)
 	}
 }
+
+// TestBootstrapEndsWhileStopped: a bootstrap whose deadline passed while
+// the server was stopped ends at the start, and the secondary goes live.
+func TestBootstrapEndsWhileStopped(t *testing.T) {
+	r := newDirRig(t, emulator.Options{BootstrapDuration: 10 * time.Minute})
+	ctx := ctxT(t)
+	if _, err := r.prim.CreateContainer(ctx, "ccc", nil); err != nil {
+		t.Fatal(err)
+	}
+	r.put("kept", "on both")
+	waitReplicated(t, r.emu)
+	if _, err := r.emu.Failover(ctx, emulator.Unplanned); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.emu.Replication().Enable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.clk.Advance(11 * time.Minute)
+	r.emu = nil
+	r.restart()
+	if err := r.emu.Replication().WaitLive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.roles("live at the start", emulator.RoleState{Epoch: 4, Primary: emulator.CopyB, GeoRedundant: true})
+	r.want("secondary", r.sec, map[string]string{"kept": "on both"})
+}
