@@ -159,12 +159,14 @@ type Options struct {
 	// x-ms-archive-status rehydrate-pending-to-<tier> and cannot be read.
 	RehydrateDelay time.Duration
 	// DataDir, when set, keeps every container, blob, uncommitted block,
-	// lease, service property and the secondary's replica with its
-	// replication position in that directory (package internal/durable
-	// describes the format and its guarantees): a write is acknowledged
-	// only once it is durable, blob bytes live in files rather than
-	// memory, and a later emulator on the same directory resumes where
-	// this one stopped. The directory is locked while the emulator runs.
+	// lease, service property, the secondary's replica with its
+	// replication position, and the roles that failovers and
+	// Replication().Enable leave (RoleState) in that directory (package
+	// internal/durable describes the format and its guarantees): a write
+	// is acknowledged only once it is durable, blob bytes live in files
+	// rather than memory, and a later emulator on the same directory
+	// resumes where this one stopped. The directory is locked while the
+	// emulator runs.
 	// Empty keeps everything in memory.
 	DataDir string
 
