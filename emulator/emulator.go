@@ -166,12 +166,14 @@ type Options struct {
 	// x-ms-archive-status rehydrate-pending-to-<tier> and cannot be read.
 	RehydrateDelay time.Duration
 	// DataDir, when set, keeps every container, blob, uncommitted block,
-	// lease, service property and the secondary's replica with its
-	// replication position in that directory (package internal/durable
-	// describes the format and its guarantees): a write is acknowledged
-	// only once it is durable, blob bytes live in files rather than
-	// memory, and a later emulator on the same directory resumes where
-	// this one stopped. The directory is locked while the emulator runs.
+	// lease, service property, the secondary's replica with its
+	// replication position, and the roles that failovers and
+	// Replication().Enable leave (RoleState) in that directory (package
+	// internal/durable describes the format and its guarantees): a write
+	// is acknowledged only once it is durable, blob bytes live in files
+	// rather than memory, and a later emulator on the same directory
+	// resumes where this one stopped. The directory is locked while the
+	// emulator runs.
 	// Empty keeps everything in memory.
 	DataDir string
 
@@ -332,7 +334,8 @@ type Emulator struct {
 	obs       observer           // metrics and dashboard (observe.go)
 	limiter   *connlimit.Limiter // nil when MaxConns is negative
 
-	db *durable.DB // nil without a data directory
+	db   *durable.DB // nil without a data directory
+	boot *bootRoles  // the roles restored from the data directory, for newRoles
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -407,6 +410,7 @@ func New(opts Options) (*Emulator, error) {
 	})
 	// Before observe: the dashboard reads the replication state at once.
 	e.roles = newRoles(e, e.primary, e.secondary, since, pending)
+	e.boot = nil
 	ctl := control.NewHandler(control.Config{
 		Faults:      e.faults,
 		Replication: replicationControl{e},
@@ -436,35 +440,6 @@ func New(opts Options) (*Emulator, error) {
 		}()
 	}
 	return e, nil
-}
-
-// openDataDir opens Options.DataDir and restores both copies from it
-// (e.primary and e.secondary), returning the changes the secondary has
-// still to apply and the LastSyncTime to resume from.
-func (e *Emulator) openDataDir() ([]store.Change, time.Time, error) {
-	db, err := durable.Open(e.opts.DataDir, durable.Options{Logger: e.log})
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	roles, err := db.Roles()
-	if err == nil {
-		replLog := durable.LogName(roles.Primary)
-		e.primary = e.newCopy(db.Journal(roles.Primary, replLog), db.Files())
-		e.secondary = e.newCopy(db.Journal(roles.Secondary, replLog), db.Files())
-		var spos durable.Position
-		if _, err = db.Load(roles.Primary, e.primary); err == nil {
-			spos, err = db.Load(roles.Secondary, e.secondary)
-		}
-		if err == nil {
-			var pending []store.Change
-			if pending, err = db.PendingLog(replLog, spos.Seq); err == nil {
-				e.db = db
-				return pending, durable.ResumeLastSyncTime(spos, pending), nil
-			}
-		}
-	}
-	_ = db.Close()
-	return nil, time.Time{}, err
 }
 
 // GCInterval is how often an emulator with a data directory removes

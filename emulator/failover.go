@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/geoblob/geoblob/internal/durable"
 	"github.com/geoblob/geoblob/internal/replica"
 	"github.com/geoblob/geoblob/internal/store"
 )
@@ -148,9 +149,6 @@ func (e *Emulator) Failover(ctx context.Context, typ FailoverType, opts ...Failo
 	for _, f := range opts {
 		f(&o)
 	}
-	if e.db != nil {
-		return FailoverReport{}, fmt.Errorf("%w: %w", ErrFailoverRefused, ErrDataDirFailover)
-	}
 	switch typ {
 	case Planned:
 		return e.roles.planned(ctx, o)
@@ -279,10 +277,23 @@ func (r *roles) planned(ctx context.Context, o failoverOpts) (FailoverReport, er
 	}
 	from, to := r.state.Primary, otherCopy(r.state.Primary)
 	oldP, newP := r.copies[from], r.copies[to]
+	st := r.state
+	st.Primary = to
+	st.Epoch++
+	// The old primary's log is empty after the catch-up; the new primary
+	// feeds its own, which the old one consumes.
+	newLog := durable.LogName(r.ids[to])
+	if err := r.persist(st, r.ids, durable.RoleChange{
+		DropLogs:  []string{durable.LogName(r.ids[from])},
+		Positions: map[string]durable.Position{r.ids[to]: position(oldP)},
+		Rebind:    map[*durable.Journal]string{r.journals[to]: newLog, r.journals[from]: newLog},
+	}); err != nil {
+		r.publish(v.repl, false, false)
+		return FailoverReport{}, fmt.Errorf("%w: %w", ErrFailoverRefused, err)
+	}
 	newP.ContinueAfter(oldP.CommitPoint())
 	repl := r.newReplicator(oldP, newP, recovery)
-	r.state.Primary = to
-	r.state.Epoch++
+	r.state = st
 	r.publish(repl, false, false)
 	r.run(repl)
 	rep := FailoverReport{Type: Planned.String(), At: r.e.opts.Clock.Now().UTC(), From: from, To: to, Epoch: r.state.Epoch,
@@ -310,11 +321,31 @@ func (r *roles) unplanned(ctx context.Context) (FailoverReport, error) {
 	lost, recovery := v.repl.Abandon()
 	from, to := r.state.Primary, otherCopy(r.state.Primary)
 	oldP, newP := r.copies[from], r.copies[to]
+	st := r.state
+	st.Primary = to
+	st.GeoRedundant = false
+	st.Epoch++
+	// The lost writes' log and the failed region's copy are gone on disk
+	// too; the new primary feeds no log until a secondary is back.
+	ids := cloneIDs(r.ids)
+	delete(ids, from)
+	if err := r.persist(st, ids, durable.RoleChange{
+		DropLogs:   []string{durable.LogName(r.ids[from])},
+		DropStores: []string{r.ids[from]},
+		Positions:  map[string]durable.Position{r.ids[to]: position(oldP)},
+		Rebind:     map[*durable.Journal]string{r.journals[to]: "", r.journals[from]: ""},
+	}); err != nil {
+		// The secondary stopped applying (Abandon): the account cannot go
+		// back; the data directory has failed and refuses every write.
+		r.e.log.Error("unplanned failover: the data directory did not record it", "err", err)
+	}
 	newP.ContinueAfter(oldP.CommitPoint())
 	delete(r.copies, from) // the failed region's copy is gone
-	r.state.Primary = to
-	r.state.GeoRedundant = false
-	r.state.Epoch++
+	if r.ids != nil {
+		r.ids = ids
+		delete(r.journals, from)
+	}
+	r.state = st
 	r.publish(nil, false, false)
 	r.run(nil)
 	rep := FailoverReport{Type: Unplanned.String(), At: r.e.opts.Clock.Now().UTC(), From: from, To: to, Epoch: r.state.Epoch,
@@ -342,12 +373,25 @@ func (r *roles) enable(ctx context.Context) error {
 	if r.state.GeoRedundant {
 		return ErrAlreadyGeoRedundant
 	}
-	if r.e.db != nil {
-		return ErrDataDirFailover
-	}
 	p := r.copies[r.state.Primary]
 	id := otherCopy(r.state.Primary)
-	ns := r.e.newCopy(nil, nil) // refused with a data directory: see Failover
+	// With a data directory the new secondary is a new store instance,
+	// written as the snapshot is taken; it counts only once the roles
+	// record names it (a crash before leaves garbage, removed at start).
+	var ns *store.Store
+	var nj *durable.Journal
+	var nid, plog string
+	if db := r.e.db; db != nil {
+		var err error
+		if nid, err = db.NewStoreID(); err != nil {
+			return fmt.Errorf("emulator: enable geo-redundancy: %w", err)
+		}
+		plog = durable.LogName(r.ids[r.state.Primary])
+		nj = db.Journal(nid, plog)
+		ns = r.e.newCopy(nj, db.Files())
+	} else {
+		ns = r.e.newCopy(nil, nil)
+	}
 	if err := snapshot(ctx, ns, p, r.e.accountNames(), r.e.opts.Clock.Now().UTC()); err != nil {
 		return fmt.Errorf("emulator: enable geo-redundancy: %w", err)
 	}
@@ -359,31 +403,54 @@ func (r *roles) enable(ctx context.Context) error {
 	case d < 0:
 		d = 0
 	}
+	st := r.state
+	st.GeoRedundant = true
+	st.Epoch++
+	if d > 0 {
+		st.BootstrapUntil = r.e.opts.Clock.Now().UTC().Add(d)
+	}
+	ids := cloneIDs(r.ids)
+	if nj != nil {
+		ids[id] = nid
+		if err := r.persist(st, ids, durable.RoleChange{
+			DropLogs: []string{plog},
+			Rebind:   map[*durable.Journal]string{r.journals[r.state.Primary]: plog},
+		}); err != nil {
+			return fmt.Errorf("emulator: enable geo-redundancy: %w", err)
+		}
+		r.ids = ids
+		r.journals[id] = nj
+	}
 	r.copies[id] = ns
-	r.state.GeoRedundant = true
-	r.state.Epoch++
+	r.state = st
 	if d > 0 {
 		repl.Hold()
 		_ = repl.SetStatus(replica.Bootstrap)
-		r.state.BootstrapUntil = r.e.opts.Clock.Now().UTC().Add(d)
-		done := r.e.opts.Clock.After(d)
-		if r.ctx != nil {
-			ctx := r.ctx
-			r.e.wg.Add(1)
-			go func() {
-				defer r.e.wg.Done()
-				select {
-				case <-done:
-					r.goLive(repl)
-				case <-ctx.Done():
-				}
-			}()
-		}
+		r.armBootstrap(repl, d)
 	}
 	r.publish(repl, false, false)
 	r.run(repl)
 	r.e.log.Info("geo-redundancy enabled", "secondary", id, "bootstrap", d, "epoch", r.state.Epoch)
 	return nil
+}
+
+// armBootstrap ends the bootstrap of repl after d on the emulator clock.
+// Callers hold r.mu.
+func (r *roles) armBootstrap(repl *replica.Replicator, d time.Duration) {
+	if r.ctx == nil {
+		return
+	}
+	done := r.e.opts.Clock.After(d)
+	ctx := r.ctx
+	r.e.wg.Add(1)
+	go func() {
+		defer r.e.wg.Done()
+		select {
+		case <-done:
+			r.goLive(repl)
+		case <-ctx.Done():
+		}
+	}()
 }
 
 // goLive ends the bootstrap of repl, if it is still the current one.
@@ -393,8 +460,14 @@ func (r *roles) goLive(repl *replica.Replicator) {
 	if r.v.Load().repl != repl || r.state.BootstrapUntil.IsZero() {
 		return
 	}
-	r.state.BootstrapUntil = time.Time{}
-	r.state.Epoch++
+	st := r.state
+	st.BootstrapUntil = time.Time{}
+	st.Epoch++
+	if err := r.persistState(st); err != nil {
+		// The data directory has failed: it refuses every write anyway.
+		r.e.log.Error("new secondary live: the data directory did not record it", "err", err)
+	}
+	r.state = st
 	if r.state.SecondaryDown {
 		_ = repl.SetStatus(replica.Unavailable)
 	} else {
@@ -416,8 +489,13 @@ func (r *roles) setSecondaryDown(down bool) error {
 	if r.state.SecondaryDown == down {
 		return nil
 	}
-	r.state.SecondaryDown = down
-	r.state.Epoch++
+	st := r.state
+	st.SecondaryDown = down
+	st.Epoch++
+	if err := r.persistState(st); err != nil {
+		return err
+	}
+	r.state = st
 	bootstrapping := !r.state.BootstrapUntil.IsZero()
 	switch {
 	case down:
@@ -445,11 +523,25 @@ func (r *roles) setModel(m replica.LagModel) {
 }
 
 // snapshot copies every container, blob and service document of src into
-// dst as changes stamped at. Callers keep writes off src meanwhile.
+// dst as changes stamped at. Callers keep writes off src meanwhile. With a
+// journal, dst has them all durable when it returns (changes applied in
+// order become durable in order, so the last wait covers them all).
 func snapshot(ctx context.Context, dst, src *store.Store, accounts []string, at time.Time) error {
+	var wait func() error
+	apply := func(c store.Change) { wait = dst.ApplyAsync(c) }
+	if err := snapshotInto(ctx, apply, src, accounts, at); err != nil {
+		return err
+	}
+	if wait != nil {
+		return wait()
+	}
+	return nil
+}
+
+func snapshotInto(ctx context.Context, apply func(store.Change), src *store.Store, accounts []string, at time.Time) error {
 	for _, acct := range accounts {
 		if doc := src.ServiceProperties(acct); doc != nil {
-			dst.Apply(store.Change{Time: at, Kind: store.SetServiceProperties, Account: acct, Service: doc})
+			apply(store.Change{Time: at, Kind: store.SetServiceProperties, Account: acct, Service: doc})
 		}
 		marker := ""
 		for {
@@ -458,8 +550,8 @@ func snapshot(ctx context.Context, dst, src *store.Store, accounts []string, at 
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				dst.Apply(store.Change{Time: at, Kind: store.PutContainer, Account: acct, Container: c.Name, Props: c})
-				if err := snapshotBlobs(dst, src, acct, c.Name, at); err != nil {
+				apply(store.Change{Time: at, Kind: store.PutContainer, Account: acct, Container: c.Name, Props: c})
+				if err := snapshotBlobs(apply, src, acct, c.Name, at); err != nil {
 					return err
 				}
 			}
@@ -471,7 +563,7 @@ func snapshot(ctx context.Context, dst, src *store.Store, accounts []string, at 
 	return nil
 }
 
-func snapshotBlobs(dst, src *store.Store, acct, container string, at time.Time) error {
+func snapshotBlobs(apply func(store.Change), src *store.Store, acct, container string, at time.Time) error {
 	marker := ""
 	for {
 		page, err := src.ListBlobs(acct, container, store.ListOptions{Marker: marker})
@@ -479,7 +571,7 @@ func snapshotBlobs(dst, src *store.Store, acct, container string, at time.Time) 
 			return fmt.Errorf("list %s/%s: %w", acct, container, err)
 		}
 		for _, b := range page.Blobs {
-			dst.Apply(store.Change{Time: at, Kind: store.PutBlob, Account: acct, Container: container, BlobName: b.Name, Blob: b})
+			apply(store.Change{Time: at, Kind: store.PutBlob, Account: acct, Container: container, BlobName: b.Name, Blob: b})
 		}
 		if marker = page.NextMarker; marker == "" {
 			return nil

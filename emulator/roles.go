@@ -14,6 +14,7 @@ import (
 
 	"github.com/geoblob/geoblob/fault"
 	"github.com/geoblob/geoblob/internal/azerr"
+	"github.com/geoblob/geoblob/internal/durable"
 	"github.com/geoblob/geoblob/internal/location"
 	"github.com/geoblob/geoblob/internal/replica"
 	"github.com/geoblob/geoblob/internal/store"
@@ -76,10 +77,6 @@ var (
 	// ErrAlreadyGeoRedundant is returned by Enable when the account
 	// already has a secondary.
 	ErrAlreadyGeoRedundant = errors.New("emulator: the account is already geo-redundant")
-	// ErrDataDirFailover is returned by Failover and Enable on an emulator
-	// with a data directory: the role changes are not yet durable there,
-	// so they are refused rather than lost at the next restart.
-	ErrDataDirFailover = errors.New("emulator: failover is not yet supported with a data directory")
 )
 
 // view is an immutable snapshot of the roles, read by every request.
@@ -106,6 +103,8 @@ type roles struct {
 	mu       sync.Mutex // serializes role changes; held after gate, never before
 	state    RoleState
 	copies   map[string]*store.Store
+	ids      map[string]string           // with a data directory: each copy's store instance id
+	journals map[string]*durable.Journal // with a data directory: each copy's journal
 	model    replica.LagModel
 	ctx      context.Context // the emulator's lifetime, from start
 	stopRepl context.CancelFunc
@@ -115,12 +114,30 @@ type roles struct {
 // newRoles starts with a as the primary and b as its secondary. since and
 // pending resume replication from a data directory: the LastSyncTime b
 // had reached and the changes of a it has still to apply.
+//
+// With a data directory, e.boot holds the roles restored from it instead:
+// which copy is primary, whether there is a secondary, and whether it is
+// bootstrapping or down.
 func newRoles(e *Emulator, a, b *store.Store, since time.Time, pending []store.Change) *roles {
 	r := &roles{e: e, copies: map[string]*store.Store{CopyA: a, CopyB: b}, model: e.opts.LagModel,
 		state: RoleState{Epoch: 1, Primary: CopyA, GeoRedundant: true}}
-	repl := r.newReplicator(b, a, since)
-	for _, c := range pending {
-		repl.Enqueue(c)
+	if bt := e.boot; bt != nil {
+		r.state, r.copies, r.ids, r.journals = bt.state, bt.copies, bt.ids, bt.journals
+	}
+	var repl *replica.Replicator
+	if r.state.GeoRedundant {
+		repl = r.newReplicator(r.copies[otherCopy(r.state.Primary)], r.copies[r.state.Primary], since)
+		for _, c := range pending {
+			repl.Enqueue(c)
+		}
+		switch {
+		case r.state.SecondaryDown:
+			repl.Hold()
+			_ = repl.SetStatus(replica.Unavailable)
+		case !r.state.BootstrapUntil.IsZero():
+			repl.Hold()
+			_ = repl.SetStatus(replica.Bootstrap)
+		}
 	}
 	r.publish(repl, false, false)
 	return r
@@ -153,7 +170,12 @@ func (r *roles) start(ctx context.Context) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ctx = ctx
-	r.run(r.v.Load().repl)
+	repl := r.v.Load().repl
+	r.run(repl)
+	if until := r.state.BootstrapUntil; repl != nil && !until.IsZero() {
+		// Restored mid-bootstrap: it ends when it would have.
+		r.armBootstrap(repl, until.Sub(r.e.opts.Clock.Now()))
+	}
 }
 
 // run starts repl in place of the running replicator. Callers hold r.mu.

@@ -11,11 +11,22 @@
 //	                written once, never modified, named by a random id
 //
 // meta.db holds one bucket per store instance ("store:ID"), so that the
-// primary and the secondary are independent on disk and a failover can
-// swap their roles by rewriting the small "roles" record alone; and one
-// bucket per replication link ("log:PRIMARY"), the pending replication
-// log: every change the primary committed and the secondary has not yet
-// applied. Records are JSON of the store's own types (store.Blob,
+// primary and the secondary are independent on disk; one bucket per
+// replication link ("log:PRIMARY"), the pending replication log: every
+// change the primary committed and the secondary has not yet applied; and
+// the "roles" record, which names the primary and the secondary instance
+// (none while the account is locally redundant) and carries the caller's
+// own state of the roles (the emulator's epoch, copy names, bootstrap
+// deadline, secondary down).
+//
+// A role change (ChangeRoles) is one transaction, queued behind every
+// record submitted before it: it rewrites the roles record, drops the
+// logs and store instances the change ends (the drained log of a planned
+// failover; the lost writes and the discarded copy of an unplanned one),
+// and rebinds journals to their new log. A crash leaves the directory
+// either before or after it. A secondary built by enabling geo-redundancy
+// is written to a new instance before the change that names it; if the
+// process dies first, DropUnused removes it at the next start. Records are JSON of the store's own types (store.Blob,
 // store.Container, store.Change), encoded generically, so a field added to
 // them is persisted without a change here; a Content is encoded as its list
 // of extents of content files.
@@ -72,4 +83,11 @@
 // once, under the lock) or refuses it with a one-line message naming the
 // build to use; a directory of a newer format, or one without a FORMAT
 // stamp that is not empty, is refused and never modified.
+//
+// Durable role changes kept format 1: the roles record gained an optional
+// caller state, and a directory written before has none (the emulator
+// then starts with its first roles, as it always did). A build from before
+// them ignores that state, so it would lose a bootstrap deadline or a
+// secondary marked down, and it refuses a directory left locally redundant
+// (no secondary in the roles record) as damaged.
 package durable

@@ -84,11 +84,12 @@ func (db *DB) Stats() Stats {
 }
 
 type request struct {
-	j    *Journal
-	rec  store.Record
-	done func(error)
-	err  error
-	ch   chan struct{}
+	j     *Journal
+	rec   store.Record
+	roles *RoleChange // a role change instead of a record
+	done  func(error)
+	err   error
+	ch    chan struct{}
 }
 
 // Open opens (creating if needed) the data directory dir, locking it
@@ -250,10 +251,15 @@ var (
 	posKey     = []byte("\x00pos")
 )
 
-// Roles names the store instances of a data directory by role.
+// Roles names the store instances of a data directory by role. Secondary
+// is empty while there is none (a locally redundant account).
 type Roles struct {
 	Primary   string
 	Secondary string
+	// State is the caller's own record of the roles (the emulator's
+	// RoleState and which copy is which instance), kept with them; absent
+	// in a directory no role change has touched.
+	State json.RawMessage `json:",omitempty"`
 }
 
 func (db *DB) init() error {
@@ -296,20 +302,15 @@ func (db *DB) Roles() (Roles, error) {
 		}
 		return json.Unmarshal(m.Get(rolesKey), &r)
 	})
-	if err == nil && (r.Primary == "" || r.Secondary == "" || r.Primary == r.Secondary) {
-		err = fmt.Errorf("%w: roles record %+v", ErrCorrupt, r)
+	if err == nil {
+		err = validRoles(r)
 	}
 	return r, err
 }
 
-// SetRoles records which instance is which, durably (for failover).
-func (db *DB) SetRoles(r Roles) error {
-	data, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	return db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put(rolesKey, data) })
-}
+// SetRoles records which instance is which, durably, after every record
+// submitted so far; ChangeRoles also moves the replication logs.
+func (db *DB) SetRoles(r Roles) error { return db.ChangeRoles(RoleChange{Roles: r}) }
 
 func storeBucket(id string) []byte { return []byte("store:" + id) }
 
@@ -321,7 +322,7 @@ func LogName(primary string) string { return "log:" + primary }
 type Journal struct {
 	db     *DB
 	bucket []byte
-	log    []byte // the replication log this instance appends to (primary) or consumes (secondary); nil for none
+	log    []byte // the replication log this instance appends to (primary) or consumes (secondary); nil for none; only the writer goroutine reads or changes it (ChangeRoles)
 }
 
 // Journal returns the journal of store instance id. replLog names the
@@ -414,6 +415,12 @@ func (db *DB) commit(batch []*request) error {
 	}
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		for _, r := range batch {
+			if r.roles != nil {
+				if err := db.changeRoles(tx, r.roles); err != nil {
+					return err
+				}
+				continue
+			}
 			if r.j.bucket == nil {
 				continue
 			}
