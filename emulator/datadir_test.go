@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
@@ -268,5 +270,79 @@ func TestDataDirDamagedContent(t *testing.T) {
 	}
 	if got, err := download(ctx, prim, "dmg", "fine"); err != nil || got != "fine" {
 		t.Fatalf("other blob: %q %v", got, err)
+	}
+}
+
+// TestDataDirDamagedContentRanged: a ranged read of a blob whose content
+// file has its bytes changed on disk (same length) answers 500
+// InternalError before sending any byte, whether or not the range covers
+// the change; an undamaged blob serves the range.
+func TestDataDirDamagedContentRanged(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(b []byte) // nil: left alone
+	}{
+		{"undamaged", nil},
+		{"a byte flipped", func(b []byte) { b[len(b)/2] ^= 0x20 }},
+		{"garbage of the same length", func(b []byte) {
+			for i := range b {
+				b[i] = byte(i*131 + 7)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			emu := startDir(t, dir, emulator.NewManualClock(time.Now()), 0)
+			prim, err := azblob.NewClientWithSharedKeyCredential(emu.PrimaryURL(), credential(t, emu),
+				&azblob.ClientOptions{ClientOptions: policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := prim.CreateContainer(ctx, "dmg", nil); err != nil {
+				t.Fatal(err)
+			}
+			data := randomBytes(t, 100000)
+			if _, err := prim.UploadBuffer(ctx, "dmg", "victim", data, nil); err != nil {
+				t.Fatal(err)
+			}
+			if tc.damage != nil {
+				entries, err := os.ReadDir(filepath.Join(dir, "blobs"))
+				if err != nil || len(entries) != 1 {
+					t.Fatalf("content files: %v %v", entries, err)
+				}
+				path := filepath.Join(dir, "blobs", entries[0].Name())
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tc.damage(b)
+				if err := os.WriteFile(path, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, rg := range []blob.HTTPRange{{Offset: 10, Count: 100}, {Offset: 50000 - 50, Count: 100}} {
+				resp, err := prim.DownloadStream(ctx, "dmg", "victim", &azblob.DownloadStreamOptions{Range: rg})
+				if tc.damage == nil {
+					if err != nil {
+						t.Fatalf("range %+v: %v", rg, err)
+					}
+					got, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err != nil || !bytes.Equal(got, data[rg.Offset:rg.Offset+rg.Count]) {
+						t.Fatalf("range %+v: %d bytes, %v", rg, len(got), err)
+					}
+					continue
+				}
+				var re *azcore.ResponseError
+				if !errors.As(err, &re) || re.StatusCode != http.StatusInternalServerError || re.ErrorCode != "InternalError" || !strings.Contains(err.Error(), "damaged") {
+					if err == nil {
+						resp.Body.Close()
+					}
+					t.Fatalf("range %+v of a damaged blob: %v", rg, err)
+				}
+			}
+		})
 	}
 }

@@ -541,6 +541,15 @@ func (c *call) getBlob() {
 			return
 		}
 		status = http.StatusPartialContent
+		if c.r.Method == http.MethodGet {
+			// A part of a content file is served only once the whole
+			// file has been verified; a damaged one answers 500 here,
+			// before any byte is sent.
+			if err := b.Content.CheckRange(off, n); err != nil {
+				c.storeErr(err)
+				return
+			}
+		}
 	}
 	setBlobHeaders(rh, b, c.now)
 	if c.auth == auth.ServiceSAS {

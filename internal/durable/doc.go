@@ -82,7 +82,10 @@
 // later build opens every older format it knows (migrating it in place,
 // once, under the lock) or refuses it with a one-line message naming the
 // build to use; a directory of a newer format, or one without a FORMAT
-// stamp that is not empty, is refused and never modified.
+// stamp that is not empty, is refused and never modified. So is a stamped
+// directory (or one with content files) whose meta.db is missing or empty:
+// its metadata was lost, and starting empty would hide every blob and let
+// the collector remove their content, which a restored meta.db still needs.
 //
 // Durable role changes kept format 1: the roles record gained an optional
 // caller state, and a directory written before has none (the emulator

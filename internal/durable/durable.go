@@ -59,6 +59,12 @@ type DB struct {
 	files *store.Files
 	lock  *os.File
 	max   int
+	// kept: when Open created the metadata afresh instead of loading an
+	// existing database, the content files that were already there, which
+	// GC never removes: nothing loaded says whether they are garbage. (Open
+	// refuses a directory with content files and no metadata, so this is a
+	// second guard; nil when the metadata was loaded.)
+	kept map[string]bool
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -113,7 +119,13 @@ func Open(dir string, opts Options) (db *DB, err error) {
 			unlockDir(lock)
 		}
 	}()
+	_, serr := os.Stat(filepath.Join(dir, formatFile))
+	stamped := serr == nil
 	if err := checkFormat(dir); err != nil {
+		return nil, err
+	}
+	created, err := checkMeta(dir, stamped)
+	if err != nil {
 		return nil, err
 	}
 	files, err := store.OpenFiles(filepath.Join(dir, blobsDir), log)
@@ -125,6 +137,12 @@ func Open(dir string, opts Options) (db *DB, err error) {
 		return nil, fmt.Errorf("%w: %s: %w; restore it from a backup or move the directory away to start empty", ErrCorrupt, filepath.Join(dir, metaFile), err)
 	}
 	db = &DB{dir: dir, log: log, bolt: b, files: files, lock: lock, max: opts.MaxBatch, done: make(chan struct{})}
+	if created {
+		if db.kept, err = contentFileSet(filepath.Join(dir, blobsDir)); err != nil {
+			_ = b.Close()
+			return nil, fmt.Errorf("data dir %s: %w", dir, err)
+		}
+	}
 	if db.max <= 0 {
 		db.max = 1024
 	}
@@ -135,6 +153,58 @@ func Open(dir string, opts Options) (db *DB, err error) {
 	}
 	go db.writer()
 	return db, nil
+}
+
+// checkMeta refuses a data directory whose metadata is missing or empty
+// although the directory is stamped or holds content files: that metadata
+// was lost, and starting empty would hide every blob (and let garbage
+// collection remove their content). It reports whether the metadata is to
+// be created afresh.
+func checkMeta(dir string, stamped bool) (created bool, err error) {
+	path := filepath.Join(dir, metaFile)
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.Size() > 0:
+		return false, nil
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return false, fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	what := "missing"
+	if err == nil {
+		what = "empty"
+	}
+	n, lerr := countContentFiles(filepath.Join(dir, blobsDir))
+	if lerr != nil {
+		return false, fmt.Errorf("data dir %s: %w", dir, lerr)
+	}
+	if !stamped && n == 0 {
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: %s is %s but data dir %s has been used (%s stamp, %d content files); restore %s from a backup, or move the directory away to start empty",
+		ErrCorrupt, path, what, dir, formatFile, n, metaFile)
+}
+
+// countContentFiles counts the content files in the blobs directory, which
+// need not exist.
+func countContentFiles(blobs string) (int, error) {
+	ids, err := contentFileSet(blobs)
+	return len(ids), err
+}
+
+// contentFileSet lists the content files in the blobs directory, which
+// need not exist.
+func contentFileSet(blobs string) (map[string]bool, error) {
+	entries, err := os.ReadDir(blobs)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]bool{}, nil
+	}
+	ids := map[string]bool{}
+	for _, e := range entries {
+		if store.IsFileID(e.Name()) {
+			ids[e.Name()] = true
+		}
+	}
+	return ids, err
 }
 
 // openBolt opens the metadata file, turning a panic on a damaged file into

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -223,17 +224,40 @@ func TestOpenRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, ErrCorrupt, "restore it from a backup"},
+		// A stamped directory whose metadata is gone is damaged, not new:
+		// starting empty would hide every blob and collect its content.
 		{"empty metadata", func(t *testing.T, dir string) {
 			writeStamp(t, dir, "geoblob data directory\nformat 1\n")
 			if err := os.WriteFile(filepath.Join(dir, metaFile), nil, 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}, nil, ""}, // bbolt initialises an empty file: nothing was lost
+		}, ErrCorrupt, "meta.db is empty"},
+		{"metadata emptied, content kept", func(t *testing.T, dir string) {
+			seedContent(t, dir)
+			if err := os.Truncate(filepath.Join(dir, metaFile), 0); err != nil {
+				t.Fatal(err)
+			}
+		}, ErrCorrupt, "restore meta.db from a backup"},
+		{"metadata missing, content kept", func(t *testing.T, dir string) {
+			seedContent(t, dir)
+			if err := os.Remove(filepath.Join(dir, metaFile)); err != nil {
+				t.Fatal(err)
+			}
+		}, ErrCorrupt, "meta.db is missing"},
+		{"metadata and stamp missing, content kept", func(t *testing.T, dir string) {
+			seedContent(t, dir)
+			for _, f := range []string{metaFile, formatFile} {
+				if err := os.Remove(filepath.Join(dir, f)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}, ErrFormat, "not a geoblob data directory"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tc.prepare(t, dir)
+			before := listContent(t, dir)
 			err := openAndLoad(dir)
 			if tc.want == nil {
 				if err != nil {
@@ -243,6 +267,9 @@ func TestOpenRefuses(t *testing.T) {
 			}
 			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.says) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("open: %v\nwant %v saying %q on one line", err, tc.want, tc.says)
+			}
+			if after := listContent(t, dir); !slices.Equal(after, before) {
+				t.Fatalf("content files before the refused open %v, after %v", before, after)
 			}
 		})
 	}
@@ -423,4 +450,38 @@ func TestApplyToMissingContainer(t *testing.T) {
 	if err := openAndLoad(dir); err != nil {
 		t.Fatalf("load after an apply to a missing container: %v", err)
 	}
+}
+
+// seedContent writes a data directory holding one blob's content file and
+// closes it.
+func seedContent(t *testing.T, dir string) {
+	t.Helper()
+	p := openPair(t, dir, clock.NewManual(t0), 0)
+	if _, err := p.primary.CreateContainer("acct", "c", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.primary.PutBlob("acct", "c", "b", content(t, p.primary, strings.Repeat("content ", 1000)), store.HTTPHeaders{}, nil, store.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.close()
+	if len(listContent(t, dir)) == 0 {
+		t.Fatal("the seeded directory has no content file")
+	}
+}
+
+// listContent lists the content files of dir's blobs directory.
+func listContent(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, blobsDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.Name())
+	}
+	return ids
 }

@@ -22,7 +22,8 @@ type GCStats struct {
 // GC removes content files that nothing refers to any more: no Content in
 // memory (blob versions of both stores, uncommitted blocks, replication
 // queues, uploads and reads in flight) and no record of a pending
-// replication log. It first waits for every record submitted so far to be
+// replication log, and no file that was there when Open found no metadata
+// to load. It first waits for every record submitted so far to be
 // durable, so a file is removed only once the removal of its last durable
 // reference is itself durable.
 func (db *DB) GC() (GCStats, error) {
@@ -39,7 +40,7 @@ func (db *DB) GC() (GCStats, error) {
 			continue
 		}
 		st.Files++
-		if !db.files.Live(e.Name()) {
+		if !db.files.Live(e.Name()) && !db.kept[e.Name()] {
 			cands = append(cands, e.Name())
 		}
 	}

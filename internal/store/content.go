@@ -120,8 +120,9 @@ func (c Content) WriteTo(w io.Writer) (int64, error) { return c.WriteRange(w, 0,
 
 // WriteRange writes n bytes starting at off to w. For content on disk it
 // fails with ErrCorruptContent, before writing the damaged piece, when a
-// content file is missing, has the wrong length or (when the range covers
-// the whole file) the wrong checksum.
+// content file is missing, has the wrong length or the wrong checksum: a
+// range of part of a file is written only once the whole file has been
+// verified (once per file, remembered; see Files).
 func (c Content) WriteRange(w io.Writer, off, n int64) (int64, error) {
 	var written int64
 	for _, ch := range c.chunks {
@@ -168,6 +169,37 @@ func (c Content) Check() error {
 		if err := ch.f.check(); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// CheckRange is Check for the n bytes of c at off, and more: a content file
+// the range covers only part of is verified against its checksum (once per
+// file; see Files), as WriteRange would before writing any of it. It lets
+// a ranged read answer with an error before it starts a response.
+func (c Content) CheckRange(off, n int64) error {
+	for _, ch := range c.chunks {
+		if n <= 0 {
+			break
+		}
+		l := ch.n
+		if off >= l {
+			off -= l
+			continue
+		}
+		take := min(l-off, n)
+		if ch.f != nil {
+			if err := ch.f.check(); err != nil {
+				return err
+			}
+			if ch.off+off != 0 || take != ch.f.size {
+				if err := ch.f.verify(); err != nil {
+					return err
+				}
+			}
+		}
+		off = 0
+		n -= take
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"container/list"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -42,6 +43,25 @@ type Files struct {
 	mu    sync.Mutex
 	live  map[string]int // in-memory fileRefs per file id
 	dirty bool           // files were created since the directory was last synced
+
+	// Content files whose whole CRC-32C a read has verified, so that
+	// ranged reads of them need not read the whole file again: at most
+	// verifiedMax ids, least recently used dropped first. verifying holds
+	// the verifications under way, so concurrent ranged reads of one file
+	// (a parallel download) read it once.
+	vmu       sync.Mutex
+	verified  map[string]*list.Element // of string ids, in vlru
+	vlru      list.List                // most recently used first
+	verifying map[string]*verification
+}
+
+// verifiedMax bounds the ids Files remembers as verified.
+const verifiedMax = 4096
+
+// verification is a checksum verification under way.
+type verification struct {
+	done chan struct{}
+	err  error
 }
 
 // fileRef is a content file as Contents in memory share it.
@@ -66,7 +86,8 @@ func OpenFiles(dir string, log *slog.Logger) (*Files, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Files{dir: dir, log: log, live: map[string]int{}}, nil
+	return &Files{dir: dir, log: log, live: map[string]int{},
+		verified: map[string]*list.Element{}, verifying: map[string]*verification{}}, nil
 }
 
 // Dir is the directory of the content files.
@@ -281,6 +302,9 @@ func (r *fileRef) check() error {
 }
 
 func (r *fileRef) readAt(p []byte, off int64) (int, error) {
+	if err := r.verify(); err != nil {
+		return 0, err
+	}
 	file, err := r.open()
 	if err != nil {
 		return 0, err
@@ -293,16 +317,104 @@ func (r *fileRef) readAt(p []byte, off int64) (int, error) {
 	return n, fmt.Errorf("store: reading content file: %w", err)
 }
 
+// markVerified remembers that file id matches its checksum.
+func (f *Files) markVerified(id string) {
+	f.vmu.Lock()
+	defer f.vmu.Unlock()
+	f.markVerifiedLocked(id)
+}
+
+func (f *Files) markVerifiedLocked(id string) {
+	if e, ok := f.verified[id]; ok {
+		f.vlru.MoveToFront(e)
+		return
+	}
+	f.verified[id] = f.vlru.PushFront(id)
+	for f.vlru.Len() > verifiedMax {
+		last := f.vlru.Back()
+		f.vlru.Remove(last)
+		delete(f.verified, last.Value.(string))
+	}
+}
+
+// verify checks the CRC-32C of the whole file once, before a part of it is
+// read: a part cannot be checked on its own, and a damaged file must not
+// serve wrong bytes as right ones. A file found whole is remembered (see
+// Files.verified), so later parts cost nothing extra; concurrent callers
+// share one verification. A file that fails is not remembered: each read
+// of it fails again.
+func (r *fileRef) verify() error {
+	f := r.fs
+	f.vmu.Lock()
+	if e, ok := f.verified[r.id]; ok {
+		f.vlru.MoveToFront(e)
+		f.vmu.Unlock()
+		return nil
+	}
+	v, busy := f.verifying[r.id]
+	if !busy {
+		v = &verification{done: make(chan struct{})}
+		f.verifying[r.id] = v
+	}
+	f.vmu.Unlock()
+	if busy {
+		<-v.done
+		return v.err
+	}
+	v.err = r.checksum()
+	f.vmu.Lock()
+	delete(f.verifying, r.id)
+	if v.err == nil {
+		f.markVerifiedLocked(r.id)
+	}
+	f.vmu.Unlock()
+	close(v.done)
+	return v.err
+}
+
+// checksum reads the whole file through a pooled buffer and compares its
+// CRC-32C with the one recorded when it was written.
+func (r *fileRef) checksum() error {
+	file, err := r.open()
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	var crc uint32
+	for off := int64(0); off < r.size; {
+		p := buf[:min(int64(len(buf)), r.size-off)]
+		k, err := file.ReadAt(p, off)
+		if k < len(p) {
+			return r.corrupt("short read", err)
+		}
+		crc = crc32.Update(crc, castagnoli, p)
+		off += int64(k)
+	}
+	if crc != r.crc {
+		return r.corrupt("checksum mismatch", nil)
+	}
+	return nil
+}
+
 // writeRange copies n bytes at off of the file to w. When that is the
 // whole file it checks the CRC before writing the last piece, so damaged
-// bytes are never delivered complete.
+// bytes are never delivered complete; a part of the file is written only
+// once the whole file has been verified (see verify).
 func (r *fileRef) writeRange(w io.Writer, off, n int64) (int64, error) {
+	whole := off == 0 && n == r.size
+	if !whole {
+		if err := r.verify(); err != nil {
+			return 0, err
+		}
+	}
 	file, err := r.open()
 	if err != nil {
 		return 0, err
 	}
 	defer file.Close()
-	whole := off == 0 && n == r.size
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
@@ -320,8 +432,11 @@ func (r *fileRef) writeRange(w io.Writer, off, n int64) (int64, error) {
 		n -= int64(k)
 		if whole {
 			crc = crc32.Update(crc, castagnoli, p)
-			if n == 0 && crc != r.crc {
-				return written, r.corrupt("checksum mismatch", nil)
+			if n == 0 {
+				if crc != r.crc {
+					return written, r.corrupt("checksum mismatch", nil)
+				}
+				r.fs.markVerified(r.id)
 			}
 		}
 		m, err := w.Write(p)
