@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/geoblob/geoblob/internal/auth"
+	"github.com/geoblob/geoblob/internal/azerr"
 )
 
 // Blob Batch limits. Azure takes at most 256 sub-requests in one batch and
@@ -60,11 +61,14 @@ type subRequest struct {
 	req       *http.Request
 }
 
-// errBatchInput is a batch body the emulator refuses as a whole.
-var errBatchInput = errors.New("invalid batch")
+// batchError is a batch the emulator refuses as a whole, with the Azure
+// error code to answer.
+type batchError struct{ code, msg string }
+
+func (e *batchError) Error() string { return e.code + ": " + e.msg }
 
 func batchInputError(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errBatchInput}, args...)...)
+	return &batchError{"InvalidInput", "One of the request inputs is not valid: " + fmt.Sprintf(format, args...)}
 }
 
 // batch runs a Blob Batch: it parses the multipart/mixed body into Delete
@@ -94,13 +98,23 @@ func (c *call) batch() {
 			fmt.Sprintf("The request body is too large and exceeds the maximum permissible limit of %d bytes for a batch.", MaxBatchBodySize))
 		return
 	}
-	subs, err := c.parseBatch(body, boundary)
-	if err != nil {
-		c.fail(http.StatusBadRequest, "InvalidInput", "One of the request inputs is not valid: "+strings.TrimPrefix(err.Error(), errBatchInput.Error()+": "))
-		return
-	}
 	respBoundary := "batchresponse_" + uuid.NewString()
 	var out bytes.Buffer
+	subs, err := c.parseBatch(body, boundary)
+	if err != nil {
+		// As Azure does (and azblob expects), a batch refused as a whole
+		// after its body was read answers 202 with a single part, without
+		// Content-ID, holding the error; no sub-request has run.
+		var be *batchError
+		if !errors.As(err, &be) {
+			be = &batchError{"InvalidInput", "One of the request inputs is not valid."}
+		}
+		c.s.log.Debug("blobapi: batch refused", "code", be.code, "reason", be.msg)
+		rec := newSubRecorder()
+		azerr.Write(rec, c.r, http.StatusBadRequest, be.code, be.msg)
+		writeSubResponse(&out, respBoundary, "", rec)
+		subs = nil
+	}
 	for _, sr := range subs {
 		rec := newSubRecorder()
 		c.s.serve(rec, sr.req, false)
@@ -135,14 +149,18 @@ func (c *call) parseBatch(body []byte, boundary string) ([]subRequest, error) {
 			return nil, batchInputError("the batch body is not valid multipart/mixed: %v", err)
 		}
 		if len(subs) == MaxBatchSubRequests {
-			return nil, batchInputError("a batch may hold at most %d sub-requests", MaxBatchSubRequests)
+			return nil, &batchError{"ExceedsMaxBatchRequestCount", fmt.Sprintf("The batch holds more than the %d sub-requests a batch may hold.", MaxBatchSubRequests)}
 		}
 		sr, k, err := c.parsePart(part)
 		if err != nil {
-			return nil, fmt.Errorf("%w (sub-request %d)", err, len(subs))
+			var be *batchError
+			if errors.As(err, &be) {
+				be.msg += fmt.Sprintf(" (sub-request %d)", len(subs))
+			}
+			return nil, err
 		}
 		if kind != 0 && k != kind {
-			return nil, batchInputError("all sub-requests of a batch must be of the same operation type")
+			return nil, &batchError{"AllBatchSubRequestsShouldBeSameApi", "Every sub-request of a batch must be the same operation: Delete Blob or Set Blob Tier, not both."}
 		}
 		kind = k
 		subs = append(subs, sr)
