@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/lease"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
@@ -516,5 +517,46 @@ func TestBlobBatchRefused(t *testing.T) {
 	}
 	if !e.exists(e.client, "one", "a") {
 		t.Fatal("an unauthorised batch deleted one/a")
+	}
+}
+
+// TestBlobBatchConditions: a sub-request's conditions (ETag, tags) are
+// checked as for a single request.
+func TestBlobBatchConditions(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("cond")
+	cc := e.client.ServiceClient().NewContainerClient("cond")
+	for _, n := range []string{"a", "b", "c"} {
+		if _, err := cc.NewBlockBlobClient(n).Upload(ctx(), streamOf([]byte(n)), &blockblob.UploadOptions{Tags: map[string]string{"k": "v"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wrong := azcore.ETag(`"0x1"`)
+	bb, err := cc.NewBatchBuilder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []struct {
+		name string
+		mac  blob.ModifiedAccessConditions
+	}{
+		{"a", blob.ModifiedAccessConditions{IfMatch: &wrong}},
+		{"b", blob.ModifiedAccessConditions{IfTags: to.Ptr("k = 'x'")}},
+		{"c", blob.ModifiedAccessConditions{IfTags: to.Ptr("k = 'v'")}},
+	} {
+		mac := d.mac
+		if err := bb.Delete(d.name, &container.BatchDeleteOptions{DeleteOptions: blob.DeleteOptions{AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &mac}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := cc.SubmitBatch(ctx(), bb, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBatch(t, resp.Responses, []batchOutcome{{412, "ConditionNotMet"}, {412, "ConditionNotMet"}, {}})
+	for n, want := range map[string]bool{"a": true, "b": true, "c": false} {
+		if got := e.exists(e.client, "cond", n); got != want {
+			t.Errorf("%s exists %v, want %v", n, got, want)
+		}
 	}
 }
