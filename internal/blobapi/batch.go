@@ -181,10 +181,10 @@ func (c *call) parsePart(part *multipart.Part) (subRequest, batchKind, error) {
 		return subRequest{}, 0, batchInputError("a part's Content-Transfer-Encoding must be binary, not %q", te)
 	}
 	id := strings.TrimSpace(part.Header.Get("Content-ID"))
-	if id != "" {
-		if _, err := strconv.Atoi(id); err != nil || len(id) > 10 {
-			return subRequest{}, 0, batchInputError("a part's Content-ID must be an integer")
-		}
+	if _, err := strconv.Atoi(id); err != nil || len(id) > 10 {
+		// Each answer part carries its request's Content-ID; a part
+		// without one would read as the batch's own failure.
+		return subRequest{}, 0, batchInputError("each part needs an integer Content-ID")
 	}
 	raw, err := io.ReadAll(io.LimitReader(part, maxBatchPartSize+1))
 	if err != nil {

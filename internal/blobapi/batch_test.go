@@ -482,6 +482,7 @@ func TestBlobBatchRefused(t *testing.T) {
 		{"absolute URI", "/?comp=batch", "", []rawPart{del("/one/a"), {"DELETE", "http://evil.example" + acct + "/two/a" + s, nil}}, "", true, 400, "InvalidInput"},
 		{"empty", "/?comp=batch", "", nil, "", true, 400, "InvalidInput"},
 		{"malformed multipart", "/?comp=batch", "multipart/mixed; boundary=batch_x", nil, "--batch_x\r\nContent-Type: application/http\r\n\r\nnot http\r\n--batch_x--\r\n", true, 400, "InvalidInput"},
+		{"no Content-ID", "/?comp=batch", "multipart/mixed; boundary=batch_x", nil, "--batch_x\r\nContent-Type: application/http\r\n\r\nDELETE " + acct + "/one/a" + s + " HTTP/1.1\r\n\r\n--batch_x--\r\n", true, 400, "InvalidInput"},
 		{"oversized part", "/?comp=batch", "", []rawPart{{"DELETE", acct + "/one/a" + s, map[string]string{"x-ms-client-request-id": strings.Repeat("i", 80<<10)}}}, "", true, 400, "InvalidInput"},
 		{"not multipart", "/?comp=batch", "application/xml", nil, "<x/>", false, 400, "InvalidHeaderValue"},
 		{"too large", "/?comp=batch", "multipart/mixed; boundary=batch_x", nil, strings.Repeat("x", blobapi.MaxBatchBodySize+1), false, 413, "RequestBodyTooLarge"},
