@@ -39,7 +39,7 @@ func (c *call) authorize(o *op, key []byte) bool {
 		return false
 	}
 	c.auth = m
-	if m == auth.ServiceSAS && c.addr.Blob == "" && o != opListBlobs && o != opFindBlobsInCont && o != opAccountInfo {
+	if m == auth.ServiceSAS && c.addr.Blob == "" && o != opListBlobs && o != opFindBlobsInCont && o != opAccountInfo && o != opBatchContainer {
 		// A container SAS acts on the container's blobs: it can list them
 		// but cannot read or write the container's properties, metadata or
 		// ACL, nor delete it, whatever its permissions. With write it could

@@ -99,7 +99,9 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 			return verb(map[string]*op{http.MethodGet: opFindBlobs})
 		case restype == "service" && comp == "stats":
 			return verb(map[string]*op{http.MethodGet: opGetServiceStats})
-		case comp == "batch" && restype == "", restype == "service" && comp == "userdelegationkey":
+		case comp == "batch" && restype == "":
+			return verb(map[string]*op{http.MethodPost: opBatchService})
+		case restype == "service" && comp == "userdelegationkey":
 			return verb(map[string]*op{http.MethodPost: opUnsupportedService})
 		case restype != "" && restype != "service":
 			return nil, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid: restype=" + restype + " is not supported on the service."
@@ -126,7 +128,7 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 		case "lease":
 			return verb(map[string]*op{http.MethodPut: opLeaseContainer})
 		case "batch":
-			return verb(map[string]*op{http.MethodPost: opUnsupportedContainer})
+			return verb(map[string]*op{http.MethodPost: opBatchContainer})
 		case "undelete", "rename":
 			return verb(map[string]*op{http.MethodPut: opUnsupportedContainer})
 		}
