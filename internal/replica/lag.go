@@ -107,7 +107,7 @@ func NewTail(typical, bound time.Duration, p float64, max time.Duration, seed ui
 	if bound <= 0 {
 		bound = GPRBound
 	}
-	if p <= 0 || p > 1 {
+	if !(p > 0 && p <= 1) {
 		p = GPRShare
 	}
 	if max <= bound {
@@ -207,13 +207,18 @@ func ParseLagModel(spec string, seed uint64) (LagModel, error) {
 			return NewTail(d[0], 0, 0, 0, seed), nil
 		}
 		p, err := strconv.ParseFloat(parts[2], 64)
-		if err != nil || p <= 0 || p > 1 {
+		if err != nil || !(p > 0 && p <= 1) { // NaN is refused too
 			return nil, fmt.Errorf("%w: share %q must be in (0, 1]", ErrInvalidLagModel, parts[2])
 		}
 		parts = []string{parts[0], parts[1], parts[3]}
 		d, err := durs(3)
 		if err != nil {
 			return nil, err
+		}
+		if d[1] <= 0 {
+			// NewTail would read a zero BOUND as the default and drop
+			// the MAX given with it.
+			return nil, fmt.Errorf("%w: BOUND must be positive", ErrInvalidLagModel)
 		}
 		if d[2] <= d[1] {
 			return nil, fmt.Errorf("%w: MAX must exceed BOUND", ErrInvalidLagModel)

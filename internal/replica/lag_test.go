@@ -119,6 +119,8 @@ func TestParseLagModel(t *testing.T) {
 		{"tail:10s,1m,0.9,5m", "tail:10s,1m0s,0.9,5m0s,seed=9", false},
 		{"tail:10s,1m,1.5,5m", "", true},
 		{"tail:10s,5m,0.9,1m", "", true},
+		{"tail:10s,1m,NaN,5m", "", true},
+		{"tail:10s,0s,0.5,1s", "", true},
 		{"constant:-1s", "", true},
 		{"constant", "", true},
 		{"jitter:1s", "", true},
