@@ -70,7 +70,13 @@ func NewJitter(base, jitter time.Duration, seed uint64) *Jitter {
 
 // Next draws a lag.
 func (j *Jitter) Next() time.Duration {
-	return j.Base + time.Duration(j.src.float()*float64(j.Jitter))
+	x := time.Duration(j.src.float() * float64(j.Jitter))
+	if x > math.MaxInt64-j.Base {
+		// Saturate: an overflow would wrap to a negative lag, which
+		// replicates at once.
+		return math.MaxInt64
+	}
+	return j.Base + x
 }
 
 // Typical returns Base.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -138,6 +139,24 @@ func TestParseLagModel(t *testing.T) {
 		}
 		if err != nil || m.String() != tc.want {
 			t.Errorf("%q: %v %v, want %s", tc.spec, m, err, tc.want)
+		}
+	}
+}
+
+// TestJitterNeverWrapsBelowBase: a huge BASE plus JITTER saturates rather
+// than overflowing to a negative lag (which would replicate at once).
+func TestJitterNeverWrapsBelowBase(t *testing.T) {
+	tests := []struct{ base, jitter time.Duration }{
+		{math.MaxInt64 / 4 * 3, math.MaxInt64 / 4 * 3},
+		{math.MaxInt64, math.MaxInt64},
+		{time.Hour, math.MaxInt64},
+	}
+	for _, tc := range tests {
+		j := NewJitter(tc.base, tc.jitter, 1)
+		for range 50 {
+			if d := j.Next(); d < tc.base {
+				t.Fatalf("jitter %v,%v drew %v, below BASE", tc.base, tc.jitter, d)
+			}
 		}
 	}
 }
