@@ -186,14 +186,20 @@ func ParseLagModel(spec string, seed uint64) (LagModel, error) {
 	switch kind {
 	case "constant":
 		d, err := durs(1)
-		if err != nil || len(parts) != 1 {
-			return nil, fmt.Errorf("%w: want constant:DURATION: %v", ErrInvalidLagModel, err)
+		if err != nil {
+			return nil, err
+		}
+		if len(parts) != 1 {
+			return nil, fmt.Errorf("%w: want constant:DURATION", ErrInvalidLagModel)
 		}
 		return Constant(d[0]), nil
 	case "jitter":
 		d, err := durs(2)
-		if err != nil || len(parts) != 2 {
-			return nil, fmt.Errorf("%w: want jitter:BASE,JITTER: %v", ErrInvalidLagModel, err)
+		if err != nil {
+			return nil, err
+		}
+		if len(parts) != 2 {
+			return nil, fmt.Errorf("%w: want jitter:BASE,JITTER", ErrInvalidLagModel)
 		}
 		return NewJitter(d[0], d[1], seed), nil
 	case "gpr":

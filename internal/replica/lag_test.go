@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +125,7 @@ func TestParseLagModel(t *testing.T) {
 		{"tail:10s,0s,0.5,1s", "", true},
 		{"constant:-1s", "", true},
 		{"constant", "", true},
+		{"constant:1s,2s", "", true},
 		{"jitter:1s", "", true},
 		{"gpr:1s", "", true},
 		{"normal:1s", "", true},
@@ -134,6 +136,8 @@ func TestParseLagModel(t *testing.T) {
 		if tc.err {
 			if !errors.Is(err, ErrInvalidLagModel) {
 				t.Errorf("%q: %v, want ErrInvalidLagModel", tc.spec, err)
+			} else if strings.Contains(err.Error(), "<nil>") {
+				t.Errorf("%q: message %q names a nil error", tc.spec, err)
 			}
 			continue
 		}
