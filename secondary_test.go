@@ -318,6 +318,8 @@ func TestBackgroundCheckBacksOffAndResumes(t *testing.T) {
 	if !strings.Contains(up.Reason, "live") {
 		t.Fatalf("event %+v", up)
 	}
+	// The event fires inside the check; the check is counted as it ends.
+	waitFor(t, func() bool { return checks() >= 3 })
 	if c := e.router.Counters(); c.SecondaryChecks != 3 || c.SecondaryUps != 1 {
 		t.Fatalf("counters %+v", c)
 	}

@@ -230,11 +230,11 @@ func (s *staleness) lastSyncTime() time.Time {
 	return time.Time{}
 }
 
-// maybeRefresh refreshes the cache in the background when it is stale and
-// no refresh is under way. Called, with the time of the answer, on reads
+// maybeRefresh refreshes the cache in the background when it is stale, no
+// refresh is under way and the Router is not closed. Called, with the time of the answer, on reads
 // served by the secondary.
 func (s *staleness) maybeRefresh(r *Router, now time.Time) {
-	if s.src.Load() == nil || s.last.Load().fresh(now, r.cfg.StatsRefresh, r.cfg.StatsRefresh/10) {
+	if s.src.Load() == nil || r.closed.Load() || s.last.Load().fresh(now, r.cfg.StatsRefresh, r.cfg.StatsRefresh/10) {
 		return
 	}
 	if !s.refreshing.CompareAndSwap(false, true) {
@@ -242,7 +242,8 @@ func (s *staleness) maybeRefresh(r *Router, now time.Time) {
 	}
 	go func() {
 		defer s.refreshing.Store(false)
-		if _, err := s.get(context.Background(), r, r.cfg.StatsRefresh); err != nil {
+		// Background work: Close ends it (r.life), as it ends the prober.
+		if _, err := s.get(r.life, r, r.cfg.StatsRefresh); err != nil {
 			r.log.Debug("geoblob: refreshing secondary stats failed", "error", redact.Text(err.Error()))
 		}
 	}()

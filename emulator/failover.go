@@ -211,21 +211,7 @@ func (r *roles) begin(typ FailoverType, keepReads bool) (*view, error) {
 // or fails when ctx ends first: a stalled upload cannot hold a failover
 // for longer than its caller allows.
 func (r *roles) lockGate(ctx context.Context) error {
-	got := make(chan struct{})
-	go func() {
-		r.gate.Lock()
-		close(got)
-	}()
-	select {
-	case <-got:
-		return nil
-	case <-ctx.Done():
-		go func() {
-			<-got
-			r.gate.Unlock()
-		}()
-		return ctx.Err()
-	}
+	return r.gate.Lock(ctx)
 }
 
 // abort ends a failover that did not happen.

@@ -97,7 +97,7 @@ type roles struct {
 	// gate orders role changes against writes: a write to the primary
 	// holds it shared for its whole request, a role change exclusively,
 	// so that no write straddles a change of primary.
-	gate sync.RWMutex
+	gate writeGate
 	v    atomic.Pointer[view]
 
 	mu       sync.Mutex // serializes role changes; held after gate, never before
@@ -278,6 +278,12 @@ func (r *roles) handler(secondaryHost bool) http.Handler {
 		}
 		if req.Method == http.MethodGet || req.Method == http.MethodHead {
 			r.v.Load().api.ServeHTTP(w, req)
+			return
+		}
+		if r.v.Load().swapping {
+			// Refused before the gate, which a failover waiting for
+			// writes in flight holds back.
+			azerr.Write(w, req, http.StatusServiceUnavailable, busyCode, busyMessage+" A failover is in progress.")
 			return
 		}
 		r.gate.RLock()

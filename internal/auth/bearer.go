@@ -174,10 +174,12 @@ func decodePart(s string, v any) bool {
 }
 
 // validIssuer accepts https://ISSUER_HOST/TENANT/ and
-// https://ISSUER_HOST/TENANT/v2.0 for the Entra ID issuer hosts.
+// https://ISSUER_HOST/TENANT/v2.0 for the Entra ID issuer hosts, nothing
+// else: no userinfo (https://x@sts.windows.net/ is not Entra's issuer
+// string), no port, query or fragment.
 func validIssuer(iss string) bool {
 	u, err := url.Parse(iss)
-	if err != nil || u.Scheme != "https" || !entraIssuerHosts[u.Host] || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || u.Scheme != "https" || u.User != nil || !entraIssuerHosts[u.Host] || u.RawQuery != "" || u.Fragment != "" {
 		return false
 	}
 	tenant, rest, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")

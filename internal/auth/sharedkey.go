@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/geoblob/geoblob/internal/location"
 )
 
 // verifySharedKey checks an Authorization header of the form
@@ -220,7 +222,10 @@ func canonicalResources(req *Request, lite bool) []string {
 
 // candidatePaths returns the forms of the request path a client may have
 // signed: as sent on the wire, as Go re-escapes it, decoded, and each of
-// those without the "-secondary" suffix on the account segment.
+// those without the "-secondary" suffix on the account segment. A
+// host-style request (ACCOUNT[-secondary].blob.localhost) has no account
+// segment: its first segment is a container, whatever its name, so it is
+// never stripped.
 func candidatePaths(r *http.Request, account string) []string {
 	var paths []string
 	add := func(p string) {
@@ -234,7 +239,10 @@ func candidatePaths(r *http.Request, account string) []string {
 	}
 	add(r.URL.EscapedPath())
 	add(r.URL.Path)
-	secondary := "/" + account + "-secondary"
+	if location.LocalHostStyle(r.Host) {
+		return paths
+	}
+	secondary := "/" + account + location.SecondarySuffix
 	for _, p := range paths {
 		if p == secondary || strings.HasPrefix(p, secondary+"/") {
 			add("/" + account + p[len(secondary):])

@@ -70,7 +70,13 @@ func NewJitter(base, jitter time.Duration, seed uint64) *Jitter {
 
 // Next draws a lag.
 func (j *Jitter) Next() time.Duration {
-	return j.Base + time.Duration(j.src.float()*float64(j.Jitter))
+	x := time.Duration(j.src.float() * float64(j.Jitter))
+	if x > math.MaxInt64-j.Base {
+		// Saturate: an overflow would wrap to a negative lag, which
+		// replicates at once.
+		return math.MaxInt64
+	}
+	return j.Base + x
 }
 
 // Typical returns Base.
@@ -107,7 +113,7 @@ func NewTail(typical, bound time.Duration, p float64, max time.Duration, seed ui
 	if bound <= 0 {
 		bound = GPRBound
 	}
-	if p <= 0 || p > 1 {
+	if !(p > 0 && p <= 1) {
 		p = GPRShare
 	}
 	if max <= bound {
@@ -180,14 +186,20 @@ func ParseLagModel(spec string, seed uint64) (LagModel, error) {
 	switch kind {
 	case "constant":
 		d, err := durs(1)
-		if err != nil || len(parts) != 1 {
-			return nil, fmt.Errorf("%w: want constant:DURATION: %v", ErrInvalidLagModel, err)
+		if err != nil {
+			return nil, err
+		}
+		if len(parts) != 1 {
+			return nil, fmt.Errorf("%w: want constant:DURATION", ErrInvalidLagModel)
 		}
 		return Constant(d[0]), nil
 	case "jitter":
 		d, err := durs(2)
-		if err != nil || len(parts) != 2 {
-			return nil, fmt.Errorf("%w: want jitter:BASE,JITTER: %v", ErrInvalidLagModel, err)
+		if err != nil {
+			return nil, err
+		}
+		if len(parts) != 2 {
+			return nil, fmt.Errorf("%w: want jitter:BASE,JITTER", ErrInvalidLagModel)
 		}
 		return NewJitter(d[0], d[1], seed), nil
 	case "gpr":
@@ -207,13 +219,18 @@ func ParseLagModel(spec string, seed uint64) (LagModel, error) {
 			return NewTail(d[0], 0, 0, 0, seed), nil
 		}
 		p, err := strconv.ParseFloat(parts[2], 64)
-		if err != nil || p <= 0 || p > 1 {
+		if err != nil || !(p > 0 && p <= 1) { // NaN is refused too
 			return nil, fmt.Errorf("%w: share %q must be in (0, 1]", ErrInvalidLagModel, parts[2])
 		}
 		parts = []string{parts[0], parts[1], parts[3]}
 		d, err := durs(3)
 		if err != nil {
 			return nil, err
+		}
+		if d[1] <= 0 {
+			// NewTail would read a zero BOUND as the default and drop
+			// the MAX given with it.
+			return nil, fmt.Errorf("%w: BOUND must be positive", ErrInvalidLagModel)
 		}
 		if d[2] <= d[1] {
 			return nil, fmt.Errorf("%w: MAX must exceed BOUND", ErrInvalidLagModel)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,8 +121,11 @@ func TestParseLagModel(t *testing.T) {
 		{"tail:10s,1m,0.9,5m", "tail:10s,1m0s,0.9,5m0s,seed=9", false},
 		{"tail:10s,1m,1.5,5m", "", true},
 		{"tail:10s,5m,0.9,1m", "", true},
+		{"tail:10s,1m,NaN,5m", "", true},
+		{"tail:10s,0s,0.5,1s", "", true},
 		{"constant:-1s", "", true},
 		{"constant", "", true},
+		{"constant:1s,2s", "", true},
 		{"jitter:1s", "", true},
 		{"gpr:1s", "", true},
 		{"normal:1s", "", true},
@@ -131,11 +136,31 @@ func TestParseLagModel(t *testing.T) {
 		if tc.err {
 			if !errors.Is(err, ErrInvalidLagModel) {
 				t.Errorf("%q: %v, want ErrInvalidLagModel", tc.spec, err)
+			} else if strings.Contains(err.Error(), "<nil>") {
+				t.Errorf("%q: message %q names a nil error", tc.spec, err)
 			}
 			continue
 		}
 		if err != nil || m.String() != tc.want {
 			t.Errorf("%q: %v %v, want %s", tc.spec, m, err, tc.want)
+		}
+	}
+}
+
+// TestJitterNeverWrapsBelowBase: a huge BASE plus JITTER saturates rather
+// than overflowing to a negative lag (which would replicate at once).
+func TestJitterNeverWrapsBelowBase(t *testing.T) {
+	tests := []struct{ base, jitter time.Duration }{
+		{math.MaxInt64 / 4 * 3, math.MaxInt64 / 4 * 3},
+		{math.MaxInt64, math.MaxInt64},
+		{time.Hour, math.MaxInt64},
+	}
+	for _, tc := range tests {
+		j := NewJitter(tc.base, tc.jitter, 1)
+		for range 50 {
+			if d := j.Next(); d < tc.base {
+				t.Fatalf("jitter %v,%v drew %v, below BASE", tc.base, tc.jitter, d)
+			}
 		}
 	}
 }
