@@ -247,7 +247,9 @@ func checkFormat(dir string) error {
 			return fmt.Errorf("data dir %s: %w", dir, err)
 		}
 		for _, e := range entries {
-			if e.Name() != lockFile {
+			// FORMAT.tmp is what a process killed while stamping this
+			// directory left behind: the directory is still new.
+			if e.Name() != lockFile && e.Name() != formatFile+".tmp" {
 				return fmt.Errorf("%w: %s is not empty and has no %s stamp, so it is not a geoblob data directory; give an empty or new directory",
 					ErrFormat, dir, formatFile)
 			}

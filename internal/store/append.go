@@ -1,8 +1,8 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
-	"io"
 )
 
 // BlobType is the type of a blob, as x-ms-blob-type names it.
@@ -157,14 +157,18 @@ func (s *Store) appendContent(cur, add Content) (Content, error) {
 	size := cur.Size()
 	tailStart := size / appendSegment * appendSegment
 	tail := size - tailStart
-	merged := make([]byte, tail+add.Size())
-	if _, err := io.ReadFull(cur.Reader(tailStart, tail), merged[:tail]); err != nil {
+	// WriteRange, not Reader: it checks content files against their
+	// checksums, so damaged bytes on disk fail the append (with
+	// ErrCorruptContent) instead of being copied into a new file whose
+	// fresh checksum would vouch for them.
+	merged := bytes.NewBuffer(make([]byte, 0, tail+add.Size()))
+	if _, err := cur.WriteRange(merged, tailStart, tail); err != nil {
 		return Content{}, fmt.Errorf("store: reading the end of the append blob: %w", err)
 	}
-	if _, err := io.ReadFull(add.Reader(0, add.Size()), merged[tail:]); err != nil {
+	if _, err := add.WriteRange(merged, 0, add.Size()); err != nil {
 		return Content{}, fmt.Errorf("store: reading the appended block: %w", err)
 	}
-	tailContent, err := s.NewContent(merged) // a content file with a data directory
+	tailContent, err := s.NewContent(merged.Bytes()) // a content file with a data directory
 	if err != nil {
 		return Content{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
@@ -159,5 +160,60 @@ func TestAppendContentStaysCompact(t *testing.T) {
 	}
 	if body(t, early) != earlyBody {
 		t.Fatal("an earlier version changed")
+	}
+}
+
+// TestAppendRefusesDamagedTail: a small append rewrites the end of the blob
+// into a new content file. When the file holding that end is damaged on
+// disk, the append fails with ErrCorruptContent instead of copying the
+// damaged bytes into a file with a fresh checksum, which would then be
+// served as right.
+func TestAppendRefusesDamagedTail(t *testing.T) {
+	dir := t.TempDir()
+	files, err := OpenFiles(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Files: files})
+	if _, err := s.CreateContainer("acct", "c", nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAppendBlob("acct", "c", "a", HTTPHeaders{}, nil, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	none := AppendOptions{AppendPos: -1, MaxSize: -1}
+	first, err := s.NewContent([]byte("first block"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := s.AppendBlock("acct", "c", "a", first, none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Flip a byte of the file that holds the blob's bytes: same length.
+	tail := b.Content.chunks[len(b.Content.chunks)-1].f.id
+	path := files.path(tail)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[0] ^= 0xff
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.NewContent([]byte(", second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AppendBlock("acct", "c", "a", second, none); !errors.Is(err, ErrCorruptContent) {
+		t.Fatalf("append after the tail was damaged: %v, want ErrCorruptContent", err)
+	}
+	cur, err := s.Blob("acct", "c", "a", ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := cur.Content.WriteTo(&buf); !errors.Is(err, ErrCorruptContent) {
+		t.Fatalf("read of the damaged blob: %q, %v; want ErrCorruptContent", buf.String(), err)
 	}
 }

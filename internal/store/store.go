@@ -304,8 +304,13 @@ func (c *container) blob(name string) *Blob {
 }
 
 // lockCont write-locks the account and finds the container. On success the
-// caller must unlock a.
+// caller must unlock a. It is for writes: a failed store (Failed) refuses
+// them before any conflict is computed from its memory, which may hold the
+// change whose durable write failed.
 func (s *Store) lockCont(acct, cname string) (*account, *container, error) {
+	if err := s.failed.get(); err != nil {
+		return nil, nil, err
+	}
 	a := s.acct(acct, false)
 	if a == nil {
 		return nil, nil, ErrContainerNotFound
@@ -434,6 +439,9 @@ func (s *Store) ListContainers(acct string, o ListOptions) ContainerPage {
 
 // CreateContainer creates a container.
 func (s *Store) CreateContainer(acct, name string, meta map[string]string, publicAccess string) (*Container, error) {
+	if err := s.failed.get(); err != nil {
+		return nil, err // see lockCont
+	}
 	a := s.acct(acct, true)
 	a.mu.Lock()
 	defer a.mu.Unlock()
