@@ -100,7 +100,9 @@ func (c *call) pageOptions() (store.PageOptions, bool) {
 
 // pageRange reads the page range of a Put Page: x-ms-range, else Range.
 // Both ends must be page aligned: it starts at a multiple of 512 and its
-// length is one. It answers the request and returns false otherwise.
+// length is one. Azure answers an unaligned range with 400
+// InvalidHeaderValue naming the header. It answers the request and returns
+// false otherwise.
 func (c *call) pageRange() (off, n int64, ok bool) {
 	name := "x-ms-range"
 	v := c.r.Header.Get(name)
@@ -119,7 +121,7 @@ func (c *call) pageRange() (off, n int64, ok bool) {
 	}
 	off, n = r.start, r.end-r.start+1
 	if off%store.PageSize != 0 || n%store.PageSize != 0 {
-		c.storeErr(store.ErrInvalidPageRange)
+		c.badHeader(name, v)
 		return 0, 0, false
 	}
 	return off, n, true
@@ -179,7 +181,7 @@ func (c *call) putPage() {
 	}
 	if c.r.ContentLength >= 0 && c.r.ContentLength != n {
 		// The range and the body must have the same length.
-		c.storeErr(store.ErrInvalidPageRange)
+		c.badHeader("Content-Length", strconv.FormatInt(c.r.ContentLength, 10))
 		return
 	}
 	content, sum, ok := c.readBody(true, n)
@@ -314,7 +316,7 @@ func (c *call) getPageRanges() {
 			return
 		}
 		if r.start%store.PageSize != 0 || (r.end >= 0 && (r.end+1)%store.PageSize != 0) {
-			c.storeErr(store.ErrInvalidPageRange)
+			c.badHeader(name, v)
 			return
 		}
 		if off, n, ok = r.resolve(b.Size()); !ok {

@@ -162,6 +162,8 @@ func TestPageBlob(t *testing.T) {
 	if r := pageRanges(t, pb, &pageblob.GetPageRangesOptions{Range: blob.HTTPRange{Offset: 1024, Count: 1536}}); !equalRanges(r, [][2]int64{{1024, 1535}, {2048, 2559}}) {
 		t.Errorf("ranged page list %v", r)
 	}
+	_, err = pb.NewGetPageRangesPager(&pageblob.GetPageRangesOptions{Range: blob.HTTPRange{Offset: 100, Count: 512}}).NextPage(ctx())
+	wantCode(t, err, 400, bloberror.InvalidHeaderValue)
 	// Paging one range at a time.
 	if r := pageRanges(t, pb, &pageblob.GetPageRangesOptions{MaxResults: to.Ptr[int32](1)}); !equalRanges(r, [][2]int64{{512, 1535}, {2048, 3071}}) {
 		t.Errorf("paged page list %v", r)
@@ -302,8 +304,8 @@ func TestPutPageConditions(t *testing.T) {
 		{"MD5 met", page, 512, &pageblob.UploadPagesOptions{TransactionalValidation: blob.TransferValidationTypeComputeCRC64()}, 201, ""},
 		{"MD5 mismatch", page, 512, &pageblob.UploadPagesOptions{TransactionalValidation: blob.TransferValidationTypeMD5(badMD5[:])}, 400, bloberror.MD5Mismatch},
 		{"CRC64 mismatch", page, 512, &pageblob.UploadPagesOptions{TransactionalValidation: blob.TransferValidationTypeCRC64(12345)}, 400, bloberror.CRC64Mismatch},
-		{"unaligned start", blob.HTTPRange{Offset: 100, Count: 512}, 512, nil, 416, bloberror.InvalidPageRange},
-		{"unaligned length", blob.HTTPRange{Offset: 0, Count: 500}, 500, nil, 416, bloberror.InvalidPageRange},
+		{"unaligned start", blob.HTTPRange{Offset: 100, Count: 512}, 512, nil, 400, bloberror.InvalidHeaderValue},
+		{"unaligned length", blob.HTTPRange{Offset: 0, Count: 500}, 500, nil, 400, bloberror.InvalidHeaderValue},
 		{"past the end", blob.HTTPRange{Offset: 8 << 20, Count: 512}, 512, nil, 416, bloberror.InvalidPageRange},
 		{"4 MiB", blob.HTTPRange{Offset: 0, Count: 4 << 20}, 4 << 20, nil, 201, ""},
 		{"over 4 MiB", blob.HTTPRange{Offset: 0, Count: 4<<20 + 512}, 4<<20 + 512, nil, 413, bloberror.RequestBodyTooLarge},
@@ -349,6 +351,8 @@ func TestPutPageConditions(t *testing.T) {
 		{"no range", map[string]string{"x-ms-page-write": "update"}, strings.Repeat("x", 512), "MissingRequiredHeader"},
 		{"negative sequence condition", map[string]string{"x-ms-range": "bytes=0-511", "x-ms-page-write": "update", "x-ms-if-sequence-number-le": "-1"}, strings.Repeat("x", 512), "InvalidHeaderValue"},
 		{"clear with a body", map[string]string{"x-ms-range": "bytes=0-511", "x-ms-page-write": "clear"}, "x", "InvalidHeaderValue"},
+		{"body shorter than the range", map[string]string{"x-ms-range": "bytes=0-1023", "x-ms-page-write": "update"}, strings.Repeat("x", 512), "InvalidHeaderValue"},
+		{"open range", map[string]string{"x-ms-range": "bytes=0-", "x-ms-page-write": "update"}, strings.Repeat("x", 512), "InvalidHeaderValue"},
 	} {
 		resp := e.do("PUT", "/"+devAccount+"/ctr/p?comp=page", tt.hdr, strings.NewReader(tt.body))
 		if resp.StatusCode != 400 || resp.Header.Get("x-ms-error-code") != tt.code {
@@ -517,7 +521,7 @@ func TestUploadPagesFromURL(t *testing.T) {
 		status                int
 		code                  bloberror.Code
 	}{
-		{"unaligned destination", 0, 100, 512, nil, 416, bloberror.InvalidPageRange},
+		{"unaligned destination", 0, 100, 512, nil, 400, bloberror.InvalidHeaderValue},
 		{"past the destination", 0, 4096, 512, nil, 416, bloberror.InvalidPageRange},
 		{"source too short", 1536, 0, 1024, nil, 416, bloberror.InvalidRange},
 		{"source MD5 mismatch", 0, 0, 512, &pageblob.UploadPagesFromURLOptions{SourceContentValidation: blob.SourceContentValidationTypeMD5(make([]byte, 16))}, 400, bloberror.MD5Mismatch},

@@ -159,7 +159,7 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 	case "page":
 		return verb(map[string]*op{http.MethodPut: opPutPage})
 	case "pagelist":
-		return verb(map[string]*op{http.MethodGet: opGetPageRanges, http.MethodHead: opGetPageRanges})
+		return verb(map[string]*op{http.MethodGet: opGetPageRanges})
 	case "copy", "snapshot", "undelete", "expiry", "query", "immutabilityPolicies", "legalhold", "incrementalcopy":
 		return verb(map[string]*op{http.MethodPut: opUnsupportedObject, http.MethodGet: opUnsupportedObject, http.MethodPost: opUnsupportedObject, http.MethodDelete: opUnsupportedObject, http.MethodHead: opUnsupportedObject})
 	}
