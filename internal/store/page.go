@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"io"
 	"sort"
 )
@@ -99,8 +100,46 @@ func (s *Store) writePages(acct, cname, name string, off, n int64, data *Content
 		}
 		b := cur.clone()
 		b.Pages = spliceExtents(cur.Pages, off, off+n, data)
+		if data != nil && n < pageSegment {
+			var err error
+			if b.Pages, err = s.compactPages(b.Pages, off, off+n); err != nil {
+				return nil, err
+			}
+		}
 		return b, nil
 	})
+}
+
+// pageSegment is the granularity at which small page writes are merged.
+const pageSegment = 64 << 10
+
+// compactPages keeps the chunk count of a page blob near its written
+// bytes / pageSegment rather than its number of writes: every version
+// has its own extent list and a pending replication keeps each version
+// alive, so a blob written by many small writes must not hold one chunk
+// per write. After a small write to [off, end), the written bytes of the
+// pageSegment-aligned window around it (at most two segments) are copied
+// into one new chunk per extent. pages is the new version's own list.
+func (s *Store) compactPages(pages []PageExtent, off, end int64) ([]PageExtent, error) {
+	ws := off / pageSegment * pageSegment
+	we := (end + pageSegment - 1) / pageSegment * pageSegment
+	for i := range pages {
+		e := pages[i]
+		if e.End() <= ws || e.Offset >= we {
+			continue
+		}
+		lo, hi := max(e.Offset, ws), min(e.End(), we)
+		buf := make([]byte, hi-lo)
+		if _, err := io.ReadFull(e.Content.Reader(lo-e.Offset, hi-lo), buf); err != nil {
+			return nil, fmt.Errorf("store: reading page blob pages: %w", err)
+		}
+		mid, err := s.NewContent(buf) // a content file with a data directory
+		if err != nil {
+			return nil, err
+		}
+		pages[i].Content = Concat(e.Content.Slice(0, lo-e.Offset), mid, e.Content.Slice(hi-e.Offset, e.End()-hi))
+	}
+	return pages, nil
 }
 
 // spliceExtents returns old with [off, end) replaced by data, or cleared

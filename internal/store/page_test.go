@@ -203,3 +203,43 @@ func TestPageBlobHugeIsSparse(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestSmallPageWritesAreCompacted: a blob written by many small page
+// writes holds a chunk count that follows its bytes, not its writes
+// (regression: every 512-byte write used to add a chunk to the version's
+// extent, and every retained version copied that list).
+func TestSmallPageWritesAreCompacted(t *testing.T) {
+	s, _, _ := newTestStore(t)
+	const writes = 1000
+	if _, err := s.CreatePageBlob("acct", "c", "p", 2*writes*PageSize, 0, HTTPHeaders{}, nil, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	none := PageOptions{IfSequenceNumberLE: -1, IfSequenceNumberLT: -1, IfSequenceNumberEQ: -1}
+	model := make([]byte, 2*writes*PageSize)
+	var b *Blob
+	for i := 0; i < writes; i++ {
+		data := bytes.Repeat([]byte{byte(i%250 + 1)}, PageSize)
+		off := int64(i) * PageSize
+		if i >= writes/2 {
+			off = int64(2*writes-1-(i-writes/2)) * PageSize // a second run, written backwards from the end
+		}
+		var err error
+		if b, err = s.PutPages("acct", "c", "p", off, Bytes(data), none); err != nil {
+			t.Fatal(err)
+		}
+		copy(model[off:], data)
+	}
+	chunks := 0
+	for _, e := range b.Pages {
+		chunks += len(e.Content.chunks)
+	}
+	if len(b.Pages) != 2 {
+		t.Fatalf("%d extents, want 2", len(b.Pages))
+	}
+	if limit := writes*PageSize/pageSegment + 6; chunks > limit {
+		t.Errorf("%d writes left %d chunks in %d extents, want at most %d", writes, chunks, len(b.Pages), limit)
+	}
+	if got := readAll(t, b); !bytes.Equal(got, model) {
+		t.Errorf("content differs from the model")
+	}
+}
