@@ -616,3 +616,39 @@ func TestPageBlobSecondary(t *testing.T) {
 		t.Errorf("primary changed by refused secondary writes: %v %+v", err, p)
 	}
 }
+
+// TestCopyPageBlob: Copy Blob of a page blob makes a page blob with the
+// same length, pages and sequence number; the copy shares the pages, so a
+// later write to the source leaves it unchanged.
+func TestCopyPageBlob(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("ctr")
+	src := e.pageClient("ctr", "src")
+	if _, err := src.Create(ctx(), 2048, &pageblob.CreateOptions{SequenceNumber: to.Ptr[int64](9)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.UploadPages(ctx(), streamOf(fill('p', 512)), blob.HTTPRange{Offset: 1024, Count: 512}, nil); err != nil {
+		t.Fatal(err)
+	}
+	dst := e.pageClient("ctr", "dst")
+	if _, err := dst.StartCopyFromURL(ctx(), src.URL(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.UploadPages(ctx(), streamOf(fill('q', 512)), blob.HTTPRange{Offset: 0, Count: 512}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p, err := dst.GetProperties(ctx(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *p.BlobType != blob.BlobTypePageBlob || *p.ContentLength != 2048 || *p.BlobSequenceNumber != 9 {
+		t.Errorf("copy properties %+v", p)
+	}
+	if r := pageRanges(t, dst, nil); !equalRanges(r, [][2]int64{{1024, 1535}}) {
+		t.Errorf("copy ranges %v", r)
+	}
+	want := append(make([]byte, 1024), append(fill('p', 512), make([]byte, 512)...)...)
+	if got := e.mustDownload(e.client, "ctr", "dst"); !bytes.Equal(got, want) {
+		t.Errorf("copy content differs")
+	}
+}
