@@ -277,7 +277,7 @@ func TestPutPageConditions(t *testing.T) {
 	e := newEnv(t)
 	e.mustCreate("ctr")
 	pb := e.pageClient("ctr", "p")
-	if _, err := pb.Create(ctx(), 8<<20, &pageblob.CreateOptions{SequenceNumber: to.Ptr[int64](5)}); err != nil {
+	if _, err := pb.Create(ctx(), 8<<20, &pageblob.CreateOptions{SequenceNumber: to.Ptr[int64](5), Tags: map[string]string{"t": "1"}}); err != nil {
 		t.Fatal(err)
 	}
 	seq := func(c pageblob.SequenceNumberAccessConditions) *pageblob.UploadPagesOptions {
@@ -300,6 +300,8 @@ func TestPutPageConditions(t *testing.T) {
 		{"seq eq met", page, 512, seq(pageblob.SequenceNumberAccessConditions{IfSequenceNumberEqualTo: to.Ptr[int64](5)}), 201, ""},
 		{"seq eq not met", page, 512, seq(pageblob.SequenceNumberAccessConditions{IfSequenceNumberEqualTo: to.Ptr[int64](6)}), 412, bloberror.SequenceNumberConditionNotMet},
 		{"if-match fails", page, 512, &pageblob.UploadPagesOptions{AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: to.Ptr(azcore.ETag(`"0xBAD"`))}}}, 412, bloberror.ConditionNotMet},
+		{"if-tags met", page, 512, &pageblob.UploadPagesOptions{AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfTags: to.Ptr(`"t"='1'`)}}}, 201, ""},
+		{"if-tags not met", page, 512, &pageblob.UploadPagesOptions{AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfTags: to.Ptr(`"t"='2'`)}}}, 412, bloberror.ConditionNotMet},
 		{"if-unmodified-since past fails", page, 512, &pageblob.UploadPagesOptions{AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfUnmodifiedSince: to.Ptr(time.Now().Add(-time.Hour))}}}, 412, bloberror.ConditionNotMet},
 		{"MD5 met", page, 512, &pageblob.UploadPagesOptions{TransactionalValidation: blob.TransferValidationTypeComputeCRC64()}, 201, ""},
 		{"MD5 mismatch", page, 512, &pageblob.UploadPagesOptions{TransactionalValidation: blob.TransferValidationTypeMD5(badMD5[:])}, 400, bloberror.MD5Mismatch},
@@ -336,8 +338,11 @@ func TestPutPageConditions(t *testing.T) {
 			}
 		})
 	}
+	// Get Page Ranges takes a tag condition.
+	_, err := pb.NewGetPageRangesPager(&pageblob.GetPageRangesOptions{AccessConditions: &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfTags: to.Ptr(`"t"='2'`)}}}).NextPage(ctx())
+	wantCode(t, err, 412, bloberror.ConditionNotMet)
 	// Clear Page takes the sequence number conditions too.
-	_, err := pb.ClearPages(ctx(), page, &pageblob.ClearPagesOptions{SequenceNumberAccessConditions: &pageblob.SequenceNumberAccessConditions{IfSequenceNumberEqualTo: to.Ptr[int64](1)}})
+	_, err = pb.ClearPages(ctx(), page, &pageblob.ClearPagesOptions{SequenceNumberAccessConditions: &pageblob.SequenceNumberAccessConditions{IfSequenceNumberEqualTo: to.Ptr[int64](1)}})
 	wantCode(t, err, 412, bloberror.SequenceNumberConditionNotMet)
 	// Malformed headers.
 	for _, tt := range []struct {
