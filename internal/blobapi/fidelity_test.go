@@ -53,6 +53,7 @@ func TestUnmodelledRefused(t *testing.T) {
 		{"delete only snapshots", "DELETE", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-delete-snapshots": "only"}, "", 501, "NotImplemented", ""},
 		{"delete snapshots bad value", "DELETE", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-delete-snapshots": "some"}, "", 400, "InvalidHeaderValue", ""},
 		{"permanent delete", "DELETE", "/" + devAccount + "/ctr/src?deletetype=permanent", nil, "", 501, "NotImplemented", ""},
+		{"page from URL source lease", "PUT", "/" + devAccount + "/ctr/src?comp=page", map[string]string{"x-ms-copy-source": srcURL, "x-ms-page-write": "update", "x-ms-range": "bytes=0-511", "x-ms-source-range": "bytes=0-511", "x-ms-source-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 400, "UnsupportedHeader", ""},
 		{"copy source lease", "PUT", "/" + devAccount + "/ctr/srclease", map[string]string{"x-ms-copy-source": srcURL, "x-ms-source-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 400, "UnsupportedHeader", "srclease"},
 		{"page blob length on set properties", "PUT", "/" + devAccount + "/ctr/src?comp=properties", map[string]string{"x-ms-blob-content-length": "512"}, "", 409, "InvalidBlobType", ""},
 		{"sequence number on set properties", "PUT", "/" + devAccount + "/ctr/src?comp=properties", map[string]string{"x-ms-sequence-number-action": "max", "x-ms-blob-sequence-number": "3"}, "", 409, "InvalidBlobType", ""},

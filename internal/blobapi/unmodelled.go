@@ -55,7 +55,7 @@ var unmodelledHeaders = []unmodelledHeader{
 	// Copy Blob (From URL) would copy without these source checks.
 	{name: "x-ms-source-content-md5", feature: "verifying the copy source's MD5", ops: []*op{opCopyBlob}},
 	{name: "x-ms-source-content-crc64", feature: "CRC64 checksums", ops: []*op{opCopyBlob}},
-	{name: "x-ms-source-lease-id", feature: "copy-source lease conditions", ops: []*op{opCopyBlob, opCopyBlobFromURL, opPutBlobFromURL, opPutBlockFromURL, opAppendBlockFromURL}},
+	{name: "x-ms-source-lease-id", feature: "copy-source lease conditions", ops: []*op{opCopyBlob, opCopyBlobFromURL, opPutBlobFromURL, opPutBlockFromURL, opAppendBlockFromURL, opPutPageFromURL}},
 	{name: "x-ms-blob-content-type", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 	{name: "x-ms-blob-content-encoding", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 	{name: "x-ms-blob-content-language", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
