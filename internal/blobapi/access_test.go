@@ -279,7 +279,7 @@ func TestBadInput(t *testing.T) {
 		{"malformed query", "GET", "/" + devAccount + "/ctr?restype=container&x=%zz", nil, nil, 400, "InvalidQueryParameterValue"},
 		{"bad maxresults", "GET", "/" + devAccount + "/?comp=list&maxresults=-4", nil, nil, 400, "InvalidQueryParameterValue"},
 		{"missing blob type", "PUT", "/" + devAccount + "/ctr/nb", nil, strings.NewReader("x"), 400, "MissingRequiredHeader"},
-		{"page blob", "PUT", "/" + devAccount + "/ctr/nb", map[string]string{"x-ms-blob-type": "PageBlob"}, strings.NewReader(""), 501, "NotImplemented"},
+		{"page blob without length", "PUT", "/" + devAccount + "/ctr/nb", map[string]string{"x-ms-blob-type": "PageBlob"}, strings.NewReader(""), 400, "MissingRequiredHeader"},
 		{"bad Content-MD5", "PUT", "/" + devAccount + "/ctr/nb", map[string]string{"x-ms-blob-type": "BlockBlob", "Content-MD5": "!!"}, strings.NewReader("x"), 400, "InvalidMd5"},
 		{"invalid metadata name", "PUT", "/" + devAccount + "/ctr/nb", map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-meta-1abc": "v"}, strings.NewReader("x"), 400, "InvalidMetadata"},
 		{"metadata name with hyphen", "PUT", "/" + devAccount + "/ctr2?restype=container", map[string]string{"x-ms-meta-my-key": "v"}, nil, 400, "InvalidMetadata"},

@@ -180,9 +180,11 @@ func (c *call) md5Mismatch(sent, got []byte) {
 
 func (c *call) putBlob() {
 	h := c.r.Header
-	// PageBlob was refused with 501 by refuseUnmodelled.
 	switch bt := h.Get("x-ms-blob-type"); bt {
 	case "BlockBlob":
+	case "PageBlob":
+		c.putPageBlob()
+		return
 	case "AppendBlob":
 		c.putAppendBlob()
 		return
@@ -507,7 +509,7 @@ func (c *call) getBlob() {
 	if err == nil && c.r.Method == http.MethodGet {
 		// Content on disk that is missing or truncated answers 500
 		// before any byte is sent (a no-op for content in memory).
-		err = b.Content.Check()
+		err = b.CheckContent()
 	}
 	if err != nil {
 		c.storeErr(err)
@@ -574,11 +576,11 @@ func (c *call) getBlob() {
 		}
 		if wantRangeMD5 {
 			m := md5.New()
-			_, _ = b.Content.WriteRange(m, off, n)
+			_, _ = b.WriteRange(m, off, n)
 			rh.Set("Content-MD5", base64.StdEncoding.EncodeToString(m.Sum(nil)))
 		}
 		if wantRangeCRC {
-			rh.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(crc64Range(b.Content, off, n)))
+			rh.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(crc64Range(b.ContentRange(off, n), 0, n)))
 		}
 	} else if md5b64 != "" {
 		rh.Set("Content-MD5", md5b64)
@@ -588,7 +590,7 @@ func (c *call) getBlob() {
 	if c.r.Method == http.MethodHead || n == 0 {
 		return
 	}
-	_, _ = b.Content.WriteRange(c.w, off, n)
+	_, _ = b.WriteRange(c.w, off, n)
 }
 
 func (c *call) getBlobMetadata() {
@@ -605,6 +607,9 @@ func (c *call) getBlobMetadata() {
 }
 
 func (c *call) setBlobProperties() {
+	if c.setPageBlobProperties() {
+		return
+	}
 	hh, ok := c.blobHTTPHeaders(false)
 	if !ok {
 		return

@@ -302,6 +302,9 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	}
 	b.elem("Content-Disposition", bl.Headers.ContentDisposition)
 	b.elem("Cache-Control", bl.Headers.CacheControl)
+	if bl.Type() == store.PageBlob {
+		b.elem("x-ms-blob-sequence-number", strconv.FormatInt(bl.SequenceNumber, 10))
+	}
 	b.elem("BlobType", string(bl.Type()))
 	if bl.Type() == store.BlockBlob {
 		c.tierElems(b, bl)

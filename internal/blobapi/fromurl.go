@@ -97,6 +97,8 @@ func fromURLOp(o *op, h http.Header) *op {
 		return opPutBlockFromURL
 	case opAppendBlock:
 		return opAppendBlockFromURL
+	case opPutPage:
+		return opPutPageFromURL
 	}
 	return o
 }
@@ -230,7 +232,7 @@ func (c *call) readLocalSource(raw string, limit int64, rng *byteRange) (sourceD
 		c.sourceTooLarge(limit)
 		return sourceData{}, false
 	}
-	return sourceData{content: sb.Content.Slice(off, n), headers: sb.Headers, meta: sb.Metadata, tags: sb.Tags, typ: sb.Type()}, true
+	return sourceData{content: sb.ContentRange(off, n), headers: sb.Headers, meta: sb.Metadata, tags: sb.Tags, typ: sb.Type()}, true
 }
 
 // sourceTooLarge answers a source beyond the operation's limit as Azure

@@ -225,6 +225,7 @@ func setBlobHeaders(h http.Header, b *store.Blob, now time.Time) {
 	h.Set("x-ms-creation-time", httpTime(b.Created))
 	h.Set("x-ms-blob-type", string(b.Type()))
 	setAppendHeaders(h, b)
+	setPageHeaders(h, b)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("x-ms-server-encrypted", "true")
 	ct := b.Headers.ContentType

@@ -245,7 +245,7 @@ func statusFor(code string) int {
 	switch code {
 	case "ContainerNotFound", "BlobNotFound", "CannotVerifyCopySource", "ResourceNotFound":
 		return http.StatusNotFound
-	case "ConditionNotMet", "SourceConditionNotMet", "AppendPositionConditionNotMet", "MaxBlobSizeConditionNotMet", "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation",
+	case "ConditionNotMet", "SourceConditionNotMet", "AppendPositionConditionNotMet", "SequenceNumberConditionNotMet", "MaxBlobSizeConditionNotMet", "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation",
 		"LeaseNotPresentWithBlobOperation", "LeaseIdMismatchWithContainerOperation", "LeaseNotPresentWithContainerOperation":
 		return http.StatusPreconditionFailed
 	case "ContainerAlreadyExists", "BlobAlreadyExists", "ContainerBeingDeleted", "LeaseAlreadyPresent",
@@ -253,7 +253,7 @@ func statusFor(code string) int {
 		"LeaseIsBreakingAndCannotBeAcquired", "LeaseIsBreakingAndCannotBeChanged", "BlockCountExceedsLimit",
 		"PendingCopyOperation", "LeaseLost", store.ErrStagedBytesExceeded.Code, "InvalidBlobType", "BlobIsSealed", "BlobArchived", "BlobBeingRehydrated":
 		return http.StatusConflict
-	case "InvalidRange":
+	case "InvalidRange", "InvalidPageRange":
 		return http.StatusRequestedRangeNotSatisfiable
 	}
 	return http.StatusBadRequest

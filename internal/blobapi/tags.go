@@ -27,7 +27,8 @@ type tagTierHeaders struct {
 
 // ifTagsOps are the operations that take x-ms-if-tags.
 var ifTagsOps = []*op{opGetBlob, opBlobProps, opBlobMeta, opSetBlobProps, opSetBlobMeta, opPutBlob, opPutBlockList,
-	opDeleteBlob, opLeaseBlob, opCopyBlob, opSetBlobTier, opGetBlobTags, opSetBlobTags, opGetBlockList}
+	opDeleteBlob, opLeaseBlob, opCopyBlob, opSetBlobTier, opGetBlobTags, opSetBlobTags, opGetBlockList,
+	opPutPage, opPutPageFromURL, opGetPageRanges}
 
 // parseTagTierHeaders reads x-ms-if-tags, x-ms-source-if-tags, x-ms-tags and
 // x-ms-access-tier for the operations that take them. It answers the

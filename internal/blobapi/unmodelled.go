@@ -38,14 +38,9 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-immutability-policy-mode", feature: "immutability policies"},
 	{name: "x-ms-legal-hold", feature: "legal holds"},
 	{name: "x-ms-immutable-storage-with-versioning-enabled", feature: "immutable storage"},
-	// Page blob properties: Azure refuses them on a block blob, and the
-	// emulator has no page blobs.
-	{name: "x-ms-blob-content-length", feature: "page blobs", ops: []*op{opSetBlobProps}},
-	{name: "x-ms-sequence-number-action", feature: "page blobs", ops: []*op{opSetBlobProps}},
-	{name: "x-ms-blob-sequence-number", feature: "page blobs", ops: []*op{opSetBlobProps}},
 	// CRC64 checksums: verified on the uploads of checksum.go and on Append
 	// Block, returned on a ranged Get Blob.
-	{name: "x-ms-content-crc64", feature: "CRC64 checksums on this operation", except: []*op{opPutBlob, opPutBlock, opPutBlockList, opSetBlobTags, opAppendBlock}},
+	{name: "x-ms-content-crc64", feature: "CRC64 checksums on this operation", except: []*op{opPutBlob, opPutBlock, opPutBlockList, opSetBlobTags, opAppendBlock, opPutPage}},
 	{name: "x-ms-range-get-content-crc64", feature: "CRC64 checksums on this operation", except: []*op{opGetBlob}},
 	{name: "x-ms-structured-body", feature: "structured message bodies"},
 	// Copy Blob copies the source's properties; these would be dropped.
@@ -60,7 +55,7 @@ var unmodelledHeaders = []unmodelledHeader{
 	// Copy Blob (From URL) would copy without these source checks.
 	{name: "x-ms-source-content-md5", feature: "verifying the copy source's MD5", ops: []*op{opCopyBlob}},
 	{name: "x-ms-source-content-crc64", feature: "CRC64 checksums", ops: []*op{opCopyBlob}},
-	{name: "x-ms-source-lease-id", feature: "copy-source lease conditions", ops: []*op{opCopyBlob, opCopyBlobFromURL, opPutBlobFromURL, opPutBlockFromURL, opAppendBlockFromURL}},
+	{name: "x-ms-source-lease-id", feature: "copy-source lease conditions", ops: []*op{opCopyBlob, opCopyBlobFromURL, opPutBlobFromURL, opPutBlockFromURL, opAppendBlockFromURL, opPutPageFromURL}},
 	{name: "x-ms-blob-content-type", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 	{name: "x-ms-blob-content-encoding", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 	{name: "x-ms-blob-content-language", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
@@ -75,9 +70,6 @@ var unmodelledHeaders = []unmodelledHeader{
 func (c *call) refuseUnmodelled(o *op) bool {
 	h := c.r.Header
 	switch {
-	case o == opPutBlob && h.Get("x-ms-blob-type") == "PageBlob":
-		c.notImplementedFeature("page blobs")
-		return true
 	case o == opDeleteBlob && strings.EqualFold(h.Get("x-ms-delete-snapshots"), "only"):
 		// Deleting "only the snapshots" must keep the base blob; the
 		// emulator has no snapshots and would delete the blob itself.

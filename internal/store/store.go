@@ -1073,6 +1073,10 @@ func (s *Store) CopyBlob(acct, cname, name string, src CopySource, meta map[stri
 			// An append blob is copied as an append blob, unsealed.
 			BlobType:            sb.BlobType,
 			CommittedBlockCount: sb.CommittedBlockCount,
+			// A page blob is copied as a page blob, sharing its extents.
+			PageBlobLength: sb.PageBlobLength,
+			Pages:          slices.Clone(sb.Pages),
+			SequenceNumber: sb.SequenceNumber,
 			Copy: &CopyInfo{
 				ID: uuid.NewString(), Source: src.URL, Status: "success",
 				Progress: fmt.Sprintf("%d/%d", n, n), CompletionTime: s.now().UTC(),

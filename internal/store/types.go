@@ -62,10 +62,20 @@ type Blob struct {
 	RehydrateTier     string
 	RehydratePriority string
 	RehydrateAt       time.Time
+	// Page blobs (page.go): the length, the written extents and the
+	// sequence number.
+	PageBlobLength int64
+	Pages          []PageExtent
+	SequenceNumber int64
 }
 
 // Size is the blob's length in bytes.
-func (b *Blob) Size() int64 { return b.Content.Size() }
+func (b *Blob) Size() int64 {
+	if b.BlobType == PageBlob {
+		return b.PageBlobLength
+	}
+	return b.Content.Size()
+}
 
 // clone returns a shallow copy that a write may modify before publishing.
 func (b *Blob) clone() *Blob {
