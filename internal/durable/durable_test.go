@@ -485,6 +485,7 @@ func listContent(t *testing.T, dir string) []string {
 	}
 	return ids
 }
+
 // TestOpenAfterCrashWhileStamping: a process killed while it stamped a new,
 // empty directory leaves FORMAT.tmp behind and no FORMAT; the next start
 // stamps the directory instead of refusing it as someone else's.
