@@ -242,11 +242,7 @@ func TestDataDirDamagedContent(t *testing.T) {
 	dir := t.TempDir()
 	emu := startDir(t, dir, emulator.NewManualClock(time.Now()), 0)
 	// No retries: the 500 is the answer under test.
-	prim, err := azblob.NewClientWithSharedKeyCredential(emu.PrimaryURL(), credential(t, emu),
-		&azblob.ClientOptions{ClientOptions: policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prim := primaryNoRetry(t, emu)
 	if _, err := prim.CreateContainer(ctx, "dmg", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -295,11 +291,7 @@ func TestDataDirDamagedContentRanged(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
 			emu := startDir(t, dir, emulator.NewManualClock(time.Now()), 0)
-			prim, err := azblob.NewClientWithSharedKeyCredential(emu.PrimaryURL(), credential(t, emu),
-				&azblob.ClientOptions{ClientOptions: policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
-			if err != nil {
-				t.Fatal(err)
-			}
+			prim := primaryNoRetry(t, emu)
 			if _, err := prim.CreateContainer(ctx, "dmg", nil); err != nil {
 				t.Fatal(err)
 			}
@@ -345,4 +337,16 @@ func TestDataDirDamagedContentRanged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// primaryNoRetry is a Shared Key client of the primary that never retries,
+// for tests whose answer under test is an error status.
+func primaryNoRetry(t *testing.T, emu *emulator.Emulator) *azblob.Client {
+	t.Helper()
+	c, err := azblob.NewClientWithSharedKeyCredential(emu.PrimaryURL(), credential(t, emu),
+		&azblob.ClientOptions{ClientOptions: policy.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

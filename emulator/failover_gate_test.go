@@ -1,20 +1,13 @@
 package emulator_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
 	"github.com/geoblob/geoblob/emulator"
@@ -28,31 +21,12 @@ import (
 // withdrawn: every later write waited for the stalled one.
 func TestRefusedFailoverReleasesWrites(t *testing.T) {
 	emu := start(t, emulator.Options{})
-	client, err := azblob.NewClientWithSharedKeyCredential(emu.PrimaryURL(), credential(t, emu),
-		&azblob.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: policy.RetryOptions{MaxRetries: -1}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := primaryNoRetry(t, emu)
 	if _, err := client.CreateContainer(t.Context(), "ctr", nil); err != nil {
 		t.Fatal(err)
 	}
 	u := writeSAS(t, client)
-	c, err := net.Dial("tcp", hostOf(emu.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := fmt.Fprintf(c, "PUT %s/stalled?%s HTTP/1.1\r\nHost: %s\r\nx-ms-blob-type: BlockBlob\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n", u.Path, u.RawQuery, u.Host); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	_ = c.SetReadDeadline(time.Now().Add(bound))
-	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, " 100 ") {
-		t.Fatalf("%q %v, want 100 Continue", line, err)
-	}
-	if _, err := br.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	c, br := startUpload(t, emu, u, "stalled")
 	// The write is in flight. A failover waits for it.
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -69,7 +43,7 @@ func TestRefusedFailoverReleasesWrites(t *testing.T) {
 	}
 	wctx, wcancel := context.WithTimeout(context.Background(), bound)
 	defer wcancel()
-	_, err = client.UploadBuffer(wctx, "ctr", "during", []byte("x"), nil)
+	_, err := client.UploadBuffer(wctx, "ctr", "during", []byte("x"), nil)
 	if !bloberror.HasCode(err, bloberror.ServerBusy) {
 		t.Fatalf("write while the failover waits: %v, want 503 ServerBusy", err)
 	}

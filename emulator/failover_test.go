@@ -1,12 +1,10 @@
 package emulator_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -659,24 +657,7 @@ func TestFailoverBoundedByStalledWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := writeSAS(t, client)
-	c, err := net.Dial("tcp", hostOf(emu.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := fmt.Fprintf(c, "PUT %s/stalled?%s HTTP/1.1\r\nHost: %s\r\nx-ms-blob-type: BlockBlob\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n", u.Path, u.RawQuery, u.Host); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(c)
-	_ = c.SetReadDeadline(time.Now().Add(bound))
-	// "100 Continue" comes once the handler reads the body: the write is
-	// then in flight.
-	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, " 100 ") {
-		t.Fatalf("%q %v, want 100 Continue", line, err)
-	}
-	if _, err := br.ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	c, br := startUpload(t, emu, u, "stalled")
 	if _, err := io.WriteString(c, "12345"); err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,32 @@ func writeSAS(t *testing.T, client *azblob.Client) *url.URL {
 	return u
 }
 
+// startUpload opens a connection of its own and begins a 10-byte Put Blob
+// of name with Expect: 100-continue, returning once "100 Continue" has
+// come: a handler is then reading the body, so the write is in flight and
+// holds its connection until the test sends the bytes. The connection is
+// closed when the test ends.
+func startUpload(t *testing.T, emu *emulator.Emulator, u *url.URL, name string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", hostOf(emu.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := fmt.Fprintf(c, "PUT %s/%s?%s HTTP/1.1\r\nHost: %s\r\nx-ms-blob-type: BlockBlob\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n", u.Path, name, u.RawQuery, u.Host); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	_ = c.SetReadDeadline(time.Now().Add(bound))
+	if line, err := r.ReadString('\n'); err != nil || !strings.Contains(line, " 100 ") {
+		t.Fatalf("upload of %s: %q, %v; want 100 Continue", name, line, err)
+	}
+	if _, err := r.ReadString('\n'); err != nil { // the blank line
+		t.Fatal(err)
+	}
+	return c, r
+}
+
 // waitServerClose waits until the server closes c and fails the test when
 // it does not within bound.
 func waitServerClose(t *testing.T, c net.Conn, r *bufio.Reader) {
@@ -155,25 +181,8 @@ func TestBusyConnectionsAreNotEvicted(t *testing.T) {
 	var busy []net.Conn
 	var readers []*bufio.Reader
 	for i := range maxConns {
-		c, err := net.Dial("tcp", hostOf(emu.URL()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if _, err := fmt.Fprintf(c, "PUT %s/b%d?%s HTTP/1.1\r\nHost: %s\r\nx-ms-blob-type: BlockBlob\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n", u.Path, i, u.RawQuery, u.Host); err != nil {
-			t.Fatal(err)
-		}
-		// "100 Continue" comes once a handler reads the body: the request
-		// is then being served, not merely accepted.
-		r := bufio.NewReader(c)
-		_ = c.SetReadDeadline(time.Now().Add(bound))
-		line, err := r.ReadString('\n')
-		if err != nil || !strings.Contains(line, " 100 ") {
-			t.Fatalf("busy connection %d: %q, %v; want 100 Continue", i, line, err)
-		}
-		if _, err := r.ReadString('\n'); err != nil { // the blank line
-			t.Fatal(err)
-		}
+		// Served, not merely accepted: a handler is reading the body.
+		c, r := startUpload(t, emu, u, fmt.Sprintf("b%d", i))
 		if _, err := io.WriteString(c, "12345"); err != nil {
 			t.Fatal(err)
 		}
