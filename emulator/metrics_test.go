@@ -181,7 +181,16 @@ func TestMetricsDuringAnOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s = scrapeMetrics(t, emu)
+	// The reset request is recorded when its handler returns, which can
+	// come after the client has seen the reset and moved on: wait for it
+	// (a bounded number of scrapes), then check everything.
+	for i := 0; i < 200; i++ {
+		s = scrapeMetrics(t, emu)
+		if _, ok := s.value("geoblob_requests_total", "endpoint", "secondary", "operation", "GetBlob", "status", "reset"); ok {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	s.check(t, "outage", []sample{
 		{"geoblob_requests_total", []string{"endpoint", "primary", "operation", "GetBlob", "status", "503"}, primaryReads},
 		{"geoblob_requests_total", []string{"endpoint", "secondary", "operation", "GetBlob", "status", "200"}, secondaryReads},
