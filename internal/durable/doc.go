@@ -87,6 +87,14 @@
 // its metadata was lost, and starting empty would hide every blob and let
 // the collector remove their content, which a restored meta.db still needs.
 //
+// A new directory is stamped last: the first start writes FORMAT.tmp, sets
+// up meta.db and the content directory, and only then renames FORMAT.tmp
+// to FORMAT, before it serves anything. A process killed at any point of
+// that leaves an unstamped directory holding at most FORMAT.tmp, meta.db
+// and an empty content directory, which the next start recognises as a
+// first start cut short and sets up again, rather than a stamped directory
+// without metadata, which it would have to refuse.
+//
 // Durable role changes kept format 1: the roles record gained an optional
 // caller state, and a directory written before has none (the emulator
 // then starts with its first roles, as it always did). A build from before

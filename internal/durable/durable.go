@@ -119,9 +119,8 @@ func Open(dir string, opts Options) (db *DB, err error) {
 			unlockDir(lock)
 		}
 	}()
-	_, serr := os.Stat(filepath.Join(dir, formatFile))
-	stamped := serr == nil
-	if err := checkFormat(dir); err != nil {
+	stamped, err := checkFormat(dir)
+	if err != nil {
 		return nil, err
 	}
 	created, err := checkMeta(dir, stamped)
@@ -150,6 +149,20 @@ func Open(dir string, opts Options) (db *DB, err error) {
 	if err := db.init(); err != nil {
 		_ = b.Close()
 		return nil, err
+	}
+	if !stamped {
+		// The stamp goes last: until it is in place, a process killed
+		// while it set up this new directory leaves only what the next
+		// start recognises as a first start cut short (see
+		// checkFormat), never a stamped directory without metadata.
+		err := os.Rename(filepath.Join(dir, formatFile+".tmp"), filepath.Join(dir, formatFile))
+		if err == nil {
+			err = syncDir(dir)
+		}
+		if err != nil {
+			_ = b.Close()
+			return nil, fmt.Errorf("data dir %s: stamping %s: %w", dir, formatFile, err)
+		}
 	}
 	go db.writer()
 	return db, nil
@@ -237,39 +250,74 @@ func openBolt(path string) (b *bolt.DB, err error) {
 	return b, nil
 }
 
-// checkFormat reads the stamp, or writes it in an empty directory.
-func checkFormat(dir string) error {
+// checkFormat reads the stamp and reports whether the directory has one.
+// A directory without it must be new: empty, or holding only what a first
+// start that was cut short leaves behind. That start wrote FORMAT.tmp
+// first and renames it to FORMAT only once the metadata is set up, and it
+// served nothing before, so its metadata (if any) holds no data and is
+// removed. checkFormat then writes FORMAT.tmp for this start; Open
+// renames it once the metadata is ready.
+func checkFormat(dir string) (stamped bool, err error) {
 	path := filepath.Join(dir, formatFile)
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			return fmt.Errorf("data dir %s: %w", dir, err)
-		}
-		for _, e := range entries {
-			// FORMAT.tmp is what a process killed while stamping this
-			// directory left behind: the directory is still new.
-			if e.Name() != lockFile && e.Name() != formatFile+".tmp" {
-				return fmt.Errorf("%w: %s is not empty and has no %s stamp, so it is not a geoblob data directory; give an empty or new directory",
-					ErrFormat, dir, formatFile)
-			}
-		}
-		return writeFile(dir, formatFile, fmt.Appendf(nil, "%s\nformat %d\n", formatHead, FormatVersion))
+		return false, prepareNew(dir)
 	}
 	if err != nil {
-		return fmt.Errorf("data dir %s: %w", dir, err)
+		return false, fmt.Errorf("data dir %s: %w", dir, err)
 	}
 	v, ok := parseFormat(data)
 	switch {
 	case !ok:
-		return fmt.Errorf("%w: %s is not a geoblob format stamp; give a geoblob data directory", ErrFormat, path)
+		return false, fmt.Errorf("%w: %s is not a geoblob format stamp; give a geoblob data directory", ErrFormat, path)
 	case v > FormatVersion:
-		return fmt.Errorf("%w: data dir %s has format %d, newer than this geoblob reads (%d); run a newer geoblob, or use another --data-dir",
+		return false, fmt.Errorf("%w: data dir %s has format %d, newer than this geoblob reads (%d); run a newer geoblob, or use another --data-dir",
 			ErrFormat, dir, v, FormatVersion)
 	case v < 1:
-		return fmt.Errorf("%w: data dir %s has unknown format %d; use another --data-dir", ErrFormat, dir, v)
+		return false, fmt.Errorf("%w: data dir %s has unknown format %d; use another --data-dir", ErrFormat, dir, v)
 	}
-	return nil
+	return true, nil
+}
+
+// prepareNew checks that an unstamped directory is new and writes
+// FORMAT.tmp in it.
+func prepareNew(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("data dir %s: %w", dir, err)
+	}
+	notOurs := fmt.Errorf("%w: %s is not empty and has no %s stamp, so it is not a geoblob data directory; give an empty or new directory",
+		ErrFormat, dir, formatFile)
+	started := false // FORMAT.tmp: an earlier first start was cut short
+	var leftovers []string
+	for _, e := range entries {
+		switch e.Name() {
+		case lockFile:
+		case formatFile + ".tmp":
+			started = true
+		case metaFile, blobsDir:
+			leftovers = append(leftovers, e.Name())
+		default:
+			return notOurs
+		}
+	}
+	if len(leftovers) > 0 {
+		// Only a cut-short first start may have left metadata or a
+		// content directory, and never a content file.
+		n, err := countContentFiles(filepath.Join(dir, blobsDir))
+		if err != nil {
+			return fmt.Errorf("data dir %s: %w", dir, err)
+		}
+		if !started || n > 0 {
+			return notOurs
+		}
+		for _, name := range leftovers {
+			if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+				return fmt.Errorf("data dir %s: clearing a first start that was cut short: %w", dir, err)
+			}
+		}
+	}
+	return writeTemp(dir, formatFile, fmt.Appendf(nil, "%s\nformat %d\n", formatHead, FormatVersion))
 }
 
 func parseFormat(data []byte) (int, bool) {
@@ -281,10 +329,10 @@ func parseFormat(data []byte) (int, bool) {
 	return v, err == nil
 }
 
-// writeFile writes name in dir atomically and durably.
-func writeFile(dir, name string, data []byte) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.Create(tmp)
+// writeTemp writes name+".tmp" in dir durably; the caller renames it into
+// place when it is time.
+func writeTemp(dir, name string, data []byte) error {
+	f, err := os.Create(filepath.Join(dir, name+".tmp"))
 	if err != nil {
 		return fmt.Errorf("data dir %s: %w", dir, err)
 	}
@@ -296,13 +344,10 @@ func writeFile(dir, name string, data []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err == nil {
 		err = syncDir(dir)
 	}
 	if err != nil {
-		return fmt.Errorf("data dir %s: writing %s: %w", dir, name, err)
+		return fmt.Errorf("data dir %s: writing %s.tmp: %w", dir, name, err)
 	}
 	return nil
 }
