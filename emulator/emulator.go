@@ -156,9 +156,10 @@ type Options struct {
 	MaxStagedBytes int64
 	// MaxSupersededBytes bounds the overwritten or deleted blob versions
 	// that replication keeps alive while it lags or is paused; 0 means
-	// 256 MiB, negative means no bound. Beyond it, pending writes of one
+	// 32 MiB, negative means no bound. Beyond it, pending writes of one
 	// blob are coalesced into its newest state (the secondary may show a
-	// newer state early, never an older one than LastSyncTime promises).
+	// newer state early, never an older one than LastSyncTime promises;
+	// internal/replica documents the rule).
 	MaxSupersededBytes int64
 	// RehydrateDelay is how long rehydrating a blob from the Archive tier
 	// (Set Blob Tier) takes on Clock; 0 means DefaultRehydrateDelay,

@@ -157,7 +157,7 @@ func (c *call) commitAppend(content store.Content, o store.AppendOptions, md5sum
 	}
 	rh := c.w.Header()
 	rh.Set("x-ms-blob-append-offset", strconv.FormatInt(off, 10))
-	rh.Set("x-ms-blob-committed-block-count", strconv.Itoa(b.CommittedBlockCount))
+	rh.Set("x-ms-blob-committed-block-count", strconv.Itoa(int(b.CommittedBlockCount)))
 	if crc != nil {
 		rh.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(crc))
 	}
@@ -188,6 +188,6 @@ func setAppendHeaders(h http.Header, b *store.Blob) {
 	if b.Type() != store.AppendBlob {
 		return
 	}
-	h.Set("x-ms-blob-committed-block-count", strconv.Itoa(b.CommittedBlockCount))
+	h.Set("x-ms-blob-committed-block-count", strconv.Itoa(int(b.CommittedBlockCount)))
 	h.Set("x-ms-blob-sealed", strconv.FormatBool(b.Sealed))
 }

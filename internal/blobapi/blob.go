@@ -42,6 +42,9 @@ const (
 	MaxPutBlobSize = 5000 << 20
 )
 
+// emptyMD5 is the MD5 of no bytes, shared by every empty upload.
+var emptyMD5 = md5.Sum(nil)
+
 // smallBody is the largest body read into one buffer allocated up front.
 const smallBody = 64 << 10
 
@@ -74,7 +77,10 @@ func (c *call) readBody(wantMD5 bool, limit int64) (store.Content, []byte, bool)
 			return store.Content{}, nil, false
 		}
 		var sum []byte
-		if wantMD5 {
+		switch {
+		case wantMD5 && n == 0:
+			sum = emptyMD5[:] // shared: stored blobs are immutable
+		case wantMD5:
 			s := md5.Sum(buf)
 			sum = s[:]
 		}

@@ -10,6 +10,16 @@
 // its CPU time (utime+stime from /proc/PID/stat) and resident memory
 // (VmRSS from /proc/PID/status, sampled) can be charged to each phase.
 //
+// Memory is compared like for like. RSS after a group of phases is read,
+// Settle after its last request, with every server holding the same
+// blobs: a listed container that some server was not filled with (Azurite
+// above Config.AzuriteListMax) is deleted before the reading. Each group
+// then deletes what it wrote, so that the next group's peak RSS is its own
+// work and not the data of earlier phases (which geoblob in memory holds
+// in RAM and Azurite on disk). The last reading, "end", is taken after the
+// workload deleted everything, every server then holding no blob: it is
+// the figure of the target "RSS after the workload".
+//
 // The floor is a bare net/http handler ([FloorHandler]) that answers the
 // same requests with the same bytes and stores nothing: it shows how close
 // a server can get to the cost of Go's HTTP stack on the machine.

@@ -225,7 +225,11 @@ func (r *Report) buildRows() {
 		add(label+": peak RSS", "MB", "lower", ph("overwrite", func(p *PhaseResult) float64 { return p.PeakRSSMB }))
 	}
 	for _, g := range groups {
-		add(fmt.Sprintf("RSS %v after the %s phases", r.Config.Settle, g), "MB", "lower", func(s string) (float64, bool) {
+		label := fmt.Sprintf("RSS %v after the %s phases", r.Config.Settle, g)
+		if g == "end" {
+			label = fmt.Sprintf("RSS %v after the workload, its data deleted", r.Config.Settle)
+		}
+		add(label, "MB", "lower", func(s string) (float64, bool) {
 			sr := r.serverResult(s)
 			if sr == nil {
 				return 0, false
@@ -248,8 +252,12 @@ var largePhases = []struct{ name, label string }{
 	{"download-raw", "download, raw HTTP (parallel ranged GETs)"},
 }
 
-// groups of phases after which RSS is read, in run order.
-var groups = []string{"small", "large", "list", "overwrite"}
+// groups of phases after which RSS is read, in run order. Each group's
+// reading is taken with every server holding the same blobs: what the
+// group wrote, less any container some server did not take part in
+// (deleted before the reading). A group then deletes what it wrote; "end"
+// is read after the last of it is deleted.
+var groups = []string{"small", "large", "list", "overwrite", "end"}
 
 // README markers between which [Report.UpdateReadme] writes.
 const (

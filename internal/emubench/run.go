@@ -217,9 +217,20 @@ func (b *bench) workload(ctx context.Context, servers []*server) error {
 		return rawDownload(ctx, raws[s.name], cfg, LargePrefix+"-raw", b.dst, b.large)
 	})
 	b.settle(ctx, all, "large")
+	// Each group deletes what it wrote once its RSS is read, so that a
+	// later group's memory is its own work (see the package doc).
+	for _, s := range noFloor {
+		for _, name := range []string{LargePrefix + "-azblob", LargePrefix + "-raw"} {
+			if err := deleteBlob(ctx, s, benchContainer, name); err != nil {
+				return err
+			}
+		}
+	}
 
 	if len(cfg.ListSizes) > 0 {
 		capped := false
+		listed := noFloor
+		var kept []int // sizes every server listed
 		for _, n := range cfg.ListSizes {
 			noFloor := noFloor
 			if cfg.AzuriteListMax > 0 && n > cfg.AzuriteListMax {
@@ -236,10 +247,29 @@ func (b *bench) workload(ctx context.Context, servers []*server) error {
 			})
 			b.phase(ctx, noFloor, fmt.Sprintf("list-flat-%d", n), "list", 1, false, func(s *server) outcome { return listFlat(ctx, s, cfg, n) })
 			b.phase(ctx, noFloor, fmt.Sprintf("list-delim-%d", n), "list", 1, false, func(s *server) outcome { return listDelim(ctx, s, cfg, n) })
+			if len(noFloor) < len(listed) {
+				// Not every server holds this container: it goes before
+				// RSS is read, so that RSS compares servers holding the
+				// same blobs.
+				for _, s := range noFloor {
+					if err := deleteContainer(ctx, s, listContainer(n)); err != nil {
+						return err
+					}
+				}
+			} else {
+				kept = append(kept, n)
+			}
 		}
 		b.settle(ctx, all, "list")
+		for _, n := range kept {
+			for _, s := range listed {
+				if err := deleteContainer(ctx, s, listContainer(n)); err != nil {
+					return err
+				}
+			}
+		}
 		if capped && len(noFloor) > 1 {
-			b.rep.Notes = append(b.rep.Notes, fmt.Sprintf("Azurite was listed only up to %d blobs (its fill is slow); larger containers were listed on geoblob alone. Raise --azurite-list-max to compare them.", cfg.AzuriteListMax))
+			b.rep.Notes = append(b.rep.Notes, fmt.Sprintf("Azurite was listed only up to %d blobs (its fill is slow); larger containers were listed on geoblob alone, and deleted before RSS was read. Raise --azurite-list-max to compare them.", cfg.AzuriteListMax))
 		}
 	}
 
@@ -247,6 +277,15 @@ func (b *bench) workload(ctx context.Context, servers []*server) error {
 		b.phase(ctx, all, "overwrite", "overwrite", 1, true, func(s *server) outcome { return overwrite(ctx, s, cfg, b.large) })
 		b.settle(ctx, all, "overwrite")
 	}
+	// The end: every server deletes what is left, and RSS is read once
+	// more, with every server holding no blob.
+	for _, s := range noFloor {
+		if err := deleteContainer(ctx, s, benchContainer); err != nil {
+			return err
+		}
+	}
+	b.settle(ctx, all, "end")
+	b.rep.Notes = append(b.rep.Notes, rssRule)
 	return ctx.Err()
 }
 
@@ -306,6 +345,9 @@ func (b *bench) phase(ctx context.Context, servers []*server, name, group string
 		b.logf("%s", line)
 	}
 }
+
+// rssRule is how RSS after a group is read, printed with every report.
+const rssRule = "RSS after a group of phases is read with every server holding the same blobs (a container some server was not filled with is deleted first); each group then deletes what it wrote, so a group's peak is its own work, and the last reading (the workload's verdict) is taken once everything is deleted."
 
 // settle waits Settle and records each server's RSS for the group.
 func (b *bench) settle(ctx context.Context, servers []*server, group string) {

@@ -144,7 +144,7 @@ func TestRunSmoke(t *testing.T) {
 		if s.StartupMS <= 0 || s.Error != "" {
 			t.Errorf("server %s: startup %v ms, error %q", s.Name, s.StartupMS, s.Error)
 		}
-		for _, g := range []string{"small", "large", "list", "overwrite"} {
+		for _, g := range []string{"small", "large", "list", "overwrite", "end"} {
 			if s.RSSAfter[g] <= 0 {
 				t.Errorf("server %s: no RSS after the %s phases", s.Name, g)
 			}

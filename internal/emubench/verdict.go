@@ -93,6 +93,8 @@ func (r *Report) buildVerdicts() {
 	v, ok = ratio(fmt.Sprintf("small-get-c%d", c), ref, func(p *PhaseResult) float64 { return p.OpsPerSec }, false)
 	atLeast(fmt.Sprintf("4 KiB GET throughput via azblob (%s) vs Azurite", clientsLabel(c)), v, 10, "x", ok, noAz)
 
+	// "After the workload" is the last reading: "end" when the workload
+	// deleted its data, so that every server holds the same (nothing).
 	last := ""
 	for _, g := range groups {
 		if sr := r.serverResult(Geoblob); sr != nil {

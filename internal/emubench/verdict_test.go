@@ -76,6 +76,43 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
+// TestRSSVerdictsReadAfterTheEnd: when the workload deleted its data, the
+// RSS targets are judged on the reading taken after that ("end"), where
+// every server holds the same blobs, not on the overwrite group's.
+func TestRSSVerdictsReadAfterTheEnd(t *testing.T) {
+	r := reportWith([]ServerResult{
+		{Name: Geoblob, RSSAfter: map[string]float64{"overwrite": 300, "end": 20}},
+		{Name: GeoblobDisk, RSSAfter: map[string]float64{"overwrite": 100, "end": 60}},
+		{Name: AzuriteName, RSSAfter: map[string]float64{"overwrite": 200, "end": 200}},
+	}, nil)
+	want := map[string]struct {
+		status string
+		v      float64
+	}{
+		"RSS 2s after the workload vs Azurite (geoblob in memory)":       {Pass, 0.1},
+		"RSS 2s after the workload vs Azurite (geoblob with a data dir)": {Fail, 0.3},
+	}
+	found := 0
+	for _, v := range r.Verdicts {
+		if w, ok := want[v.Target]; ok {
+			found++
+			if v.Status != w.status || !near(v.Measured, w.v) {
+				t.Errorf("%q: %s %v, want %s %v", v.Target, v.Status, v.Measured, w.status, w.v)
+			}
+		}
+	}
+	if found != len(want) {
+		t.Fatalf("found %d of the %d RSS verdicts", found, len(want))
+	}
+	var endRow bool
+	for _, row := range r.Rows {
+		endRow = endRow || row.Metric == "RSS 2s after the workload, its data deleted"
+	}
+	if !endRow {
+		t.Error("no table row for the reading after the data was deleted")
+	}
+}
+
 func TestVerdictsWithoutAzurite(t *testing.T) {
 	r := reportWith([]ServerResult{{Name: Geoblob, StartupMS: 5, RSSAfter: map[string]float64{}}}, nil)
 	for _, v := range r.Verdicts {

@@ -415,6 +415,22 @@ func overwrite(ctx context.Context, s *server, cfg *Config, payload []byte) outc
 	return azblobUpload(ctx, s, cfg, LargePrefix+"-overwrite", cfg.Overwrites, payload)
 }
 
+// deleteContainer deletes a container the workload made.
+func deleteContainer(ctx context.Context, s *server, name string) error {
+	if _, err := s.client.DeleteContainer(ctx, name, nil); err != nil {
+		return fmt.Errorf("%s: delete container %s: %w", s.name, name, err)
+	}
+	return nil
+}
+
+// deleteBlob deletes a blob the workload wrote.
+func deleteBlob(ctx context.Context, s *server, containerName, name string) error {
+	if _, err := s.client.DeleteBlob(ctx, containerName, name, nil); err != nil {
+		return fmt.Errorf("%s: delete blob %s/%s: %w", s.name, containerName, name, err)
+	}
+	return nil
+}
+
 // createContainer creates a container, accepting one that exists.
 func createContainer(ctx context.Context, s *server, name string) error {
 	_, err := s.client.CreateContainer(ctx, name, nil)

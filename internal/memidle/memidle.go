@@ -11,6 +11,16 @@
 // collection and a scavenge of the free pages. A busy process is never
 // interrupted, because it allocates.
 //
+// Memory-mapped files count too. A read-only shared mapping of a file (the
+// emulator's bbolt database, with a data directory) keeps every page it
+// ever read resident in the process, though those pages are clean copies
+// of the file that the kernel could drop and re-read at any time. On
+// Linux a release also drops them from the process (madvise
+// MADV_DONTNEED on every mapping that is shared, read-only and backed by
+// a file): the file is untouched, the pages stay in the kernel's page
+// cache, and the next access maps them again with a minor fault. Private
+// mappings (the program's own code and data) are left alone.
+//
 // It is meant for a process that is a server and nothing else (geoblob
 // serve), not for a library embedded in someone else's program: freeing
 // memory is a decision for the whole process.
@@ -43,7 +53,13 @@ const (
 type Stats struct {
 	Allocated uint64 // cumulative bytes allocated on the heap
 	Retained  uint64 // heap bytes held from the OS (mapped and not released)
+	// Mapped is the resident memory of the process that is shared with
+	// the page cache (file mappings), on Linux; 0 elsewhere.
+	Mapped uint64
 }
+
+// held is what a release can give back.
+func (s Stats) held() uint64 { return s.Retained + s.Mapped }
 
 // Releaser decides when to release. Its zero value is not usable; build it
 // with New. Tick is not safe for concurrent use: Run calls it from one
@@ -54,12 +70,17 @@ type Releaser struct {
 	release  func()
 	last     Stats     // the reading at the previous tick
 	still    time.Time // since when Allocated has not moved; zero while it moves
-	baseline uint64    // Retained just after the last release
+	baseline uint64    // held() just after the last release
 	releases int
 }
 
 // New returns a Releaser over the process's runtime.
-func New(cfg Config) *Releaser { return newReleaser(cfg, readRuntime, debug.FreeOSMemory) }
+func New(cfg Config) *Releaser {
+	return newReleaser(cfg, readRuntime, func() {
+		debug.FreeOSMemory()
+		dropFileMappings()
+	})
+}
 
 func newReleaser(cfg Config, read func() Stats, release func()) *Releaser {
 	if cfg.Idle <= 0 {
@@ -77,7 +98,8 @@ func newReleaser(cfg Config, read func() Stats, release func()) *Releaser {
 const idleAlloc = 256 << 10
 
 // Tick takes one reading at now and releases memory when the process has
-// been idle for Config.Idle and holds more than Slack past the baseline.
+// been idle for Config.Idle and holds (heap and mapped files) more than
+// Slack past the baseline.
 // It reports whether it released.
 func (r *Releaser) Tick(now time.Time) bool {
 	s := r.read()
@@ -95,13 +117,13 @@ func (r *Releaser) Tick(now time.Time) bool {
 		r.still = now
 		return false
 	}
-	if now.Sub(r.still) < r.cfg.Idle || s.Retained <= r.baseline+r.cfg.Slack {
+	if now.Sub(r.still) < r.cfg.Idle || s.held() <= r.baseline+r.cfg.Slack {
 		return false
 	}
 	r.release()
 	r.releases++
 	after := r.read()
-	r.baseline, r.last = after.Retained, after
+	r.baseline, r.last = after.held(), after
 	return true
 }
 
@@ -142,5 +164,5 @@ func readRuntime() Stats {
 		}
 		return s[i].Value.Uint64()
 	}
-	return Stats{Allocated: v(0), Retained: v(1) + v(2) + v(3) + v(4)}
+	return Stats{Allocated: v(0), Retained: v(1) + v(2) + v(3) + v(4), Mapped: residentShared()}
 }

@@ -90,6 +90,30 @@ func TestTick(t *testing.T) {
 	}
 }
 
+// TestTickCountsMappedFiles: pages of mapped files count as held, so a
+// process whose heap is small but whose mapped database is large and idle
+// is released, once, and not again until the mapping grows past the slack.
+func TestTickCountsMappedFiles(t *testing.T) {
+	const mib = 1 << 20
+	s := Stats{Retained: 4 * mib, Mapped: 200 * mib}
+	released := 0
+	r := newReleaser(Config{}, func() Stats { return s }, func() { released++; s.Mapped = 15 * mib })
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 4 {
+		r.Tick(now.Add(time.Duration(i) * time.Second))
+	}
+	if released != 1 || s.Mapped != 15*mib {
+		t.Fatalf("%d releases, mapped %d MiB: want one release of the mapped pages", released, s.Mapped/mib)
+	}
+	s.Mapped += 4 * mib // within the slack
+	for i := 4; i < 8; i++ {
+		r.Tick(now.Add(time.Duration(i) * time.Second))
+	}
+	if released != 1 {
+		t.Fatalf("released again for 4 MiB of mapped pages: %d releases", released)
+	}
+}
+
 func TestRunStopsWithContext(t *testing.T) {
 	r := New(Config{Idle: time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -18,20 +18,50 @@
 // or the deletion of its container) is pending behind it. Superseded
 // versions may hold at most Options.MaxSupersededBytes (content bytes,
 // counted in full even where versions share chunks); DefaultMaxSuperseded
-// when zero. Beyond that budget the replicator coalesces: the pending
-// write of the superseded version is pointed at the blob's newest pending
-// state instead, and the old version is released. The secondary then shows
-// that newer state at the older write's place in the queue. This keeps
-// LastSyncTime exact in the direction Azure documents, every write at or
-// before it is visible, while some writes after it may already be too; it
-// never shows a state older than LastSyncTime promises. Deleting a
-// container coalesces the pending writes of its blobs into deletions at
+// (32 MiB) when zero. Beyond that budget the replicator coalesces: the
+// pending write of the superseded version is pointed at the blob's newest
+// pending state instead, and the old version is released at once. Deleting
+// a container coalesces the pending writes of its blobs into deletions at
 // once, whatever the budget.
+//
+// # What coalescing changes for a reader of the secondary
+//
+// Take two pending writes of one blob: P1 committed at t1 and P2 at t2 > t1
+// (an overwrite or a delete), with P2 committed before P1 was applied. Left
+// alone, the secondary shows P1 from P1's apply time (t1 plus its lag) until
+// P2's, then P2. Coalesced, it shows P2 from P1's apply time on: P1's state
+// is never shown, and P2's is shown early, its lag shortened by up to
+// t2-t1. What stays true, and what the tests check:
+//
+//   - Per blob, the secondary moves forward through the primary's states in
+//     commit order, skipping some: it never shows a state the primary did
+//     not commit, nor an older state after a newer one.
+//   - LastSyncTime keeps Azure's promise: every write committed at or
+//     before it is visible on the secondary, or a later write of the same
+//     blob is. It never goes backwards, and it advances as it would without
+//     coalescing (the queue keeps every change in its place, in commit
+//     order, each applied at its own due time: only the state a blob write
+//     applies changes).
+//   - No write becomes visible before it committed, and a reader never sees
+//     a state that is older than LastSyncTime promises.
+//
+// What is not kept: across blobs, a reader may see P2 while a write of
+// another blob committed between t1 and t2 is not visible yet, a state
+// the primary never had. Azure's geo-replication promises no more than
+// LastSyncTime either: writes after it may or may not be on the secondary,
+// in any combination. The default budget is small so that replicating
+// overwrites of large blobs costs one copy, not one per pending overwrite
+// (ten overwrites of a 64 MiB blob with a 1 s lag used to hold up to four
+// superseded copies), while workloads of small blobs below the budget keep
+// every intermediate version, exactly as lagged.
 //
 // So while replication lags or is paused the replicator holds, beyond the
 // blob versions current on the primary (which the primary holds anyway), at
 // most MaxSupersededBytes of superseded content, plus one small record per
-// pending change.
+// pending change. With a data directory the pending replication log still
+// records every change (it only names content files, which stay on disk
+// until the change that names them is applied); coalescing is redone when a
+// restarted emulator enqueues that log again.
 package replica
 
 import (
@@ -95,8 +125,9 @@ type Options struct {
 }
 
 // DefaultMaxSuperseded is the default bound on superseded versions held by
-// pending changes.
-const DefaultMaxSuperseded = 256 << 20
+// pending changes. A superseded version at least this large is coalesced
+// as soon as it is superseded.
+const DefaultMaxSuperseded = 32 << 20
 
 // blobKey names a blob across accounts.
 type blobKey struct{ account, container, blob string }

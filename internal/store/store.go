@@ -705,7 +705,13 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	if err != nil {
 		return nil, err
 	}
-	b.Name = name
+	if cur != nil {
+		b.Name = cur.Name // the name the tree already holds
+	} else {
+		// name is often a slice of the request's path: keep only its bytes.
+		b.Name = strings.Clone(name)
+	}
+	b.Headers = internHeaders(b.Headers, cur)
 	if err := s.commit(a, func(t time.Time, etag string) Change {
 		b.LastModified, b.ETag = t, etag
 		if create {

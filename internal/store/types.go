@@ -3,6 +3,7 @@ package store
 import (
 	"strings"
 	"time"
+	"unique"
 )
 
 // HTTPHeaders are the standard blob properties set through x-ms-blob-*
@@ -14,6 +15,31 @@ type HTTPHeaders struct {
 	ContentDisposition string
 	CacheControl       string
 	ContentMD5         []byte // nil when unknown
+}
+
+// internHeaders returns h with its property strings shared: with cur's
+// when they are equal, else with one canonical copy per value. The few
+// values these take (application/octet-stream, gzip, en-US...) would
+// otherwise be held once per blob, each a copy of its request's header.
+func internHeaders(h HTTPHeaders, cur *Blob) HTTPHeaders {
+	intern := func(s string, prev string) string {
+		switch {
+		case s == "":
+			return ""
+		case s == prev:
+			return prev
+		}
+		return unique.Make(s).Value()
+	}
+	var prev HTTPHeaders
+	if cur != nil {
+		prev = cur.Headers
+	}
+	h.ContentType = intern(h.ContentType, prev.ContentType)
+	h.ContentEncoding = intern(h.ContentEncoding, prev.ContentEncoding)
+	h.ContentLanguage = intern(h.ContentLanguage, prev.ContentLanguage)
+	h.CacheControl = intern(h.CacheControl, prev.CacheControl)
+	return h
 }
 
 // Block is one block of a block blob: its base64 id as the client sent it,
@@ -50,7 +76,7 @@ type Blob struct {
 	// Blob type and append blob state. Plain exported values, so that an
 	// encoder of Blob records carries them like the fields above.
 	BlobType            BlobType // "" is a block blob
-	CommittedBlockCount int      // append blobs: the blocks appended so far
+	CommittedBlockCount int32    // append blobs: the blocks appended so far (at most MaxAppendBlocks; int32 packs it with Sealed)
 	Sealed              bool     // append blobs: sealed, no more appends
 	// Blob index tags and access tier (tags.go, tier.go). Tags is nil
 	// when the blob has none. Tier is "" while the tier is inferred (Hot);
