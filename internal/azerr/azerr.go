@@ -8,6 +8,7 @@ package azerr
 import (
 	"encoding/xml"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,24 +41,61 @@ func NewDetail(name, value string) Detail {
 // SetCommonHeaders sets the headers every Blob service response carries:
 // x-ms-request-id, x-ms-version, Date and, when the client sent one,
 // x-ms-client-request-id. It keeps a request id already set on w.
+//
+// It runs on every request, so it writes the map directly under canonical
+// names, with the values in one slice, and reuses the Date of the current
+// second.
 func SetCommonHeaders(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	if h.Get("x-ms-request-id") == "" {
-		h.Set("x-ms-request-id", uuid.NewString())
+	vals := make([]string, 0, 5)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	if first(h["X-Ms-Request-Id"]) == "" {
+		set("X-Ms-Request-Id", uuid.NewString())
 	}
 	v := ""
 	if r != nil {
-		v = r.Header.Get("x-ms-version")
-		if id := r.Header.Get("x-ms-client-request-id"); id != "" {
-			h.Set("x-ms-client-request-id", id)
+		v = first(r.Header["X-Ms-Version"])
+		if id := first(r.Header["X-Ms-Client-Request-Id"]); id != "" {
+			set("X-Ms-Client-Request-Id", id)
 		}
 	}
 	if v == "" {
 		v = DefaultVersion
 	}
-	h.Set("x-ms-version", v)
-	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	h.Set("Server", "geoblob")
+	set("X-Ms-Version", v)
+	set("Date", httpDate(time.Now()))
+	set("Server", "geoblob")
+}
+
+// first is the value http.Header.Get returns for the values vs.
+func first(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+// dateCache holds the HTTP date of one second.
+type dateCache struct {
+	unix int64
+	text string
+}
+
+var lastDate atomic.Pointer[dateCache]
+
+// httpDate formats t (to the second, in UTC) as an HTTP date, formatting
+// each second once.
+func httpDate(t time.Time) string {
+	sec := t.Unix()
+	if d := lastDate.Load(); d != nil && d.unix == sec {
+		return d.text
+	}
+	d := &dateCache{unix: sec, text: t.UTC().Format(http.TimeFormat)}
+	lastDate.Store(d)
+	return d.text
 }
 
 // Write sends an Azure error response with the given status, error code and

@@ -84,9 +84,23 @@ func (c *conn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// plainError reports whether p may start one of net/http's own error
+// answers: the Expect failure, or a status line followed at once by
+// plainErrorHeaders. Rewrite looks no further into anything else.
+func plainError(p []byte) bool {
+	if bytes.HasPrefix(p, []byte(expectFailed)) {
+		return true
+	}
+	i := bytes.Index(p, []byte("\r\n"))
+	return i >= 0 && bytes.HasPrefix(p[i:], []byte(plainErrorHeaders))
+}
+
 // Rewrite turns one of net/http's own plain error answers into an Azure
 // error answer. ok is false for anything else, which must be sent as is.
 func Rewrite(p []byte) (out []byte, ok bool) {
+	if !plainError(p) {
+		return nil, false // without copying p, which may hold a whole answer
+	}
 	s := string(p)
 	var status int
 	var text string

@@ -188,6 +188,6 @@ func setAppendHeaders(h http.Header, b *store.Blob) {
 	if b.Type() != store.AppendBlob {
 		return
 	}
-	h.Set("x-ms-blob-committed-block-count", strconv.Itoa(int(b.CommittedBlockCount)))
-	h.Set("x-ms-blob-sealed", strconv.FormatBool(b.Sealed))
+	h.Set("X-Ms-Blob-Committed-Block-Count", strconv.Itoa(int(b.CommittedBlockCount)))
+	h.Set("X-Ms-Blob-Sealed", strconv.FormatBool(b.Sealed))
 }

@@ -186,7 +186,7 @@ func (c *call) md5Mismatch(sent, got []byte) {
 
 func (c *call) putBlob() {
 	h := c.r.Header
-	switch bt := h.Get("x-ms-blob-type"); bt {
+	switch bt := h.Get("X-Ms-Blob-Type"); bt {
 	case "BlockBlob":
 	case "PageBlob":
 		c.putPageBlob()
@@ -240,9 +240,9 @@ func (c *call) answerWrite(b *store.Blob, md5sum []byte, status int) {
 		setWriteHeaders(rh, b.ETag, b.LastModified)
 	}
 	if md5sum != nil {
-		rh.Set("Content-MD5", base64.StdEncoding.EncodeToString(md5sum))
+		rh.Set("Content-Md5", base64.StdEncoding.EncodeToString(md5sum))
 	}
-	rh.Set("x-ms-request-server-encrypted", "true")
+	rh.Set("X-Ms-Request-Server-Encrypted", "true")
 	rh.Set("Content-Length", "0")
 	c.ok(status)
 }
@@ -480,7 +480,7 @@ func (c *call) getBlob() {
 	)
 	wantRangeMD5, wantRangeCRC := false, false
 	if c.r.Method == http.MethodGet {
-		if v := h.Get("x-ms-range"); v != "" {
+		if v := h.Get("X-Ms-Range"); v != "" {
 			var ok bool
 			if rng, ok = parseRange(v); !ok {
 				c.badHeader("x-ms-range", v)
@@ -496,14 +496,14 @@ func (c *call) getBlob() {
 		}
 		// Azure answers 400 InvalidHeaderValue when the range MD5 is asked
 		// for without a range.
-		if v := h.Get("x-ms-range-get-content-md5"); strings.EqualFold(v, "true") {
+		if v := h.Get("X-Ms-Range-Get-Content-Md5"); strings.EqualFold(v, "true") {
 			if !ranged {
 				c.badHeader("x-ms-range-get-content-md5", v)
 				return
 			}
 			wantRangeMD5 = true
 		}
-		if v := h.Get("x-ms-range-get-content-crc64"); strings.EqualFold(v, "true") {
+		if v := h.Get("X-Ms-Range-Get-Content-Crc64"); strings.EqualFold(v, "true") {
 			if !ranged || wantRangeMD5 {
 				c.badHeader("x-ms-range-get-content-crc64", v)
 				return
@@ -578,18 +578,18 @@ func (c *call) getBlob() {
 	if ranged {
 		rh.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, size))
 		if md5b64 != "" {
-			rh.Set("x-ms-blob-content-md5", md5b64)
+			rh.Set("X-Ms-Blob-Content-Md5", md5b64)
 		}
 		if wantRangeMD5 {
 			m := md5.New()
 			_, _ = b.WriteRange(m, off, n)
-			rh.Set("Content-MD5", base64.StdEncoding.EncodeToString(m.Sum(nil)))
+			rh.Set("Content-Md5", base64.StdEncoding.EncodeToString(m.Sum(nil)))
 		}
 		if wantRangeCRC {
-			rh.Set("x-ms-content-crc64", base64.StdEncoding.EncodeToString(crc64Range(b.ContentRange(off, n), 0, n)))
+			rh.Set("X-Ms-Content-Crc64", base64.StdEncoding.EncodeToString(crc64Range(b.ContentRange(off, n), 0, n)))
 		}
 	} else if md5b64 != "" {
-		rh.Set("Content-MD5", md5b64)
+		rh.Set("Content-Md5", md5b64)
 	}
 	rh.Set("Content-Length", strconv.FormatInt(n, 10))
 	c.ok(status)

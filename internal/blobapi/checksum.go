@@ -49,7 +49,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // Content-MD5 or x-ms-content-crc64, not both. It answers the request and
 // returns false when the header is malformed or both are given.
 func (c *call) crc64Header() ([]byte, bool) {
-	v := c.r.Header.Get("x-ms-content-crc64")
+	v := c.r.Header.Get("X-Ms-Content-Crc64")
 	if v == "" {
 		return nil, true
 	}
@@ -58,7 +58,7 @@ func (c *call) crc64Header() ([]byte, bool) {
 		c.badHeader("x-ms-content-crc64", v)
 		return nil, false
 	}
-	if c.r.Header.Get("Content-MD5") != "" {
+	if c.r.Header.Get("Content-Md5") != "" {
 		c.fail(http.StatusBadRequest, "InvalidHeaderValue",
 			"Content-MD5 and x-ms-content-crc64 may not both be given; send one of them.",
 			azerr.NewDetail("HeaderName", "x-ms-content-crc64"), azerr.NewDetail("HeaderValue", v))

@@ -79,15 +79,15 @@ func controlPath(u *url.URL) bool {
 // fromURLOp picks the From URL form of o when the request names a copy
 // source.
 func fromURLOp(o *op, h http.Header) *op {
-	if h.Get("x-ms-copy-source") == "" {
+	if h.Get("X-Ms-Copy-Source") == "" {
 		return o
 	}
 	switch o {
 	case opPutBlob:
 		switch {
-		case h.Get("x-ms-blob-type") != "":
+		case h.Get("X-Ms-Blob-Type") != "":
 			return opPutBlobFromURL
-		case h.Get("x-ms-requires-sync") != "" && !strings.EqualFold(h.Get("x-ms-requires-sync"), "false"):
+		case h.Get("X-Ms-Requires-Sync") != "" && !strings.EqualFold(h.Get("X-Ms-Requires-Sync"), "false"):
 			// "true" asks for Copy Blob From URL; copyBlobFromURL refuses
 			// any other value but "false", which is the asynchronous copy.
 			return opCopyBlobFromURL

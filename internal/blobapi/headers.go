@@ -37,10 +37,10 @@ func httpDate(v string) time.Time {
 // "x-ms-source-".
 func conditions(h http.Header, prefix string) store.Conditions {
 	return store.Conditions{
-		IfMatch:           h.Get(prefix + "if-match"),
-		IfNoneMatch:       h.Get(prefix + "if-none-match"),
-		IfModifiedSince:   httpDate(h.Get(prefix + "if-modified-since")),
-		IfUnmodifiedSince: httpDate(h.Get(prefix + "if-unmodified-since")),
+		IfMatch:           h.Get(prefix + "If-Match"),
+		IfNoneMatch:       h.Get(prefix + "If-None-Match"),
+		IfModifiedSince:   httpDate(h.Get(prefix + "If-Modified-Since")),
+		IfUnmodifiedSince: httpDate(h.Get(prefix + "If-Unmodified-Since")),
 	}
 }
 
@@ -149,11 +149,11 @@ func (c *call) blobHTTPHeaders(plain bool) (store.HTTPHeaders, bool) {
 		return h.Get(std)
 	}
 	hh := store.HTTPHeaders{
-		ContentType:        get("x-ms-blob-content-type", "Content-Type"),
-		ContentEncoding:    get("x-ms-blob-content-encoding", "Content-Encoding"),
-		ContentLanguage:    get("x-ms-blob-content-language", "Content-Language"),
-		ContentDisposition: get("x-ms-blob-content-disposition", "Content-Disposition"),
-		CacheControl:       get("x-ms-blob-cache-control", "Cache-Control"),
+		ContentType:        get("X-Ms-Blob-Content-Type", "Content-Type"),
+		ContentEncoding:    get("X-Ms-Blob-Content-Encoding", "Content-Encoding"),
+		ContentLanguage:    get("X-Ms-Blob-Content-Language", "Content-Language"),
+		ContentDisposition: get("X-Ms-Blob-Content-Disposition", "Content-Disposition"),
+		CacheControl:       get("X-Ms-Blob-Cache-Control", "Cache-Control"),
 	}
 	md5, ok := c.md5Header("x-ms-blob-content-md5")
 	if !ok {
@@ -164,7 +164,7 @@ func (c *call) blobHTTPHeaders(plain bool) (store.HTTPHeaders, bool) {
 }
 
 // leaseID is the x-ms-lease-id header.
-func (c *call) leaseID() string { return c.r.Header.Get("x-ms-lease-id") }
+func (c *call) leaseID() string { return c.r.Header.Get("X-Ms-Lease-Id") }
 
 // byteRange is a parsed Range header: start and end are inclusive; end is
 // -1 for "bytes=a-".
@@ -222,12 +222,12 @@ func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 func setBlobHeaders(h http.Header, b *store.Blob, now time.Time) {
 	h.Set("ETag", b.ETag)
 	h.Set("Last-Modified", httpTime(b.LastModified))
-	h.Set("x-ms-creation-time", httpTime(b.Created))
-	h.Set("x-ms-blob-type", string(b.Type()))
+	h.Set("X-Ms-Creation-Time", httpTime(b.Created))
+	h.Set("X-Ms-Blob-Type", string(b.Type()))
 	setAppendHeaders(h, b)
 	setPageHeaders(h, b)
 	h.Set("Accept-Ranges", "bytes")
-	h.Set("x-ms-server-encrypted", "true")
+	h.Set("X-Ms-Server-Encrypted", "true")
 	ct := b.Headers.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
@@ -248,19 +248,19 @@ func setBlobHeaders(h http.Header, b *store.Blob, now time.Time) {
 	setLeaseHeaders(h, b.Lease.At(now))
 	writeMetadata(h, b.Metadata)
 	if cp := b.Copy; cp != nil {
-		h.Set("x-ms-copy-id", cp.ID)
-		h.Set("x-ms-copy-source", cp.Source)
-		h.Set("x-ms-copy-status", cp.Status)
-		h.Set("x-ms-copy-progress", cp.Progress)
-		h.Set("x-ms-copy-completion-time", httpTime(cp.CompletionTime))
+		h.Set("X-Ms-Copy-Id", cp.ID)
+		h.Set("X-Ms-Copy-Source", cp.Source)
+		h.Set("X-Ms-Copy-Status", cp.Status)
+		h.Set("X-Ms-Copy-Progress", cp.Progress)
+		h.Set("X-Ms-Copy-Completion-Time", httpTime(cp.CompletionTime))
 	}
 }
 
 func setLeaseHeaders(h http.Header, l store.Lease) {
-	h.Set("x-ms-lease-status", l.Status())
-	h.Set("x-ms-lease-state", string(l.State))
+	h.Set("X-Ms-Lease-Status", l.Status())
+	h.Set("X-Ms-Lease-State", string(l.State))
 	if d := l.DurationType(); d != "" {
-		h.Set("x-ms-lease-duration", d)
+		h.Set("X-Ms-Lease-Duration", d)
 	}
 }
 

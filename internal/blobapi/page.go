@@ -447,6 +447,6 @@ func (c *call) hasHTTPHeaders() bool {
 // Blob Properties answers.
 func setPageHeaders(h http.Header, b *store.Blob) {
 	if b.Type() == store.PageBlob {
-		h.Set("x-ms-blob-sequence-number", strconv.FormatInt(b.SequenceNumber, 10))
+		h.Set("X-Ms-Blob-Sequence-Number", strconv.FormatInt(b.SequenceNumber, 10))
 	}
 }

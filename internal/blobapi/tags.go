@@ -39,7 +39,7 @@ func (c *call) parseTagTierHeaders(o *op) bool {
 	if v, ok := h["X-Ms-If-Tags"]; ok {
 		e, err := parseTagExpr(strings.Join(v, ","), dialectCondition)
 		if err != nil {
-			c.badTagHeader("x-ms-if-tags", h.Get("x-ms-if-tags"), err)
+			c.badTagHeader("x-ms-if-tags", h.Get("X-Ms-If-Tags"), err)
 			return false
 		}
 		c.tt.ifTags = e.condition()
@@ -47,7 +47,7 @@ func (c *call) parseTagTierHeaders(o *op) bool {
 	if v, ok := h["X-Ms-Source-If-Tags"]; ok {
 		e, err := parseTagExpr(strings.Join(v, ","), dialectCondition)
 		if err != nil {
-			c.badTagHeader("x-ms-source-if-tags", h.Get("x-ms-source-if-tags"), err)
+			c.badTagHeader("x-ms-source-if-tags", h.Get("X-Ms-Source-If-Tags"), err)
 			return false
 		}
 		c.tt.srcIfTags = e.condition()
@@ -57,7 +57,7 @@ func (c *call) parseTagTierHeaders(o *op) bool {
 	default:
 		return true
 	}
-	if v := h.Get("x-ms-tags"); v != "" {
+	if v := h.Get("X-Ms-Tags"); v != "" {
 		tags, err := parseTagsHeader(v)
 		if err != nil {
 			c.storeErr(err)
@@ -83,7 +83,7 @@ func (c *call) parseTagTierHeaders(o *op) bool {
 			return false
 		}
 	}
-	if v := h.Get("x-ms-access-tier"); v != "" {
+	if v := h.Get("X-Ms-Access-Tier"); v != "" {
 		t, ok := normaliseTier(v)
 		if !ok {
 			c.badHeader("x-ms-access-tier", v)
@@ -239,7 +239,7 @@ func (c *call) setBlobTags() {
 // setTagCount writes x-ms-tag-count when the blob has tags.
 func setTagCount(h http.Header, b *store.Blob) {
 	if n := len(b.Tags); n > 0 {
-		h.Set("x-ms-tag-count", itoa(n))
+		h.Set("X-Ms-Tag-Count", itoa(n))
 	}
 }
 

@@ -64,6 +64,17 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-blob-content-md5", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 }
 
+// unmodelledHeaderKeys holds the canonical form of each name of
+// unmodelledHeaders, at the same index, so that no request pays for
+// canonicalizing them.
+var unmodelledHeaderKeys = func() []string {
+	keys := make([]string, len(unmodelledHeaders))
+	for i, u := range unmodelledHeaders {
+		keys[i] = http.CanonicalHeaderKey(u.name)
+	}
+	return keys
+}()
+
 // refuseUnmodelled answers a request that asks for something the emulator
 // does not model and returns true; it returns false when the request may go
 // on.
@@ -82,8 +93,8 @@ func (c *call) refuseUnmodelled(o *op) bool {
 		c.notImplementedFeature("blob snapshots and versions")
 		return true
 	}
-	for _, u := range unmodelledHeaders {
-		if _, present := h[http.CanonicalHeaderKey(u.name)]; !present {
+	for i, u := range unmodelledHeaders {
+		if _, present := h[unmodelledHeaderKeys[i]]; !present {
 			continue
 		}
 		if (u.ops != nil && !containsOp(u.ops, o)) || containsOp(u.except, o) {
