@@ -135,6 +135,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 	if !s.checkHeaderSize(w, r) {
 		return
 	}
+	if r.Method != http.MethodOptions && !s.checkVersion(w, r) { // version.go
+		return
+	}
 	azerr.SetCommonHeaders(w, r)
 	// Names are matched without regard to case, exactly as Shared Key
 	// signing reads them; this is the only place the query is parsed.
