@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unsafe"
+	"sync/atomic"
 
 	"github.com/geoblob/geoblob/internal/azerr"
 	"github.com/geoblob/geoblob/internal/location"
@@ -150,12 +150,12 @@ func corsRules(doc []byte) []corsRule {
 
 // corsCache keeps the parsed rules of each account's current service
 // properties document, so that requests do not parse the document again.
-// It holds one entry per account and location; accounts are the
-// configured ones (a request for any other is refused before it gets
-// here), so it is bounded.
+// Lookups take no lock. It holds one entry per store and account, and
+// starts over past maxCORSCacheEntries, so it stays bounded whatever the
+// stores and accounts it sees.
 type corsCache struct {
-	mu sync.Mutex
-	m  map[corsKey]corsEntry
+	m sync.Map // corsKey -> *corsEntry
+	n atomic.Int64
 }
 
 type corsKey struct {
@@ -169,8 +169,6 @@ type corsEntry struct {
 	rules []corsRule
 }
 
-// maxCORSCacheEntries bounds the cache whatever the account set: past it,
-// the cache starts over.
 const maxCORSCacheEntries = 4096
 
 // rules returns the CORS rules of account in st.
@@ -180,22 +178,18 @@ func (cc *corsCache) rules(st *store.Store, account string) []corsRule {
 		return nil
 	}
 	// Stored documents are never changed in place: an update stores a new
-	// slice, so the address and length identify the document.
-	p := unsafe.SliceData(doc)
+	// slice, so its first byte's address and its length identify it.
 	k := corsKey{st, account}
-	cc.mu.Lock()
-	e, ok := cc.m[k]
-	cc.mu.Unlock()
-	if ok && e.doc == p && e.n == len(doc) {
-		return e.rules
+	if v, ok := cc.m.Load(k); ok {
+		if e := v.(*corsEntry); e.doc == &doc[0] && e.n == len(doc) {
+			return e.rules
+		}
 	}
 	rules := corsRules(doc)
-	cc.mu.Lock()
-	if cc.m == nil || len(cc.m) >= maxCORSCacheEntries {
-		cc.m = map[corsKey]corsEntry{}
+	if _, loaded := cc.m.Swap(k, &corsEntry{doc: &doc[0], n: len(doc), rules: rules}); !loaded && cc.n.Add(1) > maxCORSCacheEntries {
+		cc.m.Clear()
+		cc.n.Store(0)
 	}
-	cc.m[k] = corsEntry{doc: p, n: len(doc), rules: rules}
-	cc.mu.Unlock()
 	return rules
 }
 
@@ -265,12 +259,15 @@ type corsWriter struct {
 // corsWrap returns w wrapped to add the CORS headers the account's rules
 // give r, or w itself when they give none.
 func (c *call) corsWrap(w http.ResponseWriter) http.ResponseWriter {
+	origin := c.r.Header.Get("Origin")
+	getHead := c.r.Method == http.MethodGet || c.r.Method == http.MethodHead
+	if origin == "" && !getHead {
+		return w // Azure's table adds nothing here, whatever the rules
+	}
 	rules := c.s.cors.rules(c.st, c.addr.Account)
 	if len(rules) == 0 {
 		return w
 	}
-	origin := c.r.Header.Get("Origin")
-	getHead := c.r.Method == http.MethodGet || c.r.Method == http.MethodHead
 	var rule *corsRule
 	for i := range rules {
 		if (origin != "" && rules[i].matchOrigin(origin) || origin == "" && rules[i].anyOrigin) && rules[i].matchMethod(c.r.Method) {

@@ -303,4 +303,17 @@ func TestCORSThroughSDK(t *testing.T) {
 	if resp := preflight(t, u.String(), hdr); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("header outside the rule: %d, want 403", resp.StatusCode)
 	}
+	// New rules replace the old ones at once.
+	rules[0].AllowedOrigins = to.Ptr("https://new.example")
+	if _, err := svc(e.client).SetProperties(ctx(), &service.SetPropertiesOptions{CORS: rules}); err != nil {
+		t.Fatal(err)
+	}
+	hdr["Access-Control-Request-Headers"] = "x-ms-version"
+	if resp := preflight(t, u.String(), hdr); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("old origin after the rules changed: %d, want 403", resp.StatusCode)
+	}
+	hdr["Origin"] = "https://new.example"
+	if resp := preflight(t, u.String(), hdr); resp.StatusCode != http.StatusOK {
+		t.Fatalf("new origin after the rules changed: %d, want 200", resp.StatusCode)
+	}
 }
