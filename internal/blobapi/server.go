@@ -71,8 +71,9 @@ type Config struct {
 
 // Server answers Blob service requests. It is safe for concurrent use.
 type Server struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	cors corsCache // cors.go
 }
 
 // New returns a Server for cfg.
@@ -134,6 +135,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 	if !s.checkHeaderSize(w, r) {
 		return
 	}
+	if r.Method != http.MethodOptions && !s.checkVersion(w, r) { // version.go
+		return
+	}
 	azerr.SetCommonHeaders(w, r)
 	// Names are matched without regard to case, exactly as Shared Key
 	// signing reads them; this is the only place the query is parsed.
@@ -144,6 +148,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 	}
 	c.q = q
 	addr, err := parseAddress(r.Host, r.URL.Path, q, secondaryHost)
+	if err != nil && r.Method == http.MethodOptions {
+		addr, err = preflightAddress(r.Host, r.URL.Path, secondaryHost)
+	}
 	if err != nil {
 		if ae, ok := asAddressError(err); ok {
 			c.fail(http.StatusBadRequest, ae.Code, ae.Message)
@@ -154,6 +161,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 	}
 	c.addr = addr
 	key, ok := s.cfg.Keys(addr.Account)
+	if !ok && r.Method == http.MethodOptions {
+		c.preflight() // no account, no rules: not an authentication failure
+		return
+	}
 	if !ok {
 		c.fail(http.StatusForbidden, "AuthenticationFailed", fmt.Sprintf("The account %s does not exist in this emulator.", addr.Account))
 		return
@@ -162,6 +173,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 	if addr.Location == Secondary {
 		c.st = s.cfg.Secondary
 	}
+	if r.Method == http.MethodOptions {
+		c.preflight() // cors.go: before authentication, as Azure
+		return
+	}
+	c.w = c.corsWrap(w)
 	o, code, msg := route(r.Method, q, addr)
 	if o == nil {
 		status := http.StatusBadRequest

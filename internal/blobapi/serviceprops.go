@@ -218,8 +218,8 @@ var errUnmodelledSetting = errors.New("service setting not modelled")
 // apply: soft delete (a delete would really delete what
 // the caller expects to be able to restore) and static websites. Turning
 // them off, and the settings that change no Blob answer (logging, metrics,
-// the default service version) or that only a browser checks (CORS), are
-// stored and echoed by Get Service Properties.
+// the default service version), are stored and echoed by Get Service
+// Properties; CORS rules are stored and applied (cors.go).
 func checkModelled(u *spNode) error {
 	for _, name := range []string{"DeleteRetentionPolicy", "StaticWebsite"} {
 		if n := u.child(name); n != nil {
