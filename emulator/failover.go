@@ -116,6 +116,12 @@ func opName(k store.ChangeKind) string {
 		return "delete-container"
 	case store.SetServiceProperties:
 		return "set-service-properties"
+	case store.SoftDeleteContainer:
+		return "soft-delete-container"
+	case store.UndeleteContainer:
+		return "restore-container"
+	case store.PurgeDeletedContainer:
+		return "purge-deleted-container"
 	}
 	return "unknown"
 }
@@ -529,6 +535,9 @@ func snapshotInto(ctx context.Context, apply func(store.Change), src *store.Stor
 		if doc := src.ServiceProperties(acct); doc != nil {
 			apply(store.Change{Time: at, Kind: store.SetServiceProperties, Account: acct, Service: doc})
 		}
+		if err := snapshotDeleted(apply, src, acct, at); err != nil {
+			return err
+		}
 		marker := ""
 		for {
 			page := src.ListContainers(acct, store.ListOptions{Marker: marker})
@@ -563,6 +572,32 @@ func snapshotBlobs(apply func(store.Change), src *store.Store, acct, container s
 			return nil
 		}
 	}
+}
+
+// snapshotDeleted copies the soft-deleted containers of an account, each
+// as the live container with its blobs and then its soft delete, before the
+// live containers (which may share a name with them).
+func snapshotDeleted(apply func(store.Change), src *store.Store, acct string, at time.Time) error {
+	for _, d := range src.DeletedContainers(acct) {
+		live := *d
+		live.Deleted = nil
+		apply(store.Change{Time: at, Kind: store.PutContainer, Account: acct, Container: d.Name, Props: &live})
+		marker := ""
+		for {
+			page, err := src.DeletedContainerBlobs(acct, d.Name, d.Deleted.Version, store.ListOptions{Marker: marker})
+			if err != nil {
+				return fmt.Errorf("list deleted %s/%s: %w", acct, d.Name, err)
+			}
+			for _, b := range page.Blobs {
+				apply(store.Change{Time: at, Kind: store.PutBlob, Account: acct, Container: d.Name, BlobName: b.Name, Blob: b})
+			}
+			if marker = page.NextMarker; marker == "" {
+				break
+			}
+		}
+		apply(store.Change{Time: at, Kind: store.SoftDeleteContainer, Account: acct, Container: d.Name, ContainerVersion: d.Deleted.Version, Props: d})
+	}
+	return nil
 }
 
 // accountNames lists the configured accounts.

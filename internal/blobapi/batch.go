@@ -140,6 +140,7 @@ func (c *call) parseBatch(body []byte, boundary string) ([]subRequest, error) {
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	var subs []subRequest
 	var kind batchKind
+	ids := map[int]bool{}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -159,6 +160,14 @@ func (c *call) parseBatch(body []byte, boundary string) ([]subRequest, error) {
 			}
 			return nil, err
 		}
+		// Clients match each answer to its request by Content-ID (azblob
+		// reads it as an integer): two parts with one id would make their
+		// answers ambiguous, so the batch is refused before anything runs.
+		id, _ := strconv.Atoi(sr.contentID)
+		if ids[id] {
+			return nil, batchInputError("the Content-ID %s is used by more than one part (sub-request %d)", sr.contentID, len(subs))
+		}
+		ids[id] = true
 		if kind != 0 && k != kind {
 			return nil, &batchError{"AllBatchSubRequestsShouldBeSameApi", "Every sub-request of a batch must be the same operation: Delete Blob or Set Blob Tier, not both."}
 		}

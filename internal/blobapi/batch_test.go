@@ -483,9 +483,15 @@ func TestBlobBatchRefused(t *testing.T) {
 		{"empty", "/?comp=batch", "", nil, "", true, 400, "InvalidInput"},
 		{"malformed multipart", "/?comp=batch", "multipart/mixed; boundary=batch_x", nil, "--batch_x\r\nContent-Type: application/http\r\n\r\nnot http\r\n--batch_x--\r\n", true, 400, "InvalidInput"},
 		{"no Content-ID", "/?comp=batch", "multipart/mixed; boundary=batch_x", nil, "--batch_x\r\nContent-Type: application/http\r\n\r\nDELETE " + acct + "/one/a" + s + " HTTP/1.1\r\n\r\n--batch_x--\r\n", true, 400, "InvalidInput"},
+		{"duplicate Content-ID", "/?comp=batch", "multipart/mixed; boundary=batch_x", nil,
+			"--batch_x\r\nContent-Type: application/http\r\nContent-ID: 0\r\n\r\nDELETE " + acct + "/one/a" + s + " HTTP/1.1\r\n\r\n" +
+				"--batch_x\r\nContent-Type: application/http\r\nContent-ID: 00\r\n\r\nDELETE " + acct + "/two/a" + s + " HTTP/1.1\r\n\r\n--batch_x--\r\n", true, 400, "InvalidInput"},
 		{"oversized part", "/?comp=batch", "", []rawPart{{"DELETE", acct + "/one/a" + s, map[string]string{"x-ms-client-request-id": strings.Repeat("i", 80<<10)}}}, "", true, 400, "InvalidInput"},
 		{"not multipart", "/?comp=batch", "application/xml", nil, "<x/>", false, 400, "InvalidHeaderValue"},
 		{"too large", "/?comp=batch", "multipart/mixed; boundary=batch_x", nil, strings.Repeat("x", blobapi.MaxBatchBodySize+1), false, 413, "RequestBodyTooLarge"},
+		// Azure: the body "can't exceed 4 MB"; 4 MiB itself is read (and
+		// refused here for what it holds).
+		{"exactly 4 MiB", "/?comp=batch", "multipart/mixed; boundary=batch_x", nil, strings.Repeat("x", blobapi.MaxBatchBodySize), true, 400, "InvalidInput"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

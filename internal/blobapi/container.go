@@ -51,7 +51,7 @@ func (c *call) deleteContainer() {
 		c.unsupportedHeader()
 		return
 	}
-	if err := c.st.DeleteContainerLeased(c.addr.Account, c.addr.Container, c.leaseID(), cond); err != nil {
+	if err := c.st.DeleteContainerRetained(c.addr.Account, c.addr.Container, c.leaseID(), cond, containerRetention); err != nil {
 		c.storeErr(err)
 		return
 	}

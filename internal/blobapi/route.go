@@ -129,7 +129,9 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 			return verb(map[string]*op{http.MethodPut: opLeaseContainer})
 		case "batch":
 			return verb(map[string]*op{http.MethodPost: opBatchContainer})
-		case "undelete", "rename":
+		case "undelete":
+			return verb(map[string]*op{http.MethodPut: opRestoreContainer})
+		case "rename":
 			return verb(map[string]*op{http.MethodPut: opUnsupportedContainer})
 		}
 		return badComp()

@@ -65,7 +65,12 @@ func (c *call) listContainers() {
 		return
 	}
 	withMeta := hasToken(c.q.Get("include"), "metadata")
-	page := c.st.ListContainers(c.addr.Account, o)
+	var page store.ContainerPage
+	if hasToken(c.q.Get("include"), "deleted") {
+		page = c.st.ListContainersWithDeleted(c.addr.Account, o)
+	} else {
+		page = c.st.ListContainers(c.addr.Account, o)
+	}
 	b := c.streamXML(http.StatusOK)
 	defer b.done()
 	b.WriteString(`<EnumerationResults ServiceEndpoint="`)
@@ -83,16 +88,29 @@ func (c *call) listContainers() {
 		}
 		b.open("Container")
 		b.elem("Name", p.Name)
+		if p.Deleted != nil {
+			b.elem("Deleted", "true")
+			b.elem("Version", p.Deleted.Version)
+		}
 		b.open("Properties")
 		b.elem("Last-Modified", httpTime(p.LastModified))
 		b.elem("Etag", p.ETag)
-		l := p.Lease.At(c.now)
-		b.elem("LeaseStatus", l.Status())
-		b.elem("LeaseState", string(l.State))
-		b.opt("LeaseDuration", l.DurationType())
+		if p.Deleted != nil {
+			// As Azure lists a deleted container's lease.
+			b.elem("LeaseStatus", "unlocked")
+			b.elem("LeaseState", "expired")
+		} else {
+			l := p.Lease.At(c.now)
+			b.elem("LeaseStatus", l.Status())
+			b.elem("LeaseState", string(l.State))
+			b.opt("LeaseDuration", l.DurationType())
+		}
 		b.opt("PublicAccess", p.PublicAccess)
 		b.elem("HasImmutabilityPolicy", "false")
 		b.elem("HasLegalHold", "false")
+		if p.Deleted != nil {
+			c.deletedContainerElems(b, p.Deleted)
+		}
 		b.close("Properties")
 		if withMeta {
 			b.metadata(p.Metadata)

@@ -79,6 +79,8 @@ var (
 		}),
 		"DefaultServiceVersion": {kind: spText},
 		"DeleteRetentionPolicy": spRetention,
+		// An emulator extension (deletedcontainers.go).
+		"ContainerDeleteRetentionPolicy": spGroupOf(map[string]*spSchema{"Enabled": {kind: spBool}, "Days": {kind: spInt}}),
 		"StaticWebsite": spGroupOf(map[string]*spSchema{
 			"Enabled": {kind: spBool}, "IndexDocument": {kind: spText}, "ErrorDocument404Path": {kind: spText}, "DefaultIndexDocumentPath": {kind: spText},
 		}),
@@ -325,6 +327,9 @@ func mergeServiceProperties(cur, upd []byte) ([]byte, error) {
 		return nil, err
 	}
 	if err := checkModelled(u); err != nil {
+		return nil, err
+	}
+	if err := checkContainerRetention(u); err != nil {
 		return nil, err
 	}
 	merged, err := parseServiceProperties(cur)

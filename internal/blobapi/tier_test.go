@@ -260,3 +260,51 @@ func TestSetBlobTierErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestRehydratePriorityOnlyRises: a pending rehydration's priority may go
+// from Standard to High; an explicit Standard on a High one is refused with
+// 409 and keeps High (it used to answer 202 and keep High silently), and
+// asking again without a priority keeps it.
+func TestRehydratePriorityOnlyRises(t *testing.T) {
+	e := newEnv(t, envOptions{manualClock: true})
+	e.mustCreate("prio")
+	e.mustUpload("prio", "b", []byte("archived"))
+	bc := e.client.ServiceClient().NewContainerClient("prio").NewBlobClient("b")
+	if _, err := bc.SetTier(ctx(), blob.AccessTierArchive, nil); err != nil {
+		t.Fatal(err)
+	}
+	std, high := to.Ptr(blob.RehydratePriorityStandard), to.Ptr(blob.RehydratePriorityHigh)
+	steps := []struct {
+		name string
+		prio *blob.RehydratePriority
+		code bloberror.Code
+		want string // the pending rehydration's priority afterwards
+	}{
+		{"start at standard", std, "", "Standard"},
+		{"standard again", std, "", "Standard"},
+		{"raise to high", high, "", "High"},
+		{"lower to standard", std, bloberror.BlobBeingRehydrated, "High"},
+		{"no priority", nil, "", "High"},
+		{"high again", high, "", "High"},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			var raw *http.Response
+			_, err := bc.SetTier(policy.WithCaptureResponse(ctx(), &raw), blob.AccessTierHot, &blob.SetTierOptions{RehydratePriority: st.prio})
+			if st.code != "" {
+				wantCode(t, err, 409, st.code)
+			} else if err != nil {
+				t.Fatal(err)
+			} else if raw.StatusCode != 202 {
+				t.Fatalf("status %d, want 202", raw.StatusCode)
+			}
+			p, err := bc.GetProperties(ctx(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.RehydratePriority == nil || *p.RehydratePriority != st.want {
+				t.Fatalf("priority %v, want %s", p.RehydratePriority, st.want)
+			}
+		})
+	}
+}

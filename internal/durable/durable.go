@@ -704,6 +704,8 @@ func writeChange(b *bolt.Bucket, ch *store.Change) error {
 		return b.Put(key(kBlob, ch.Account, ch.Container, ch.BlobName), data)
 	case store.DeleteBlob:
 		return b.Delete(key(kBlob, ch.Account, ch.Container, ch.BlobName))
+	case store.SoftDeleteContainer, store.UndeleteContainer, store.PurgeDeletedContainer:
+		return writeDeletedChange(b, ch)
 	}
 	// A kind this package does not know would be acknowledged and lost.
 	return fmt.Errorf("durable: change kind %d is not persisted", ch.Kind)

@@ -105,6 +105,8 @@ func (db *DB) loadRecord(s *store.Store, k, v []byte, pos *Position) error {
 			return err
 		}
 		return s.RestoreStaged(names[0], names[1], names[2], r.ID, r.Content, r.Touched)
+	case kDeletedContainer, kDeletedRecord:
+		return db.loadDeleted(s, k, v)
 	default:
 		return fmt.Errorf("unknown record kind %q", k[0])
 	}

@@ -248,6 +248,16 @@ func (r *Replicator) Enqueue(c store.Change) {
 				delete(r.newest, k)
 			}
 		}
+	case store.SoftDeleteContainer:
+		// The secondary keeps the container's blobs as they stand when
+		// it applies this change: the pending writes before it must apply
+		// their own states, so later writes of a new container of the
+		// same name are never coalesced into them.
+		for k := range r.newest {
+			if k.account == c.Account && k.container == c.Container {
+				delete(r.newest, k)
+			}
+		}
 	}
 	r.queue = append(r.queue, it)
 	r.mu.Unlock()

@@ -45,6 +45,9 @@ type Change struct {
 	Blob      *Blob      // PutBlob
 	Props     *Container // PutContainer
 	Service   []byte     // SetServiceProperties
+
+	// ContainerVersion names a deleted container (deletedcontainers.go).
+	ContainerVersion string `json:",omitempty"`
 }
 
 // Limits the store enforces, as Azure documents them for block blobs.
@@ -140,6 +143,7 @@ type account struct {
 	// (only with one); guarded by mu.
 	ops     []StagedOp
 	journal bool
+	deleted deletedSet // soft-deleted containers (deletedcontainers.go)
 }
 
 type container struct {
@@ -1149,6 +1153,8 @@ func (s *Store) ApplyAsync(ch Change) (wait func() error) {
 		if c, err := a.cont(ch.Container); err == nil {
 			c.blobs.Delete(&Blob{Name: ch.BlobName})
 		}
+	case SoftDeleteContainer, UndeleteContainer, PurgeDeletedContainer:
+		a.applyDeleted(ch)
 	}
 	a.mu.Unlock()
 	s.commitMu.Lock()

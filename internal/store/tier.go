@@ -30,6 +30,10 @@ var (
 	ErrBlobArchived         = newErr("BlobArchived", "This operation is not permitted on an archived blob.")
 	ErrBlobBeingRehydrated  = newErr("BlobBeingRehydrated", "This operation is not permitted because the blob is being rehydrated.")
 	ErrInvalidRehydrateTier = newErr("InvalidBlobTier", "The specified blob tier is invalid.")
+	// ErrRehydratePriorityLowered: Set Blob Tier asked for Standard on a
+	// pending High rehydration. Azure documents only raising the priority;
+	// the code is that of the other conflicts with a pending rehydration.
+	ErrRehydratePriorityLowered = newErr("BlobBeingRehydrated", "This operation is not permitted because the blob is being rehydrated: its rehydrate priority is High and cannot be lowered to Standard.")
 )
 
 // TierState is a blob's access tier as it stands at a given time.
@@ -84,7 +88,8 @@ func (o WriteOptions) newBlobAttributes(b *Blob, t time.Time) {
 // Moving an archived blob to an online tier starts a rehydration that
 // completes Options.RehydrateDelay later on the store's clock; pending is
 // then true (Azure answers 202 instead of 200). While it is pending, only
-// the same target tier may be asked for again (to raise the priority);
+// the same target tier may be asked for again (to raise the priority; an
+// explicit Standard on a High rehydration is ErrRehydratePriorityLowered);
 // anything else is ErrBlobBeingRehydrated. Like Set Blob Tags it changes
 // neither ETag nor Last-Modified, and it is replicated.
 func (s *Store) SetBlobTier(acct, cname, name, tier, priority string, o WriteOptions) (pending bool, err error) {
@@ -93,7 +98,8 @@ func (s *Store) SetBlobTier(acct, cname, name, tier, priority string, o WriteOpt
 	default:
 		return false, ErrInvalidRehydrateTier
 	}
-	if priority == "" {
+	given := priority != ""
+	if !given {
 		priority = RehydrateStandard
 	}
 	_, err = s.updateInPlace(acct, cname, name, o, func(cur *Blob) (*Blob, error) {
@@ -113,6 +119,11 @@ func (s *Store) SetBlobTier(acct, cname, name, tier, priority string, o WriteOpt
 		case st.ArchiveStatus != "":
 			if tier != b.RehydrateTier {
 				return nil, ErrBlobBeingRehydrated
+			}
+			if given && priority == RehydrateStandard && b.RehydratePriority == RehydrateHigh {
+				// Azure lets a pending rehydration go from Standard to
+				// High, never back.
+				return nil, ErrRehydratePriorityLowered
 			}
 			if priority == RehydrateHigh {
 				b.RehydratePriority = RehydrateHigh

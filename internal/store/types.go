@@ -129,6 +129,8 @@ type Container struct {
 
 	// Container lease (containerlease.go); evaluate it with Lease.At.
 	Lease Lease
+	// Deleted is set on a soft-deleted container (deletedcontainers.go).
+	Deleted *ContainerDeletion `json:",omitempty"`
 }
 
 // Conditions are the HTTP conditional headers of a request. Empty strings
