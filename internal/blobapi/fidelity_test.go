@@ -45,7 +45,7 @@ func TestUnmodelledRefused(t *testing.T) {
 		{"rehydrate priority on put blob", "PUT", "/" + devAccount + "/ctr/tiered", with(put, "x-ms-rehydrate-priority", "High"), "x", 400, "UnsupportedHeader", "tiered"},
 		{"CRC64 on set container ACL", "PUT", "/" + devAccount + "/ctr?restype=container&comp=acl", map[string]string{"x-ms-content-crc64": "AAAAAAAAAAA="}, "", 400, "UnsupportedHeader", ""},
 		{"CRC64 on properties", "HEAD", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-range-get-content-crc64": "true"}, "", 400, "UnsupportedHeader", ""},
-		{"page range diff", "GET", "/" + devAccount + "/ctr/src?comp=pagelist&prevsnapshot=2025-01-01T00:00:00.0000000Z", nil, "", 501, "NotImplemented", ""},
+		{"page range diff against a missing snapshot", "GET", "/" + devAccount + "/ctr/src?comp=pagelist&prevsnapshot=2025-01-01T00:00:00.0000000Z", nil, "", 409, "PreviousSnapshotNotFound", ""},
 		{"page range diff by URL", "GET", "/" + devAccount + "/ctr/src?comp=pagelist", map[string]string{"x-ms-previous-snapshot-url": srcURL}, "", 501, "NotImplemented", ""},
 		{"encryption scope", "PUT", "/" + devAccount + "/ctr/scoped", with(put, "x-ms-encryption-scope", "s"), "x", 400, "UnsupportedHeader", "scoped"},
 		{"properties on a copy", "PUT", "/" + devAccount + "/ctr/cpprops", map[string]string{"x-ms-copy-source": srcURL, "x-ms-blob-content-type": "text/csv"}, "", 400, "UnsupportedHeader", "cpprops"},

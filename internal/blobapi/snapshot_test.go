@@ -318,3 +318,91 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// TestGetPageRangesDiff: Get Page Ranges with prevsnapshot through the
+// SDK's diff pager, against the base blob and against a later snapshot,
+// on the primary and the replicated secondary.
+func TestGetPageRangesDiff(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("pdiff")
+	pb := e.client.ServiceClient().NewContainerClient("pdiff").NewPageBlobClient("p")
+	if _, err := pb.Create(ctx(), 64*512, nil); err != nil {
+		t.Fatal(err)
+	}
+	put := func(off, n int64) {
+		t.Helper()
+		if _, err := pb.UploadPages(ctx(), streamOf(bytes.Repeat([]byte{byte(off/512 + 1)}, int(n))), blob.HTTPRange{Offset: off, Count: n}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(0, 16*512)
+	s1 := snapshotID(t, e.snapshotOf(e.client, "pdiff", "p", nil))
+	put(4*512, 512)
+	if _, err := pb.ClearPages(ctx(), blob.HTTPRange{Offset: 10 * 512, Count: 2 * 512}, nil); err != nil {
+		t.Fatal(err)
+	}
+	put(40*512, 1024)
+	s2 := snapshotID(t, e.snapshotOf(e.client, "pdiff", "p", nil))
+	atS2, err := pb.WithSnapshot(s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type span struct{ start, end int64 }
+	diff := func(c *pageblob.Client, prev string) (pages, clears []span) {
+		t.Helper()
+		pager := c.NewGetPageRangesDiffPager(&pageblob.GetPageRangesDiffOptions{PrevSnapshot: to.Ptr(prev)})
+		for pager.More() {
+			page, err := pager.NextPage(ctx())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range page.PageRange {
+				pages = append(pages, span{*r.Start, *r.End})
+			}
+			for _, r := range page.ClearRange {
+				clears = append(clears, span{*r.Start, *r.End})
+			}
+		}
+		return pages, clears
+	}
+	secPB := e.secClient.ServiceClient().NewContainerClient("pdiff").NewPageBlobClient("p")
+	e.sync()
+	tests := []struct {
+		name          string
+		c             *pageblob.Client
+		prev          string
+		pages, clears []span
+	}{
+		{"base since s1", pb, s1, []span{{2048, 2559}, {20480, 21503}}, []span{{5120, 6143}}},
+		{"s2 since s1", atS2, s1, []span{{2048, 2559}, {20480, 21503}}, []span{{5120, 6143}}},
+		{"base since s2", pb, s2, nil, nil},
+		{"secondary base since s1", secPB, s1, []span{{2048, 2559}, {20480, 21503}}, []span{{5120, 6143}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pages, clears := diff(tt.c, tt.prev)
+			if len(pages) != len(tt.pages) || len(clears) != len(tt.clears) {
+				t.Fatalf("pages %v clears %v, want %v %v", pages, clears, tt.pages, tt.clears)
+			}
+			for i := range pages {
+				if pages[i] != tt.pages[i] {
+					t.Fatalf("pages %v, want %v", pages, tt.pages)
+				}
+			}
+			for i := range clears {
+				if clears[i] != tt.clears[i] {
+					t.Fatalf("clears %v, want %v", clears, tt.clears)
+				}
+			}
+		})
+	}
+	// An unknown previous snapshot, and a later one than the target.
+	atS1, _ := pb.WithSnapshot(s1)
+	for _, tc := range []struct {
+		c    *pageblob.Client
+		prev string
+	}{{pb, "2001-01-01T00:00:00.0000000Z"}, {atS1, s2}} {
+		_, err := tc.c.NewGetPageRangesDiffPager(&pageblob.GetPageRangesDiffOptions{PrevSnapshot: to.Ptr(tc.prev)}).NextPage(ctx())
+		wantCode(t, err, http.StatusConflict, "PreviousSnapshotNotFound")
+	}
+}

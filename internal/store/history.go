@@ -32,9 +32,6 @@ var (
 	// ErrDeleteCurrentVersion: Delete Blob with the versionid of the
 	// current version; delete the base blob instead.
 	ErrDeleteCurrentVersion = newErr("OperationNotAllowedOnRootBlob", "The current version of a blob cannot be deleted by its version id; delete the base blob.")
-	// ErrBlobOverwritten: a page range diff against a snapshot taken
-	// before the blob was recreated.
-	ErrBlobOverwritten = newErr("BlobOverwritten", "The blob has been recreated since the previous snapshot was taken.")
 	// ErrPreviousSnapshotNotFound: the prevsnapshot of a page range diff
 	// does not exist.
 	ErrPreviousSnapshotNotFound = newErr("PreviousSnapshotNotFound", "The previous snapshot is not found.")
