@@ -122,6 +122,8 @@ func opName(k store.ChangeKind) string {
 		return "restore-container"
 	case store.PurgeDeletedContainer:
 		return "purge-deleted-container"
+	case store.UpdateHistory:
+		return "update-history"
 	}
 	return "unknown"
 }
@@ -561,11 +563,15 @@ func snapshotInto(ctx context.Context, apply func(store.Change), src *store.Stor
 func snapshotBlobs(apply func(store.Change), src *store.Store, acct, container string, at time.Time) error {
 	marker := ""
 	for {
-		page, err := src.ListBlobs(acct, container, store.ListOptions{Marker: marker})
+		page, err := src.ListBlobs(acct, container, store.ListOptions{Marker: marker, IncludeSnapshots: true, IncludeVersions: true})
 		if err != nil {
 			return fmt.Errorf("list %s/%s: %w", acct, container, err)
 		}
 		for _, b := range page.Blobs {
+			if b.IsHistory() {
+				apply(store.Change{Time: at, Kind: store.UpdateHistory, Account: acct, Container: container, BlobName: b.Name, History: []*store.Blob{b}})
+				continue
+			}
 			apply(store.Change{Time: at, Kind: store.PutBlob, Account: acct, Container: container, BlobName: b.Name, Blob: b})
 		}
 		if marker = page.NextMarker; marker == "" {

@@ -215,18 +215,37 @@ func TestBlobBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkBatch(t, resps, []batchOutcome{{}})
-			// x-ms-delete-snapshots=only is refused as by Delete Blob.
+			// x-ms-delete-snapshots=only deletes the snapshots and keeps
+			// the blob, as Delete Blob does; without it a blob that has
+			// snapshots is refused as by Delete Blob.
+			t1 := sk.ServiceClient().NewContainerClient("bat").NewBlobClient(p + "t1")
+			snap, err := t1.CreateSnapshot(ctx(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resps, err = cl.submit(t, []string{"bat/" + p + "t1"}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, single := t1.Delete(ctx(), nil)
+			var sre, bre *azcore.ResponseError
+			if !errors.As(single, &sre) || !errors.As(resps[0].Error, &bre) || sre.StatusCode != bre.StatusCode || sre.ErrorCode != bre.ErrorCode || sre.ErrorCode != "SnapshotsPresent" {
+				t.Errorf("batch refusal %v differs from Delete Blob's %v", resps[0].Error, single)
+			}
 			resps, err = cl.submit(t, []string{"bat/" + p + "t1"}, nil, &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeOnly)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resps[0].Error == nil {
-				t.Error("delete-snapshots=only accepted in a batch")
+			checkBatch(t, resps, []batchOutcome{{}})
+			if !e.exists(sk, "bat", p+"t1") {
+				t.Error("delete-snapshots=only deleted the blob")
 			}
-			_, single := sk.ServiceClient().NewContainerClient("bat").NewBlobClient(p+"t1").Delete(ctx(), &blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeOnly)})
-			var sre, bre *azcore.ResponseError
-			if !errors.As(single, &sre) || !errors.As(resps[0].Error, &bre) || sre.StatusCode != bre.StatusCode || sre.ErrorCode != bre.ErrorCode {
-				t.Errorf("batch refusal %v differs from Delete Blob's %v", resps[0].Error, single)
+			sc, err := t1.WithSnapshot(*snap.Snapshot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sc.GetProperties(ctx(), nil); !bloberror.HasCode(err, bloberror.BlobNotFound) {
+				t.Errorf("the snapshot survived delete-snapshots=only: %v", err)
 			}
 			// Set tiers.
 			resps, err = cl.submit(t, []string{"bat/" + p + "t1", "bat/" + p + "t2", "bat/" + p + "gone"}, to.Ptr(blob.AccessTierCool), nil)

@@ -31,7 +31,8 @@ func (c *call) writeOptions() store.WriteOptions {
 }
 
 func (c *call) readOptions() store.ReadOptions {
-	return store.ReadOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID(), IfTags: c.tt.ifTags}
+	return store.ReadOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID(), IfTags: c.tt.ifTags,
+		Snapshot: c.hist.snapshot, VersionID: c.hist.versionID}
 }
 
 // Azure's size limits for one request body: Put Block (MaxBlockSize) and
@@ -238,6 +239,7 @@ func (c *call) answerWrite(b *store.Blob, md5sum []byte, status int) {
 	rh := c.w.Header()
 	if b != nil {
 		setWriteHeaders(rh, b.ETag, b.LastModified)
+		setVersionHeaders(rh, b, false)
 	}
 	if md5sum != nil {
 		rh.Set("Content-Md5", base64.StdEncoding.EncodeToString(md5sum))
@@ -571,6 +573,7 @@ func (c *call) getBlob() {
 		c.setTierHeaders(rh, b)
 	}
 	setTagCount(rh, b)
+	setVersionHeaders(rh, b, true)
 	md5b64 := ""
 	if len(b.Headers.ContentMD5) > 0 {
 		md5b64 = base64.StdEncoding.EncodeToString(b.Headers.ContentMD5)
@@ -641,26 +644,6 @@ func (c *call) setBlobMetadata() {
 		return
 	}
 	c.answerWrite(b, nil, http.StatusOK)
-}
-
-func (c *call) deleteBlob() {
-	if c.q.Has("snapshot") || c.q.Has("versionid") {
-		c.notImplemented()
-		return
-	}
-	// "only" was refused by refuseUnmodelled; "include" deletes the blob
-	// and its (absent) snapshots.
-	if v := c.r.Header.Get("x-ms-delete-snapshots"); v != "" && !strings.EqualFold(v, "include") {
-		c.badHeader("x-ms-delete-snapshots", v)
-		return
-	}
-	if err := c.st.DeleteBlob(c.addr.Account, c.addr.Container, c.addr.Blob, c.writeOptions()); err != nil {
-		c.storeErr(err)
-		return
-	}
-	c.w.Header().Set("x-ms-delete-type-permanent", "true")
-	c.w.Header().Set("Content-Length", "0")
-	c.ok(http.StatusAccepted)
 }
 
 // intHeader parses an optional integer header; def when absent. It answers

@@ -237,6 +237,7 @@ func (c *call) listBlobs() {
 	}
 	withMeta, withCopy := hasToken(include, "metadata"), hasToken(include, "copy")
 	o.IncludeUncommitted = hasToken(include, "uncommittedblobs")
+	o.IncludeSnapshots, o.IncludeVersions = hasToken(include, "snapshots"), hasToken(include, "versions")
 	page, err := c.st.ListBlobs(c.addr.Account, c.addr.Container, o)
 	if err != nil {
 		c.storeErr(err)
@@ -283,6 +284,11 @@ func (c *call) listBlobs() {
 func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	b.open("Blob")
 	b.name(bl.Name)
+	b.opt("Snapshot", bl.Snapshot)
+	if bl.VersionID != "" && bl.Snapshot == "" {
+		b.elem("VersionId", bl.VersionID)
+		b.elem("IsCurrentVersion", strconv.FormatBool(!bl.NonCurrent))
+	}
 	b.open("Properties")
 	b.elem("Creation-Time", httpTime(bl.Created))
 	b.elem("Last-Modified", httpTime(bl.LastModified))

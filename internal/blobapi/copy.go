@@ -49,6 +49,9 @@ func (c *call) resolveCopySource(raw string, keyReads bool) (store.CopySource, b
 	}
 	acct, cont, blob := a.Account, a.Container, a.Blob
 	src.Account, src.Container, src.Blob = acct, cont, blob
+	if !c.copySourceVersion(u, &src) {
+		return src, false
+	}
 	if !c.copySourceAllowed(u, src, keyReads) {
 		c.fail(http.StatusForbidden, "CannotVerifyCopySource", "This request is not authorized to read the copy source.",
 			azerr.NewDetail("CopySourceStatusCode", "403"))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/geoblob/geoblob/internal/auth"
 	"github.com/geoblob/geoblob/internal/store"
@@ -272,13 +273,25 @@ func (c *call) answerPage(b *store.Blob, err error, md5sum, crc []byte) {
 const maxPageRanges = 10000
 
 // getPageRanges answers Get Page Ranges (comp=pagelist): the written
-// ranges of a page blob, within Range/x-ms-range when given. The diff form
-// (prevsnapshot, prevsnapshoturl) compares with a snapshot, and snapshots
-// are not modelled: it is refused with 501.
+// ranges of a page blob, within Range/x-ms-range when given. With
+// prevsnapshot it is the diff form: the ranges changed and cleared since
+// that snapshot (store/pagediff.go). The diff against a snapshot of
+// another account (x-ms-previous-snapshot-url, managed disks) is refused
+// with 501.
 func (c *call) getPageRanges() {
-	if c.q.Has("prevsnapshot") || c.r.Header.Get("x-ms-previous-snapshot-url") != "" {
-		c.notImplementedFeature("page range diffs against snapshots")
+	if c.r.Header.Get("x-ms-previous-snapshot-url") != "" {
+		c.notImplementedFeature("page range diffs against a snapshot URL (x-ms-previous-snapshot-url)")
 		return
+	}
+	prevSnap := ""
+	if c.q.Has("prevsnapshot") {
+		v := c.q.Get("prevsnapshot")
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			c.badQuery("prevsnapshot", v, "prevsnapshot must be the id of a snapshot of the blob.")
+			return
+		}
+		prevSnap = store.HistoryID(t)
 	}
 	limit, ok := c.intHeaderQuery("maxresults", maxPageRanges)
 	if !ok {
@@ -293,12 +306,18 @@ func (c *call) getPageRanges() {
 		}
 		start = v
 	}
-	b, err := c.st.Blob(c.addr.Account, c.addr.Container, c.addr.Blob, c.readOptions())
+	var b, prev *store.Blob
+	var err error
+	if prevSnap != "" {
+		b, prev, err = c.st.PageBlobs(c.addr.Account, c.addr.Container, c.addr.Blob, prevSnap, c.readOptions())
+	} else {
+		b, err = c.st.Blob(c.addr.Account, c.addr.Container, c.addr.Blob, c.readOptions())
+	}
 	if err != nil {
 		c.storeErr(err)
 		return
 	}
-	if b.Type() != store.PageBlob {
+	if b.Type() != store.PageBlob || (prev != nil && prev.Type() != store.PageBlob) {
 		c.storeErr(store.ErrInvalidBlobType)
 		return
 	}
@@ -327,7 +346,14 @@ func (c *call) getPageRanges() {
 		n -= min(n, start-off)
 		off = start
 	}
-	ranges := b.PageRanges(off, n)
+	var ranges []store.DiffRange
+	if prev != nil {
+		ranges = b.PageRangeDiff(prev, off, n)
+	} else {
+		for _, r := range b.PageRanges(off, n) {
+			ranges = append(ranges, store.DiffRange{PageRange: r})
+		}
+	}
 	next := ""
 	if len(ranges) > limit {
 		next = encodeMarker(strconv.FormatInt(ranges[limit].Start, 10))
@@ -339,10 +365,14 @@ func (c *call) getPageRanges() {
 	x := newXML()
 	x.open("PageList")
 	for _, r := range ranges {
-		x.open("PageRange")
+		el := "PageRange"
+		if r.Cleared {
+			el = "ClearRange"
+		}
+		x.open(el)
 		x.elem("Start", strconv.FormatInt(r.Start, 10))
 		x.elem("End", strconv.FormatInt(r.End, 10))
-		x.close("PageRange")
+		x.close(el)
 	}
 	x.opt("NextMarker", next)
 	x.close("PageList")

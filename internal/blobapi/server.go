@@ -117,6 +117,7 @@ type call struct {
 	auth  auth.Method // how the request was authenticated
 	wrote bool
 	tt    tagTierHeaders // tags.go
+	hist  historyRef     // history.go
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost bool) {
@@ -261,13 +262,15 @@ func statusFor(code string) int {
 	switch code {
 	case "ContainerNotFound", "BlobNotFound", "CannotVerifyCopySource", "ResourceNotFound":
 		return http.StatusNotFound
+	case "PreviousSnapshotNotFound":
+		return http.StatusConflict
 	case "ConditionNotMet", "SourceConditionNotMet", "AppendPositionConditionNotMet", "SequenceNumberConditionNotMet", "MaxBlobSizeConditionNotMet", "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation",
 		"LeaseNotPresentWithBlobOperation", "LeaseIdMismatchWithContainerOperation", "LeaseNotPresentWithContainerOperation":
 		return http.StatusPreconditionFailed
 	case "ContainerAlreadyExists", "BlobAlreadyExists", "ContainerBeingDeleted", "LeaseAlreadyPresent",
 		"LeaseIdMismatchWithLeaseOperation", "LeaseNotPresentWithLeaseOperation", "LeaseIsBrokenAndCannotBeRenewed",
 		"LeaseIsBreakingAndCannotBeAcquired", "LeaseIsBreakingAndCannotBeChanged", "BlockCountExceedsLimit",
-		"PendingCopyOperation", "LeaseLost", store.ErrStagedBytesExceeded.Code, "InvalidBlobType", "BlobIsSealed", "BlobArchived", "BlobBeingRehydrated":
+		"PendingCopyOperation", "LeaseLost", "SnapshotCountExceeded", "SnapshotsPresent", "BlobOverwritten", "OperationNotAllowedOnRootBlob", store.ErrStagedBytesExceeded.Code, "InvalidBlobType", "BlobIsSealed", "BlobArchived", "BlobBeingRehydrated":
 		return http.StatusConflict
 	case "InvalidRange", "InvalidPageRange":
 		return http.StatusRequestedRangeNotSatisfiable

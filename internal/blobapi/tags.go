@@ -28,7 +28,7 @@ type tagTierHeaders struct {
 // ifTagsOps are the operations that take x-ms-if-tags.
 var ifTagsOps = []*op{opGetBlob, opBlobProps, opBlobMeta, opSetBlobProps, opSetBlobMeta, opPutBlob, opPutBlockList,
 	opDeleteBlob, opLeaseBlob, opCopyBlob, opSetBlobTier, opGetBlobTags, opSetBlobTags, opGetBlockList,
-	opPutPage, opPutPageFromURL, opGetPageRanges}
+	opPutPage, opPutPageFromURL, opGetPageRanges, opSnapshotBlob}
 
 // parseTagTierHeaders reads x-ms-if-tags, x-ms-source-if-tags, x-ms-tags and
 // x-ms-access-tier for the operations that take them. It answers the
@@ -197,7 +197,8 @@ func (c *call) tagConditions() store.Conditions { return conditions(c.r.Header, 
 
 func (c *call) getBlobTags() {
 	b, err := c.st.Blob(c.addr.Account, c.addr.Container, c.addr.Blob,
-		store.ReadOptions{Conditions: c.tagConditions(), LeaseID: c.leaseID(), IfTags: c.tt.ifTags})
+		store.ReadOptions{Conditions: c.tagConditions(), LeaseID: c.leaseID(), IfTags: c.tt.ifTags,
+			Snapshot: c.hist.snapshot, VersionID: c.hist.versionID})
 	if err != nil {
 		if errors.Is(err, store.ErrNotModified) {
 			err = store.ErrConditionNotMet

@@ -2,7 +2,6 @@ package blobapi
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/geoblob/geoblob/internal/azerr"
 )
@@ -81,16 +80,10 @@ var unmodelledHeaderKeys = func() []string {
 func (c *call) refuseUnmodelled(o *op) bool {
 	h := c.r.Header
 	switch {
-	case o == opDeleteBlob && strings.EqualFold(h.Get("x-ms-delete-snapshots"), "only"):
-		// Deleting "only the snapshots" must keep the base blob; the
-		// emulator has no snapshots and would delete the blob itself.
-		c.notImplementedFeature("blob snapshots")
-		return true
 	case o == opDeleteBlob && c.q.Has("deletetype"):
 		c.notImplementedFeature("permanent deletion of soft-deleted snapshots and versions")
 		return true
-	case c.addr.Blob != "" && (c.q.Has("snapshot") || c.q.Has("versionid")):
-		c.notImplementedFeature("blob snapshots and versions")
+	case !c.checkHistoryQuery(o):
 		return true
 	}
 	for i, u := range unmodelledHeaders {

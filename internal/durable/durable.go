@@ -562,6 +562,7 @@ const (
 	kContainer = 'c'
 	kBlob      = 'd'
 	kStaged    = 'e'
+	kHistory   = 'f' // snapshots and previous versions: account, container, blob, snapshot, version id
 )
 
 func key(kind byte, names ...string) []byte {
@@ -671,7 +672,37 @@ func (j *Journal) write(tx *bolt.Tx, rec store.Record) error {
 }
 
 func writeChange(b *bolt.Bucket, ch *store.Change) error {
+	if err := writeBase(b, ch); err != nil {
+		return err
+	}
+	if len(ch.History) == 0 && len(ch.DropHistory) == 0 {
+		return nil
+	}
+	if b.Get(key(kContainer, ch.Account, ch.Container)) == nil {
+		return nil // as for PutBlob
+	}
+	for _, k := range ch.DropHistory {
+		if err := b.Delete(key(kHistory, ch.Account, ch.Container, k.Name, k.Snapshot, k.VersionID)); err != nil {
+			return err
+		}
+	}
+	for _, h := range ch.History {
+		data, err := json.Marshal(h)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(key(kHistory, ch.Account, ch.Container, h.Name, h.Snapshot, h.VersionID), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeBase writes what a change does besides its history updates.
+func writeBase(b *bolt.Bucket, ch *store.Change) error {
 	switch ch.Kind {
+	case store.UpdateHistory:
+		return nil
 	case store.SetServiceProperties:
 		if ch.Service == nil {
 			return b.Delete(key(kService, ch.Account))
@@ -688,6 +719,9 @@ func writeChange(b *bolt.Bucket, ch *store.Change) error {
 			return err
 		}
 		if err := deletePrefix(b, key(kBlob, ch.Account, ch.Container)); err != nil {
+			return err
+		}
+		if err := deletePrefix(b, key(kHistory, ch.Account, ch.Container)); err != nil {
 			return err
 		}
 		return deletePrefix(b, key(kStaged, ch.Account, ch.Container))

@@ -95,6 +95,19 @@ func (db *DB) loadRecord(s *store.Store, k, v []byte, pos *Position) error {
 			return fmt.Errorf("blob record names %q", b.Name)
 		}
 		return s.RestoreBlob(names[0], names[1], &b)
+	case kHistory:
+		names, rest, ok := splitKey(k, 5)
+		if !ok || len(rest) != 0 {
+			return fmt.Errorf("bad key")
+		}
+		var b store.Blob
+		if err := db.files.Decode(v, &b); err != nil {
+			return err
+		}
+		if b.HistoryKey() != (store.HistoryKey{Name: names[2], Snapshot: names[3], VersionID: names[4]}) || !b.IsHistory() {
+			return fmt.Errorf("history record names %q", b.Name)
+		}
+		return s.RestoreHistory(names[0], names[1], &b)
 	case kStaged:
 		names, rest, ok := splitKey(k, 3)
 		if !ok || len(rest) != 4 {

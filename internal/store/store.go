@@ -23,6 +23,9 @@ const (
 	PutContainer
 	DeleteContainer
 	SetServiceProperties
+	// UpdateHistory changes only a container's history of snapshots and
+	// previous versions (history.go).
+	UpdateHistory
 )
 
 // Change is one committed write, as the replication feed carries it. The
@@ -48,6 +51,12 @@ type Change struct {
 
 	// ContainerVersion names a deleted container (deletedcontainers.go).
 	ContainerVersion string `json:",omitempty"`
+	// History and DropHistory update the container's history of
+	// snapshots and previous versions (history.go), with any kind of
+	// blob change: DropHistory names entries removed, History the entries
+	// added. Both are bounded by MaxHistoryPerBlob.
+	History     []*Blob
+	DropHistory []HistoryKey
 }
 
 // Limits the store enforces, as Azure documents them for block blobs.
@@ -115,6 +124,7 @@ type Store struct {
 	failed    failState
 
 	rehydrateDelay time.Duration // tier.go
+	versioning     versioning    // history.go
 	testFindScan   int           // tags.go: replaces MaxFindScan when set
 
 	commitMu  sync.Mutex
@@ -147,10 +157,12 @@ type account struct {
 }
 
 type container struct {
-	name   string
-	props  *Container
-	blobs  *btree.BTreeG[*Blob] // ordered by Name
-	staged map[string]*stagedBlocks
+	name  string
+	props *Container
+	blobs *btree.BTreeG[*Blob] // ordered by Name
+	// history holds snapshots and previous versions (history.go).
+	history *btree.BTreeG[*Blob]
+	staged  map[string]*stagedBlocks
 }
 
 type stagedBlocks struct {
@@ -168,10 +180,11 @@ func newAccount(name string, journal bool) *account {
 
 func newContainer(props *Container) *container {
 	return &container{
-		name:   props.Name,
-		props:  props,
-		blobs:  btree.NewG(btreeDegree, func(a, b *Blob) bool { return a.Name < b.Name }),
-		staged: map[string]*stagedBlocks{},
+		name:    props.Name,
+		props:   props,
+		blobs:   btree.NewG(btreeDegree, func(a, b *Blob) bool { return a.Name < b.Name }),
+		history: btree.NewG(btreeDegree, historyLess),
+		staged:  map[string]*stagedBlocks{},
 	}
 }
 
@@ -390,6 +403,9 @@ type ListOptions struct {
 	// IncludeUncommitted (List Blobs include=uncommittedblobs) also lists
 	// the blobs that have only uncommitted blocks (uncommitted.go).
 	IncludeUncommitted bool
+	// IncludeSnapshots and IncludeVersions (include=snapshots,versions)
+	// also list snapshots and previous versions (history.go).
+	IncludeSnapshots, IncludeVersions bool
 }
 
 // MaxListResults is the most entries a listing page holds, as in Azure.
@@ -561,6 +577,13 @@ func (s *Store) ListBlobs(acct, cname string, o ListOptions) (BlobPage, error) {
 		return page, err
 	}
 	defer a.mu.RUnlock()
+	if o.IncludeSnapshots || o.IncludeVersions {
+		page = s.listBlobsWithHistory(c, o)
+		if s.testHookListed != nil {
+			s.testHookListed()
+		}
+		return page, nil
+	}
 	if o.IncludeUncommitted {
 		page = s.listBlobsWithUncommitted(c, o)
 		if s.testHookListed != nil {
@@ -622,18 +645,21 @@ type ReadOptions struct {
 	LeaseID    string
 	// IfTags is the x-ms-if-tags condition (tags.go); nil when absent.
 	IfTags TagCondition
+	// Snapshot or VersionID names the snapshot or version to read
+	// instead of the current blob (history.go).
+	Snapshot, VersionID string
 }
 
-// Blob returns the current version of a blob after checking read
-// conditions. The returned value is an immutable snapshot; its Lease is
-// evaluated at the current time.
+// Blob returns the current version of a blob, or the snapshot or version
+// o names, after checking read conditions. The returned value is an
+// immutable snapshot; its Lease is evaluated at the current time.
 func (s *Store) Blob(acct, cname, name string, o ReadOptions) (*Blob, error) {
 	a, c, err := s.rlockCont(acct, cname)
 	if err != nil {
 		return nil, err
 	}
 	defer a.mu.RUnlock()
-	b := c.blob(name)
+	b, current := c.find(name, o.Snapshot, o.VersionID)
 	if b == nil {
 		return nil, ErrBlobNotFound
 	}
@@ -642,6 +668,9 @@ func (s *Store) Blob(acct, cname, name string, o ReadOptions) (*Blob, error) {
 	}
 	if err := o.IfTags.check(b); err != nil {
 		return nil, err
+	}
+	if !current {
+		return b, nil // snapshots and previous versions have no lease
 	}
 	lease := b.Lease.At(s.now())
 	if err := lease.checkRead(o.LeaseID); err != nil {
@@ -665,6 +694,10 @@ type WriteOptions struct {
 	// makes; other writes keep the blob's own.
 	Tags map[string]string
 	Tier string
+
+	// newVersion: the write makes a new version of the blob although it
+	// does not create it (Set Blob Metadata).
+	newVersion bool
 }
 
 // writeBlob runs the common part of every blob write under the account
@@ -705,6 +738,12 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	if err := o.IfTags.check(cur); err != nil {
 		return nil, err
 	}
+	newVersion := create || o.newVersion
+	if newVersion {
+		if err := c.checkVersionRoom(cur); err != nil {
+			return nil, err
+		}
+	}
 	b, err := build(cur, a, c)
 	if err != nil {
 		return nil, err
@@ -717,6 +756,10 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	}
 	b.Headers = internHeaders(b.Headers, cur)
 	if err := s.commit(a, func(t time.Time, etag string) Change {
+		var hist []*Blob
+		if newVersion {
+			hist = s.versionWrite(c, name, cur, b, t)
+		}
 		b.LastModified, b.ETag = t, etag
 		if create {
 			o.newBlobAttributes(b, t)
@@ -728,7 +771,7 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 			b.Created = b.LastModified
 		}
 		c.blobs.ReplaceOrInsert(b)
-		return Change{Kind: PutBlob, Account: acct, Container: cname, BlobName: name, Blob: b}
+		return Change{Kind: PutBlob, Account: acct, Container: cname, BlobName: name, Blob: b, History: hist}
 	}); err != nil {
 		return nil, err
 	}
@@ -937,8 +980,11 @@ func (s *Store) BlockList(acct, cname, name string, o ReadOptions) (BlockList, e
 	}
 	defer a.mu.RUnlock()
 	now := s.now()
-	b := c.blob(name)
-	st := c.liveStaged(name, now)
+	b, current := c.find(name, o.Snapshot, o.VersionID)
+	var st *stagedBlocks
+	if current && o.Snapshot == "" && o.VersionID == "" {
+		st = c.liveStaged(name, now)
+	}
 	if b == nil && st == nil {
 		return bl, ErrBlobNotFound
 	}
@@ -946,8 +992,10 @@ func (s *Store) BlockList(acct, cname, name string, o ReadOptions) (BlockList, e
 		if err := o.Conditions.checkRead(b.ETag, b.LastModified); err != nil {
 			return bl, err
 		}
-		if err := b.Lease.At(now).checkRead(o.LeaseID); err != nil {
-			return bl, err
+		if current {
+			if err := b.Lease.At(now).checkRead(o.LeaseID); err != nil {
+				return bl, err
+			}
 		}
 		if err := o.IfTags.check(b); err != nil {
 			return bl, err
@@ -973,8 +1021,9 @@ func (s *Store) SetBlobHTTPHeaders(acct, cname, name string, h HTTPHeaders, o Wr
 	})
 }
 
-// SetBlobMetadata replaces a blob's metadata.
+// SetBlobMetadata replaces a blob's metadata, making a new version.
 func (s *Store) SetBlobMetadata(acct, cname, name string, meta map[string]string, o WriteOptions) (*Blob, error) {
+	o.newVersion = true
 	return s.writeBlob(acct, cname, name, o, false, func(cur *Blob, _ *account, _ *container) (*Blob, error) {
 		b := cur.clone()
 		b.Metadata = meta
@@ -982,31 +1031,9 @@ func (s *Store) SetBlobMetadata(acct, cname, name string, meta map[string]string
 	})
 }
 
-// DeleteBlob deletes a blob.
+// DeleteBlob deletes a blob that has no snapshots (DeleteBlobWith).
 func (s *Store) DeleteBlob(acct, cname, name string, o WriteOptions) error {
-	a, c, err := s.lockCont(acct, cname)
-	if err != nil {
-		return err
-	}
-	defer a.mu.Unlock()
-	cur := c.blob(name)
-	if cur == nil {
-		return ErrBlobNotFound
-	}
-	if err := o.Conditions.checkWrite(true, cur.ETag, cur.LastModified); err != nil {
-		return err
-	}
-	if err := cur.Lease.At(s.now()).checkWrite(o.LeaseID); err != nil {
-		return err
-	}
-	if err := o.IfTags.check(cur); err != nil {
-		return err
-	}
-	return s.commit(a, func(time.Time, string) Change {
-		c.blobs.Delete(cur)
-		a.dropStaged(c, name)
-		return Change{Kind: DeleteBlob, Account: acct, Container: cname, BlobName: name}
-	})
+	return s.DeleteBlobWith(acct, cname, name, DeleteOptions{}, o)
 }
 
 // LeaseBlob runs a Lease Blob action. Lease changes do not change the
@@ -1056,6 +1083,9 @@ type CopySource struct {
 	// CopyTags gives the copy the source's tags instead of
 	// WriteOptions.Tags (x-ms-copy-source-tag-option: COPY).
 	CopyTags bool
+	// Snapshot or VersionID names the snapshot or version of the source
+	// to copy (the snapshot and versionid of its URL).
+	Snapshot, VersionID string
 }
 
 // CopyBlob copies a blob within the store. The copy completes before it
@@ -1101,7 +1131,7 @@ func (s *Store) copySourceBlob(src CopySource) (*Blob, error) {
 		return nil, ErrCannotVerifyCopySource
 	}
 	defer a.mu.RUnlock()
-	sb := sc.blob(src.Blob)
+	sb, _ := sc.find(src.Blob, src.Snapshot, src.VersionID)
 	if sb == nil {
 		return nil, ErrCannotVerifyCopySource
 	}
@@ -1155,6 +1185,11 @@ func (s *Store) ApplyAsync(ch Change) (wait func() error) {
 		}
 	case SoftDeleteContainer, UndeleteContainer, PurgeDeletedContainer:
 		a.applyDeleted(ch)
+	}
+	if len(ch.History) > 0 || len(ch.DropHistory) > 0 {
+		if c, err := a.cont(ch.Container); err == nil {
+			c.applyHistory(&ch)
+		}
 	}
 	a.mu.Unlock()
 	s.commitMu.Lock()

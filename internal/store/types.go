@@ -93,6 +93,14 @@ type Blob struct {
 	PageBlobLength int64
 	Pages          []PageExtent
 	SequenceNumber int64
+	// History (history.go). Snapshot is a snapshot's id (its time in
+	// ISO 8601 with seven fractional digits), "" for any other blob.
+	// VersionID is the version the blob was written as while versioning
+	// was enabled, "" when none. NonCurrent marks a previous version kept
+	// in the container's history.
+	Snapshot   string
+	VersionID  string
+	NonCurrent bool
 }
 
 // Size is the blob's length in bytes.
