@@ -280,3 +280,56 @@ func TestDataDirContainerSoftDelete(t *testing.T) {
 		t.Fatalf("download after the purge: %v", err)
 	}
 }
+
+// TestEnableCopiesDeletedContainers: a secondary seeded by Enable (after an
+// unplanned failover left the account locally redundant) gets the deleted
+// containers with their blobs, beside a live container of the same name,
+// so a later restore on the primary replicates whole.
+func TestEnableCopiesDeletedContainers(t *testing.T) {
+	ctx := context.Background()
+	emu := start(t, emulator.Options{BootstrapDuration: -1})
+	prim, sec := clients(t, emu, emu.SecondaryURL())
+	enableContainerSoftDelete(t, emu, 7)
+	if _, err := prim.CreateContainer(ctx, "seeded", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "seeded", "old", []byte("old bytes"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.DeleteContainer(ctx, "seeded", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.CreateContainer(ctx, "seeded", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "seeded", "new", []byte("new bytes"), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, emu)
+	if _, err := emu.Failover(ctx, emulator.Unplanned); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Replication().Enable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Replication().WaitLive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v := deletedVersions(t, prim, "seeded")
+	if sv := deletedVersions(t, sec, "seeded"); len(v) != 1 || len(sv) != 1 || sv[0] != v[0] {
+		t.Fatalf("deleted versions: primary %v, seeded secondary %v", v, sv)
+	}
+	if got, err := download(ctx, sec, "seeded", "new"); err != nil || got != "new bytes" {
+		t.Fatalf("live container on the seeded secondary: %q %v", got, err)
+	}
+	if _, err := prim.DeleteContainer(ctx, "seeded", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.ServiceClient().RestoreContainer(ctx, "seeded", v[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, emu)
+	if got, err := download(ctx, sec, "seeded", "old"); err != nil || got != "old bytes" {
+		t.Fatalf("restored container on the seeded secondary: %q %v", got, err)
+	}
+}

@@ -300,8 +300,16 @@ func writeSubResponse(w *bytes.Buffer, boundary, contentID string, rec *subRecor
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		name := textproto.CanonicalMIMEHeaderKey(k)
+		if strings.HasPrefix(name, "X-Ms-") {
+			// Azure writes its own headers in lower case, and the
+			// JavaScript SDK's batch parser matches x-ms-error-code case
+			// sensitively: in another case a failed sub-request reads
+			// as a success.
+			name = strings.ToLower(name)
+		}
 		for _, v := range rec.h[k] {
-			fmt.Fprintf(w, "%s: %s\r\n", textproto.CanonicalMIMEHeaderKey(k), v)
+			fmt.Fprintf(w, "%s: %s\r\n", name, v)
 		}
 	}
 	if rec.body.Len() > 0 {

@@ -586,3 +586,37 @@ func TestBlobBatchConditions(t *testing.T) {
 		}
 	}
 }
+
+// TestBlobBatchSubResponseWire: the sub-responses carry Azure's x-ms-*
+// headers in lower case, as Azure writes them: the JavaScript SDK matches
+// "x-ms-error-code" case sensitively and counted a failed sub-request as a
+// success when it read X-Ms-Error-Code. And the account batch is also
+// taken at /ACCOUNT?restype=container&comp=batch, which is what the
+// JavaScript SDK's service batch client sends on a path-style URL.
+func TestBlobBatchSubResponseWire(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("wire")
+	e.mustUpload("wire", "a", []byte("a"))
+	acct := "/" + devAccount
+	s := "?" + e.accountSAS()
+	for _, target := range []string{"/?comp=batch", "?restype=container&comp=batch"} {
+		t.Run(target, func(t *testing.T) {
+			e.mustUpload("wire", "a", []byte("a"))
+			ct, body := batchBody([]rawPart{{"DELETE", acct + "/wire/a" + s, nil}, {"DELETE", acct + "/wire/missing" + s, nil}})
+			resp := e.do(http.MethodPost, acct+target, map[string]string{"Content-Type": ct}, bytes.NewReader(body))
+			raw, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("status %d: %s", resp.StatusCode, raw)
+			}
+			if !bytes.Contains(raw, []byte("\r\nx-ms-error-code: BlobNotFound\r\n")) || bytes.Contains(raw, []byte("X-Ms-")) {
+				t.Fatalf("sub-response headers not as Azure writes them:\n%s", raw)
+			}
+			if e.exists(e.client, "wire", "a") {
+				t.Fatal("wire/a not deleted")
+			}
+		})
+	}
+}

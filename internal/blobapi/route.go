@@ -99,7 +99,10 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 			return verb(map[string]*op{http.MethodGet: opFindBlobs})
 		case restype == "service" && comp == "stats":
 			return verb(map[string]*op{http.MethodGet: opGetServiceStats})
-		case comp == "batch" && restype == "":
+		case comp == "batch" && (restype == "" || restype == "container"):
+			// restype=container without a container: the JavaScript SDK's
+			// service BlobBatchClient sends that on a path-style URL (it
+			// takes the account segment of the path for a container).
 			return verb(map[string]*op{http.MethodPost: opBatchService})
 		case restype == "service" && comp == "userdelegationkey":
 			return verb(map[string]*op{http.MethodPost: opUnsupportedService})

@@ -51,6 +51,8 @@ func Operation(r *http.Request) string {
 			return "GetContainerACL"
 		case "lease":
 			return "LeaseContainer"
+		case "undelete":
+			return "RestoreContainer"
 		case "blobs":
 			return "FindBlobsByTagsInContainer"
 		case "":

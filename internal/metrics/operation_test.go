@@ -21,6 +21,7 @@ func TestOperation(t *testing.T) {
 		{"PUT", "/acct/c?restype=container&comp=metadata", "", "SetContainerMetadata"},
 		{"GET", "/acct/c?restype=container&comp=acl", "", "GetContainerACL"},
 		{"PUT", "/acct/c?restype=container&comp=lease", "", "LeaseContainer"},
+		{"PUT", "/acct/c?restype=container&comp=undelete", "", "RestoreContainer"},
 		{"GET", "/acct/c/dir/b.txt", "", "GetBlob"},
 		{"HEAD", "/acct/c/b", "", "GetBlobProperties"},
 		{"PUT", "/acct/c/b", "", "PutBlob"},
