@@ -182,6 +182,7 @@ func TestCORSActualRequests(t *testing.T) {
 		name         string
 		method, path string
 		query        string // replaces the account SAS when set
+		version      string // x-ms-version, when set
 		origin       string
 		status       int
 		allowOrigin  string
@@ -195,6 +196,7 @@ func TestCORSActualRequests(t *testing.T) {
 		{name: "exact origin, error answer", method: "GET", path: "/ct1/missing", origin: exact, status: 404, allowOrigin: exact, credentials: "true", vary: "Origin",
 			exposeHas: []string{"x-ms-request-id"}},
 		{name: "exact origin, auth failure", method: "GET", path: "/ct1/b", query: "sig=bad&sv=2022-11-02&ss=b&srt=o&sp=r&se=2099-01-01T00:00:00Z", origin: exact, status: 403, allowOrigin: exact, credentials: "true", vary: "Origin"},
+		{name: "exact origin, malformed x-ms-version", method: "GET", path: "/ct1/b", version: "banana", origin: exact, status: 400, allowOrigin: exact, credentials: "true", vary: "Origin"},
 		{name: "exact origin PUT: no Vary", method: "PUT", path: "/ct1/p", origin: exact, status: 201, allowOrigin: exact, credentials: "true", exposeHas: []string{"x-ms-request-id"}},
 		{name: "wildcard rule HEAD", method: "HEAD", path: "/ct1/b", origin: "https://other.example", status: 200, allowOrigin: "*", exposeHas: []string{"x-ms-version"}, exposeAbsent: []string{"x-ms-meta-colour"}},
 		{name: "HEAD without Origin matches the wildcard rule", method: "HEAD", path: "/ct1/b", status: 200, allowOrigin: "*", exposeHas: []string{"x-ms-version"}},
@@ -215,6 +217,9 @@ func TestCORSActualRequests(t *testing.T) {
 			}
 			if tt.method == http.MethodPut {
 				hdr["x-ms-blob-type"] = "BlockBlob"
+			}
+			if tt.version != "" {
+				hdr["x-ms-version"] = tt.version
 			}
 			resp := e.raw(tt.method, e.srv.URL+"/"+devAccount+tt.path+"?"+q, hdr, nil)
 			h := resp.Header

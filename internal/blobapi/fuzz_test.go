@@ -315,6 +315,10 @@ func FuzzHandler(f *testing.F) {
 		{"POST", acct + "/ctr", "restype=container&x=%zz", "", "", fuzzSigned},
 		{"GET", "/", "", "", "", 0},
 		{"BREW", acct + "/ctr/b", "comp=snapshot", "x-ms-version: 2099-01-01", "", fuzzSigned},
+		// CORS (cors.go) and x-ms-version (version.go).
+		{"PUT", acct + "/", "restype=service&comp=properties", "", "<StorageServiceProperties><Cors><CorsRule><AllowedOrigins>*</AllowedOrigins><AllowedMethods>GET,PUT</AllowedMethods><AllowedHeaders>x-ms-meta*</AllowedHeaders><ExposedHeaders>x-ms-*</ExposedHeaders><MaxAgeInSeconds>5</MaxAgeInSeconds></CorsRule></Cors></StorageServiceProperties>", fuzzSigned},
+		{"OPTIONS", acct + "/ctr/b", "", "Origin: http://a.example\nAccess-Control-Request-Method: PUT\nAccess-Control-Request-Headers: x-ms-meta-a, x-ms-blob-type", "", 0},
+		{"GET", acct + "/ctr/b", "", "Origin: http://a.example\nx-ms-version: 2020-13-45", "", fuzzSigned},
 	} {
 		f.Add(s.method, s.path, s.query, s.headers, []byte(s.body), s.flags)
 	}

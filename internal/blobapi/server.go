@@ -136,9 +136,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 	if !s.checkHeaderSize(w, r) {
 		return
 	}
-	if r.Method != http.MethodOptions && !s.checkVersion(w, r) { // version.go
-		return
-	}
 	azerr.SetCommonHeaders(w, r)
 	// Names are matched without regard to case, exactly as Shared Key
 	// signing reads them; this is the only place the query is parsed.
@@ -179,6 +176,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 		return
 	}
 	c.w = c.corsWrap(w)
+	if !s.checkVersion(c.w, r) { // version.go
+		c.wrote = true
+		return
+	}
 	o, code, msg := route(r.Method, q, addr)
 	if o == nil {
 		status := http.StatusBadRequest

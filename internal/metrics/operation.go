@@ -18,6 +18,9 @@ func Operation(r *http.Request) string {
 		segs = strings.Count(p, "/") + 1
 	}
 	m := r.Method
+	if m == http.MethodOptions {
+		return "PreflightBlobRequest" // CORS, any path
+	}
 	switch {
 	case restype == "account":
 		return "GetAccountInfo"
