@@ -71,12 +71,14 @@ type Releaser struct {
 	last     Stats     // the reading at the previous tick
 	still    time.Time // since when Allocated has not moved; zero while it moves
 	baseline uint64    // held() just after the last release
+	after    Stats     // the reading just after the last release
+	at       time.Time // when the last release ran
 	releases int
 }
 
 // New returns a Releaser over the process's runtime.
 func New(cfg Config) *Releaser {
-	return newReleaser(cfg, readRuntime, func() {
+	return newReleaser(cfg, runtimeReader(), func() {
 		debug.FreeOSMemory()
 		dropFileMappings()
 	})
@@ -97,9 +99,19 @@ func newReleaser(cfg Config, read func() Stats, release func()) *Releaser {
 // little even when no request comes in.
 const idleAlloc = 256 << 10
 
+// activeAlloc is how much a process must have allocated since the last
+// release for an idle period to release again although it holds no more
+// than then: the work since may have dropped memory (a container deleted,
+// a replicated delete applied) that only a collection finds. Reading the
+// runtime allocates nothing, so an idle process never reaches it.
+const activeAlloc = 512
+
 // Tick takes one reading at now and releases memory when the process has
-// been idle for Config.Idle and holds (heap and mapped files) more than
-// Slack past the baseline.
+// been idle for Config.Idle and either holds (heap and mapped files) more
+// than Slack past the baseline, or has done some work since the last
+// release, at most once per Idle (a process that goes quiet twice within a
+// lag, the deletion of data and then its replicated deletion, gives it
+// back after each).
 // It reports whether it released.
 func (r *Releaser) Tick(now time.Time) bool {
 	s := r.read()
@@ -117,13 +129,18 @@ func (r *Releaser) Tick(now time.Time) bool {
 		r.still = now
 		return false
 	}
-	if now.Sub(r.still) < r.cfg.Idle || s.held() <= r.baseline+r.cfg.Slack {
+	if now.Sub(r.still) < r.cfg.Idle {
+		return false
+	}
+	grown := s.held() > r.baseline+r.cfg.Slack
+	worked := r.releases > 0 && s.Allocated-r.after.Allocated > activeAlloc && now.Sub(r.at) >= r.cfg.Idle
+	if !grown && !worked {
 		return false
 	}
 	r.release()
 	r.releases++
 	after := r.read()
-	r.baseline, r.last = after.held(), after
+	r.baseline, r.last, r.after, r.at = after.held(), after, after, now
 	return true
 }
 
@@ -152,17 +169,23 @@ var runtimeSamples = []string{
 	"/memory/classes/heap/stacks:bytes",
 }
 
-func readRuntime() Stats {
+// runtimeReader returns a reader of the process's runtime and memory that
+// allocates nothing once built, so that ticking leaves the allocation
+// counter of an idle process still.
+func runtimeReader() func() Stats {
 	s := make([]metrics.Sample, len(runtimeSamples))
 	for i, n := range runtimeSamples {
 		s[i].Name = n
 	}
-	metrics.Read(s)
-	v := func(i int) uint64 {
-		if s[i].Value.Kind() != metrics.KindUint64 {
-			return 0
+	shared := newSharedReader()
+	return func() Stats {
+		metrics.Read(s)
+		v := func(i int) uint64 {
+			if s[i].Value.Kind() != metrics.KindUint64 {
+				return 0
+			}
+			return s[i].Value.Uint64()
 		}
-		return s[i].Value.Uint64()
+		return Stats{Allocated: v(0), Retained: v(1) + v(2) + v(3) + v(4), Mapped: shared()}
 	}
-	return Stats{Allocated: v(0), Retained: v(1) + v(2) + v(3) + v(4), Mapped: residentShared()}
 }

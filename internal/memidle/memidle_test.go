@@ -61,6 +61,15 @@ func TestTick(t *testing.T) {
 			{0, 0, 100 * mib, false},
 			{time.Second, 0, 100 * mib, true},
 		}},
+		{"work after a release releases again, once per idle period", 10 * mib, []step{
+			{0, 0, 100 * mib, false},
+			{time.Second, 0, 100 * mib, true},                  // released; holds 10 MiB now
+			{250 * time.Millisecond, 2 << 10, 10 * mib, false}, // a delete: too soon after the release
+			{250 * time.Millisecond, 0, 10 * mib, false},
+			{500 * time.Millisecond, 0, 10 * mib, true}, // an idle period after the release
+			{time.Second, 0, 10 * mib, false},           // nothing done since
+			{time.Second, 256, 10 * mib, false},         // below activeAlloc
+		}},
 		{"a second burst releases again", 10 * mib, []step{
 			{0, 0, 100 * mib, false},
 			{time.Second, 50 * mib, 100 * mib, false},
@@ -123,9 +132,19 @@ func TestRunStopsWithContext(t *testing.T) {
 	<-done
 }
 
+// TestReaderAllocatesNothing: reading the runtime must not move the
+// allocation counter, or an idle process would never look idle and every
+// tick would count as work.
+func TestReaderAllocatesNothing(t *testing.T) {
+	read := runtimeReader()
+	if n := testing.AllocsPerRun(100, func() { read() }); n != 0 {
+		t.Fatalf("a reading allocates %v times", n)
+	}
+}
+
 func TestReadRuntime(t *testing.T) {
-	s := readRuntime()
+	s := runtimeReader()()
 	if s.Allocated == 0 || s.Retained == 0 {
-		t.Fatalf("readRuntime = %+v, want non-zero readings", s)
+		t.Fatalf("runtimeReader()() = %+v, want non-zero readings", s)
 	}
 }
