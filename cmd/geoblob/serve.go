@@ -125,7 +125,10 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 			if idleRelease >= 0 {
 				// The server is the whole process here, so it may hand memory
 				// back to the OS once it goes quiet (see internal/memidle).
-				go memidle.New(memidle.Config{Idle: idleRelease}).Run(cmd.Context())
+				// Writes applied to the secondary (deletions among them)
+				// free memory without growing the heap: they count as work.
+				work := func() uint64 { return emu.Replication().State().Applied }
+				go memidle.New(memidle.Config{Idle: idleRelease, Work: work}).Run(cmd.Context())
 			}
 			if dataDir != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "data dir: %s (durable; locked while running)\n", dataDir)

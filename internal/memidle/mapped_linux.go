@@ -2,29 +2,61 @@ package memidle
 
 import (
 	"bufio"
-	"bytes"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
 )
 
-// residentShared reads the resident pages shared with the page cache
-// (RssFile and RssShmem: the third field of /proc/self/statm), in bytes.
-func residentShared() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
+// newSharedReader returns a reader of the resident pages shared with the
+// page cache (RssFile and RssShmem: the third field of /proc/self/statm),
+// in bytes; 0 when it cannot be read. It keeps the file open and reads it
+// into one buffer, allocating nothing per call.
+func newSharedReader() func() uint64 {
+	f, err := os.Open("/proc/self/statm")
 	if err != nil {
-		return 0
+		return func() uint64 { return 0 }
 	}
-	f := bytes.Fields(b)
-	if len(f) < 3 {
-		return 0
+	page := uint64(os.Getpagesize())
+	var buf [128]byte
+	return func() uint64 {
+		n, err := f.ReadAt(buf[:], 0)
+		if n == 0 || (err != nil && err != io.EOF) {
+			return 0
+		}
+		return statmField(buf[:n], 2) * page
 	}
-	pages, err := strconv.ParseUint(string(f[2]), 10, 64)
-	if err != nil {
-		return 0
+}
+
+// statmField parses field i (from 0) of a statm line: numbers separated by
+// spaces. It returns 0 for a missing or malformed field.
+func statmField(b []byte, i int) uint64 {
+	var v uint64
+	field, digits := 0, false
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if field == i {
+				v = v*10 + uint64(c-'0')
+				digits = true
+			}
+		case c == ' ' || c == '\n':
+			if field == i {
+				if digits {
+					return v
+				}
+				return 0
+			}
+			field++
+		default:
+			return 0
+		}
 	}
-	return pages * uint64(os.Getpagesize())
+	if field == i && digits {
+		return v
+	}
+	return 0
 }
 
 // dropFileMappings drops the resident pages of every read-only shared

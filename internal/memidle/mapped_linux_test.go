@@ -35,6 +35,34 @@ func TestSharedReadOnlyFile(t *testing.T) {
 	}
 }
 
+func TestStatmField(t *testing.T) {
+	cases := []struct {
+		line string
+		i    int
+		want uint64
+	}{
+		{"6178 4015 2046 1202 0 1350 0\n", 2, 2046},
+		{"6178 4015 2046 1202 0 1350 0\n", 0, 6178},
+		{"6178 4015 2046 1202 0 1350 0\n", 6, 0},
+		{"6178 4015 2046 1202 0 1350 7", 6, 7},
+		{"6178 4015", 2, 0},
+		{"6178 x 2046", 2, 0},
+		{"", 2, 0},
+	}
+	for _, tc := range cases {
+		if got := statmField([]byte(tc.line), tc.i); got != tc.want {
+			t.Errorf("statmField(%q, %d) = %d, want %d", tc.line, tc.i, got, tc.want)
+		}
+	}
+}
+
+func TestSharedReader(t *testing.T) {
+	read := newSharedReader()
+	if read() == 0 {
+		t.Fatal("no resident shared pages read; the program's own code is some")
+	}
+}
+
 // TestDropFileMappings maps a file read-only and shared, as bbolt maps its
 // database, reads it all, and checks that a drop leaves none of it
 // resident in the process while its bytes read back unchanged.

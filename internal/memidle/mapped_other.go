@@ -2,6 +2,6 @@
 
 package memidle
 
-func residentShared() uint64 { return 0 }
+func newSharedReader() func() uint64 { return func() uint64 { return 0 } }
 
 func dropFileMappings() uint64 { return 0 }

@@ -21,6 +21,20 @@
 // cache, and the next access maps them again with a minor fault. Private
 // mappings (the program's own code and data) are left alone.
 //
+// # Headroom of a large heap
+//
+// Go lets the heap grow to twice what was live after the last collection
+// (GOGC=100) before it collects again. For an in-memory emulator holding
+// large blobs that doubles its RSS: overwriting a 64 MiB blob keeps the
+// current version, the upload in flight and the secondary's copy live, and
+// the garbage of earlier versions waits for a heap twice that size. Blob
+// bytes are pointer-free, so a collection of such a heap is cheap: while
+// the live heap is at least Config.LargeHeap (64 MiB), a Releaser lowers
+// the headroom to Config.LargeHeapGCPercent (25%), and restores the
+// default once the live heap is below half of LargeHeap. Small heaps, where
+// collections would cost CPU for little memory, keep the default. A GOGC
+// set in the environment is left alone.
+//
 // It is meant for a process that is a server and nothing else (geoblob
 // serve), not for a library embedded in someone else's program: freeing
 // memory is a decision for the whole process.
@@ -28,6 +42,7 @@ package memidle
 
 import (
 	"context"
+	"os"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -41,12 +56,26 @@ type Config struct {
 	// Slack is how much the retained heap may grow past its size after the
 	// last release before an idle period releases again (DefaultSlack).
 	Slack uint64
+	// LargeHeap is the live heap from which the GC headroom is lowered to
+	// LargeHeapGCPercent (DefaultLargeHeap).
+	LargeHeap uint64
+	// LargeHeapGCPercent is the GC percent of a large heap
+	// (DefaultLargeHeapGCPercent); negative leaves the GC percent alone.
+	LargeHeapGCPercent int
+	// Work, when set, counts work that may free memory without growing
+	// the heap (geoblob serve: the writes applied to the secondary, which
+	// include deletions). An idle period after it has moved releases once
+	// more, at most once per Idle. Small allocations cannot stand in for
+	// it: the runtime counts them only when a span is refilled.
+	Work func() uint64
 }
 
 // Defaults of Config.
 const (
-	DefaultIdle  = time.Second
-	DefaultSlack = 8 << 20
+	DefaultIdle               = time.Second
+	DefaultSlack              = 8 << 20
+	DefaultLargeHeap          = 64 << 20
+	DefaultLargeHeapGCPercent = 25
 )
 
 // Stats is what a Releaser reads of the runtime.
@@ -56,6 +85,8 @@ type Stats struct {
 	// Mapped is the resident memory of the process that is shared with
 	// the page cache (file mappings), on Linux; 0 elsewhere.
 	Mapped uint64
+	Live   uint64 // heap bytes marked live by the last collection
+	Work   uint64 // Config.Work's count; 0 without it
 }
 
 // held is what a release can give back.
@@ -71,15 +102,54 @@ type Releaser struct {
 	last     Stats     // the reading at the previous tick
 	still    time.Time // since when Allocated has not moved; zero while it moves
 	baseline uint64    // held() just after the last release
+	after    Stats     // the reading just after the last release
+	at       time.Time // when the last release ran
 	releases int
+	heap     headroom
+}
+
+// headroom lowers the GC percent while the live heap is large.
+type headroom struct {
+	large   uint64
+	percent int           // while large
+	normal  int           // otherwise
+	set     func(int) int // debug.SetGCPercent; nil when disabled
+	lowered bool
+}
+
+// adjust sets the GC percent for a live heap of live bytes, with
+// hysteresis: lowered at large, restored below large/2.
+func (h *headroom) adjust(live uint64) {
+	switch {
+	case h.set == nil:
+	case !h.lowered && live >= h.large:
+		h.set(h.percent)
+		h.lowered = true
+	case h.lowered && live < h.large/2:
+		h.set(h.normal)
+		h.lowered = false
+	}
 }
 
 // New returns a Releaser over the process's runtime.
 func New(cfg Config) *Releaser {
-	return newReleaser(cfg, readRuntime, func() {
+	read := runtimeReader()
+	if cfg.Work != nil {
+		rt := read
+		read = func() Stats {
+			s := rt()
+			s.Work = cfg.Work()
+			return s
+		}
+	}
+	r := newReleaser(cfg, read, func() {
 		debug.FreeOSMemory()
 		dropFileMappings()
 	})
+	if os.Getenv("GOGC") == "" && r.cfg.LargeHeapGCPercent >= 0 {
+		r.heap.set, r.heap.normal = debug.SetGCPercent, 100
+	}
+	return r
 }
 
 func newReleaser(cfg Config, read func() Stats, release func()) *Releaser {
@@ -89,7 +159,14 @@ func newReleaser(cfg Config, read func() Stats, release func()) *Releaser {
 	if cfg.Slack == 0 {
 		cfg.Slack = DefaultSlack
 	}
-	return &Releaser{cfg: cfg, read: read, release: release}
+	if cfg.LargeHeap == 0 {
+		cfg.LargeHeap = DefaultLargeHeap
+	}
+	if cfg.LargeHeapGCPercent == 0 {
+		cfg.LargeHeapGCPercent = DefaultLargeHeapGCPercent
+	}
+	return &Releaser{cfg: cfg, read: read, release: release,
+		heap: headroom{large: cfg.LargeHeap, percent: cfg.LargeHeapGCPercent}}
 }
 
 // idleAlloc is how much a process may allocate and still count as idle:
@@ -98,11 +175,15 @@ func newReleaser(cfg Config, read func() Stats, release func()) *Releaser {
 const idleAlloc = 256 << 10
 
 // Tick takes one reading at now and releases memory when the process has
-// been idle for Config.Idle and holds (heap and mapped files) more than
-// Slack past the baseline.
+// been idle for Config.Idle and either holds (heap and mapped files) more
+// than Slack past the baseline, or has done work (Config.Work) since the
+// last release, at most once per Idle. The work may have dropped memory
+// that only a collection finds, without growing the heap: a container
+// deleted, and a lag later its deletion replicated.
 // It reports whether it released.
 func (r *Releaser) Tick(now time.Time) bool {
 	s := r.read()
+	r.heap.adjust(s.Live)
 	moved := s.Allocated-r.last.Allocated > idleAlloc
 	first := r.last == (Stats{})
 	r.last = s
@@ -117,13 +198,18 @@ func (r *Releaser) Tick(now time.Time) bool {
 		r.still = now
 		return false
 	}
-	if now.Sub(r.still) < r.cfg.Idle || s.held() <= r.baseline+r.cfg.Slack {
+	if now.Sub(r.still) < r.cfg.Idle {
+		return false
+	}
+	grown := s.held() > r.baseline+r.cfg.Slack
+	worked := r.releases > 0 && s.Work != r.after.Work && now.Sub(r.at) >= r.cfg.Idle
+	if !grown && !worked {
 		return false
 	}
 	r.release()
 	r.releases++
 	after := r.read()
-	r.baseline, r.last = after.held(), after
+	r.baseline, r.last, r.after, r.at = after.held(), after, after, now
 	return true
 }
 
@@ -150,19 +236,26 @@ var runtimeSamples = []string{
 	"/memory/classes/heap/unused:bytes",
 	"/memory/classes/heap/free:bytes",
 	"/memory/classes/heap/stacks:bytes",
+	"/gc/heap/live:bytes",
 }
 
-func readRuntime() Stats {
+// runtimeReader returns a reader of the process's runtime and memory that
+// allocates nothing once built, so that ticking leaves the allocation
+// counter of an idle process still.
+func runtimeReader() func() Stats {
 	s := make([]metrics.Sample, len(runtimeSamples))
 	for i, n := range runtimeSamples {
 		s[i].Name = n
 	}
-	metrics.Read(s)
-	v := func(i int) uint64 {
-		if s[i].Value.Kind() != metrics.KindUint64 {
-			return 0
+	shared := newSharedReader()
+	return func() Stats {
+		metrics.Read(s)
+		v := func(i int) uint64 {
+			if s[i].Value.Kind() != metrics.KindUint64 {
+				return 0
+			}
+			return s[i].Value.Uint64()
 		}
-		return s[i].Value.Uint64()
+		return Stats{Allocated: v(0), Retained: v(1) + v(2) + v(3) + v(4), Mapped: shared(), Live: v(5)}
 	}
-	return Stats{Allocated: v(0), Retained: v(1) + v(2) + v(3) + v(4), Mapped: residentShared()}
 }

@@ -2,6 +2,8 @@ package memidle
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -123,9 +125,73 @@ func TestRunStopsWithContext(t *testing.T) {
 	<-done
 }
 
+// TestWorkReleasesAgain: work counted by Config.Work after a release
+// (a deletion, then its replication) releases again once the process is
+// idle, at most once per idle period, though the heap did not grow.
+func TestWorkReleasesAgain(t *testing.T) {
+	const mib = 1 << 20
+	s := Stats{Retained: 100 * mib}
+	released := 0
+	r := newReleaser(Config{}, func() Stats { return s }, func() { released++; s.Retained = 10 * mib })
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	steps := []struct {
+		after time.Duration
+		work  uint64
+		want  int // releases so far
+	}{
+		{0, 0, 0},
+		{time.Second, 0, 1},            // idle: released; holds 10 MiB
+		{250 * time.Millisecond, 1, 1}, // a delete, too soon after the release
+		{750 * time.Millisecond, 0, 2}, // an idle period after the release
+		{time.Second, 0, 2},            // nothing done since
+		{250 * time.Millisecond, 1, 3}, // its replication applied: released at once
+		{250 * time.Millisecond, 1, 3}, // more work, too soon after
+		{time.Second, 0, 4},            // released after an idle period
+		{10 * time.Second, 0, 4},       // idle and nothing done
+	}
+	for i, st := range steps {
+		now = now.Add(st.after)
+		s.Work += st.work
+		r.Tick(now)
+		if released != st.want {
+			t.Fatalf("step %d: %d releases, want %d", i, released, st.want)
+		}
+	}
+}
+
+// TestHeadroom: the GC percent is lowered once the live heap reaches
+// LargeHeap, restored once it falls below half of it, and set only when
+// it changes.
+func TestHeadroom(t *testing.T) {
+	const mib = 1 << 20
+	var s Stats
+	var sets []int
+	r := newReleaser(Config{LargeHeap: 64 * mib, LargeHeapGCPercent: 40}, func() Stats { return s }, func() {})
+	r.heap.set, r.heap.normal = func(p int) int { sets = append(sets, p); return 0 }, 100
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for i, live := range []uint64{10, 63, 64, 200, 40, 33, 31, 20, 70} {
+		s.Live, s.Allocated = live*mib, uint64(i)*mib
+		r.Tick(now.Add(time.Duration(i) * time.Second))
+	}
+	if want := []int{40, 100, 40}; fmt.Sprint(sets) != fmt.Sprint(want) {
+		t.Fatalf("GC percents set %v, want %v", sets, want)
+	}
+}
+
+// TestReaderAllocatesNothing: reading the runtime must not move the
+// allocation counter, or an idle process would never look idle and every
+// tick would count as work.
+func TestReaderAllocatesNothing(t *testing.T) {
+	read := runtimeReader()
+	if n := testing.AllocsPerRun(100, func() { read() }); n != 0 {
+		t.Fatalf("a reading allocates %v times", n)
+	}
+}
+
 func TestReadRuntime(t *testing.T) {
-	s := readRuntime()
-	if s.Allocated == 0 || s.Retained == 0 {
-		t.Fatalf("readRuntime = %+v, want non-zero readings", s)
+	runtime.GC() // so that there is a live heap to read
+	s := runtimeReader()()
+	if s.Allocated == 0 || s.Retained == 0 || s.Live == 0 {
+		t.Fatalf("runtimeReader()() = %+v, want non-zero readings", s)
 	}
 }
