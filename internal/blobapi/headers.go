@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/geoblob/geoblob/internal/azerr"
@@ -213,7 +214,27 @@ func (r byteRange) resolve(size int64) (off, n int64, ok bool) {
 	return r.start, end - r.start + 1, true
 }
 
-func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+// httpTime formats t as an HTTP date (to the second, in UTC). The text of
+// each second is kept in a small cache: answers name the same few
+// Last-Modified and creation times over and over.
+func httpTime(t time.Time) string {
+	sec := t.Unix()
+	slot := &httpTimes[uint64(sec)%uint64(len(httpTimes))]
+	if d := slot.Load(); d != nil && d.unix == sec {
+		return d.text
+	}
+	d := &formattedTime{unix: sec, text: t.UTC().Format(http.TimeFormat)}
+	slot.Store(d)
+	return d.text
+}
+
+// formattedTime is the HTTP date of one second.
+type formattedTime struct {
+	unix int64
+	text string
+}
+
+var httpTimes [256]atomic.Pointer[formattedTime]
 
 // isoTime formats a time as Azure writes ISO 8601 dates in XML bodies.
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }

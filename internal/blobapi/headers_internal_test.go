@@ -49,3 +49,15 @@ func TestHeaderGet(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPTime: the cached text is always that of the time asked for,
+// including times that share a cache slot.
+func TestHTTPTime(t *testing.T) {
+	base := time.Date(2026, 12, 2, 3, 4, 5, 999, time.FixedZone("x", 3600))
+	for _, tm := range []time.Time{base, base, base.Add(256 * time.Second), base, base.Add(500 * time.Millisecond),
+		base.Add(-time.Second), time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), {}} {
+		if got, want := httpTime(tm), tm.UTC().Format(http.TimeFormat); got != want {
+			t.Errorf("httpTime(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
