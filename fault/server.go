@@ -32,7 +32,8 @@ func refusedErr() error {
 // describes a request as a Target; requests it rejects (ok false) pass
 // through untouched. Middleware knows nothing of the server it wraps: a
 // server with paths that must never be faulted (such as the emulator's
-// control API) routes them around it, or has classify reject them.
+// control API) routes them around it, or has classify reject them. While s
+// holds no rule, classify is not called.
 //
 // Actions: a status answers with an Azure error body; latency sleeps (until
 // the client gives up or s is closed) before the fault or the real answer; a
@@ -44,6 +45,12 @@ func refusedErr() error {
 // elsewhere the handler is aborted with http.ErrAbortHandler.
 func Middleware(s *Set, classify func(*http.Request) (Target, bool), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.count.Load() == 0 {
+			// No rule at all: decide would find nothing, so the request
+			// is not classified either (a parse of its address).
+			next.ServeHTTP(w, r)
+			return
+		}
 		t, ok := classify(r)
 		if !ok {
 			next.ServeHTTP(w, r)

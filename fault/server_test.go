@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -546,5 +547,36 @@ func TestMiddlewareClientGivesUp(t *testing.T) {
 	client.CloseIdleConnections()
 	if after := settledGoroutines(before + 2); after > before+2 {
 		t.Errorf("%d goroutines before, %d after the clients gave up", before, after)
+	}
+}
+
+// TestMiddlewareClassifiesOnlyWithRules: a request is classified only while
+// the set holds a rule, and still passes through to the handler.
+func TestMiddlewareClassifiesOnlyWithRules(t *testing.T) {
+	s := NewSet()
+	var calls atomic.Int64
+	classify := func(r *http.Request) (Target, bool) {
+		calls.Add(1)
+		return pathClassify(r)
+	}
+	srv := httptest.NewServer(Middleware(s, classify, &backend{}))
+	t.Cleanup(srv.Close)
+	get := func() int {
+		t.Helper()
+		resp, err := http.Get(srv.URL + "/acct/c/b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := get(); st != http.StatusOK || calls.Load() != 0 {
+		t.Fatalf("no rule: status %d, %d classify calls; want 200 and none", st, calls.Load())
+	}
+	if _, err := s.Add(Rule{Endpoint: Secondary, Action: Action{Status: http.StatusServiceUnavailable}}); err != nil {
+		t.Fatal(err)
+	}
+	if st := get(); st != http.StatusOK || calls.Load() != 1 {
+		t.Fatalf("one rule: status %d, %d classify calls; want 200 and one", st, calls.Load())
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/geoblob/geoblob/internal/location"
 )
@@ -78,7 +80,7 @@ func checkRequestTime(req *Request, h http.Header) error {
 	if v == "" {
 		name, v = "Date", h.Get("Date")
 	}
-	t, err := http.ParseTime(v)
+	t, err := parseRequestTime(v)
 	if err != nil {
 		return fail(CodeAuthenticationFailed, "The "+name+" header is not a valid HTTP date (RFC 1123).")
 	}
@@ -89,6 +91,29 @@ func checkRequestTime(req *Request, h http.Header) error {
 		return fail(CodeAuthenticationFailed, "Request date header too far in the future: "+strconv.Quote(v)+" is more than "+skew.String()+" after the server time "+req.Now.UTC().Format(http.TimeFormat)+".")
 	}
 	return nil
+}
+
+// parsedTime is one request time and what http.ParseTime made of it.
+type parsedTime struct {
+	text string
+	t    time.Time
+}
+
+// lastRequestTime is the last request time parsed: requests of the same
+// second carry the same text.
+var lastRequestTime atomic.Pointer[parsedTime]
+
+// parseRequestTime is http.ParseTime, remembering the last valid time.
+func parseRequestTime(v string) (time.Time, error) {
+	if p := lastRequestTime.Load(); p != nil && p.text == v {
+		return p.t, nil
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return t, err
+	}
+	lastRequestTime.Store(&parsedTime{text: strings.Clone(v), t: t})
+	return t, nil
 }
 
 // sharedKeyStrings returns every plausible Shared Key string-to-sign for the
@@ -333,13 +358,20 @@ func unescape(s string, plusIsSpace bool) string {
 // compare without regard to case.
 const primaryOrder = "!#$%&*.^_`|~+0123456789abcdefghijklmnopqrstuvwxyz"
 
-// primaryWeight is the first-level weight of c; 0 means ignored.
-func primaryWeight(c byte) int {
-	if 'A' <= c && c <= 'Z' {
-		c += 'a' - 'A'
+// primaryWeights holds primaryWeight for every byte.
+var primaryWeights = func() (w [256]uint8) {
+	for c := range 256 {
+		l := byte(c)
+		if 'A' <= l && l <= 'Z' {
+			l += 'a' - 'A'
+		}
+		w[c] = uint8(strings.IndexByte(primaryOrder, l) + 1)
 	}
-	return strings.IndexByte(primaryOrder, c) + 1
-}
+	return w
+}()
+
+// primaryWeight is the first-level weight of c; 0 means ignored.
+func primaryWeight(c byte) int { return int(primaryWeights[c]) }
 
 // tieWeight is the second-level weight of the character at i of s: 1 past the
 // end, 2 for an apostrophe, 3 for a hyphen, 0 for anything else.

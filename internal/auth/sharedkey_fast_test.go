@@ -72,3 +72,16 @@ func TestSharedKeyFastPath(t *testing.T) {
 		})
 	}
 }
+
+// TestParseRequestTime: the remembered time never answers for another text,
+// and an invalid text is never remembered.
+func TestParseRequestTime(t *testing.T) {
+	for _, v := range []string{"Wed, 02 Dec 2026 03:04:05 GMT", "Wed, 02 Dec 2026 03:04:05 GMT", "Wed, 02 Dec 2026 03:04:06 GMT",
+		"garbage", "garbage", "Wednesday, 02-Dec-26 03:04:05 GMT", "Wed, 02 Dec 2026 03:04:05 GMT"} {
+		got, err := parseRequestTime(v)
+		want, werr := http.ParseTime(v)
+		if (err != nil) != (werr != nil) || !got.Equal(want) {
+			t.Errorf("parseRequestTime(%q) = %v, %v; want %v, %v", v, got, err, want, werr)
+		}
+	}
+}

@@ -242,10 +242,10 @@ func (c *call) answerWrite(b *store.Blob, md5sum []byte, status int) {
 		setVersionHeaders(rh, b, false)
 	}
 	if md5sum != nil {
-		rh.Set("Content-Md5", base64.StdEncoding.EncodeToString(md5sum))
+		setHeaders(rh, "Content-Md5", base64.StdEncoding.EncodeToString(md5sum), "X-Ms-Request-Server-Encrypted", "true", "Content-Length", "0")
+	} else {
+		setHeaders(rh, "X-Ms-Request-Server-Encrypted", "true", "Content-Length", "0")
 	}
-	rh.Set("X-Ms-Request-Server-Encrypted", "true")
-	rh.Set("Content-Length", "0")
 	c.ok(status)
 }
 

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/geoblob/geoblob/internal/azerr"
@@ -124,7 +126,7 @@ func writeMetadata(h http.Header, meta map[string]string) {
 // md5Header decodes a base64 MD5 header. It answers the request and returns
 // false when the value is malformed.
 func (c *call) md5Header(name string) ([]byte, bool) {
-	v := c.r.Header.Get(name)
+	v := headerGet(c.r.Header, name)
 	if v == "" {
 		return nil, true
 	}
@@ -212,7 +214,27 @@ func (r byteRange) resolve(size int64) (off, n int64, ok bool) {
 	return r.start, end - r.start + 1, true
 }
 
-func httpTime(t time.Time) string { return t.UTC().Format(http.TimeFormat) }
+// httpTime formats t as an HTTP date (to the second, in UTC). The text of
+// each second is kept in a small cache: answers name the same few
+// Last-Modified and creation times over and over.
+func httpTime(t time.Time) string {
+	sec := t.Unix()
+	slot := &httpTimes[uint64(sec)%uint64(len(httpTimes))]
+	if d := slot.Load(); d != nil && d.unix == sec {
+		return d.text
+	}
+	d := &formattedTime{unix: sec, text: t.UTC().Format(http.TimeFormat)}
+	slot.Store(d)
+	return d.text
+}
+
+// formattedTime is the HTTP date of one second.
+type formattedTime struct {
+	unix int64
+	text string
+}
+
+var httpTimes [256]atomic.Pointer[formattedTime]
 
 // isoTime formats a time as Azure writes ISO 8601 dates in XML bodies.
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.0000000Z") }
@@ -220,19 +242,14 @@ func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.00
 // setBlobHeaders writes the properties of b as Get Blob and Get Blob
 // Properties return them.
 func setBlobHeaders(h http.Header, b *store.Blob, now time.Time) {
-	h.Set("ETag", b.ETag)
-	h.Set("Last-Modified", httpTime(b.LastModified))
-	h.Set("X-Ms-Creation-Time", httpTime(b.Created))
-	h.Set("X-Ms-Blob-Type", string(b.Type()))
-	setAppendHeaders(h, b)
-	setPageHeaders(h, b)
-	h.Set("Accept-Ranges", "bytes")
-	h.Set("X-Ms-Server-Encrypted", "true")
 	ct := b.Headers.ContentType
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	h.Set("Content-Type", ct)
+	setHeaders(h, "Etag", b.ETag, "Last-Modified", httpTime(b.LastModified), "X-Ms-Creation-Time", httpTime(b.Created),
+		"X-Ms-Blob-Type", string(b.Type()), "Accept-Ranges", "bytes", "X-Ms-Server-Encrypted", "true", "Content-Type", ct)
+	setAppendHeaders(h, b)
+	setPageHeaders(h, b)
 	if v := b.Headers.ContentEncoding; v != "" {
 		h.Set("Content-Encoding", v)
 	}
@@ -266,8 +283,37 @@ func setLeaseHeaders(h http.Header, l store.Lease) {
 
 // setWriteHeaders sets ETag and Last-Modified after a write.
 func setWriteHeaders(h http.Header, etag string, lm time.Time) {
-	h.Set("ETag", etag)
-	h.Set("Last-Modified", httpTime(lm))
+	setHeaders(h, "Etag", etag, "Last-Modified", httpTime(lm))
+}
+
+// setHeaders sets each name of kv (name, value, name, value...) to the value
+// that follows it, as http.Header.Set would, with the values in one
+// allocation. Every name must be in canonical form (http.CanonicalHeaderKey).
+func setHeaders(h http.Header, kv ...string) {
+	vals := make([]string, len(kv)/2)
+	for i := range vals {
+		vals[i] = kv[2*i+1]
+		h[kv[2*i]] = vals[i : i+1 : i+1]
+	}
+}
+
+// headerKeys caches the canonical form of header names spelled otherwise.
+var headerKeys sync.Map // string -> string
+
+// headerGet is h.Get(name) for a name that need not be canonical, without
+// canonicalizing it again on every request.
+func headerGet(h http.Header, name string) string {
+	k, ok := headerKeys.Load(name)
+	if !ok {
+		k = http.CanonicalHeaderKey(name)
+		if len(name) <= 64 {
+			headerKeys.Store(name, k) // names come from the code: bounded
+		}
+	}
+	if vs := h[k.(string)]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
 
 // ErrInvalidMetadata is wrapped by CheckMetadata for metadata a request

@@ -78,6 +78,9 @@ type Metrics struct {
 	connsNew prometheus.Counter
 	connsNow prometheus.Gauge
 	faults   *faultCollector
+
+	byEndpoint  sync.Map // endpoint label -> *endpointMetrics
+	byOperation sync.Map // operationKey -> *operationMetrics
 }
 
 // LatencyBuckets are the bounds, in seconds, of the latency histogram.
@@ -177,9 +180,9 @@ func (m *Metrics) Middleware(endpoint func(*http.Request) string, next http.Hand
 		start := time.Now()
 		ep := endpoint(r)
 		op := Operation(r)
-		inflight := m.inFlight.WithLabelValues(ep)
-		inflight.Inc()
-		defer inflight.Dec()
+		epm, opm := m.children(ep, op)
+		epm.inFlight.Inc()
+		defer epm.inFlight.Dec()
 		body := &countingBody{ReadCloser: r.Body}
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = body
@@ -189,11 +192,11 @@ func (m *Metrics) Middleware(endpoint func(*http.Request) string, next http.Hand
 			// A panic is re-raised; what matters here is the bookkeeping.
 			status := cw.statusLabel(r)
 			d := time.Since(start)
-			m.requests.WithLabelValues(ep, op, status).Inc()
-			m.latency.WithLabelValues(ep, op).Observe(d.Seconds())
+			opm.requests(m, ep, op, status).Inc()
+			opm.latency.Observe(d.Seconds())
 			in, out := body.n(), cw.n()
-			m.bytesIn.WithLabelValues(ep).Add(float64(in))
-			m.bytesOut.WithLabelValues(ep).Add(float64(out))
+			epm.bytesIn.Add(float64(in))
+			epm.bytesOut.Add(float64(out))
 			if m.cfg.OnRequest != nil {
 				code, _ := strconv.Atoi(status) // 0 for a reset or abort
 				m.cfg.OnRequest(Request{Endpoint: ep, Operation: op, Method: r.Method, Status: status, Code: code,
@@ -202,6 +205,47 @@ func (m *Metrics) Middleware(endpoint func(*http.Request) string, next http.Hand
 		}()
 		next.ServeHTTP(cw, r)
 	})
+}
+
+// The middleware's metric children, found once per endpoint, operation and
+// status rather than hashed on every request. Their label values come from
+// small fixed sets, so the caches stay small.
+
+type endpointMetrics struct {
+	inFlight          prometheus.Gauge
+	bytesIn, bytesOut prometheus.Counter
+}
+
+type operationMetrics struct {
+	latency  prometheus.Observer
+	byStatus sync.Map // status label -> prometheus.Counter
+}
+
+type operationKey struct{ endpoint, operation string }
+
+func (m *Metrics) children(ep, op string) (*endpointMetrics, *operationMetrics) {
+	e, ok := m.byEndpoint.Load(ep)
+	if !ok {
+		e, _ = m.byEndpoint.LoadOrStore(ep, &endpointMetrics{
+			inFlight: m.inFlight.WithLabelValues(ep),
+			bytesIn:  m.bytesIn.WithLabelValues(ep),
+			bytesOut: m.bytesOut.WithLabelValues(ep),
+		})
+	}
+	key := operationKey{ep, op}
+	o, ok := m.byOperation.Load(key)
+	if !ok {
+		o, _ = m.byOperation.LoadOrStore(key, &operationMetrics{latency: m.latency.WithLabelValues(ep, op)})
+	}
+	return e.(*endpointMetrics), o.(*operationMetrics)
+}
+
+func (o *operationMetrics) requests(m *Metrics, ep, op, status string) prometheus.Counter {
+	c, ok := o.byStatus.Load(status)
+	if !ok {
+		c, _ = o.byStatus.LoadOrStore(status, m.requests.WithLabelValues(ep, op, status))
+	}
+	return c.(prometheus.Counter)
 }
 
 // countingBody counts the request body bytes the handler reads.

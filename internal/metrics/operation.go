@@ -10,8 +10,11 @@ import (
 // returns "Other" for anything else, so the label set stays bounded. It
 // never parses the body.
 func Operation(r *http.Request) string {
-	q := r.URL.Query()
-	restype, comp := q.Get("restype"), q.Get("comp")
+	var restype, comp string
+	if r.URL.RawQuery != "" { // most blob reads and writes have none: no map to build
+		q := r.URL.Query()
+		restype, comp = q.Get("restype"), q.Get("comp")
+	}
 	p := strings.Trim(r.URL.Path, "/")
 	segs := 0
 	if p != "" {
@@ -71,12 +74,12 @@ func Operation(r *http.Request) string {
 	case segs >= 2:
 		switch comp {
 		case "block":
-			if r.Header.Get("x-ms-copy-source") != "" {
+			if r.Header.Get("X-Ms-Copy-Source") != "" {
 				return "PutBlockFromURL"
 			}
 			return "PutBlock"
 		case "appendblock":
-			if r.Header.Get("x-ms-copy-source") != "" {
+			if r.Header.Get("X-Ms-Copy-Source") != "" {
 				return "AppendBlockFromURL"
 			}
 			return "AppendBlock"
@@ -112,11 +115,11 @@ func Operation(r *http.Request) string {
 			case http.MethodDelete:
 				return "DeleteBlob"
 			case http.MethodPut:
-				if r.Header.Get("x-ms-copy-source") != "" {
+				if r.Header.Get("X-Ms-Copy-Source") != "" {
 					switch {
-					case r.Header.Get("x-ms-blob-type") != "":
+					case r.Header.Get("X-Ms-Blob-Type") != "":
 						return "PutBlobFromURL"
-					case r.Header.Get("x-ms-requires-sync") != "":
+					case r.Header.Get("X-Ms-Requires-Sync") != "":
 						return "CopyBlobFromURL"
 					}
 					return "CopyBlob"

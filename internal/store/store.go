@@ -308,7 +308,11 @@ func (s *Store) acct(name string, create bool) *account {
 }
 
 func (a *account) cont(name string) (*container, error) {
-	c, ok := a.containers.Get(&container{name: name})
+	p := containerProbes.Get().(*container)
+	p.name = name
+	c, ok := a.containers.Get(p)
+	p.name = ""
+	containerProbes.Put(p)
 	if !ok {
 		return nil, ErrContainerNotFound
 	}
@@ -316,9 +320,21 @@ func (a *account) cont(name string) (*container, error) {
 }
 
 func (c *container) blob(name string) *Blob {
-	b, _ := c.blobs.Get(&Blob{Name: name})
+	p := blobProbes.Get().(*Blob)
+	p.Name = name
+	b, _ := c.blobs.Get(p)
+	p.Name = ""
+	blobProbes.Put(p)
 	return b
 }
+
+// Lookups in the name-ordered trees need an item holding only the name; a
+// fresh one per lookup was the largest allocation of a small Get or Put
+// Blob, so probes are reused.
+var (
+	containerProbes = sync.Pool{New: func() any { return new(container) }}
+	blobProbes      = sync.Pool{New: func() any { return new(Blob) }}
+)
 
 // lockCont write-locks the account and finds the container. On success the
 // caller must unlock a. It is for writes: a failed store (Failed) refuses
