@@ -286,7 +286,7 @@ func (r *roles) planned(ctx context.Context, o failoverOpts) (FailoverReport, er
 		return FailoverReport{}, fmt.Errorf("%w: %w", ErrFailoverRefused, err)
 	}
 	newP.ContinueAfter(oldP.CommitPoint())
-	repl := r.newReplicator(oldP, newP, recovery)
+	repl := r.newReplicator(oldP, newP, recovery, false)
 	r.state = st
 	r.publish(repl, false, false)
 	r.run(repl)
@@ -389,7 +389,7 @@ func (r *roles) enable(ctx context.Context) error {
 	if err := snapshot(ctx, ns, p, r.e.accountNames(), r.e.opts.Clock.Now().UTC()); err != nil {
 		return fmt.Errorf("emulator: enable geo-redundancy: %w", err)
 	}
-	repl := r.newReplicator(ns, p, time.Time{})
+	repl := r.newReplicator(ns, p, time.Time{}, false)
 	d := r.e.opts.BootstrapDuration
 	switch {
 	case d == 0:

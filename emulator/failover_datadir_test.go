@@ -321,3 +321,44 @@ func TestBootstrapEndsWhileStopped(t *testing.T) {
 	r.roles("live at the start", emulator.RoleState{Epoch: 4, Primary: emulator.CopyB, GeoRedundant: true})
 	r.want("secondary", r.sec, map[string]string{"kept": "on both"})
 }
+
+// TestLastSyncTimeAcrossRestartWithPendingWrites: a write still pending
+// when the emulator stops is not claimed by LastSyncTime after a restart
+// that comes long after it, while the secondary is down (nothing is
+// applied), and LastSyncTime covers it once it is applied.
+func TestLastSyncTimeAcrossRestartWithPendingWrites(t *testing.T) {
+	r := newDirRig(t, emulator.Options{Lag: time.Minute})
+	ctx := ctxT(t)
+	if _, err := r.prim.CreateContainer(ctx, "ccc", nil); err != nil {
+		t.Fatal(err)
+	}
+	r.clk.Advance(time.Minute)
+	waitReplicated(t, r.emu)
+	if err := r.emu.Replication().SetSecondaryAvailable(false); err != nil {
+		t.Fatal(err)
+	}
+	r.clk.Advance(time.Second)
+	written := r.clk.Now()
+	r.put("pending", "not on the secondary")
+	before := r.emu.Replication().State()
+	if !before.LastSyncTime.Before(written) || before.Pending != 1 {
+		t.Fatalf("before the restart: LastSyncTime %v (write at %v), %d pending", before.LastSyncTime, written, before.Pending)
+	}
+	r.clk.Advance(10 * time.Minute)
+	r.restart()
+	after := r.emu.Replication().State()
+	if !after.LastSyncTime.Before(written) || after.Pending != 1 {
+		t.Fatalf("after the restart: LastSyncTime %v claims the pending write of %v (%d pending)", after.LastSyncTime, written, after.Pending)
+	}
+	if after.LastSyncTime.Before(before.LastSyncTime) {
+		t.Fatalf("LastSyncTime went back across the restart: %v, then %v", before.LastSyncTime, after.LastSyncTime)
+	}
+	if err := r.emu.Replication().SetSecondaryAvailable(true); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, r.emu)
+	if st := r.emu.Replication().State(); !st.LastSyncTime.After(written) {
+		t.Fatalf("once applied: LastSyncTime %v, not past the write of %v", st.LastSyncTime, written)
+	}
+	r.want("secondary once back", r.sec, map[string]string{"pending": "not on the secondary"})
+}

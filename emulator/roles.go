@@ -126,7 +126,7 @@ func newRoles(e *Emulator, a, b *store.Store, since time.Time, pending []store.C
 	}
 	var repl *replica.Replicator
 	if r.state.GeoRedundant {
-		repl = r.newReplicator(r.copies[otherCopy(r.state.Primary)], r.copies[r.state.Primary], since)
+		repl = r.newReplicator(r.copies[otherCopy(r.state.Primary)], r.copies[r.state.Primary], since, len(pending) > 0)
 		for _, c := range pending {
 			repl.Enqueue(c)
 		}
@@ -143,10 +143,20 @@ func newRoles(e *Emulator, a, b *store.Store, since time.Time, pending []store.C
 	return r
 }
 
-func (r *roles) newReplicator(secondary, primary *store.Store, since time.Time) *replica.Replicator {
+// newReplicator builds the replicator from primary to secondary. since is
+// a floor for LastSyncTime. With resumed (changes committed
+// before this start are still to be applied) it is where LastSyncTime
+// starts instead: the clock has moved on since those commits, and a
+// LastSyncTime of now less the lag would claim them before they are
+// applied.
+func (r *roles) newReplicator(secondary, primary *store.Store, since time.Time, resumed bool) *replica.Replicator {
 	o := r.e.opts
-	return replica.New(secondary, replica.Options{Lag: o.Lag, Clock: o.Clock, Fence: primary.FenceNow,
-		MaxSupersededBytes: o.MaxSupersededBytes, Model: r.model, Since: since})
+	opts := replica.Options{Lag: o.Lag, Clock: o.Clock, Fence: primary.FenceNow,
+		MaxSupersededBytes: o.MaxSupersededBytes, Model: r.model, Since: since}
+	if resumed {
+		opts.LastSyncTime = since
+	}
+	return replica.New(secondary, opts)
 }
 
 // publish installs a new view of r.state. Callers hold r.mu (or are
