@@ -227,3 +227,42 @@ func TestDefaultBudgetCoalescesA64MiBOverwrite(t *testing.T) {
 		t.Fatal("the overwritten 64 MiB version is still held")
 	}
 }
+
+// TestAbandonDoesNotReportCoalescedWritesOnTheSecondary: an overwrite
+// coalesced into an earlier pending write is on the secondary once that
+// earlier write is applied; a failover then does not report it lost
+// (the promoted secondary serves it), while a write still pending is
+// reported, whether it is a put or a delete.
+func TestAbandonDoesNotReportCoalescedWritesOnTheSecondary(t *testing.T) {
+	const lag = time.Minute
+	clk, prim, sec, r := lagPair(t, lag, 1)
+	put := func(name, data string) *store.Blob {
+		t.Helper()
+		b, err := prim.PutBlob("a", "c", name, store.Bytes([]byte(data)), store.HTTPHeaders{}, nil, store.WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	put("x", "version one")
+	put("d", "to be deleted")
+	clk.Advance(20 * time.Second)
+	v2 := put("x", "version two, coalesced") // over budget: x's first write now applies this
+	if err := prim.DeleteBlob("a", "c", "d", store.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(20 * time.Second)
+	v3 := put("y", "pending")
+	clk.Advance(21 * time.Second) // the first writes are due, not the later ones
+	r.applyDue()
+	if b, err := sec.Blob("a", "c", "x", store.ReadOptions{}); err != nil || b.ETag != v2.ETag {
+		t.Fatalf("secondary x: %v %v, want the coalesced %s", b, err, v2.ETag)
+	}
+	if _, err := sec.Blob("a", "c", "d", store.ReadOptions{}); err == nil {
+		t.Fatal("secondary still has d, whose deletion was coalesced into its write")
+	}
+	lost, _ := r.Abandon()
+	if len(lost) != 1 || lost[0].Blob != "y" || lost[0].ETag != v3.ETag {
+		t.Fatalf("lost %+v, want only y (%s): x's %s and d's deletion are on the secondary", lost, v3.ETag, v2.ETag)
+	}
+}

@@ -82,8 +82,10 @@ type Lost struct {
 
 // Abandon stops the replicator for good and returns what it had not
 // applied, in commit order, with the LastSyncTime at that moment: the
-// secondary then holds exactly the changes up to it. A change being
-// applied when Abandon is called is finished first.
+// secondary then holds exactly the changes up to it. A pending blob write
+// whose state an earlier, coalesced write already put on the secondary is
+// not lost and not returned. A change being applied when Abandon is
+// called is finished first.
 func (r *Replicator) Abandon() ([]Lost, time.Time) {
 	fenced := r.fence().UTC() // before r.mu, as in State
 	r.mu.Lock()
@@ -93,6 +95,12 @@ func (r *Replicator) Abandon() ([]Lost, time.Time) {
 	}
 	var lost []Lost
 	for _, it := range r.queue[r.head:] {
+		if it.v != nil && it.v.shown {
+			// Coalesced into a state the secondary already holds: an
+			// earlier write of the blob applied this one's state, or a
+			// later one's that overtook it.
+			continue
+		}
 		c := it.ch
 		lost = append(lost, Lost{Seq: c.Seq, Time: c.Time, Kind: c.Kind, Account: c.Account,
 			Container: c.Container, Blob: c.BlobName, ETag: it.etag, Size: it.size})

@@ -141,6 +141,12 @@ type version struct {
 	deleted bool
 	refs    int   // pending changes that apply it
 	counted int64 // bytes it adds to superseded; 0 while it is the blob's newest pending state
+	// shown: a change applying the state now held has been applied, so
+	// the secondary holds it and the pending changes sharing it are not
+	// lost in a failover. Never set for a state a container deletion
+	// imposed (the blob writes before it are lost if it is).
+	shown   bool
+	imposed bool // the state is a deletion of the blob's container
 }
 
 func (v *version) size() int64 {
@@ -245,6 +251,7 @@ func (r *Replicator) Enqueue(c store.Change) {
 		for k, v := range r.newest {
 			if k.account == c.Account && k.container == c.Container {
 				v.blob, v.deleted = nil, true
+				v.shown, v.imposed = false, true
 				delete(r.newest, k)
 			}
 		}
@@ -278,6 +285,7 @@ func (r *Replicator) supersede(k blobKey, c store.Change) *version {
 			// Over budget: the older pending writes apply c's state,
 			// and their version is released.
 			old.blob, old.deleted = c.Blob, deleted
+			old.shown = false
 			old.refs++
 			return old
 		}
@@ -378,6 +386,7 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 			limit = maxBatch
 		}
 		var batch []store.Change
+		var states []version // what each blob write of batch applies, to mark it shown
 		var dueAt time.Time
 		for i := r.head; i < len(r.queue) && len(batch) < limit; i++ {
 			// Each change is due at its own time (the lag model drew it
@@ -387,6 +396,11 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 				break
 			}
 			batch = append(batch, r.queue[i].change())
+			if v := r.queue[i].v; v != nil {
+				states = append(states, version{blob: v.blob, deleted: v.deleted})
+			} else {
+				states = append(states, version{})
+			}
 		}
 		if len(batch) == 0 {
 			// Everything before the head is applied and everything after
@@ -413,7 +427,12 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 		_ = wait()
 		r.mu.Lock()
 		r.applying = false
-		for range batch {
+		for i := range batch {
+			// Coalescing may have given the version a newer state while
+			// this one was applied: only the state applied is shown.
+			if v := r.queue[r.head].v; v != nil && !v.imposed && v.blob == states[i].blob && v.deleted == states[i].deleted {
+				v.shown = true
+			}
 			r.applied1(r.queue[r.head])
 			r.queue[r.head] = item{}
 			r.head++
