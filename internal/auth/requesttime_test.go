@@ -111,3 +111,32 @@ func TestSASNameCase(t *testing.T) {
 		t.Fatalf("got (%v, %v), want the SAS verified and refused", m, err)
 	}
 }
+
+// TestRememberedRequestTimeAcrossAClockJump: the request time remembered
+// from an accepted request does not let the same signed request in again
+// once the server clock has jumped past the skew, forwards or backwards.
+func TestRememberedRequestTimeAcrossAClockJump(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	date := now.Format(http.TimeFormat)
+	for _, tc := range []struct {
+		name string
+		jump time.Duration
+		ok   bool
+	}{
+		{"same second", 0, true},
+		{"14m later", 14 * time.Minute, true},
+		{"16m later", 16 * time.Minute, false},
+		{"16m earlier", -16 * time.Minute, false},
+		{"a day later", 24 * time.Hour, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := Authorize(signedAt(t, "SharedKey", "x-ms-date", date, now, 0)); err != nil {
+				t.Fatalf("first request: %v", err)
+			}
+			m, err := Authorize(signedAt(t, "SharedKey", "x-ms-date", date, now.Add(tc.jump), 0))
+			if tc.ok != (err == nil) {
+				t.Fatalf("replayed after a jump of %v: (%v, %v), want accepted %v", tc.jump, m, err, tc.ok)
+			}
+		})
+	}
+}
