@@ -2,10 +2,12 @@ package metrics
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -96,5 +98,42 @@ func BenchmarkBare(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
+
+// TestMiddlewareChildCacheBounded: requests a hostile client shapes at
+// will (methods, paths, accounts, queries, hosts) add no entry to the
+// middleware's cache of metric children beyond the fixed set of
+// endpoints, operations and statuses.
+func TestMiddlewareChildCacheBounded(t *testing.T) {
+	m := New(Config{})
+	h := m.Middleware(func(r *http.Request) string {
+		if strings.Contains(r.Host, "secondary") {
+			return "secondary"
+		}
+		return "primary"
+	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader([]int{200, 201, 400, 403, 404, 409, 500, 503}[len(r.URL.Path)%8])
+	}))
+	methods := []string{"GET", "PUT", "DELETE", "HEAD", "OPTIONS", "POST", "PATCH", "BREW", "X-ANY"}
+	for i := range 3000 {
+		target := fmt.Sprintf("/acct%d/c%d/b%d?comp=%s&restype=%s&x%d=1", i, i%7, i, []string{"list", "x" + fmt.Sprint(i), "block", ""}[i%4], []string{"container", "service", "r" + fmt.Sprint(i)}[i%3], i)
+		r := httptest.NewRequest(methods[i%len(methods)], target, nil)
+		r.Host = []string{"a.blob.localhost", fmt.Sprintf("acct%d-secondary.blob.localhost", i), "127.0.0.1"}[i%3]
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	count := func(sm *sync.Map) (n int) {
+		sm.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	ops, statuses := 0, 0
+	m.byOperation.Range(func(_, v any) bool {
+		ops++
+		statuses += count(&v.(*operationMetrics).byStatus)
+		return true
+	})
+	// About 50 operations and Other, two endpoints, eight statuses.
+	if eps := count(&m.byEndpoint); eps > 2 || ops > 2*60 || statuses > 2*60*8 {
+		t.Fatalf("cache grew with hostile input: %d endpoints, %d operations, %d statuses", eps, ops, statuses)
 	}
 }
