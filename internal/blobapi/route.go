@@ -142,6 +142,9 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 	if restype != "" {
 		return nil, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid: restype=" + restype + " is not supported on a blob."
 	}
+	if comp == "copy" && method == http.MethodPut {
+		return opAbortCopy, "", "" // abortcopy.go
+	}
 	switch comp {
 	case "":
 		return verb(map[string]*op{http.MethodPut: opPutBlob, http.MethodGet: opGetBlob, http.MethodHead: opBlobProps, http.MethodDelete: opDeleteBlob})

@@ -79,6 +79,10 @@ func Operation(r *http.Request) string {
 			return "AppendBlock"
 		case "seal":
 			return "SealBlob"
+		case "copy":
+			if m == http.MethodPut {
+				return "AbortCopyBlob"
+			}
 		case "blocklist":
 			if m == http.MethodPut {
 				return "PutBlockList"
