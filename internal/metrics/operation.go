@@ -34,6 +34,8 @@ func Operation(r *http.Request) string {
 			return "ListContainers"
 		case "blobs":
 			return "FindBlobsByTags"
+		case "userdelegationkey":
+			return "GetUserDelegationKey"
 		}
 	case restype == "container":
 		switch comp {

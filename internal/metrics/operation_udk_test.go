@@ -14,6 +14,7 @@ func TestOperationAbortCopyAndDelegationKey(t *testing.T) {
 	}{
 		{"PUT", "/acct/c/b?comp=copy&copyid=x", "AbortCopyBlob"},
 		{"GET", "/acct/c/b?comp=copy&copyid=x", "Other"},
+		{"POST", "/acct?restype=service&comp=userdelegationkey", "GetUserDelegationKey"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+tt.want, func(t *testing.T) {
