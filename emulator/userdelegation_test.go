@@ -275,3 +275,45 @@ func TestUserDelegationSASAfterRestart(t *testing.T) {
 		t.Fatalf("read on the second emulator: %q, %v", got, err)
 	}
 }
+
+// TestUserDelegationSASPathStyle: through a path-style URL
+// (https://127.0.0.1:PORT/ACCOUNT) azblob names the credential's account
+// "127"; its SAS still verifies for the account whose key it was derived
+// from, and still only within its container.
+func TestUserDelegationSASPathStyle(t *testing.T) {
+	ctx := context.Background()
+	clk := emulator.NewManualClock(time.Now().UTC().Truncate(time.Second))
+	emu := udkEmulator(t, clk)
+	bearer, err := azblob.NewClient(emu.PrimaryURL(), &emulator.DevTokenCredential{Now: clk.Now}, hostOptions(t, emu))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"path", "elsewhere"} {
+		if _, err := bearer.CreateContainer(ctx, c, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bearer.UploadBuffer(ctx, c, "b", []byte("path style"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := clk.Now()
+	udc, err := bearer.ServiceClient().GetUserDelegationCredential(ctx, service.KeyInfo{
+		Start: to.Ptr(now.Format(sas.TimeFormat)), Expiry: to.Ptr(now.Add(time.Hour).Format(sas.TimeFormat))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sas.BlobSignatureValues{ContainerName: "path", Permissions: "r", Protocol: sas.ProtocolHTTPS,
+		StartTime: now.Add(-time.Minute), ExpiryTime: now.Add(time.Hour)}.SignWithUserDelegation(udc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := azblob.NewClientWithNoCredential(emu.PrimaryURL()+"?"+q.Encode(), hostOptions(t, emu))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := download(ctx, c, "path", "b"); err != nil || got != "path style" {
+		t.Fatalf("path-style read: %q, %v", got, err)
+	}
+	_, err = download(ctx, c, "elsewhere", "b")
+	wantUDKStatus(t, err, 403, "AuthenticationFailed")
+}
