@@ -219,8 +219,22 @@ func TestUserDelegationKeyAndSAS(t *testing.T) {
 		t.Fatalf("secondary read: %v", err)
 	}
 	wantUDKStatus(t, upload(client(secondaryURL, writeContainer), "udk", "sec"), 403, "InsufficientAccountPermissions")
-	if _, err := bearer.ServiceClient().GetUserDelegationCredential(ctx, info, nil); err != nil {
-		t.Fatalf("a second key request: %v", err)
+	// The secondary hands out the same key: it changes nothing.
+	secBearer, err := azblob.NewClient(secondaryURL, tokens, hostOptions(t, emu))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secUDC, err := secBearer.ServiceClient().GetUserDelegationCredential(ctx, info, nil)
+	if err != nil {
+		t.Fatalf("key from the secondary: %v", err)
+	}
+	q, err := sas.BlobSignatureValues{ContainerName: "udk", Permissions: "r", Protocol: sas.ProtocolHTTPS,
+		StartTime: now.Add(-time.Minute), ExpiryTime: now.Add(time.Hour)}.SignWithUserDelegation(secUDC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := read(client(secondaryURL, q.Encode()), "udk", "b"); err != nil {
+		t.Fatalf("secondary read with the secondary's key: %v", err)
 	}
 
 	// Past the key's expiry on the emulator clock, its SAS is refused even
