@@ -1,6 +1,7 @@
 package blobapi
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/url"
 	"strings"
@@ -74,6 +75,11 @@ func (c *call) copySourceAllowed(u *url.URL, src store.CopySource, keyReads bool
 		r, err := http.NewRequestWithContext(c.r.Context(), http.MethodGet, u.String(), nil)
 		if err != nil {
 			return false
+		}
+		if strings.EqualFold(u.Scheme, "https") {
+			// The source is addressed over HTTPS: a SAS that allows
+			// HTTPS only (spr=https) holds for it.
+			r.TLS = &tls.ConnectionState{}
 		}
 		m, err := auth.Authorize(auth.Request{
 			HTTP: r, Account: src.Account, Key: key, Container: src.Container, Blob: src.Blob,
