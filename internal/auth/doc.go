@@ -59,7 +59,7 @@
 //
 // A SAS with the key fields skoid, sktid, skt, ske, sks and skv is a user
 // delegation SAS (userdelegation.go). Its key is not stored anywhere: it is
-// DeriveUserDelegationKey of the account key and those fields, the same
+// DeriveUserDelegationKey of the account key, its name and those fields, the same
 // derivation that Get User Delegation Key answers with, so the verifier
 // recomputes it from the SAS, checks the signature with it, then the key's
 // own window (skt..ske) and the checks of a service SAS. It is reported as

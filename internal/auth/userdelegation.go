@@ -44,11 +44,16 @@ type UserDelegationKey struct {
 }
 
 // DeriveUserDelegationKey returns the key value for the signed fields:
-// HMAC-SHA256 under accountKey of the label and the fields, each on its
-// own line, the times in UserDelegationKeyTimeFormat.
-func DeriveUserDelegationKey(accountKey []byte, oid, tid string, start, expiry time.Time, service, version string) []byte {
+// HMAC-SHA256 under accountKey of the label, the account's name and the
+// fields, each on its own line, the times in UserDelegationKeyTimeFormat.
+// The name binds the key to its account, so two accounts configured with
+// the same account key never accept each other's user delegation SAS
+// (which matters because the verifier also accepts a SAS whose
+// canonicalized resource names the account as azblob does for a
+// path-style URL, after the host's first label).
+func DeriveUserDelegationKey(accountKey []byte, account, oid, tid string, start, expiry time.Time, service, version string) []byte {
 	mac := hmac.New(sha256.New, accountKey)
-	for _, f := range []string{userDelegationLabel, oid, tid, start.UTC().Format(UserDelegationKeyTimeFormat),
+	for _, f := range []string{userDelegationLabel, account, oid, tid, start.UTC().Format(UserDelegationKeyTimeFormat),
 		expiry.UTC().Format(UserDelegationKeyTimeFormat), service, version} {
 		mac.Write([]byte(f))
 		mac.Write([]byte{'\n'})
@@ -147,7 +152,7 @@ func verifyUserDelegationSAS(req *Request, q url.Values, want []byte) (Method, e
 	if sr == "b" && req.Blob == "" {
 		return Anonymous, fail(CodeResourceTypeMismatch, "A blob SAS (sr=b) cannot authorize a container operation.")
 	}
-	key := DeriveUserDelegationKey(req.Key, q.Get("skoid"), q.Get("sktid"), keyStart, keyExpiry, q.Get("sks"), q.Get("skv"))
+	key := DeriveUserDelegationKey(req.Key, req.Account, q.Get("skoid"), q.Get("sktid"), keyStart, keyExpiry, q.Get("sks"), q.Get("skv"))
 	names := canonicalNames(req, sr, sv)
 	if alias := sdkAccountName(req.HTTP.Host); alias != "" && alias != req.Account {
 		// azblob names the credential's account after the first label of

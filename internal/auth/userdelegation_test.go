@@ -24,12 +24,16 @@ func udSAS(t *testing.T, fields url.Values, stringToSign string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := DeriveUserDelegationKey(devKeyBytes(t), fields.Get("skoid"), fields.Get("sktid"), skt, ske, fields.Get("sks"), fields.Get("skv"))
+	account := fields.Get("account") // the test's own field: the account the key is for
+	if account == "" {
+		account = "devstoreaccount1"
+	}
+	key := DeriveUserDelegationKey(devKeyBytes(t), account, fields.Get("skoid"), fields.Get("sktid"), skt, ske, fields.Get("sks"), fields.Get("skv"))
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(stringToSign))
 	q := url.Values{}
 	for k, v := range fields {
-		if v[0] != "" {
+		if v[0] != "" && k != "account" {
 			q[k] = v
 		}
 	}
@@ -63,6 +67,7 @@ func TestUserDelegationSAS(t *testing.T) {
 	v2021 := lines("r", st, se, res, key, "2020-12-06", "", "", "", "", "", "2020-12-06", "b", "", "", "", "", "", "", "")
 	// azblob v1.8's layout: delegated user fields, ses, srh and srq.
 	newest := lines("r", st, se, res, key, "2026-12-06", "", "", "", "", "", "", "", "2026-12-06", "b", "", "", "", "", "", "", "", "", "")
+	aliased := lines("r", st, se, "/blob/example/c/b", key, "2020-12-06", "", "", "", "", "", "2020-12-06", "b", "", "", "", "", "", "", "")
 	container := lines("rl", st, se, "/blob/devstoreaccount1/c", key, "2020-12-06", "", "", "", "", "", "2020-12-06", "c", "", "", "", "", "", "", "")
 	cf := fields("2020-12-06", "c", "sp", "rl")
 
@@ -84,31 +89,36 @@ func TestUserDelegationSAS(t *testing.T) {
 		{name: "key for another service", query: udSAS(t, fields("2020-12-06", "b", "sks", "q"), lines("r", st, se, res, oid, tid, skt, ske, "q", "2020-12-06", "", "", "", "", "", "2020-12-06", "b", "", "", "", "", "", "", "")), perms: []Permission{PermRead}, wantCode: CodeServiceMismatch},
 		{name: "key not yet valid", query: udSAS(t, fields("2020-12-06", "b", "skt", "2025-06-01T12:30:00Z"), lines("r", st, se, res, oid, tid, "2025-06-01T12:30:00Z", ske, "b", "2020-12-06", "", "", "", "", "", "2020-12-06", "b", "", "", "", "", "", "", "")), perms: []Permission{PermRead}, wantCode: CodeAuthenticationFailed, wantInMsg: "user delegation key is not valid"},
 		{name: "key expired", query: udSAS(t, fields("2020-12-06", "b", "ske", "2025-06-01T11:59:00Z"), lines("r", st, se, res, oid, tid, skt, "2025-06-01T11:59:00Z", "b", "2020-12-06", "", "", "", "", "", "2020-12-06", "b", "", "", "", "", "", "", "")), perms: []Permission{PermRead}, wantCode: CodeAuthenticationFailed, wantInMsg: "user delegation key is not valid"},
+		// httptest's requests go to example.com, whose first label azblob
+		// would name the account of a path-style URL.
+		{name: "resource named after the host", query: udSAS(t, fields("2020-12-06", "b"), aliased), perms: []Permission{PermRead}, want: ServiceSAS},
+		{name: "another account with the same key", path: "/other/c/b", query: udSAS(t, fields("2020-12-06", "b"), aliased), perms: []Permission{PermRead}, wantCode: CodeAuthenticationFailed, wantInMsg: "Signature did not match"},
 		{name: "stored access policy", query: udSAS(t, fields("2020-12-06", "b", "si", "p1"), v2021), perms: []Permission{PermRead}, wantCode: CodeAuthenticationFailed, wantInMsg: "stored access policy"},
 	})
 }
 
-// TestDeriveUserDelegationKey: the key depends on every field and on the
-// account key, and on nothing else.
+// TestDeriveUserDelegationKey: the key depends on every field, on the
+// account's name and on its key, and on nothing else.
 func TestDeriveUserDelegationKey(t *testing.T) {
 	start := time.Date(2025, 6, 1, 11, 0, 0, 0, time.UTC)
 	expiry := start.Add(time.Hour)
 	key := devKeyBytes(t)
-	base := DeriveUserDelegationKey(key, "o", "t", start, expiry, "b", "2025-01-05")
-	if again := DeriveUserDelegationKey(key, "o", "t", start.In(time.FixedZone("x", 3600)), expiry, "b", "2025-01-05"); !bytes.Equal(base, again) {
+	base := DeriveUserDelegationKey(key, "a", "o", "t", start, expiry, "b", "2025-01-05")
+	if again := DeriveUserDelegationKey(key, "a", "o", "t", start.In(time.FixedZone("x", 3600)), expiry, "b", "2025-01-05"); !bytes.Equal(base, again) {
 		t.Fatal("the same instant in another zone gives another key")
 	}
 	other := append([]byte{}, key...)
 	other[0] ^= 1
 	for name, k := range map[string][]byte{
-		"account key": DeriveUserDelegationKey(other, "o", "t", start, expiry, "b", "2025-01-05"),
-		"oid":         DeriveUserDelegationKey(key, "o2", "t", start, expiry, "b", "2025-01-05"),
-		"tid":         DeriveUserDelegationKey(key, "o", "t2", start, expiry, "b", "2025-01-05"),
-		"start":       DeriveUserDelegationKey(key, "o", "t", start.Add(time.Second), expiry, "b", "2025-01-05"),
-		"expiry":      DeriveUserDelegationKey(key, "o", "t", start, expiry.Add(time.Second), "b", "2025-01-05"),
-		"service":     DeriveUserDelegationKey(key, "o", "t", start, expiry, "bq", "2025-01-05"),
-		"version":     DeriveUserDelegationKey(key, "o", "t", start, expiry, "b", "2025-05-05"),
-		"field split": DeriveUserDelegationKey(key, "o\nt", "", start, expiry, "b", "2025-01-05"),
+		"account key": DeriveUserDelegationKey(other, "a", "o", "t", start, expiry, "b", "2025-01-05"),
+		"account":     DeriveUserDelegationKey(key, "a2", "o", "t", start, expiry, "b", "2025-01-05"),
+		"oid":         DeriveUserDelegationKey(key, "a", "o2", "t", start, expiry, "b", "2025-01-05"),
+		"tid":         DeriveUserDelegationKey(key, "a", "o", "t2", start, expiry, "b", "2025-01-05"),
+		"start":       DeriveUserDelegationKey(key, "a", "o", "t", start.Add(time.Second), expiry, "b", "2025-01-05"),
+		"expiry":      DeriveUserDelegationKey(key, "a", "o", "t", start, expiry.Add(time.Second), "b", "2025-01-05"),
+		"service":     DeriveUserDelegationKey(key, "a", "o", "t", start, expiry, "bq", "2025-01-05"),
+		"version":     DeriveUserDelegationKey(key, "a", "o", "t", start, expiry, "b", "2025-05-05"),
+		"field split": DeriveUserDelegationKey(key, "a", "o\nt", "", start, expiry, "b", "2025-01-05"),
 	} {
 		if bytes.Equal(k, base) {
 			t.Errorf("changing the %s keeps the key", name)

@@ -86,7 +86,7 @@ func (c *call) getUserDelegationKey() {
 	}
 	key, _ := c.s.cfg.Keys(c.addr.Account)
 	version := c.r.Header.Get("x-ms-version")
-	value := auth.DeriveUserDelegationKey(key, oid, tid, start, expiry, "b", version)
+	value := auth.DeriveUserDelegationKey(key, c.addr.Account, oid, tid, start, expiry, "b", version)
 	b := newXML()
 	b.open("UserDelegationKey")
 	b.elem("SignedOid", oid)
