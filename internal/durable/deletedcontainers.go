@@ -29,9 +29,10 @@ const (
 )
 
 // containerKinds are the record kinds keyed by account and container name
-// that a deleted container keeps. Uncommitted blocks (kStaged) are not
-// among them: a container delete discards them.
-var containerKinds = []byte{kBlob}
+// that a deleted container keeps: its blobs and their snapshots and
+// previous versions. Uncommitted blocks (kStaged) are not among them: a
+// container delete discards them.
+var containerKinds = []byte{kBlob, kHistory}
 
 func writeDeletedChange(b *bolt.Bucket, ch *store.Change) error {
 	deleted := key(kDeletedContainer, ch.Account, ch.Container, ch.ContainerVersion)
@@ -136,6 +137,19 @@ func (db *DB) loadDeleted(s *store.Store, k, v []byte) error {
 			}
 			if bl.Name != inner[2] {
 				return fmt.Errorf("blob record names %q", bl.Name)
+			}
+			return s.RestoreDeletedBlob(acct, cname, version, &bl)
+		case kHistory:
+			inner, tail, ok := splitKey(rest, 5)
+			if !ok || len(tail) != 0 || inner[0] != acct || inner[1] != cname {
+				return fmt.Errorf("bad key")
+			}
+			var bl store.Blob
+			if err := db.files.Decode(v, &bl); err != nil {
+				return err
+			}
+			if bl.HistoryKey() != (store.HistoryKey{Name: inner[2], Snapshot: inner[3], VersionID: inner[4]}) || !bl.IsHistory() {
+				return fmt.Errorf("history record names %q", bl.Name)
 			}
 			return s.RestoreDeletedBlob(acct, cname, version, &bl)
 		}

@@ -459,7 +459,8 @@ func (s *Store) RestoreDeletedContainer(acct string, p *Container) error {
 	return nil
 }
 
-// RestoreDeletedBlob installs a blob of a deleted container installed by
+// RestoreDeletedBlob installs a blob, or a snapshot or previous version of
+// one (b.IsHistory()), of a deleted container installed by
 // RestoreDeletedContainer.
 func (s *Store) RestoreDeletedBlob(acct, cname, version string, b *Blob) error {
 	a := s.acct(acct, false)
@@ -471,6 +472,10 @@ func (s *Store) RestoreDeletedBlob(acct, cname, version string, b *Blob) error {
 	d := a.deleted.get(cname, version)
 	if d == nil {
 		return fmt.Errorf("store: restoring blob %q of deleted container %q version %s: %w", b.Name, cname, version, ErrContainerNotFound)
+	}
+	if b.IsHistory() {
+		d.history.ReplaceOrInsert(b)
+		return nil
 	}
 	d.blobs.ReplaceOrInsert(b)
 	return nil

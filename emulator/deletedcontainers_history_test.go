@@ -1,0 +1,145 @@
+package emulator_test
+
+import (
+	"context"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"github.com/geoblob/geoblob/emulator"
+)
+
+// snapshotsOf lists the snapshots of blob name in container cont.
+func snapshotsOf(t *testing.T, c *azblob.Client, cont, name string) []string {
+	t.Helper()
+	var out []string
+	pager := c.ServiceClient().NewContainerClient(cont).NewListBlobsFlatPager(&container.ListBlobsFlatOptions{
+		Prefix: to.Ptr(name), Include: container.ListBlobsInclude{Snapshots: true},
+	})
+	for pager.More() {
+		page, err := pager.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Segment.BlobItems {
+			if *it.Name == name && it.Snapshot != nil && *it.Snapshot != "" {
+				out = append(out, *it.Snapshot)
+			}
+		}
+	}
+	return out
+}
+
+// readSnapshot downloads snapshot snap of cont/name.
+func readSnapshot(ctx context.Context, t *testing.T, c *azblob.Client, cont, name, snap string) string {
+	t.Helper()
+	bc, err := c.ServiceClient().NewContainerClient(cont).NewBlobClient(name).WithSnapshot(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := bc.DownloadStream(ctx, &blob.DownloadStreamOptions{})
+	if err != nil {
+		t.Fatalf("snapshot %s of %s/%s: %v", snap, cont, name, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestDataDirDeletedContainerKeepsSnapshots: a soft-deleted container keeps
+// its blobs' snapshots on disk with it. The emulator restarts with such a
+// container kept (it used to refuse its data directory as corrupt: the
+// snapshot records stayed under the live container's name), a new
+// container of the same name does not inherit them, and a restore brings
+// them back on both copies, after a restart too.
+func TestDataDirDeletedContainerKeepsSnapshots(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
+	emu := startDir(t, dir, clk, 0)
+	prim, _ := clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+	enableContainerSoftDelete(t, emu, 1)
+	if _, err := prim.CreateContainer(ctx, "snaps", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "snaps", "b", []byte("first"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.ServiceClient().NewContainerClient("snaps").NewBlobClient("b").CreateSnapshot(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "snaps", "b", []byte("second"), nil); err != nil {
+		t.Fatal(err)
+	}
+	snaps := snapshotsOf(t, prim, "snaps", "b")
+	if len(snaps) != 1 {
+		t.Fatalf("snapshots before the delete: %v", snaps)
+	}
+	if _, err := prim.DeleteContainer(ctx, "snaps", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, emu)
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	emu = startDir(t, dir, clk, 0)
+	prim, _ = clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+	// A new container of the same name starts without snapshots, and
+	// stays so across a restart.
+	if _, err := prim.CreateContainer(ctx, "snaps", nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second) // the changes resumed after a restart run on the clock
+	waitReplicated(t, emu)
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	emu = startDir(t, dir, clk, 0)
+	prim, sec := clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+	if got := snapshotsOf(t, prim, "snaps", "b"); len(got) != 0 {
+		t.Fatalf("new container of the same name has snapshots %v", got)
+	}
+	v := deletedVersions(t, prim, "snaps")
+	if len(v) != 1 {
+		t.Fatalf("deleted versions after restart: %v", v)
+	}
+	if _, err := prim.DeleteContainer(ctx, "snaps", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.ServiceClient().RestoreContainer(ctx, "snaps", v[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	waitReplicated(t, emu)
+	for _, c := range []*azblob.Client{prim, sec} {
+		if got := snapshotsOf(t, c, "snaps", "b"); len(got) != 1 || got[0] != snaps[0] {
+			t.Fatalf("restored container's snapshots %v, want %v", got, snaps)
+		}
+		if got := readSnapshot(ctx, t, c, "snaps", "b", snaps[0]); got != "first" {
+			t.Fatalf("restored snapshot reads %q", got)
+		}
+	}
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	emu = startDir(t, dir, clk, 0)
+	prim, sec = clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+	collect(t, emu)
+	for _, c := range []*azblob.Client{prim, sec} {
+		if got := readSnapshot(ctx, t, c, "snaps", "b", snaps[0]); got != "first" {
+			t.Fatalf("restored snapshot after restart reads %q", got)
+		}
+		if got, err := download(ctx, c, "snaps", "b"); err != nil || got != "second" {
+			t.Fatalf("restored blob after restart: %q %v", got, err)
+		}
+	}
+}
