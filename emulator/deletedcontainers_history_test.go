@@ -143,3 +143,52 @@ func TestDataDirDeletedContainerKeepsSnapshots(t *testing.T) {
 		}
 	}
 }
+
+// TestEnableCopiesDeletedContainerSnapshots: a secondary seeded by Enable
+// gets the snapshots of a deleted container's blobs too, so that after a
+// restore the secondary serves them as the primary does.
+func TestEnableCopiesDeletedContainerSnapshots(t *testing.T) {
+	ctx := context.Background()
+	emu := start(t, emulator.Options{BootstrapDuration: -1})
+	prim, sec := clients(t, emu, emu.SecondaryURL())
+	enableContainerSoftDelete(t, emu, 7)
+	if _, err := prim.CreateContainer(ctx, "seedsnap", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.UploadBuffer(ctx, "seedsnap", "b", []byte("first"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.ServiceClient().NewContainerClient("seedsnap").NewBlobClient("b").CreateSnapshot(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	snaps := snapshotsOf(t, prim, "seedsnap", "b")
+	if len(snaps) != 1 {
+		t.Fatalf("snapshots: %v", snaps)
+	}
+	if _, err := prim.DeleteContainer(ctx, "seedsnap", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, emu)
+	if _, err := emu.Failover(ctx, emulator.Unplanned); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Replication().Enable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Replication().WaitLive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v := deletedVersions(t, prim, "seedsnap")
+	if len(v) != 1 {
+		t.Fatalf("deleted versions: %v", v)
+	}
+	if _, err := prim.ServiceClient().RestoreContainer(ctx, "seedsnap", v[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, emu)
+	for _, c := range []*azblob.Client{prim, sec} {
+		if got := snapshotsOf(t, c, "seedsnap", "b"); len(got) != 1 || got[0] != snaps[0] {
+			t.Fatalf("restored snapshots %v, want %v", got, snaps)
+		}
+	}
+}
