@@ -70,7 +70,8 @@ func TestDataDirDeletedContainerKeepsSnapshots(t *testing.T) {
 	if _, err := prim.CreateContainer(ctx, "snaps", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := prim.UploadBuffer(ctx, "snaps", "b", []byte("first"), nil); err != nil {
+	first := randomBytes(t, 1<<20+5) // large enough for a content file
+	if _, err := prim.UploadBuffer(ctx, "snaps", "b", first, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := prim.ServiceClient().NewContainerClient("snaps").NewBlobClient("b").CreateSnapshot(ctx, nil); err != nil {
@@ -105,6 +106,7 @@ func TestDataDirDeletedContainerKeepsSnapshots(t *testing.T) {
 	}
 	emu = startDir(t, dir, clk, 0)
 	prim, sec := clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+	collect(t, emu) // the kept snapshot's content is not garbage
 	if got := snapshotsOf(t, prim, "snaps", "b"); len(got) != 0 {
 		t.Fatalf("new container of the same name has snapshots %v", got)
 	}
@@ -124,8 +126,8 @@ func TestDataDirDeletedContainerKeepsSnapshots(t *testing.T) {
 		if got := snapshotsOf(t, c, "snaps", "b"); len(got) != 1 || got[0] != snaps[0] {
 			t.Fatalf("restored container's snapshots %v, want %v", got, snaps)
 		}
-		if got := readSnapshot(ctx, t, c, "snaps", "b", snaps[0]); got != "first" {
-			t.Fatalf("restored snapshot reads %q", got)
+		if got := readSnapshot(ctx, t, c, "snaps", "b", snaps[0]); got != string(first) {
+			t.Fatalf("restored snapshot reads %d bytes", len(got))
 		}
 	}
 	if err := emu.Close(); err != nil {
@@ -135,8 +137,8 @@ func TestDataDirDeletedContainerKeepsSnapshots(t *testing.T) {
 	prim, sec = clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
 	collect(t, emu)
 	for _, c := range []*azblob.Client{prim, sec} {
-		if got := readSnapshot(ctx, t, c, "snaps", "b", snaps[0]); got != "first" {
-			t.Fatalf("restored snapshot after restart reads %q", got)
+		if got := readSnapshot(ctx, t, c, "snaps", "b", snaps[0]); got != string(first) {
+			t.Fatalf("restored snapshot after restart reads %d bytes", len(got))
 		}
 		if got, err := download(ctx, c, "snaps", "b"); err != nil || got != "second" {
 			t.Fatalf("restored blob after restart: %q %v", got, err)
