@@ -87,16 +87,22 @@ func writeDeletedChange(b *bolt.Bucket, ch *store.Change) error {
 }
 
 // moveRecords moves every record whose key starts with from to the same
-// key with from replaced by to.
+// key with from replaced by to. Like deletePrefix it lists the keys first:
+// seeking from again after each delete made soft-deleting or restoring a
+// container quadratic in its blobs (seconds for 10k, tens of seconds for
+// 100k, with every write of the directory waiting behind it).
 func moveRecords(b *bolt.Bucket, from, to []byte) error {
+	var keys [][]byte
 	c := b.Cursor()
-	for k, v := c.Seek(from); k != nil && bytes.HasPrefix(k, from); k, v = c.Seek(from) {
-		nk := append(bytes.Clone(to), k[len(from):]...)
-		val := bytes.Clone(v)
-		if err := c.Delete(); err != nil {
+	for k, _ := c.Seek(from); k != nil && bytes.HasPrefix(k, from); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k)) // k is only valid while the cursor stays
+	}
+	for _, k := range keys {
+		val := bytes.Clone(b.Get(k))
+		if err := b.Delete(k); err != nil {
 			return err
 		}
-		if err := b.Put(nk, val); err != nil {
+		if err := b.Put(append(bytes.Clone(to), k[len(from):]...), val); err != nil {
 			return err
 		}
 	}
