@@ -46,7 +46,9 @@ func BenchmarkMoveRecords(b *testing.B) {
 				b.StopTimer()
 				db := fillPrefixes(b, n, "blob")
 				b.StartTimer()
-				if err := db.Update(func(tx *bolt.Tx) error { return moveRecords(tx.Bucket([]byte("b")), []byte("blob/"), []byte("q/blob/")) }); err != nil {
+				if err := db.Update(func(tx *bolt.Tx) error {
+					return moveRecords(tx.Bucket([]byte("b")), []byte("blob/"), []byte("q/blob/"))
+				}); err != nil {
 					b.Fatal(err)
 				}
 			}
