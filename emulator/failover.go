@@ -595,6 +595,10 @@ func snapshotDeleted(apply func(store.Change), src *store.Store, acct string, at
 				return fmt.Errorf("list deleted %s/%s: %w", acct, d.Name, err)
 			}
 			for _, b := range page.Blobs {
+				if b.IsHistory() {
+					apply(store.Change{Time: at, Kind: store.UpdateHistory, Account: acct, Container: d.Name, BlobName: b.Name, History: []*store.Blob{b}})
+					continue
+				}
 				apply(store.Change{Time: at, Kind: store.PutBlob, Account: acct, Container: d.Name, BlobName: b.Name, Blob: b})
 			}
 			if marker = page.NextMarker; marker == "" {
