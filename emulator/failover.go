@@ -584,7 +584,7 @@ func (e *Emulator) accountNames() []string {
 // replication when it is primary.
 func (e *Emulator) newCopy(j store.Journal, files *store.Files) *store.Store {
 	o := store.Options{Now: e.opts.Clock.Now, MaxStagedBytes: e.opts.MaxStagedBytes, RehydrateDelay: e.opts.RehydrateDelay,
-		OnCommit: e.onCommit, Logger: e.log}
+		OnCommit: e.onCommit, Logger: e.log, Versioning: e.versioning}
 	if j != nil {
 		// A nil *durable.Journal in the interface would not be nil.
 		o.Journal, o.Files = j, files

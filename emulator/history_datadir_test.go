@@ -137,3 +137,73 @@ func TestSnapshotsReplicateAndSurviveRestart(t *testing.T) {
 		t.Fatalf("delete of a blob with snapshots: %v", err)
 	}
 }
+
+// TestVersionsReplicateAndSurviveRestart: with Options.Versioning, blob
+// versions reach the secondary once the lag has passed on the manual
+// clock, survive a restart on the same data directory, and the setting
+// changes while running through SetVersioning.
+func TestVersionsReplicateAndSurviveRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
+	opts := emulator.Options{DataDir: dir, Clock: clk, Lag: 10 * time.Second, NoSecondaryListener: true, Versioning: true}
+	emu := start(t, opts)
+	prim, sec := clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+	if _, err := prim.CreateContainer(ctx, "vers", nil); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, body := range []string{"v1", "v2"} {
+		r, err := prim.UploadBuffer(ctx, "vers", "b", []byte(body), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.VersionID == nil {
+			t.Fatal("no version id with Options.Versioning")
+		}
+		ids = append(ids, *r.VersionID)
+	}
+	readVersion := func(c *azblob.Client, id string) (string, error) {
+		vc, err := c.ServiceClient().NewContainerClient("vers").NewBlobClient("b").WithVersionID(id)
+		if err != nil {
+			return "", err
+		}
+		resp, err := vc.DownloadStream(ctx, nil)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return string(b), err
+	}
+	if _, err := readVersion(sec, ids[0]); err == nil {
+		t.Fatal("the secondary serves a version before the lag has passed")
+	}
+	clk.Advance(11 * time.Second)
+	waitReplicated(t, emu)
+	if got, err := readVersion(sec, ids[0]); err != nil || got != "v1" {
+		t.Fatalf("secondary version: %q, %v", got, err)
+	}
+	emu.SetVersioning(false)
+	if r, err := prim.UploadBuffer(ctx, "vers", "c", []byte("x"), nil); err != nil || r.VersionID != nil {
+		t.Fatalf("upload with versioning off: %v, %v", r.VersionID, err)
+	}
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	emu2 := start(t, opts)
+	prim2, sec2 := clients(t, emu2, emu2.ServiceURL(emulator.SecondaryPathStyle, ""))
+	if !emu2.Versioning() {
+		t.Fatal("a restart does not take Options.Versioning again")
+	}
+	for _, c := range []*azblob.Client{prim2, sec2} {
+		if got, err := readVersion(c, ids[0]); err != nil || got != "v1" {
+			t.Fatalf("version after restart: %q, %v", got, err)
+		}
+		p, err := c.ServiceClient().NewContainerClient("vers").NewBlobClient("b").GetProperties(ctx, nil)
+		if err != nil || p.VersionID == nil || *p.VersionID != ids[1] || p.IsCurrentVersion == nil || !*p.IsCurrentVersion {
+			t.Fatalf("current version after restart: %+v, %v", p.VersionID, err)
+		}
+	}
+}

@@ -604,6 +604,7 @@ func (c *call) getBlobMetadata() {
 	}
 	rh := c.w.Header()
 	setWriteHeaders(rh, b.ETag, b.LastModified)
+	setVersionHeaders(rh, b, true)
 	writeMetadata(rh, b.Metadata)
 	rh.Set("Content-Length", "0")
 	c.ok(http.StatusOK)

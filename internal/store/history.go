@@ -143,17 +143,25 @@ func (c *container) applyHistory(ch *Change) {
 	}
 }
 
-// versioning is the store's versioning switch (SetVersioning).
-type versioning struct{ on atomic.Bool }
+// VersioningSwitch turns blob versioning on and off; stores given the same
+// switch (Options.Versioning) share the setting, so a copy promoted by a
+// failover versions as the primary did. It is safe for concurrent use.
+type VersioningSwitch struct{ on atomic.Bool }
+
+// Set turns versioning on or off.
+func (v *VersioningSwitch) Set(on bool) { v.on.Store(on) }
+
+// On reports whether versioning is on.
+func (v *VersioningSwitch) On() bool { return v.on.Load() }
 
 // SetVersioning turns blob versioning on or off: while it is on, every
 // write that makes a new version of a blob (Put Blob, Put Block List, Copy
 // Blob, Set Blob Metadata, creating an append or page blob) gives it a new
 // version id and keeps the version it replaces in the container's history.
-func (s *Store) SetVersioning(on bool) { s.versioning.on.Store(on) }
+func (s *Store) SetVersioning(on bool) { s.versioning.Set(on) }
 
 // Versioning reports whether blob versioning is on.
-func (s *Store) Versioning() bool { return s.versioning.on.Load() }
+func (s *Store) Versioning() bool { return s.versioning.On() }
 
 // SnapshotBlob takes a read-only snapshot of a blob (Snapshot Blob). meta,
 // when not nil, replaces the blob's metadata in the snapshot. A lease id,

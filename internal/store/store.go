@@ -96,6 +96,9 @@ type Options struct {
 	Files *Files
 	// Logger receives durable-write failures; discarded when nil.
 	Logger *slog.Logger
+	// Versioning is the blob versioning switch (history.go), shared with
+	// the stores given the same one; the store has its own, off, when nil.
+	Versioning *VersioningSwitch
 }
 
 // Store is an in-memory set of storage accounts. It is safe for concurrent
@@ -120,9 +123,9 @@ type Store struct {
 	log       *slog.Logger
 	failed    failState
 
-	rehydrateDelay time.Duration // tier.go
-	versioning     versioning    // history.go
-	testFindScan   int           // tags.go: replaces MaxFindScan when set
+	rehydrateDelay time.Duration     // tier.go
+	versioning     *VersioningSwitch // history.go
+	testFindScan   int               // tags.go: replaces MaxFindScan when set
 
 	commitMu  sync.Mutex
 	seq       uint64
@@ -202,6 +205,10 @@ func New(opts Options) *Store {
 		opts.RehydrateDelay = DefaultRehydrateDelay
 	}
 	s.rehydrateDelay = opts.RehydrateDelay
+	s.versioning = opts.Versioning
+	if s.versioning == nil {
+		s.versioning = &VersioningSwitch{}
+	}
 	return s
 }
 
