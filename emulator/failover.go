@@ -554,7 +554,7 @@ func snapshotInto(ctx context.Context, apply func(store.Change), src *store.Stor
 func snapshotBlobs(apply func(store.Change), src *store.Store, acct, container string, at time.Time) error {
 	marker := ""
 	for {
-		page, err := src.ListBlobs(acct, container, store.ListOptions{Marker: marker, IncludeSnapshots: true, IncludeVersions: true})
+		page, err := src.ListBlobs(acct, container, store.ListOptions{Marker: marker, IncludeSnapshots: true, IncludeVersions: true, IncludeDeleted: true})
 		if err != nil {
 			return fmt.Errorf("list %s/%s: %w", acct, container, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/geoblob/geoblob/emulator"
 )
@@ -205,5 +206,71 @@ func TestVersionsReplicateAndSurviveRestart(t *testing.T) {
 		if err != nil || p.VersionID == nil || *p.VersionID != ids[1] || p.IsCurrentVersion == nil || !*p.IsCurrentVersion {
 			t.Fatalf("current version after restart: %+v, %v", p.VersionID, err)
 		}
+	}
+}
+
+// TestSoftDeletedBlobSurvivesRestart: a soft-deleted blob is listed with
+// include=deleted on both copies after a restart on the same data
+// directory and is restored by Undelete Blob; its retention keeps running
+// on the clock across the restart.
+func TestSoftDeletedBlobSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
+	emu := startDir(t, dir, clk, 10*time.Second)
+	prim, _ := clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+	if _, err := prim.ServiceClient().SetProperties(ctx, &service.SetPropertiesOptions{DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](1)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.CreateContainer(ctx, "soft", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"keep", "expire"} {
+		if _, err := prim.UploadBuffer(ctx, "soft", n, []byte(n), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := prim.DeleteBlob(ctx, "soft", "expire", nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(12 * time.Hour)
+	if _, err := prim.DeleteBlob(ctx, "soft", "keep", nil); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(11 * time.Second)
+	waitReplicated(t, emu)
+	if err := emu.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(12 * time.Hour) // "expire" is past its day, "keep" is not
+
+	emu2 := startDir(t, dir, clk, 10*time.Second)
+	prim2, sec2 := clients(t, emu2, emu2.ServiceURL(emulator.SecondaryPathStyle, ""))
+	deleted := func(c *azblob.Client) []string {
+		var out []string
+		pager := c.NewListBlobsFlatPager("soft", &azblob.ListBlobsFlatOptions{Include: container.ListBlobsInclude{Deleted: true}})
+		for pager.More() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Segment.BlobItems {
+				if it.Deleted != nil && *it.Deleted {
+					out = append(out, *it.Name)
+				}
+			}
+		}
+		return out
+	}
+	for _, c := range []*azblob.Client{prim2, sec2} {
+		if got := deleted(c); !sameList(got, []string{"keep"}) {
+			t.Fatalf("deleted blobs after restart: %v", got)
+		}
+	}
+	if _, err := prim2.ServiceClient().NewContainerClient("soft").NewBlobClient("keep").Undelete(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := download(ctx, prim2, "soft", "keep"); err != nil || got != "keep" {
+		t.Fatalf("undeleted after restart: %q, %v", got, err)
 	}
 }

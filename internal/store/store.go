@@ -159,9 +159,12 @@ type container struct {
 	name  string
 	props *Container
 	blobs *btree.BTreeG[*Blob] // ordered by Name
-	// history holds snapshots and previous versions (history.go).
-	history *btree.BTreeG[*Blob]
-	staged  map[string]*stagedBlocks
+	// history holds snapshots, previous versions and soft-deleted blobs
+	// (history.go, softdelete.go); sweepFrom is where the next sweep for
+	// expired entries starts (nil: the beginning).
+	history   *btree.BTreeG[*Blob]
+	sweepFrom *Blob
+	staged    map[string]*stagedBlocks
 }
 
 type stagedBlocks struct {
@@ -407,8 +410,10 @@ type ListOptions struct {
 	// the blobs that have only uncommitted blocks (uncommitted.go).
 	IncludeUncommitted bool
 	// IncludeSnapshots and IncludeVersions (include=snapshots,versions)
-	// also list snapshots and previous versions (history.go).
-	IncludeSnapshots, IncludeVersions bool
+	// also list snapshots and previous versions (history.go), and
+	// IncludeDeleted (include=deleted) soft-deleted blobs and, with the
+	// others, soft-deleted snapshots and versions (softdelete.go).
+	IncludeSnapshots, IncludeVersions, IncludeDeleted bool
 }
 
 // MaxListResults is the most entries a listing page holds, as in Azure.
@@ -580,7 +585,7 @@ func (s *Store) ListBlobs(acct, cname string, o ListOptions) (BlobPage, error) {
 		return page, err
 	}
 	defer a.mu.RUnlock()
-	if o.IncludeSnapshots || o.IncludeVersions {
+	if o.IncludeSnapshots || o.IncludeVersions || o.IncludeDeleted {
 		page = s.listBlobsWithHistory(c, o)
 		if s.testHookListed != nil {
 			s.testHookListed()
@@ -743,7 +748,7 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	}
 	newVersion := create || o.newVersion
 	if newVersion {
-		if err := c.checkVersionRoom(cur); err != nil {
+		if err := c.checkVersionRoom(cur, now); err != nil {
 			return nil, err
 		}
 	}
