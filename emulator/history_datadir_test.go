@@ -83,6 +83,11 @@ func TestSnapshotsReplicateAndSurviveRestart(t *testing.T) {
 	if _, err := prim.UploadBuffer(ctx, "hist", "b", []byte("v3"), nil); err != nil {
 		t.Fatal(err)
 	}
+	// The overwritten body lives on in the second snapshot only: a
+	// collection must keep its content file.
+	if _, err := emu.CollectGarbage(); err != nil {
+		t.Fatal(err)
+	}
 	want := []string{"b@" + *s1.Snapshot, "b@" + *s2.Snapshot, "b"}
 	if got := snapshotNames(t, prim, "hist"); !sameList(got, want) {
 		t.Fatalf("primary listing %v, want %v", got, want)
