@@ -103,10 +103,15 @@ func TestSnapshotsReplicateAndSurviveRestart(t *testing.T) {
 	if got := snapshotNames(t, sec, "hist"); !sameList(got, want) {
 		t.Fatalf("secondary listing %v, want %v", got, want)
 	}
-	// Pending across the restart: deleting the first snapshot.
+	// Pending across the restart: deleting the first snapshot and taking
+	// a third.
 	emu.Replication().Pause()
 	ps1, _ := bc.WithSnapshot(*s1.Snapshot)
 	if _, err := ps1.Delete(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	s3, err := bc.CreateSnapshot(ctx, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := emu.Close(); err != nil {
@@ -115,7 +120,7 @@ func TestSnapshotsReplicateAndSurviveRestart(t *testing.T) {
 
 	emu2 := startDir(t, dir, clk, 10*time.Second)
 	prim2, sec2 := clients(t, emu2, emu2.ServiceURL(emulator.SecondaryPathStyle, ""))
-	after := want[1:]
+	after := []string{"b@" + *s2.Snapshot, "b@" + *s3.Snapshot, "b"}
 	if got := snapshotNames(t, prim2, "hist"); !sameList(got, after) {
 		t.Fatalf("primary listing after restart %v, want %v", got, after)
 	}
