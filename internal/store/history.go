@@ -384,7 +384,7 @@ func (s *Store) listBlobsWithHistory(c *container, o ListOptions) BlobPage {
 		slices.Sort(pending)
 	}
 	var entries []*Blob
-	for {
+	for scanned := 0; ; scanned++ {
 		name, ok := c.nextName(from)
 		for len(pending) > 0 && pending[0] < from {
 			pending = pending[1:]
@@ -393,6 +393,12 @@ func (s *Store) listBlobsWithHistory(c *container, o ListOptions) BlobPage {
 			name, ok = pending[0], true
 		}
 		if !ok || !strings.HasPrefix(name, o.Prefix) {
+			break
+		}
+		if scanned == s.historyScan() {
+			// Names whose entries this listing does not show (expired or
+			// filtered out) do not make one page walk the container.
+			page.NextMarker = name
 			break
 		}
 		if o.Delimiter != "" {
@@ -446,6 +452,17 @@ func (s *Store) listBlobsWithHistory(c *container, o ListOptions) BlobPage {
 		from = name + "\x00"
 	}
 	return page
+}
+
+// maxHistoryScan bounds the names one page of listBlobsWithHistory looks
+// at; a page that reaches it ends early with a NextMarker.
+const maxHistoryScan = 4 * MaxListResults
+
+func (s *Store) historyScan() int {
+	if s.testHistoryScan > 0 {
+		return s.testHistoryScan
+	}
+	return maxHistoryScan
 }
 
 // nextName is the least blob name at or after from among the current

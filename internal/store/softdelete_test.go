@@ -79,3 +79,47 @@ func TestSoftDeleteExpirySweeps(t *testing.T) {
 		t.Fatalf("secondary history %d entries, primary %d", got, want)
 	}
 }
+
+// TestHistoryListingScanBounded: a listing with include=deleted over a
+// container of expired soft-deleted blobs looks at no more than
+// maxHistoryScan names per page (lowered here) and hands back a marker,
+// and the pages together reach the blob after them.
+func TestHistoryListingScanBounded(t *testing.T) {
+	s, clk, _ := newTestStore(t)
+	s.testHistoryScan = 50
+	n := s.historyScan() + 10
+	for i := range n {
+		name := fmt.Sprintf("d%06d", i)
+		if _, err := s.PutBlob("acct", "c", name, Bytes([]byte("x")), HTTPHeaders{}, nil, WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteBlobWith("acct", "c", name, DeleteOptions{Retain: time.Minute}, WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.t = clk.t.Add(time.Hour)
+	if _, err := s.PutBlob("acct", "c", "z", Bytes([]byte("z")), HTTPHeaders{}, nil, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	marker, pages := "", 0
+	for {
+		page, err := s.ListBlobs("acct", "c", ListOptions{Marker: marker, IncludeDeleted: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, b := range page.Blobs {
+			found = append(found, b.Name)
+		}
+		if marker = page.NextMarker; marker == "" {
+			break
+		}
+		if pages > 3 {
+			t.Fatal("the listing does not end")
+		}
+	}
+	if pages != 2 || len(found) != 1 || found[0] != "z" {
+		t.Fatalf("%d pages, found %v", pages, found)
+	}
+}

@@ -123,9 +123,10 @@ type Store struct {
 	log       *slog.Logger
 	failed    failState
 
-	rehydrateDelay time.Duration     // tier.go
-	versioning     *VersioningSwitch // history.go
-	testFindScan   int               // tags.go: replaces MaxFindScan when set
+	rehydrateDelay  time.Duration     // tier.go
+	versioning      *VersioningSwitch // history.go
+	testHistoryScan int               // history.go: replaces maxHistoryScan when set
+	testFindScan    int               // tags.go: replaces MaxFindScan when set
 
 	commitMu  sync.Mutex
 	seq       uint64
