@@ -69,8 +69,8 @@ var historyReadOps = []*op{opGetBlob, opBlobProps, opBlobMeta, opGetBlobTags, op
 // request. The reads of historyReadOps and Delete Blob take them. Every
 // other write is refused as Azure refuses writes to a snapshot (400
 // InvalidOperation: snapshots and previous versions are read-only);
-// Set Blob Tier and Set Blob Tags on a version, which Azure models, are
-// refused with 501. It answers the request and returns false when the
+// Set Blob Tier and Set Blob Tags on a snapshot or version, which Azure
+// models, are refused with 501. It answers the request and returns false when the
 // request may not go on.
 func (c *call) checkHistoryQuery(o *op) bool {
 	if c.addr.Blob == "" || (!c.q.Has("snapshot") && !c.q.Has("versionid")) {
@@ -98,8 +98,8 @@ func (c *call) checkHistoryQuery(o *op) bool {
 	switch {
 	case containsOp(historyReadOps, o), o == opDeleteBlob:
 		return true
-	case c.hist.versionID != "" && (o == opSetBlobTier || o == opSetBlobTags):
-		c.notImplementedFeature("changing the tier or tags of a previous version")
+	case o == opSetBlobTier || o == opSetBlobTags:
+		c.notImplementedFeature("changing the tier or tags of a snapshot or version")
 		return false
 	case !o.write:
 		c.notImplementedFeature("this operation on snapshots and versions")
