@@ -11,9 +11,10 @@ import (
 	"github.com/geoblob/geoblob/internal/store"
 )
 
-// Snapshots and versions: Snapshot Blob, the snapshot and versionid query
-// parameters, and the x-ms-version-id headers. The store keeps them in
-// each container's history (store/history.go).
+// Snapshots, versions and blob soft delete: Snapshot Blob, the snapshot
+// and versionid query parameters, the x-ms-version-id headers, Delete
+// Blob with its retention and Undelete Blob. The store keeps all of them
+// in each container's history (store/history.go, store/softdelete.go).
 
 var (
 	opSnapshotBlob = &op{name: "SnapshotBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).snapshotBlob}
@@ -70,8 +71,8 @@ var historyReadOps = []*op{opGetBlob, opBlobProps, opBlobMeta, opGetBlobTags, op
 // other write is refused as Azure refuses writes to a snapshot (400
 // InvalidOperation: snapshots and previous versions are read-only);
 // Set Blob Tier and Set Blob Tags on a snapshot or version, which Azure
-// models, are refused with 501. It answers the request and returns false when the
-// request may not go on.
+// models, are refused with 501. It answers the request and returns false
+// when the request may not go on.
 func (c *call) checkHistoryQuery(o *op) bool {
 	if c.addr.Blob == "" || (!c.q.Has("snapshot") && !c.q.Has("versionid")) {
 		return true
