@@ -284,3 +284,86 @@ func TestSoftDeletedBlobSurvivesRestart(t *testing.T) {
 		t.Fatalf("undeleted after restart: %q, %v", got, err)
 	}
 }
+
+// TestFailoverKeepsHistory: after an unplanned failover the promoted copy
+// keeps snapshots, versions and soft-deleted blobs and goes on
+// versioning, and the secondary that Enable builds from it holds them all.
+func TestFailoverKeepsHistory(t *testing.T) {
+	emu := start(t, emulator.Options{BootstrapDuration: -1, Versioning: true})
+	ctx := context.Background()
+	prim, _ := clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+	if _, err := prim.ServiceClient().SetProperties(ctx, &service.SetPropertiesOptions{DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](3)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prim.CreateContainer(ctx, "hst", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"v1", "v2"} {
+		if _, err := prim.UploadBuffer(ctx, "hst", "b", []byte(body), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := prim.ServiceClient().NewContainerClient("hst").NewBlobClient("b").CreateSnapshot(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Soft-deleting a version keeps it for the retention.
+	pager := prim.NewListBlobsFlatPager("hst", &azblob.ListBlobsFlatOptions{Include: container.ListBlobsInclude{Versions: true}})
+	page, err := pager.NextPage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := *page.Segment.BlobItems[0].VersionID
+	vc, _ := prim.ServiceClient().NewContainerClient("hst").NewBlobClient("b").WithVersionID(first)
+	if _, err := vc.Delete(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	all := func(c *azblob.Client) []string {
+		var out []string
+		p := c.NewListBlobsFlatPager("hst", &azblob.ListBlobsFlatOptions{Include: container.ListBlobsInclude{Versions: true, Snapshots: true, Deleted: true}})
+		for p.More() {
+			pg, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range pg.Segment.BlobItems {
+				s := *it.Name
+				switch {
+				case it.Snapshot != nil && *it.Snapshot != "":
+					s += "@snap"
+				case it.IsCurrentVersion != nil && !*it.IsCurrentVersion:
+					s += "@old"
+				}
+				if it.Deleted != nil && *it.Deleted {
+					s += "!del"
+				}
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	want := []string{"b@snap", "b@old!del", "b"}
+	if got := all(prim); !sameList(got, want) {
+		t.Fatalf("primary %v, want %v", got, want)
+	}
+	waitReplicated(t, emu)
+	if _, err := emu.Failover(ctx, emulator.Unplanned); err != nil {
+		t.Fatal(err)
+	}
+	if got := all(prim); !sameList(got, want) {
+		t.Fatalf("promoted copy %v, want %v", got, want)
+	}
+	if r, err := prim.UploadBuffer(ctx, "hst", "c", []byte("x"), nil); err != nil || r.VersionID == nil {
+		t.Fatalf("the promoted copy does not version: %v, %v", r.VersionID, err)
+	}
+	if err := emu.Replication().Enable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Replication().WaitLive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitReplicated(t, emu)
+	_, sec := clients(t, emu, emu.ServiceURL(emulator.SecondaryPathStyle, ""))
+	if got, w := all(sec), append(append([]string(nil), want...), "c"); !sameList(got, w) {
+		t.Fatalf("new secondary %v, want %v", got, w)
+	}
+}
