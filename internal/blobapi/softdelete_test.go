@@ -133,3 +133,64 @@ func TestBlobSoftDelete(t *testing.T) {
 		t.Fatalf("undeleted body %q", got)
 	}
 }
+
+// TestSoftDeleteOverwrite: while soft delete is on, overwriting a blob
+// (Put Blob, Set Blob Metadata) keeps its old state as a soft-deleted
+// snapshot; Undelete Blob makes those snapshots readable, and copying one
+// over the blob restores the old content. Without soft delete an
+// overwrite keeps nothing.
+func TestSoftDeleteOverwrite(t *testing.T) {
+	e := newEnv(t, envOptions{manualClock: true})
+	e.mustCreate("ovw")
+	cc := e.client.ServiceClient().NewContainerClient("ovw")
+	all := container.ListBlobsInclude{Deleted: true, Snapshots: true}
+	e.mustUpload("ovw", "a", []byte("one"))
+	e.mustUpload("ovw", "a", []byte("two"))
+	if got := deletedEntries(t, cc, all); !equalStrings(got, []string{"a"}) {
+		t.Fatalf("without soft delete: %v", got)
+	}
+	if _, err := svc(e.client).SetProperties(ctx(), &service.SetPropertiesOptions{DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](1)}}); err != nil {
+		t.Fatal(err)
+	}
+	bc := cc.NewBlobClient("a")
+	steps := []struct {
+		name string
+		do   func() error
+		want []string
+	}{
+		{"put blob", func() error { e.mustUpload("ovw", "a", []byte("three")); return nil }, []string{"a@snap!del1", "a"}},
+		{"set metadata", func() error {
+			_, err := bc.SetMetadata(ctx(), map[string]*string{"m": to.Ptr("1")}, nil)
+			return err
+		}, []string{"a@snap!del1", "a@snap!del1", "a"}},
+		{"set properties keeps nothing", func() error {
+			_, err := bc.SetHTTPHeaders(ctx(), blob.HTTPHeaders{BlobContentType: to.Ptr("text/plain")}, nil)
+			return err
+		}, []string{"a@snap!del1", "a@snap!del1", "a"}},
+		{"undelete", func() error { _, err := bc.Undelete(ctx(), nil); return err }, []string{"a@snap", "a@snap", "a"}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if err := st.do(); err != nil {
+				t.Fatal(err)
+			}
+			if got := deletedEntries(t, cc, all); !equalStrings(got, st.want) {
+				t.Fatalf("listing %v, want %v", got, st.want)
+			}
+		})
+	}
+	page, err := cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Include: container.ListBlobsInclude{Snapshots: true}}).NextPage(ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := bc.WithSnapshot(*page.Segment.BlobItems[0].Snapshot)
+	if got := readAll(t, first); string(got) != "two" {
+		t.Fatalf("the overwritten state reads %q", got)
+	}
+	if _, err := cc.NewBlockBlobClient("a").StartCopyFromURL(ctx(), first.URL(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, bc); string(got) != "two" {
+		t.Fatalf("restored body %q", got)
+	}
+}

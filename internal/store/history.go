@@ -355,8 +355,8 @@ func (s *Store) versionWrite(c *container, name string, cur, b *Blob, t time.Tim
 
 // checkVersionRoom refuses a write that would add a version to a blob
 // whose history is full.
-func (c *container) checkVersionRoom(cur *Blob, now time.Time) error {
-	if cur != nil && cur.VersionID != "" && c.historyCount(cur.Name, now) >= MaxHistoryPerBlob {
+func (c *container) checkVersionRoom(cur *Blob, retain time.Duration, now time.Time) error {
+	if cur != nil && (cur.VersionID != "" || retain > 0) && c.historyCount(cur.Name, now) >= MaxHistoryPerBlob {
 		return ErrSnapshotCountExceeded
 	}
 	return nil

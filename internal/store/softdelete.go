@@ -101,6 +101,20 @@ func (c *container) sweepExpired(name string, now time.Time) []HistoryKey {
 	return keys
 }
 
+// overwrittenSnapshot keeps cur, which a write at t replaces, as a
+// soft-deleted snapshot, as Azure does while soft delete is on: Undelete
+// Blob makes it a snapshot again, and copying it over the blob restores
+// the old content. Callers hold the account's write lock, inside the
+// write's commit.
+func (c *container) overwrittenSnapshot(cur *Blob, t, now time.Time, retain time.Duration) *Blob {
+	snap := cur.clone()
+	snap.Lease, snap.NonCurrent = Lease{}, false
+	snap.Snapshot = c.newHistoryID(cur.Name, t)
+	d := softDeleted(snap, now, retain)
+	c.history.ReplaceOrInsert(d)
+	return d
+}
+
 // Undelete restores a blob's soft-deleted state (Undelete Blob): its
 // soft-deleted snapshots and versions, and the soft-deleted blob itself
 // unless a blob of that name exists again. A blob that exists with

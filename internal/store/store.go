@@ -704,6 +704,11 @@ type WriteOptions struct {
 	Tags map[string]string
 	Tier string
 
+	// Retain is the account's soft delete retention (softdelete.go): when
+	// positive, a write that replaces a blob that keeps no version keeps
+	// its old state as a soft-deleted snapshot for that long.
+	Retain time.Duration
+
 	// newVersion: the write makes a new version of the blob although it
 	// does not create it (Set Blob Metadata).
 	newVersion bool
@@ -749,7 +754,7 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	}
 	newVersion := create || o.newVersion
 	if newVersion {
-		if err := c.checkVersionRoom(cur, now); err != nil {
+		if err := c.checkVersionRoom(cur, o.Retain, now); err != nil {
 			return nil, err
 		}
 	}
@@ -761,7 +766,10 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	if err := s.commit(a, func(t time.Time, etag string) Change {
 		var hist []*Blob
 		if newVersion {
-			hist = s.versionWrite(c, name, cur, b, t)
+			if cur != nil && cur.VersionID == "" && o.Retain > 0 {
+				hist = append(hist, c.overwrittenSnapshot(cur, t, now, o.Retain))
+			}
+			hist = append(hist, s.versionWrite(c, name, cur, b, t)...)
 		}
 		b.LastModified, b.ETag = t, etag
 		if create {
