@@ -563,7 +563,7 @@ func snapshotInto(ctx context.Context, apply func(store.Change), src *store.Stor
 func snapshotBlobs(apply func(store.Change), src *store.Store, acct, container string, at time.Time) error {
 	marker := ""
 	for {
-		page, err := src.ListBlobs(acct, container, store.ListOptions{Marker: marker, IncludeSnapshots: true, IncludeVersions: true})
+		page, err := src.ListBlobs(acct, container, store.ListOptions{Marker: marker, IncludeSnapshots: true, IncludeVersions: true, IncludeDeleted: true})
 		if err != nil {
 			return fmt.Errorf("list %s/%s: %w", acct, container, err)
 		}
@@ -623,7 +623,7 @@ func (e *Emulator) accountNames() []string {
 // replication when it is primary.
 func (e *Emulator) newCopy(j store.Journal, files *store.Files) *store.Store {
 	o := store.Options{Now: e.opts.Clock.Now, MaxStagedBytes: e.opts.MaxStagedBytes, RehydrateDelay: e.opts.RehydrateDelay,
-		OnCommit: e.onCommit, Logger: e.log}
+		OnCommit: e.onCommit, Logger: e.log, Versioning: e.versioning}
 	if j != nil {
 		// A nil *durable.Journal in the interface would not be nil.
 		o.Journal, o.Files = j, files

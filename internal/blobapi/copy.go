@@ -115,6 +115,7 @@ func (c *call) copyBlob() {
 	}
 	rh := c.w.Header()
 	setWriteHeaders(rh, b.ETag, b.LastModified)
+	setVersionHeaders(rh, b, false)
 	rh.Set("x-ms-copy-id", b.Copy.ID)
 	rh.Set("x-ms-copy-status", b.Copy.Status)
 	rh.Set("Content-Length", "0")

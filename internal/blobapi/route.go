@@ -171,7 +171,9 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 		return verb(map[string]*op{http.MethodGet: opGetPageRanges})
 	case "snapshot":
 		return verb(map[string]*op{http.MethodPut: opSnapshotBlob})
-	case "copy", "undelete", "expiry", "query", "immutabilityPolicies", "legalhold", "incrementalcopy":
+	case "undelete":
+		return verb(map[string]*op{http.MethodPut: opUndeleteBlob})
+	case "copy", "expiry", "query", "immutabilityPolicies", "legalhold", "incrementalcopy":
 		return verb(map[string]*op{http.MethodPut: opUnsupportedObject, http.MethodGet: opUnsupportedObject, http.MethodPost: opUnsupportedObject, http.MethodDelete: opUnsupportedObject, http.MethodHead: opUnsupportedObject})
 	}
 	return badComp()

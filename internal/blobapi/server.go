@@ -265,13 +265,15 @@ func statusFor(code string) int {
 		return http.StatusNotFound
 	case "PreviousSnapshotNotFound":
 		return http.StatusConflict
+	case "OperationNotAllowedOnRootBlob":
+		return http.StatusForbidden
 	case "ConditionNotMet", "SourceConditionNotMet", "AppendPositionConditionNotMet", "SequenceNumberConditionNotMet", "MaxBlobSizeConditionNotMet", "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation",
 		"LeaseNotPresentWithBlobOperation", "LeaseIdMismatchWithContainerOperation", "LeaseNotPresentWithContainerOperation":
 		return http.StatusPreconditionFailed
 	case "ContainerAlreadyExists", "BlobAlreadyExists", "ContainerBeingDeleted", "LeaseAlreadyPresent",
 		"LeaseIdMismatchWithLeaseOperation", "LeaseNotPresentWithLeaseOperation", "LeaseIsBrokenAndCannotBeRenewed",
 		"LeaseIsBreakingAndCannotBeAcquired", "LeaseIsBreakingAndCannotBeChanged", "BlockCountExceedsLimit",
-		"PendingCopyOperation", "LeaseLost", "SnapshotCountExceeded", "SnapshotsPresent", "BlobOverwritten", "OperationNotAllowedOnRootBlob", store.ErrStagedBytesExceeded.Code, "InvalidBlobType", "BlobIsSealed", "BlobArchived", "BlobBeingRehydrated":
+		"PendingCopyOperation", "LeaseLost", "SnapshotCountExceeded", "SnapshotsPresent", store.ErrStagedBytesExceeded.Code, "InvalidBlobType", "BlobIsSealed", "BlobArchived", "BlobBeingRehydrated":
 		return http.StatusConflict
 	case "InvalidRange", "InvalidPageRange":
 		return http.StatusRequestedRangeNotSatisfiable
