@@ -25,10 +25,12 @@ var (
 // of an enabled DeleteRetentionPolicy in its service properties, 0 when
 // soft delete is off.
 func (c *call) deleteRetention() time.Duration {
-	doc := c.st.ServiceProperties(c.addr.Account)
-	if doc == nil {
-		return 0
-	}
+	return c.s.settings.get(c.st, c.addr.Account).retention
+}
+
+// parseDeleteRetention reads the blob soft delete retention of a service
+// properties document: zero when soft delete is off.
+func parseDeleteRetention(doc []byte) time.Duration {
 	root, err := parseServiceProperties(doc)
 	if err != nil {
 		return 0 // the store holds only documents the emulator wrote

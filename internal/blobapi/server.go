@@ -71,9 +71,9 @@ type Config struct {
 
 // Server answers Blob service requests. It is safe for concurrent use.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	cors corsCache // cors.go
+	cfg      Config
+	log      *slog.Logger
+	settings settingsCache // settings.go
 }
 
 // New returns a Server for cfg.
