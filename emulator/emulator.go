@@ -166,6 +166,13 @@ type Options struct {
 	// negative means at once. Until then the blob reports
 	// x-ms-archive-status rehydrate-pending-to-<tier> and cannot be read.
 	RehydrateDelay time.Duration
+	// Versioning enables blob versioning on every account from the start:
+	// each write that makes a new version of a blob gives it an
+	// x-ms-version-id and keeps the version it replaces, readable and
+	// deletable by versionid and listed with include=versions.
+	// SetVersioning (and the control API's /_geoblob/versioning) changes
+	// it while the emulator runs; a restart takes this value again.
+	Versioning bool
 	// DataDir, when set, keeps every container, blob, uncommitted block,
 	// lease, service property, the secondary's replica with its
 	// replication position, and the roles that failovers and
@@ -328,12 +335,15 @@ type Emulator struct {
 	primary   *store.Store
 	secondary *store.Store
 	roles     *roles // which copy plays which role (roles.go)
-	faults    *fault.Set
-	api       *blobapi.Server
-	handler   http.Handler
-	secondH   http.Handler
-	obs       observer           // metrics and dashboard (observe.go)
-	limiter   *connlimit.Limiter // nil when MaxConns is negative
+	// versioning is shared by every copy, so a promoted copy versions as
+	// the primary did.
+	versioning *store.VersioningSwitch
+	faults     *fault.Set
+	api        *blobapi.Server
+	handler    http.Handler
+	secondH    http.Handler
+	obs        observer           // metrics and dashboard (observe.go)
+	limiter    *connlimit.Limiter // nil when MaxConns is negative
 
 	db   *durable.DB // nil without a data directory
 	boot *bootRoles  // the roles restored from the data directory, for newRoles
@@ -376,7 +386,8 @@ func New(opts Options) (*Emulator, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Emulator{opts: opts, log: log, keys: map[string][]byte{}, done: make(chan struct{})}
+	e := &Emulator{opts: opts, log: log, keys: map[string][]byte{}, done: make(chan struct{}), versioning: &store.VersioningSwitch{}}
+	e.versioning.Set(opts.Versioning)
 	for _, a := range opts.Accounts {
 		k, _ := base64.StdEncoding.DecodeString(a.Key)
 		e.keys[a.Name] = k
@@ -416,6 +427,7 @@ func New(opts Options) (*Emulator, error) {
 		Faults:      e.faults,
 		Replication: replicationControl{e},
 		Failover:    failoverControl{e},
+		Versioning:  e,
 		Token:       opts.ControlToken,
 		Logger:      log,
 		Mounts:      e.observe(),
@@ -694,6 +706,13 @@ func (e *Emulator) Faults() *fault.Set { return e.faults }
 
 // Replication controls the emulator's geo-replication.
 func (e *Emulator) Replication() *Replication { return &Replication{e: e} }
+
+// SetVersioning turns blob versioning on or off for every account.
+// Versions already kept stay readable, deletable and listed.
+func (e *Emulator) SetVersioning(on bool) { e.versioning.Set(on) }
+
+// Versioning reports whether blob versioning is on.
+func (e *Emulator) Versioning() bool { return e.versioning.On() }
 
 // Close stops the listeners, waiting briefly for requests in flight, and
 // stops replication. It is safe to call more than once.

@@ -563,7 +563,7 @@ func snapshotInto(ctx context.Context, apply func(store.Change), src *store.Stor
 func snapshotBlobs(apply func(store.Change), src *store.Store, acct, container string, at time.Time) error {
 	marker := ""
 	for {
-		page, err := src.ListBlobs(acct, container, store.ListOptions{Marker: marker, IncludeSnapshots: true, IncludeVersions: true})
+		page, err := src.ListBlobs(acct, container, store.ListOptions{Marker: marker, IncludeSnapshots: true, IncludeVersions: true, IncludeDeleted: true})
 		if err != nil {
 			return fmt.Errorf("list %s/%s: %w", acct, container, err)
 		}
@@ -595,6 +595,10 @@ func snapshotDeleted(apply func(store.Change), src *store.Store, acct string, at
 				return fmt.Errorf("list deleted %s/%s: %w", acct, d.Name, err)
 			}
 			for _, b := range page.Blobs {
+				if b.IsHistory() {
+					apply(store.Change{Time: at, Kind: store.UpdateHistory, Account: acct, Container: d.Name, BlobName: b.Name, History: []*store.Blob{b}})
+					continue
+				}
 				apply(store.Change{Time: at, Kind: store.PutBlob, Account: acct, Container: d.Name, BlobName: b.Name, Blob: b})
 			}
 			if marker = page.NextMarker; marker == "" {
@@ -619,7 +623,7 @@ func (e *Emulator) accountNames() []string {
 // replication when it is primary.
 func (e *Emulator) newCopy(j store.Journal, files *store.Files) *store.Store {
 	o := store.Options{Now: e.opts.Clock.Now, MaxStagedBytes: e.opts.MaxStagedBytes, RehydrateDelay: e.opts.RehydrateDelay,
-		OnCommit: e.onCommit, Logger: e.log}
+		OnCommit: e.onCommit, Logger: e.log, Versioning: e.versioning}
 	if j != nil {
 		// A nil *durable.Journal in the interface would not be nil.
 		o.Journal, o.Files = j, files

@@ -80,6 +80,7 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 				ControlToken:        controlToken,
 				MaxStagedBytes:      limits.MaxStagedBytes,
 				RehydrateDelay:      limits.RehydrateDelay,
+				Versioning:          limits.Versioning,
 				ReadHeaderTimeout:   limits.ReadHeaderTimeout,
 				ReadTimeout:         limits.ReadTimeout,
 				WriteTimeout:        limits.WriteTimeout,
@@ -176,6 +177,7 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 	geo.register(cmd)
 	f.Int64Var(&limits.MaxStagedBytes, "max-staged-bytes", emulator.DefaultMaxStagedBytes, "most bytes of uncommitted blocks per account (negative = no cap)")
 	f.DurationVar(&limits.RehydrateDelay, "rehydrate-delay", emulator.DefaultRehydrateDelay, "time a blob takes to rehydrate from the Archive tier (negative = at once)")
+	f.BoolVar(&limits.Versioning, "versioning", false, "enable blob versioning on every account (the control API's /_geoblob/versioning changes it while running)")
 	return cmd
 }
 

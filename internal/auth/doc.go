@@ -54,8 +54,16 @@
 // sv it is given, the newest layout is tried as a fallback. A service SAS is
 // bound to its container (sr=c) or blob (sr=b) through the canonicalized
 // resource, so using it on another resource fails the signature check.
-// Snapshot, version and directory SAS (sr=bs, bv, d) and user delegation SAS
-// are rejected with a clear message.
+// Snapshot, version and directory SAS (sr=bs, bv, d) are rejected with a
+// clear message.
+//
+// A SAS with the key fields skoid, sktid, skt, ske, sks and skv is a user
+// delegation SAS (userdelegation.go). Its key is not stored anywhere: it is
+// DeriveUserDelegationKey of the account key, its name and those fields, the same
+// derivation that Get User Delegation Key answers with, so the verifier
+// recomputes it from the SAS, checks the signature with it, then the key's
+// own window (skt..ske) and the checks of a service SAS. It is reported as
+// ServiceSAS.
 //
 // After the signature, the verifier checks, in this order: the stored access
 // policy (si, which may supply st, se and sp but may not repeat them), the

@@ -21,11 +21,6 @@ var userDelegationParams = []string{"skoid", "sktid", "skt", "ske", "sks", "skv"
 
 // verifySAS checks an account or service SAS carried in the query q.
 func verifySAS(req *Request, q url.Values) (Method, error) {
-	for _, k := range userDelegationParams {
-		if q.Has(k) {
-			return Anonymous, fail(CodeAuthenticationFailed, "User delegation shared access signatures are not supported by the emulator; sign the SAS with the account key.")
-		}
-	}
 	want, err := base64.StdEncoding.DecodeString(q.Get("sig"))
 	if err != nil {
 		// A client that did not escape '+' in the query turned it into a space.
@@ -41,6 +36,8 @@ func verifySAS(req *Request, q url.Values) (Method, error) {
 		return Anonymous, fail(CodeAuthenticationFailed, "The signed version (sv) is missing.")
 	}
 	switch {
+	case q.Has("skoid") || q.Has("sktid") || q.Has("skt") || q.Has("ske") || q.Has("sks") || q.Has("skv"):
+		return verifyUserDelegationSAS(req, q, want) // userdelegation.go
 	case q.Has("sr"):
 		return verifyServiceSAS(req, q, want)
 	case q.Has("ss") || q.Has("srt"):

@@ -182,7 +182,7 @@ func TestAccountSAS(t *testing.T) {
 			v.IPRange = sas.IPRange{Start: net.ParseIP("10.0.0.0"), End: net.ParseIP("10.0.0.255")}
 		}), perms: []Permission{PermRead}, wantCode: CodeSourceIPMismatch},
 		{name: "stored policy not allowed", query: valid + "&si=p1", perms: []Permission{PermRead}, wantCode: CodeAuthenticationFailed},
-		{name: "user delegation rejected", query: valid + "&skoid=00000000-0000-0000-0000-000000000000", perms: []Permission{PermRead}, wantCode: CodeAuthenticationFailed, wantInMsg: "User delegation"},
+		{name: "user delegation SAS without its key fields", query: valid + "&skoid=00000000-0000-0000-0000-000000000000", perms: []Permission{PermRead}, wantCode: CodeAuthenticationFailed, wantInMsg: "user delegation SAS is missing sktid"},
 		{name: "no sv", query: strings.Replace(valid, "sv=", "xv=", 1), perms: []Permission{PermRead}, wantCode: CodeAuthenticationFailed},
 		{name: "neither sr nor ss", query: "sv=2020-12-06&sig=AAAA", perms: []Permission{PermRead}, wantCode: CodeAuthenticationFailed},
 	})

@@ -27,6 +27,10 @@ func (c *call) authorize(o *op, key []byte) bool {
 		MaxClockSkew: c.s.cfg.MaxClockSkew,
 		Bearer:       c.s.cfg.OAuth,
 	}
+	if o == opDeleteBlob && c.q.Has("versionid") {
+		// As in Azure, a SAS deletes a version only with x.
+		req.Permissions = []auth.Permission{auth.PermDeleteVersion}
+	}
 	m, err := auth.Authorize(req)
 	var ae *auth.Error
 	if o.orPerm != 0 && errors.As(err, &ae) && ae.Code == auth.CodePermissionMismatch {

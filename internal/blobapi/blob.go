@@ -27,7 +27,7 @@ const maxRangeMD5 = 4 << 20
 
 func (c *call) writeOptions() store.WriteOptions {
 	return store.WriteOptions{Conditions: conditions(c.r.Header, ""), LeaseID: c.leaseID(),
-		IfTags: c.tt.ifTags, Tags: c.tt.tags, Tier: c.tt.tier}
+		IfTags: c.tt.ifTags, Tags: c.tt.tags, Tier: c.tt.tier, Retain: c.deleteRetention()}
 }
 
 func (c *call) readOptions() store.ReadOptions {
@@ -610,6 +610,7 @@ func (c *call) getBlobMetadata() {
 	}
 	rh := c.w.Header()
 	setWriteHeaders(rh, b.ETag, b.LastModified)
+	setVersionHeaders(rh, b, true)
 	writeMetadata(rh, b.Metadata)
 	rh.Set("Content-Length", "0")
 	c.ok(http.StatusOK)

@@ -238,6 +238,7 @@ func (c *call) listBlobs() {
 	withMeta, withCopy := hasToken(include, "metadata"), hasToken(include, "copy")
 	o.IncludeUncommitted = hasToken(include, "uncommittedblobs")
 	o.IncludeSnapshots, o.IncludeVersions = hasToken(include, "snapshots"), hasToken(include, "versions")
+	o.IncludeDeleted = hasToken(include, "deleted")
 	page, err := c.st.ListBlobs(c.addr.Account, c.addr.Container, o)
 	if err != nil {
 		c.storeErr(err)
@@ -287,7 +288,10 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	b.opt("Snapshot", bl.Snapshot)
 	if bl.VersionID != "" && bl.Snapshot == "" {
 		b.elem("VersionId", bl.VersionID)
-		b.elem("IsCurrentVersion", strconv.FormatBool(!bl.NonCurrent))
+		b.elem("IsCurrentVersion", strconv.FormatBool(!bl.NonCurrent && bl.DeletedTime.IsZero()))
+	}
+	if !bl.DeletedTime.IsZero() {
+		b.elem("Deleted", "true")
 	}
 	b.open("Properties")
 	b.elem("Creation-Time", httpTime(bl.Created))
@@ -332,6 +336,10 @@ func (c *call) blobItem(b *xmlBuf, bl *store.Blob, withMeta, withCopy bool) {
 	b.elem("ServerEncrypted", "true")
 	if bl.Type() == store.AppendBlob {
 		b.elem("Sealed", strconv.FormatBool(bl.Sealed))
+	}
+	if !bl.DeletedTime.IsZero() {
+		b.elem("DeletedTime", httpTime(bl.DeletedTime))
+		b.elem("RemainingRetentionDays", strconv.Itoa(bl.RemainingRetentionDays(c.now)))
 	}
 	b.close("Properties")
 	if withMeta {

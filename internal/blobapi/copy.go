@@ -1,6 +1,7 @@
 package blobapi
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/url"
 	"strings"
@@ -75,6 +76,11 @@ func (c *call) copySourceAllowed(u *url.URL, src store.CopySource, keyReads bool
 		if err != nil {
 			return false
 		}
+		if strings.EqualFold(u.Scheme, "https") {
+			// The source is addressed over HTTPS: a SAS that allows
+			// HTTPS only (spr=https) holds for it.
+			r.TLS = &tls.ConnectionState{}
+		}
 		m, err := auth.Authorize(auth.Request{
 			HTTP: r, Account: src.Account, Key: key, Container: src.Container, Blob: src.Blob,
 			Permissions: []auth.Permission{auth.PermRead}, ResourceType: auth.ResourceObject, Now: c.now,
@@ -109,6 +115,7 @@ func (c *call) copyBlob() {
 	}
 	rh := c.w.Header()
 	setWriteHeaders(rh, b.ETag, b.LastModified)
+	setVersionHeaders(rh, b, false)
 	rh.Set("x-ms-copy-id", b.Copy.ID)
 	rh.Set("x-ms-copy-status", b.Copy.Status)
 	rh.Set("Content-Length", "0")

@@ -6,12 +6,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/geoblob/geoblob/internal/azerr"
 	"github.com/geoblob/geoblob/internal/location"
-	"github.com/geoblob/geoblob/internal/store"
 )
 
 // Cross-origin resource sharing, as the Blob service does it (Azure's
@@ -148,51 +145,6 @@ func corsRules(doc []byte) []corsRule {
 	return rules
 }
 
-// corsCache keeps the parsed rules of each account's current service
-// properties document, so that requests do not parse the document again.
-// Lookups take no lock. It holds one entry per store and account, and
-// starts over past maxCORSCacheEntries, so it stays bounded whatever the
-// stores and accounts it sees.
-type corsCache struct {
-	m sync.Map // corsKey -> *corsEntry
-	n atomic.Int64
-}
-
-type corsKey struct {
-	st      *store.Store
-	account string
-}
-
-type corsEntry struct {
-	doc   *byte // identity of the document the rules were parsed from
-	n     int
-	rules []corsRule
-}
-
-const maxCORSCacheEntries = 4096
-
-// rules returns the CORS rules of account in st.
-func (cc *corsCache) rules(st *store.Store, account string) []corsRule {
-	doc := st.ServiceProperties(account)
-	if len(doc) == 0 {
-		return nil
-	}
-	// Stored documents are never changed in place: an update stores a new
-	// slice, so its first byte's address and its length identify it.
-	k := corsKey{st, account}
-	if v, ok := cc.m.Load(k); ok {
-		if e := v.(*corsEntry); e.doc == &doc[0] && e.n == len(doc) {
-			return e.rules
-		}
-	}
-	rules := corsRules(doc)
-	if _, loaded := cc.m.Swap(k, &corsEntry{doc: &doc[0], n: len(doc), rules: rules}); !loaded && cc.n.Add(1) > maxCORSCacheEntries {
-		cc.m.Clear()
-		cc.n.Store(0)
-	}
-	return rules
-}
-
 // preflight answers an OPTIONS request (Preflight Blob Request). It runs
 // before authentication: a preflight carries no credentials.
 func (c *call) preflight() {
@@ -208,7 +160,7 @@ func (c *call) preflight() {
 	}
 	var rules []corsRule
 	if c.st != nil {
-		rules = c.s.cors.rules(c.st, c.addr.Account)
+		rules = c.s.settings.get(c.st, c.addr.Account).cors
 	}
 	for i := range rules {
 		r := &rules[i]
@@ -264,7 +216,7 @@ func (c *call) corsWrap(w http.ResponseWriter) http.ResponseWriter {
 	if origin == "" && !getHead {
 		return w // Azure's table adds nothing here, whatever the rules
 	}
-	rules := c.s.cors.rules(c.st, c.addr.Account)
+	rules := c.s.settings.get(c.st, c.addr.Account).cors
 	if len(rules) == 0 {
 		return w
 	}

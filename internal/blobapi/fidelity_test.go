@@ -51,6 +51,7 @@ func TestUnmodelledRefused(t *testing.T) {
 		{"properties on a copy", "PUT", "/" + devAccount + "/ctr/cpprops", map[string]string{"x-ms-copy-source": srcURL, "x-ms-blob-content-type": "text/csv"}, "", 400, "UnsupportedHeader", "cpprops"},
 		{"metadata on a snapshot", "PUT", "/" + devAccount + "/ctr/src?comp=metadata&snapshot=2025-01-01T00:00:00.0000000Z", map[string]string{"x-ms-meta-a": "b"}, "", 400, "InvalidOperation", ""},
 		{"tier of a version", "PUT", "/" + devAccount + "/ctr/src?comp=tier&versionid=2025-01-01T00:00:00.0000000Z", map[string]string{"x-ms-access-tier": "Cool"}, "", 501, "NotImplemented", ""},
+		{"tier of a snapshot", "PUT", "/" + devAccount + "/ctr/src?comp=tier&snapshot=2025-01-01T00:00:00.0000000Z", map[string]string{"x-ms-access-tier": "Cool"}, "", 501, "NotImplemented", ""},
 		{"malformed snapshot", "GET", "/" + devAccount + "/ctr/src?snapshot=yesterday", nil, "", 400, "InvalidQueryParameterValue", ""},
 		{"delete snapshots bad value", "DELETE", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-delete-snapshots": "some"}, "", 400, "InvalidHeaderValue", ""},
 		{"permanent delete", "DELETE", "/" + devAccount + "/ctr/src?deletetype=permanent", nil, "", 501, "NotImplemented", ""},

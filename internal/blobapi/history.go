@@ -3,6 +3,7 @@ package blobapi
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,11 +11,54 @@ import (
 	"github.com/geoblob/geoblob/internal/store"
 )
 
-// Snapshots and versions: Snapshot Blob, the snapshot and versionid query
-// parameters, and the x-ms-version-id headers. The store keeps them in
-// each container's history (store/history.go).
+// Snapshots, versions and blob soft delete: Snapshot Blob, the snapshot
+// and versionid query parameters, the x-ms-version-id headers, Delete
+// Blob with its retention and Undelete Blob. The store keeps all of them
+// in each container's history (store/history.go, store/softdelete.go).
 
-var opSnapshotBlob = &op{name: "SnapshotBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).snapshotBlob}
+var (
+	opSnapshotBlob = &op{name: "SnapshotBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).snapshotBlob}
+	opUndeleteBlob = &op{name: "UndeleteBlob", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).undeleteBlob}
+)
+
+// deleteRetention is how long the account keeps deleted blobs: the days
+// of an enabled DeleteRetentionPolicy in its service properties, 0 when
+// soft delete is off.
+func (c *call) deleteRetention() time.Duration {
+	return c.s.settings.get(c.st, c.addr.Account).retention
+}
+
+// parseDeleteRetention reads the blob soft delete retention of a service
+// properties document: zero when soft delete is off.
+func parseDeleteRetention(doc []byte) time.Duration {
+	root, err := parseServiceProperties(doc)
+	if err != nil {
+		return 0 // the store holds only documents the emulator wrote
+	}
+	p := root.child("DeleteRetentionPolicy")
+	if p == nil {
+		return 0
+	}
+	e, d := p.child("Enabled"), p.child("Days")
+	if e == nil || e.text != "true" || d == nil {
+		return 0
+	}
+	days, err := strconv.Atoi(d.text)
+	if err != nil || days <= 0 {
+		return 0
+	}
+	return time.Duration(days) * 24 * time.Hour
+}
+
+// undeleteBlob answers Undelete Blob (comp=undelete).
+func (c *call) undeleteBlob() {
+	if err := c.st.Undelete(c.addr.Account, c.addr.Container, c.addr.Blob); err != nil {
+		c.storeErr(err)
+		return
+	}
+	c.w.Header().Set("Content-Length", "0")
+	c.ok(http.StatusOK)
+}
 
 // historyRef is the snapshot or version a request addresses.
 type historyRef struct {
@@ -28,9 +72,9 @@ var historyReadOps = []*op{opGetBlob, opBlobProps, opBlobMeta, opGetBlobTags, op
 // request. The reads of historyReadOps and Delete Blob take them. Every
 // other write is refused as Azure refuses writes to a snapshot (400
 // InvalidOperation: snapshots and previous versions are read-only);
-// Set Blob Tier and Set Blob Tags on a version, which Azure models, are
-// refused with 501. It answers the request and returns false when the
-// request may not go on.
+// Set Blob Tier and Set Blob Tags on a snapshot or version, which Azure
+// models, are refused with 501. It answers the request and returns false
+// when the request may not go on.
 func (c *call) checkHistoryQuery(o *op) bool {
 	if c.addr.Blob == "" || (!c.q.Has("snapshot") && !c.q.Has("versionid")) {
 		return true
@@ -57,8 +101,8 @@ func (c *call) checkHistoryQuery(o *op) bool {
 	switch {
 	case containsOp(historyReadOps, o), o == opDeleteBlob:
 		return true
-	case c.hist.versionID != "" && (o == opSetBlobTier || o == opSetBlobTags):
-		c.notImplementedFeature("changing the tier or tags of a previous version")
+	case o == opSetBlobTier || o == opSetBlobTags:
+		c.notImplementedFeature("changing the tier or tags of a snapshot or version")
 		return false
 	case !o.write:
 		c.notImplementedFeature("this operation on snapshots and versions")
@@ -165,11 +209,12 @@ func (c *call) deleteBlob() {
 			return
 		}
 	}
+	d.Retain = c.deleteRetention()
 	if err := c.st.DeleteBlobWith(c.addr.Account, c.addr.Container, c.addr.Blob, d, c.writeOptions()); err != nil {
 		c.storeErr(err)
 		return
 	}
-	c.w.Header().Set("x-ms-delete-type-permanent", "true")
+	c.w.Header().Set("x-ms-delete-type-permanent", strconv.FormatBool(d.Retain == 0))
 	c.w.Header().Set("Content-Length", "0")
 	c.ok(http.StatusAccepted)
 }

@@ -65,7 +65,6 @@ var (
 	opUnsupportedObject = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceObject, run: (*call).notImplemented}
 	// Operations Azure has and the emulator does not model: authorized as
 	// writes, then answered 501 NotImplemented.
-	opUnsupportedService   = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceService, run: (*call).notImplemented}
 	opUnsupportedContainer = &op{name: "Unsupported", write: true, perm: auth.PermWrite, rt: auth.ResourceContainer, run: (*call).notImplemented}
 )
 
@@ -105,7 +104,7 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 			// takes the account segment of the path for a container).
 			return verb(map[string]*op{http.MethodPost: opBatchService})
 		case restype == "service" && comp == "userdelegationkey":
-			return verb(map[string]*op{http.MethodPost: opUnsupportedService})
+			return verb(map[string]*op{http.MethodPost: opGetUserDelegationKey}) // userdelegation.go
 		case restype != "" && restype != "service":
 			return nil, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid: restype=" + restype + " is not supported on the service."
 		case comp == "":
@@ -142,6 +141,9 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 	if restype != "" {
 		return nil, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid: restype=" + restype + " is not supported on a blob."
 	}
+	if comp == "copy" && method == http.MethodPut {
+		return opAbortCopy, "", "" // abortcopy.go
+	}
 	switch comp {
 	case "":
 		return verb(map[string]*op{http.MethodPut: opPutBlob, http.MethodGet: opGetBlob, http.MethodHead: opBlobProps, http.MethodDelete: opDeleteBlob})
@@ -169,7 +171,9 @@ func route(method string, q url.Values, a Address) (*op, string, string) {
 		return verb(map[string]*op{http.MethodGet: opGetPageRanges})
 	case "snapshot":
 		return verb(map[string]*op{http.MethodPut: opSnapshotBlob})
-	case "copy", "undelete", "expiry", "query", "immutabilityPolicies", "legalhold", "incrementalcopy":
+	case "undelete":
+		return verb(map[string]*op{http.MethodPut: opUndeleteBlob})
+	case "copy", "expiry", "query", "immutabilityPolicies", "legalhold", "incrementalcopy":
 		return verb(map[string]*op{http.MethodPut: opUnsupportedObject, http.MethodGet: opUnsupportedObject, http.MethodPost: opUnsupportedObject, http.MethodDelete: opUnsupportedObject, http.MethodHead: opUnsupportedObject})
 	}
 	return badComp()

@@ -71,9 +71,9 @@ type Config struct {
 
 // Server answers Blob service requests. It is safe for concurrent use.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	cors corsCache // cors.go
+	cfg      Config
+	log      *slog.Logger
+	settings settingsCache // settings.go
 }
 
 // New returns a Server for cfg.
@@ -265,13 +265,15 @@ func statusFor(code string) int {
 		return http.StatusNotFound
 	case "PreviousSnapshotNotFound":
 		return http.StatusConflict
+	case "OperationNotAllowedOnRootBlob":
+		return http.StatusForbidden
 	case "ConditionNotMet", "SourceConditionNotMet", "AppendPositionConditionNotMet", "SequenceNumberConditionNotMet", "MaxBlobSizeConditionNotMet", "LeaseIdMissing", "LeaseIdMismatchWithBlobOperation",
 		"LeaseNotPresentWithBlobOperation", "LeaseIdMismatchWithContainerOperation", "LeaseNotPresentWithContainerOperation":
 		return http.StatusPreconditionFailed
 	case "ContainerAlreadyExists", "BlobAlreadyExists", "ContainerBeingDeleted", "LeaseAlreadyPresent",
 		"LeaseIdMismatchWithLeaseOperation", "LeaseNotPresentWithLeaseOperation", "LeaseIsBrokenAndCannotBeRenewed",
 		"LeaseIsBreakingAndCannotBeAcquired", "LeaseIsBreakingAndCannotBeChanged", "BlockCountExceedsLimit",
-		"PendingCopyOperation", "LeaseLost", "SnapshotCountExceeded", "SnapshotsPresent", "BlobOverwritten", "OperationNotAllowedOnRootBlob", store.ErrStagedBytesExceeded.Code, "InvalidBlobType", "BlobIsSealed", "BlobArchived", "BlobBeingRehydrated":
+		"PendingCopyOperation", "LeaseLost", "SnapshotCountExceeded", "SnapshotsPresent", store.ErrStagedBytesExceeded.Code, "InvalidBlobType", "BlobIsSealed", "BlobArchived", "BlobBeingRehydrated":
 		return http.StatusConflict
 	case "InvalidRange", "InvalidPageRange":
 		return http.StatusRequestedRangeNotSatisfiable

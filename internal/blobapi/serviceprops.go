@@ -223,7 +223,19 @@ var errUnmodelledSetting = errors.New("service setting not modelled")
 // the default service version), are stored and echoed by Get Service
 // Properties; CORS rules are stored and applied (cors.go).
 func checkModelled(u *spNode) error {
-	for _, name := range []string{"DeleteRetentionPolicy", "StaticWebsite"} {
+	if n := u.child("DeleteRetentionPolicy"); n != nil {
+		if e := n.child("Enabled"); e != nil && e.text == "true" {
+			// Blob soft delete is modelled (softdelete.go) and needs
+			// its days, as in Azure; permanent delete is not.
+			if n.child("Days") == nil {
+				return fmt.Errorf("%w: <DeleteRetentionPolicy> needs <Days> when enabled", errInvalidNodeValue)
+			}
+			if p := n.child("AllowPermanentDelete"); p != nil && p.text == "true" {
+				return fmt.Errorf("%w: DeleteRetentionPolicy AllowPermanentDelete", errUnmodelledSetting)
+			}
+		}
+	}
+	for _, name := range []string{"StaticWebsite"} {
 		if n := u.child(name); n != nil {
 			if e := n.child("Enabled"); e != nil && e.text == "true" {
 				return fmt.Errorf("%w: %s", errUnmodelledSetting, name)

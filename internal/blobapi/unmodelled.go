@@ -61,7 +61,16 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-blob-content-disposition", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 	{name: "x-ms-blob-cache-control", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
 	{name: "x-ms-blob-content-md5", feature: "setting properties on a copy", ops: []*op{opCopyBlob, opCopyBlobFromURL}},
+	// Index tags and tiers belong to the blob a creating write makes (Put
+	// Blob, Put Block List, the copies); a block, an append or a page
+	// write does not take them, and would drop them.
+	{name: "x-ms-tags", feature: "index tags on this operation (they are set by Put Blob, Put Block List, the copies and Set Blob Tags)", ops: contentWriteOps},
+	{name: "x-ms-access-tier", feature: "access tiers on this operation (they are set by Put Blob, Put Block List, the copies and Set Blob Tier)", ops: contentWriteOps},
 }
+
+// contentWriteOps write content into a blob without creating it as a
+// whole: Azure documents neither x-ms-tags nor x-ms-access-tier for them.
+var contentWriteOps = []*op{opPutBlock, opPutBlockFromURL, opAppendBlock, opAppendBlockFromURL, opPutPage, opPutPageFromURL}
 
 // unmodelledHeaderKeys holds the canonical form of each name of
 // unmodelledHeaders, at the same index, so that no request pays for

@@ -102,6 +102,9 @@ type Config struct {
 	// Failover serves failover and the geo-redundancy controls; they
 	// answer 404 when nil.
 	Failover Failover
+	// Versioning is the blob versioning setting (versioning.go); its
+	// endpoint answers 404 when nil.
+	Versioning Versioning
 	// Token, when set, is required from every client, loopback included,
 	// and admits non-loopback clients that present it.
 	Token string
@@ -197,6 +200,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.replication(w, r, path[len("replication/"):])
 	case path == "failover":
 		h.failover(w, r)
+	case path == "versioning":
+		h.versioning(w, r)
 	default:
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no control endpoint %s", r.URL.Path))
 	}

@@ -5,9 +5,10 @@
 //
 //	DIR/FORMAT      the format stamp: "geoblob data directory" and "format N"
 //	DIR/LOCK        held (flock) by the one process that has DIR open
-//	DIR/meta.db     bbolt: every record (containers, blobs, uncommitted
+//	DIR/meta.db     bbolt: every record (containers, blobs, snapshots,
+//	                previous versions and soft-deleted blobs, uncommitted
 //	                blocks, leases, service properties, soft-deleted
-//	                containers and their blobs, replication state)
+//	                containers with their blobs, replication state)
 //	DIR/blobs/ID    content files: the bytes of one body or block each,
 //	                written once, never modified, named by a random id
 //

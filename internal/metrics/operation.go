@@ -40,6 +40,8 @@ func Operation(r *http.Request) string {
 			return "ListContainers"
 		case "blobs":
 			return "FindBlobsByTags"
+		case "userdelegationkey":
+			return "GetUserDelegationKey"
 		}
 	case restype == "container":
 		switch comp {
@@ -85,6 +87,10 @@ func Operation(r *http.Request) string {
 			return "AppendBlock"
 		case "seal":
 			return "SealBlob"
+		case "copy":
+			if m == http.MethodPut {
+				return "AbortCopyBlob"
+			}
 		case "blocklist":
 			if m == http.MethodPut {
 				return "PutBlockList"

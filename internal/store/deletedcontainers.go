@@ -365,8 +365,8 @@ func (s *Store) listLive(a *account, o ListOptions) ContainerPage {
 	return page
 }
 
-// DeletedContainerBlobs returns one page of the blobs of deleted container
-// version of name, whether or not it has expired, for copying it to a new
+// DeletedContainerBlobs returns one page of the blobs, snapshots and
+// previous versions (IsHistory) of deleted container version of name, whether or not it has expired, for copying it to a new
 // secondary; ErrContainerNotFound when it is not kept.
 func (s *Store) DeletedContainerBlobs(acct, name, version string, o ListOptions) (BlobPage, error) {
 	var page BlobPage
@@ -380,16 +380,10 @@ func (s *Store) DeletedContainerBlobs(acct, name, version string, o ListOptions)
 	if d == nil {
 		return page, ErrContainerNotFound
 	}
-	limit := o.max()
-	d.blobs.AscendGreaterOrEqual(&Blob{Name: o.start()}, func(b *Blob) bool {
-		if len(page.Blobs) == limit {
-			page.NextMarker = b.Name
-			return false
-		}
-		page.Blobs = append(page.Blobs, b)
-		return true
-	})
-	return page, nil
+	// With their snapshots and previous versions, as a live container's
+	// are copied.
+	o.IncludeSnapshots, o.IncludeVersions = true, true
+	return s.listBlobsWithHistory(d, o), nil
 }
 
 // DeletedContainers returns every deleted container of an account still
@@ -459,7 +453,8 @@ func (s *Store) RestoreDeletedContainer(acct string, p *Container) error {
 	return nil
 }
 
-// RestoreDeletedBlob installs a blob of a deleted container installed by
+// RestoreDeletedBlob installs a blob, or a snapshot or previous version of
+// one (b.IsHistory()), of a deleted container installed by
 // RestoreDeletedContainer.
 func (s *Store) RestoreDeletedBlob(acct, cname, version string, b *Blob) error {
 	a := s.acct(acct, false)
@@ -471,6 +466,10 @@ func (s *Store) RestoreDeletedBlob(acct, cname, version string, b *Blob) error {
 	d := a.deleted.get(cname, version)
 	if d == nil {
 		return fmt.Errorf("store: restoring blob %q of deleted container %q version %s: %w", b.Name, cname, version, ErrContainerNotFound)
+	}
+	if b.IsHistory() {
+		d.history.ReplaceOrInsert(b)
+		return nil
 	}
 	d.blobs.ReplaceOrInsert(b)
 	return nil

@@ -47,9 +47,9 @@ func (b *Blob) HistoryKey() HistoryKey {
 	return HistoryKey{Name: b.Name, Snapshot: b.Snapshot, VersionID: b.VersionID}
 }
 
-// IsHistory reports whether b is a history entry (a snapshot or a previous
-// version) rather than a current blob.
-func (b *Blob) IsHistory() bool { return b.Snapshot != "" || b.NonCurrent }
+// IsHistory reports whether b is a history entry (a snapshot, a previous
+// version or a soft-deleted blob) rather than a current blob.
+func (b *Blob) IsHistory() bool { return b.Snapshot != "" || b.NonCurrent || !b.DeletedTime.IsZero() }
 
 func historyLess(a, b *Blob) bool {
 	if a.Name != b.Name {
@@ -78,22 +78,28 @@ func (c *container) eachHistory(name string, fn func(*Blob) bool) {
 	})
 }
 
-func (c *container) historyCount(name string) int {
+// historyCount counts the entries of name that have not expired.
+func (c *container) historyCount(name string, now time.Time) int {
 	n := 0
-	c.eachHistory(name, func(*Blob) bool { n++; return true })
-	return n
-}
-
-// snapshotKeys returns the keys of the snapshots of name.
-func (c *container) snapshotKeys(name string) []HistoryKey {
-	var keys []HistoryKey
 	c.eachHistory(name, func(h *Blob) bool {
-		if h.Snapshot != "" {
-			keys = append(keys, h.HistoryKey())
+		if !h.expired(now) {
+			n++
 		}
 		return true
 	})
-	return keys
+	return n
+}
+
+// liveSnapshots returns the snapshots of name that are not soft-deleted.
+func (c *container) liveSnapshots(name string, now time.Time) []*Blob {
+	var out []*Blob
+	c.eachHistory(name, func(h *Blob) bool {
+		if h.Snapshot != "" && h.DeletedTime.IsZero() {
+			out = append(out, h)
+		}
+		return true
+	})
+	return out
 }
 
 // newHistoryID returns the id of t for a new snapshot or version of name,
@@ -121,13 +127,13 @@ func (c *container) find(name, snapshot, versionID string) (b *Blob, current boo
 	switch {
 	case snapshot != "":
 		h, _ := c.history.Get(&Blob{Name: name, Snapshot: snapshot})
-		return h, false
+		return visible(h), false
 	case versionID != "":
 		if cur := c.blob(name); cur != nil && cur.VersionID == versionID {
 			return cur, true
 		}
 		h, _ := c.history.Get(&Blob{Name: name, VersionID: versionID})
-		return h, false
+		return visible(h), false
 	}
 	return c.blob(name), true
 }
@@ -143,17 +149,25 @@ func (c *container) applyHistory(ch *Change) {
 	}
 }
 
-// versioning is the store's versioning switch (SetVersioning).
-type versioning struct{ on atomic.Bool }
+// VersioningSwitch turns blob versioning on and off; stores given the same
+// switch (Options.Versioning) share the setting, so a copy promoted by a
+// failover versions as the primary did. It is safe for concurrent use.
+type VersioningSwitch struct{ on atomic.Bool }
+
+// Set turns versioning on or off.
+func (v *VersioningSwitch) Set(on bool) { v.on.Store(on) }
+
+// On reports whether versioning is on.
+func (v *VersioningSwitch) On() bool { return v.on.Load() }
 
 // SetVersioning turns blob versioning on or off: while it is on, every
 // write that makes a new version of a blob (Put Blob, Put Block List, Copy
 // Blob, Set Blob Metadata, creating an append or page blob) gives it a new
 // version id and keeps the version it replaces in the container's history.
-func (s *Store) SetVersioning(on bool) { s.versioning.on.Store(on) }
+func (s *Store) SetVersioning(on bool) { s.versioning.Set(on) }
 
 // Versioning reports whether blob versioning is on.
-func (s *Store) Versioning() bool { return s.versioning.on.Load() }
+func (s *Store) Versioning() bool { return s.versioning.On() }
 
 // SnapshotBlob takes a read-only snapshot of a blob (Snapshot Blob). meta,
 // when not nil, replaces the blob's metadata in the snapshot. A lease id,
@@ -178,7 +192,8 @@ func (s *Store) SnapshotBlob(acct, cname, name string, meta map[string]string, o
 	if err := o.IfTags.check(cur); err != nil {
 		return nil, err
 	}
-	if c.historyCount(name) >= MaxHistoryPerBlob {
+	now := s.now()
+	if c.historyCount(name, now) >= MaxHistoryPerBlob {
 		return nil, ErrSnapshotCountExceeded
 	}
 	snap := cur.clone()
@@ -188,7 +203,7 @@ func (s *Store) SnapshotBlob(acct, cname, name string, meta map[string]string, o
 	}
 	if err := s.commit(a, func(t time.Time, _ string) Change {
 		snap.Snapshot = c.newHistoryID(name, t)
-		ch := Change{Kind: UpdateHistory, Account: acct, Container: cname, BlobName: name, History: []*Blob{snap}}
+		ch := Change{Kind: UpdateHistory, Account: acct, Container: cname, BlobName: name, History: []*Blob{snap}, DropHistory: c.sweepExpired(name, now)}
 		c.applyHistory(&ch)
 		return ch
 	}); err != nil {
@@ -216,17 +231,34 @@ type DeleteOptions struct {
 	// itself is deleted: without it a blob that has snapshots is not
 	// deleted (ErrSnapshotsPresent).
 	Snapshots DeleteSnapshots
+	// Retain, when positive, soft-deletes for that long on the store's
+	// clock instead of deleting (the DeleteRetentionPolicy of the
+	// account's service properties).
+	Retain time.Duration
 }
 
 // DeleteBlobWith deletes a blob, one of its snapshots or versions, or only
 // its snapshots. Deleting a blob that has a version id keeps that version
-// in the history as a previous version.
+// in the history as a previous version. With d.Retain (blob soft delete),
+// what is deleted is kept, soft-deleted, until Undelete or the end of the
+// retention (softdelete.go).
 func (s *Store) DeleteBlobWith(acct, cname, name string, d DeleteOptions, o WriteOptions) error {
 	a, c, err := s.lockCont(acct, cname)
 	if err != nil {
 		return err
 	}
 	defer a.mu.Unlock()
+	now := s.now()
+	// gone removes (or, with retention, soft-deletes) history entries.
+	gone := func(ch *Change, hs []*Blob) {
+		for _, h := range hs {
+			if d.Retain > 0 {
+				ch.History = append(ch.History, softDeleted(h, now, d.Retain))
+			} else {
+				ch.DropHistory = append(ch.DropHistory, h.HistoryKey())
+			}
+		}
+	}
 	if d.Snapshot != "" || d.VersionID != "" {
 		h, current := c.find(name, d.Snapshot, d.VersionID)
 		switch {
@@ -245,7 +277,8 @@ func (s *Store) DeleteBlobWith(acct, cname, name string, d DeleteOptions, o Writ
 			return err
 		}
 		return s.commit(a, func(time.Time, string) Change {
-			ch := Change{Kind: UpdateHistory, Account: acct, Container: cname, BlobName: name, DropHistory: []HistoryKey{h.HistoryKey()}}
+			ch := Change{Kind: UpdateHistory, Account: acct, Container: cname, BlobName: name, DropHistory: c.sweepExpired(name, now)}
+			gone(&ch, []*Blob{h})
 			c.applyHistory(&ch)
 			return ch
 		})
@@ -257,14 +290,13 @@ func (s *Store) DeleteBlobWith(acct, cname, name string, d DeleteOptions, o Writ
 	if err := o.Conditions.checkWrite(true, cur.ETag, cur.LastModified); err != nil {
 		return err
 	}
-	now := s.now()
 	if err := cur.Lease.At(now).checkWrite(o.LeaseID); err != nil {
 		return err
 	}
 	if err := o.IfTags.check(cur); err != nil {
 		return err
 	}
-	snaps := c.snapshotKeys(name)
+	snaps := c.liveSnapshots(name, now)
 	switch d.Snapshots {
 	case DeleteSnapshotsNone:
 		if len(snaps) > 0 {
@@ -272,15 +304,20 @@ func (s *Store) DeleteBlobWith(acct, cname, name string, d DeleteOptions, o Writ
 		}
 	case DeleteSnapshotsOnly:
 		return s.commit(a, func(time.Time, string) Change {
-			ch := Change{Kind: UpdateHistory, Account: acct, Container: cname, BlobName: name, DropHistory: snaps}
+			ch := Change{Kind: UpdateHistory, Account: acct, Container: cname, BlobName: name, DropHistory: c.sweepExpired(name, now)}
+			gone(&ch, snaps)
 			c.applyHistory(&ch)
 			return ch
 		})
 	}
 	return s.commit(a, func(time.Time, string) Change {
-		ch := Change{Kind: DeleteBlob, Account: acct, Container: cname, BlobName: name, DropHistory: snaps}
-		if cur.VersionID != "" {
-			ch.History = []*Blob{previousVersion(cur)}
+		ch := Change{Kind: DeleteBlob, Account: acct, Container: cname, BlobName: name, DropHistory: c.sweepExpired(name, now)}
+		gone(&ch, snaps)
+		switch {
+		case cur.VersionID != "":
+			ch.History = append(ch.History, previousVersion(cur))
+		case d.Retain > 0:
+			ch.History = append(ch.History, softDeleted(cur, now, d.Retain))
 		}
 		c.blobs.Delete(cur)
 		a.dropStaged(c, name)
@@ -318,16 +355,16 @@ func (s *Store) versionWrite(c *container, name string, cur, b *Blob, t time.Tim
 
 // checkVersionRoom refuses a write that would add a version to a blob
 // whose history is full.
-func (c *container) checkVersionRoom(cur *Blob) error {
-	if cur != nil && cur.VersionID != "" && c.historyCount(cur.Name) >= MaxHistoryPerBlob {
+func (c *container) checkVersionRoom(cur *Blob, retain time.Duration, now time.Time) error {
+	if cur != nil && (cur.VersionID != "" || retain > 0) && c.historyCount(cur.Name, now) >= MaxHistoryPerBlob {
 		return ErrSnapshotCountExceeded
 	}
 	return nil
 }
 
-// listBlobsWithHistory is ListBlobs when snapshots or versions are listed:
-// for each name, its snapshots and previous versions in key order, then
-// the current blob (or, with o.IncludeUncommitted, the uncommitted blob
+// listBlobsWithHistory is ListBlobs when snapshots, versions or deleted
+// blobs are listed: for each name, its snapshots, previous versions and
+// soft-deleted blob, then the current blob (or, with o.IncludeUncommitted, the uncommitted blob
 // as listBlobsWithUncommitted shows it). A page ends between names, so it
 // may hold fewer entries than o.MaxResults, and more only when one name
 // alone has more entries (at most MaxHistoryPerBlob+1). Callers hold the
@@ -347,7 +384,7 @@ func (s *Store) listBlobsWithHistory(c *container, o ListOptions) BlobPage {
 		slices.Sort(pending)
 	}
 	var entries []*Blob
-	for {
+	for scanned := 0; ; scanned++ {
 		name, ok := c.nextName(from)
 		for len(pending) > 0 && pending[0] < from {
 			pending = pending[1:]
@@ -356,6 +393,12 @@ func (s *Store) listBlobsWithHistory(c *container, o ListOptions) BlobPage {
 			name, ok = pending[0], true
 		}
 		if !ok || !strings.HasPrefix(name, o.Prefix) {
+			break
+		}
+		if scanned == s.historyScan() {
+			// Names whose entries this listing does not show (expired or
+			// filtered out) do not make one page walk the container.
+			page.NextMarker = name
 			break
 		}
 		if o.Delimiter != "" {
@@ -375,13 +418,24 @@ func (s *Store) listBlobsWithHistory(c *container, o ListOptions) BlobPage {
 				continue
 			}
 		}
+		// Snapshots first, then previous versions, then a soft-deleted
+		// blob, then the current one.
 		entries = entries[:0]
-		c.eachHistory(name, func(h *Blob) bool {
-			if (h.Snapshot != "" && o.IncludeSnapshots) || (h.Snapshot == "" && h.NonCurrent && o.IncludeVersions) {
-				entries = append(entries, h)
-			}
-			return true
-		})
+		for pass := range 3 {
+			c.eachHistory(name, func(h *Blob) bool {
+				kind := 2
+				switch {
+				case h.Snapshot != "":
+					kind = 0
+				case h.NonCurrent:
+					kind = 1
+				}
+				if kind == pass && o.lists(h, now) {
+					entries = append(entries, h)
+				}
+				return true
+			})
+		}
 		if cur := c.blob(name); cur != nil {
 			entries = append(entries, cur)
 		} else if len(pending) > 0 && pending[0] == name {
@@ -398,6 +452,17 @@ func (s *Store) listBlobsWithHistory(c *container, o ListOptions) BlobPage {
 		from = name + "\x00"
 	}
 	return page
+}
+
+// maxHistoryScan bounds the names one page of listBlobsWithHistory looks
+// at; a page that reaches it ends early with a NextMarker.
+const maxHistoryScan = 4 * MaxListResults
+
+func (s *Store) historyScan() int {
+	if s.testHistoryScan > 0 {
+		return s.testHistoryScan
+	}
+	return maxHistoryScan
 }
 
 // nextName is the least blob name at or after from among the current

@@ -53,7 +53,7 @@ func (s *Store) PageBlobs(acct, cname, name, prevSnapshot string, o ReadOptions)
 		}
 	}
 	p, _ := c.history.Get(&Blob{Name: name, Snapshot: prevSnapshot})
-	if p == nil || (b.Snapshot != "" && p.Snapshot >= b.Snapshot) {
+	if p = visible(p); p == nil || (b.Snapshot != "" && p.Snapshot >= b.Snapshot) {
 		return nil, nil, ErrPreviousSnapshotNotFound
 	}
 	return b, p, nil

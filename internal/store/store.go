@@ -99,6 +99,9 @@ type Options struct {
 	Files *Files
 	// Logger receives durable-write failures; discarded when nil.
 	Logger *slog.Logger
+	// Versioning is the blob versioning switch (history.go), shared with
+	// the stores given the same one; the store has its own, off, when nil.
+	Versioning *VersioningSwitch
 }
 
 // Store is an in-memory set of storage accounts. It is safe for concurrent
@@ -123,9 +126,10 @@ type Store struct {
 	log       *slog.Logger
 	failed    failState
 
-	rehydrateDelay time.Duration // tier.go
-	versioning     versioning    // history.go
-	testFindScan   int           // tags.go: replaces MaxFindScan when set
+	rehydrateDelay  time.Duration     // tier.go
+	versioning      *VersioningSwitch // history.go
+	testHistoryScan int               // history.go: replaces maxHistoryScan when set
+	testFindScan    int               // tags.go: replaces MaxFindScan when set
 
 	commitMu  sync.Mutex
 	seq       uint64
@@ -160,9 +164,12 @@ type container struct {
 	name  string
 	props *Container
 	blobs *btree.BTreeG[*Blob] // ordered by Name
-	// history holds snapshots and previous versions (history.go).
-	history *btree.BTreeG[*Blob]
-	staged  map[string]*stagedBlocks
+	// history holds snapshots, previous versions and soft-deleted blobs
+	// (history.go, softdelete.go); sweepFrom is where the next sweep for
+	// expired entries starts (nil: the beginning).
+	history   *btree.BTreeG[*Blob]
+	sweepFrom *Blob
+	staged    map[string]*stagedBlocks
 }
 
 type stagedBlocks struct {
@@ -206,6 +213,10 @@ func New(opts Options) *Store {
 		opts.RehydrateDelay = DefaultRehydrateDelay
 	}
 	s.rehydrateDelay = opts.RehydrateDelay
+	s.versioning = opts.Versioning
+	if s.versioning == nil {
+		s.versioning = &VersioningSwitch{}
+	}
 	return s
 }
 
@@ -420,8 +431,10 @@ type ListOptions struct {
 	// the blobs that have only uncommitted blocks (uncommitted.go).
 	IncludeUncommitted bool
 	// IncludeSnapshots and IncludeVersions (include=snapshots,versions)
-	// also list snapshots and previous versions (history.go).
-	IncludeSnapshots, IncludeVersions bool
+	// also list snapshots and previous versions (history.go), and
+	// IncludeDeleted (include=deleted) soft-deleted blobs and, with the
+	// others, soft-deleted snapshots and versions (softdelete.go).
+	IncludeSnapshots, IncludeVersions, IncludeDeleted bool
 }
 
 // MaxListResults is the most entries a listing page holds, as in Azure.
@@ -593,7 +606,7 @@ func (s *Store) ListBlobs(acct, cname string, o ListOptions) (BlobPage, error) {
 		return page, err
 	}
 	defer a.mu.RUnlock()
-	if o.IncludeSnapshots || o.IncludeVersions {
+	if o.IncludeSnapshots || o.IncludeVersions || o.IncludeDeleted {
 		page = s.listBlobsWithHistory(c, o)
 		if s.testHookListed != nil {
 			s.testHookListed()
@@ -711,6 +724,11 @@ type WriteOptions struct {
 	Tags map[string]string
 	Tier string
 
+	// Retain is the account's soft delete retention (softdelete.go): when
+	// positive, a write that replaces a blob that keeps no version keeps
+	// its old state as a soft-deleted snapshot for that long.
+	Retain time.Duration
+
 	// newVersion: the write makes a new version of the blob although it
 	// does not create it (Set Blob Metadata).
 	newVersion bool
@@ -756,7 +774,7 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	}
 	newVersion := create || o.newVersion
 	if newVersion {
-		if err := c.checkVersionRoom(cur); err != nil {
+		if err := c.checkVersionRoom(cur, o.Retain, now); err != nil {
 			return nil, err
 		}
 	}
@@ -774,7 +792,10 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	if err := s.commit(a, func(t time.Time, etag string) Change {
 		var hist []*Blob
 		if newVersion {
-			hist = s.versionWrite(c, name, cur, b, t)
+			if cur != nil && cur.VersionID == "" && o.Retain > 0 {
+				hist = append(hist, c.overwrittenSnapshot(cur, t, now, o.Retain))
+			}
+			hist = append(hist, s.versionWrite(c, name, cur, b, t)...)
 		}
 		b.LastModified, b.ETag = t, etag
 		if create {

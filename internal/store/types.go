@@ -101,6 +101,10 @@ type Blob struct {
 	Snapshot   string
 	VersionID  string
 	NonCurrent bool
+	// Soft delete (softdelete.go): when a history entry was soft-deleted
+	// and until when it is kept; zero for an entry that is not.
+	DeletedTime time.Time
+	RetainUntil time.Time
 }
 
 // Size is the blob's length in bytes.

@@ -1,0 +1,199 @@
+package blobapi_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
+)
+
+// TestBlobVersioning: with versioning on, every write that makes a version
+// returns x-ms-version-id; previous versions stay readable by versionid
+// (x-ms-is-current-version false), are listed with include=versions,
+// deletable by versionid (not the current one), kept when the base blob
+// is deleted, promoted by a copy, replicated to the secondary and
+// refused there as writes. Without versioning no version id is given.
+func TestBlobVersioning(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("ver")
+	cc := e.client.ServiceClient().NewContainerClient("ver")
+	bb := cc.NewBlockBlobClient("b")
+	up, err := bb.Upload(ctx(), streamOf([]byte("unversioned")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.VersionID != nil {
+		t.Fatalf("version id %q without versioning", *up.VersionID)
+	}
+	e.primary.SetVersioning(true)
+
+	var ids []string
+	writes := []struct {
+		name  string
+		write func() (*string, error)
+	}{
+		{"put blob", func() (*string, error) {
+			r, err := bb.Upload(ctx(), streamOf([]byte("v1")), nil)
+			return r.VersionID, err
+		}},
+		{"set metadata", func() (*string, error) {
+			r, err := bb.SetMetadata(ctx(), map[string]*string{"m": to.Ptr("1")}, nil)
+			return r.VersionID, err
+		}},
+		{"put block list", func() (*string, error) {
+			if _, err := bb.StageBlock(ctx(), base64Std("blk1"), streamOf([]byte("v3")), nil); err != nil {
+				return nil, err
+			}
+			r, err := bb.CommitBlockList(ctx(), []string{base64Std("blk1")}, nil)
+			return r.VersionID, err
+		}},
+	}
+	for _, w := range writes {
+		t.Run(w.name, func(t *testing.T) {
+			id, err := w.write()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id == nil || *id == "" {
+				t.Fatal("no x-ms-version-id")
+			}
+			for _, old := range ids {
+				if old == *id {
+					t.Fatalf("version id %s reused", *id)
+				}
+			}
+			ids = append(ids, *id)
+		})
+	}
+	if len(ids) != 3 {
+		t.Fatalf("%d versions", len(ids))
+	}
+	// Set Blob Properties changes the current version in place.
+	if _, err := bb.SetHTTPHeaders(ctx(), blob.HTTPHeaders{BlobContentType: to.Ptr("text/plain")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	reads := []struct {
+		name    string
+		id      string
+		body    string
+		current bool
+	}{
+		{"first", ids[0], "v1", false},
+		{"second", ids[1], "v1", false},
+		{"current", ids[2], "v3", true},
+	}
+	check := func(t *testing.T, bc *blob.Client) {
+		for _, r := range reads {
+			vc, err := bc.WithVersionID(r.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readAll(t, vc); string(got) != r.body {
+				t.Fatalf("%s: body %q, want %q", r.name, got, r.body)
+			}
+			p, err := vc.GetProperties(ctx(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.VersionID == nil || *p.VersionID != r.id || p.IsCurrentVersion == nil || *p.IsCurrentVersion != r.current {
+				t.Fatalf("%s: version %v current %v", r.name, p.VersionID, p.IsCurrentVersion)
+			}
+		}
+	}
+	check(t, bb.BlobClient())
+	want := []string{"b@v", "b@v", "b@vcur"}
+	if got := listEntries(t, e.client, "ver", container.ListBlobsInclude{Versions: true}); !equalStrings(got, want) {
+		t.Fatalf("listing %v, want %v", got, want)
+	}
+	// The secondary serves the versions once replicated, and refuses
+	// deleting one.
+	e.sync()
+	secBlob := e.secClient.ServiceClient().NewContainerClient("ver").NewBlobClient("b")
+	check(t, secBlob)
+	sv, _ := secBlob.WithVersionID(ids[0])
+	_, err = sv.Delete(ctx(), nil)
+	wantCode(t, err, http.StatusForbidden, "")
+
+	// Writes to a version are refused; the current version is not deleted
+	// by its id.
+	v0, _ := bb.BlobClient().WithVersionID(ids[0])
+	_, err = v0.SetMetadata(ctx(), map[string]*string{"x": to.Ptr("1")}, nil)
+	wantCode(t, err, http.StatusBadRequest, "InvalidOperation")
+	cur, _ := bb.BlobClient().WithVersionID(ids[2])
+	_, err = cur.Delete(ctx(), nil)
+	wantCode(t, err, http.StatusForbidden, "OperationNotAllowedOnRootBlob")
+
+	// Promote the first version by copying it over the base blob.
+	cp, err := bb.StartCopyFromURL(ctx(), v0.URL(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.VersionID == nil {
+		t.Fatal("no version id on the copy")
+	}
+	if got := readAll(t, bb.BlobClient()); string(got) != "v1" {
+		t.Fatalf("promoted body %q", got)
+	}
+	// Delete one previous version, then the base blob: its versions stay.
+	// A SAS deletes a version only with x.
+	sasTests := []struct {
+		name   string
+		perms  sas.ContainerPermissions
+		status int
+	}{
+		{"delete without x", sas.ContainerPermissions{Delete: true}, http.StatusForbidden},
+		{"delete with x", sas.ContainerPermissions{Delete: true, DeletePreviousVersion: true}, 0},
+	}
+	for _, st := range sasTests {
+		t.Run(st.name, func(t *testing.T) {
+			qp, err := sas.BlobSignatureValues{Protocol: sas.ProtocolHTTPSandHTTP, ExpiryTime: time.Now().Add(time.Hour).UTC(),
+				ContainerName: "ver", Permissions: st.perms.String()}.SignWithSharedKey(e.cred)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bc, err := blob.NewClientWithNoCredential(v0.URL()+"&"+qp.Encode(), &blob.ClientOptions{ClientOptions: clientOptions().ClientOptions})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = bc.Delete(ctx(), nil)
+			if st.status == 0 && err != nil {
+				t.Fatal(err)
+			} else if st.status != 0 {
+				wantCode(t, err, st.status, "AuthorizationPermissionMismatch")
+			}
+		})
+	}
+	_, err = v0.GetProperties(ctx(), nil)
+	wantCode(t, err, http.StatusNotFound, bloberror.BlobNotFound)
+	if _, err := bb.Delete(ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = bb.GetProperties(ctx(), nil)
+	wantCode(t, err, http.StatusNotFound, bloberror.BlobNotFound)
+	want = []string{"b@v", "b@v", "b@v"}
+	if got := listEntries(t, e.client, "ver", container.ListBlobsInclude{Versions: true}); !equalStrings(got, want) {
+		t.Fatalf("listing after delete %v, want %v", got, want)
+	}
+	if got := listEntries(t, e.client, "ver", container.ListBlobsInclude{}); len(got) != 0 {
+		t.Fatalf("plain listing after delete %v", got)
+	}
+	e.sync()
+	if got := listEntries(t, e.secClient, "ver", container.ListBlobsInclude{Versions: true}); !equalStrings(got, want) {
+		t.Fatalf("secondary listing after delete %v, want %v", got, want)
+	}
+	// Off again: a new blob has no version id.
+	e.primary.SetVersioning(false)
+	r, err := cc.NewBlockBlobClient("plain").Upload(ctx(), streamOf([]byte("x")), &blockblob.UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.VersionID != nil {
+		t.Fatalf("version id %q after versioning was turned off", *r.VersionID)
+	}
+}
