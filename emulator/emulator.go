@@ -490,6 +490,18 @@ func (e *Emulator) CollectGarbage() (int, error) {
 	return st.Removed, err
 }
 
+// DropResidentPages drops the pages of the data directory's metadata file
+// that reads have made resident in the process (the file and the kernel's
+// page cache keep them) and reports the bytes advised. Without a data
+// directory it does nothing. geoblob serve calls it when it hands idle
+// memory back to the OS.
+func (e *Emulator) DropResidentPages() uint64 {
+	if e.db == nil {
+		return 0
+	}
+	return e.db.DropResidentPages()
+}
+
 // route puts the control API beside the fault-wrapped Blob API.
 func (e *Emulator) route(ctl http.Handler, secondaryHost bool) http.Handler {
 	api := e.roles.handler(secondaryHost)

@@ -129,7 +129,8 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 				// Writes applied to the secondary (deletions among them)
 				// free memory without growing the heap: they count as work.
 				work := func() uint64 { return emu.Replication().State().Applied }
-				go memidle.New(memidle.Config{Idle: idleRelease, Work: work}).Run(cmd.Context())
+				drop := func() { emu.DropResidentPages() }
+				go memidle.New(memidle.Config{Idle: idleRelease, Work: work, DropMapped: drop}).Run(cmd.Context())
 			}
 			if dataDir != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "data dir: %s (durable; locked while running)\n", dataDir)

@@ -59,29 +59,38 @@ func statmField(b []byte, i int) uint64 {
 	return 0
 }
 
-// dropFileMappings drops the resident pages of every read-only shared
-// file mapping of the process. It returns the bytes of address space it
-// advised, for tests.
-func dropFileMappings() uint64 {
+// DropFileMapping drops the resident pages of the read-only shared file
+// mapping that begins at start (the kernel re-reads them from the page
+// cache on the next access) and returns the bytes it advised: 0 when no
+// such mapping begins there. The caller must keep that mapping in place
+// until DropFileMapping returns (bbolt: inside a read transaction, which
+// holds off a remap). Dropping pages of a range the kernel has meanwhile
+// given to another mapping would zero that memory, which is why this
+// takes one mapping its owner holds still rather than scanning for every
+// shared mapping of the process.
+func DropFileMapping(start uintptr) uint64 {
+	if start == 0 {
+		return 0
+	}
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
 		return 0
 	}
 	defer f.Close()
-	var advised uint64
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		start, end, ok := sharedReadOnlyFile(sc.Text())
-		if !ok {
+		s, e, ok := sharedReadOnlyFile(sc.Text())
+		if !ok || s != start {
 			continue
 		}
 		// The addresses come from the kernel's list of this process's
 		// mappings; madvise takes them as plain numbers.
-		if _, _, e := syscall.Syscall(syscall.SYS_MADVISE, start, end-start, syscall.MADV_DONTNEED); e == 0 {
-			advised += uint64(end - start)
+		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, s, e-s, syscall.MADV_DONTNEED); errno != 0 {
+			return 0
 		}
+		return uint64(e - s)
 	}
-	return advised
+	return 0
 }
 
 // sharedReadOnlyFile parses a line of /proc/PID/maps ("start-end perms

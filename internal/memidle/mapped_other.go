@@ -4,4 +4,5 @@ package memidle
 
 func newSharedReader() func() uint64 { return func() uint64 { return 0 } }
 
-func dropFileMappings() uint64 { return 0 }
+// DropFileMapping does nothing on this platform.
+func DropFileMapping(start uintptr) uint64 { return 0 }

@@ -15,11 +15,12 @@
 // emulator's bbolt database, with a data directory) keeps every page it
 // ever read resident in the process, though those pages are clean copies
 // of the file that the kernel could drop and re-read at any time. On
-// Linux a release also drops them from the process (madvise
-// MADV_DONTNEED on every mapping that is shared, read-only and backed by
-// a file): the file is untouched, the pages stay in the kernel's page
-// cache, and the next access maps them again with a minor fault. Private
-// mappings (the program's own code and data) are left alone.
+// Linux a release also drops them from the process (Config.DropMapped,
+// which calls DropFileMapping, madvise MADV_DONTNEED, on a mapping its
+// owner holds in place meanwhile): the file is untouched, the pages stay
+// in the kernel's page cache, and the next access maps them again with a
+// minor fault. Only mappings an owner hands over are dropped, never ones
+// found by scanning the process's list, which may change under the scan.
 //
 // # Headroom of a large heap
 //
@@ -68,6 +69,10 @@ type Config struct {
 	// more, at most once per Idle. Small allocations cannot stand in for
 	// it: the runtime counts them only when a span is refilled.
 	Work func() uint64
+	// DropMapped, when set, runs after each release to drop the resident
+	// pages of file mappings the caller owns (geoblob serve: the data
+	// directory's bbolt database, see DropFileMapping).
+	DropMapped func()
 }
 
 // Defaults of Config.
@@ -144,7 +149,9 @@ func New(cfg Config) *Releaser {
 	}
 	r := newReleaser(cfg, read, func() {
 		debug.FreeOSMemory()
-		dropFileMappings()
+		if cfg.DropMapped != nil {
+			cfg.DropMapped()
+		}
 	})
 	if os.Getenv("GOGC") == "" && r.cfg.LargeHeapGCPercent >= 0 {
 		r.heap.set, r.heap.normal = debug.SetGCPercent, 100
