@@ -197,3 +197,18 @@ func TestBlobVersioning(t *testing.T) {
 		t.Fatalf("version id %q after versioning was turned off", *r.VersionID)
 	}
 }
+
+// TestListDeletedWithVersionsRefused: include=deletedwithversions would
+// list deleted blobs that keep versions with HasVersionsOnly; the emulator
+// does not model that entry, so it refuses the value (501) rather than
+// answering a listing that silently leaves those blobs out.
+func TestListDeletedWithVersionsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("dwv")
+	for _, inc := range []string{"deletedwithversions", "versions,DeletedWithVersions"} {
+		resp := e.do("GET", "/"+devAccount+"/dwv?restype=container&comp=list&include="+inc, nil, nil)
+		if resp.StatusCode != http.StatusNotImplemented || resp.Header.Get("x-ms-error-code") != "NotImplemented" {
+			t.Errorf("include=%s: %d %q, want 501 NotImplemented", inc, resp.StatusCode, resp.Header.Get("x-ms-error-code"))
+		}
+	}
+}
