@@ -316,6 +316,8 @@ func (s *Store) DeleteBlobWith(acct, cname, name string, d DeleteOptions, o Writ
 		switch {
 		case cur.VersionID != "":
 			ch.History = append(ch.History, previousVersion(cur))
+		case s.Versioning():
+			ch.History = append(ch.History, c.unversionedAsVersion(cur))
 		case d.Retain > 0:
 			ch.History = append(ch.History, softDeleted(cur, now, d.Retain))
 		}
@@ -353,10 +355,22 @@ func (s *Store) versionWrite(c *container, name string, cur, b *Blob, t time.Tim
 	return hist
 }
 
-// checkVersionRoom refuses a write that would add a version to a blob
-// whose history is full.
-func (c *container) checkVersionRoom(cur *Blob, retain time.Duration, now time.Time) error {
-	if cur != nil && (cur.VersionID != "" || retain > 0) && c.historyCount(cur.Name, now) >= MaxHistoryPerBlob {
+// unversionedAsVersion keeps cur, a blob written while versioning was off
+// (no version id), as a previous version when a write or delete replaces
+// it with versioning on, as Azure does: its version id is its last
+// modification time. Callers hold the account's write lock.
+func (c *container) unversionedAsVersion(cur *Blob) *Blob {
+	old := previousVersion(cur)
+	old.VersionID = c.newHistoryID(cur.Name, cur.LastModified)
+	c.history.ReplaceOrInsert(old)
+	return old
+}
+
+// checkVersionRoom refuses a write that would add a history entry (keeps
+// says it would keep the replaced state without a version id: soft delete
+// or versioning on) to a blob whose history is full.
+func (c *container) checkVersionRoom(cur *Blob, keeps bool, now time.Time) error {
+	if cur != nil && (cur.VersionID != "" || keeps) && c.historyCount(cur.Name, now) >= MaxHistoryPerBlob {
 		return ErrSnapshotCountExceeded
 	}
 	return nil
