@@ -296,6 +296,17 @@ func (s *Store) DeleteBlobWith(acct, cname, name string, d DeleteOptions, o Writ
 	if err := o.IfTags.check(cur); err != nil {
 		return err
 	}
+	// A blob soft-deleted before and written anew: its deleted state
+	// stays, for its own retention, as a soft-deleted snapshot.
+	var prevDeleted *Blob
+	if d.Retain > 0 && cur.VersionID == "" && !s.Versioning() && d.Snapshots != DeleteSnapshotsOnly {
+		if h, _ := c.history.Get(&Blob{Name: name}); h != nil && !h.DeletedTime.IsZero() && !h.expired(now) {
+			if c.historyCount(name, now) >= MaxHistoryPerBlob {
+				return ErrSnapshotCountExceeded
+			}
+			prevDeleted = h
+		}
+	}
 	snaps := c.liveSnapshots(name, now)
 	switch d.Snapshots {
 	case DeleteSnapshotsNone:
@@ -319,6 +330,11 @@ func (s *Store) DeleteBlobWith(acct, cname, name string, d DeleteOptions, o Writ
 		case s.Versioning():
 			ch.History = append(ch.History, c.unversionedAsVersion(cur))
 		case d.Retain > 0:
+			if prevDeleted != nil {
+				old := prevDeleted.clone()
+				old.Snapshot = c.newHistoryID(name, prevDeleted.DeletedTime)
+				ch.History = append(ch.History, old)
+			}
 			ch.History = append(ch.History, softDeleted(cur, now, d.Retain))
 		}
 		c.blobs.Delete(cur)
