@@ -382,11 +382,13 @@ func (c *container) unversionedAsVersion(cur *Blob) *Blob {
 	return old
 }
 
-// checkVersionRoom refuses a write that would add a history entry (keeps
-// says it would keep the replaced state without a version id: soft delete
-// or versioning on) to a blob whose history is full.
-func (c *container) checkVersionRoom(cur *Blob, keeps bool, now time.Time) error {
-	if cur != nil && (cur.VersionID != "" || keeps) && c.historyCount(cur.Name, now) >= MaxHistoryPerBlob {
+// checkVersionRoom refuses a write of name that would add a history entry
+// (keeps says soft delete or versioning is on: the replaced state is kept
+// even without a version id) to a blob whose history is full. A blob
+// written anew is refused too: its delete would add one more entry, so
+// write-and-delete cycles would grow the history without bound.
+func (c *container) checkVersionRoom(name string, cur *Blob, keeps bool, now time.Time) error {
+	if (keeps || cur != nil && cur.VersionID != "") && c.historyCount(name, now) >= MaxHistoryPerBlob {
 		return ErrSnapshotCountExceeded
 	}
 	return nil

@@ -774,7 +774,7 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	}
 	newVersion := create || o.newVersion
 	if newVersion {
-		if err := c.checkVersionRoom(cur, o.Retain > 0 || s.Versioning(), now); err != nil {
+		if err := c.checkVersionRoom(name, cur, o.Retain > 0 || s.Versioning(), now); err != nil {
 			return nil, err
 		}
 	}
