@@ -319,6 +319,16 @@ func FuzzHandler(f *testing.F) {
 		{"PUT", acct + "/", "restype=service&comp=properties", "", "<StorageServiceProperties><Cors><CorsRule><AllowedOrigins>*</AllowedOrigins><AllowedMethods>GET,PUT</AllowedMethods><AllowedHeaders>x-ms-meta*</AllowedHeaders><ExposedHeaders>x-ms-*</ExposedHeaders><MaxAgeInSeconds>5</MaxAgeInSeconds></CorsRule></Cors></StorageServiceProperties>", fuzzSigned},
 		{"OPTIONS", acct + "/ctr/b", "", "Origin: http://a.example\nAccess-Control-Request-Method: PUT\nAccess-Control-Request-Headers: x-ms-meta-a, x-ms-blob-type", "", 0},
 		{"GET", acct + "/ctr/b", "", "Origin: http://a.example\nx-ms-version: 2020-13-45", "", fuzzSigned},
+		// Snapshots, versions, soft delete and page range diffs (history.go).
+		{"PUT", acct + "/ctr/b", "comp=snapshot", "x-ms-meta-s: 1\nIf-Match: *", "", fuzzSigned},
+		{"GET", acct + "/ctr/b", "snapshot=2026-12-02T00:00:00.0000000Z", "", "", fuzzSigned},
+		{"GET", acct + "/ctr/b", "versionid=2026-12-02T00:00:00.0000000Z", "", "", fuzzSigned},
+		{"DELETE", acct + "/ctr/b", "", "x-ms-delete-snapshots: include", "", fuzzSigned},
+		{"PUT", acct + "/ctr/b", "comp=undelete", "", "", fuzzSigned},
+		{"GET", acct + "/ctr", "restype=container&comp=list&include=snapshots,versions,deleted&prefix=b&delimiter=/&maxresults=1", "", "", fuzzSigned},
+		{"GET", acct + "/ctr/p", "comp=pagelist&prevsnapshot=2026-12-02T00:00:00.0000000Z", "x-ms-range: bytes=0-511", "", fuzzSigned},
+		{"PUT", acct + "/ctr/b", "comp=copy&copyid=abc", "x-ms-copy-action: abort", "", fuzzSigned},
+		{"PUT", acct + "/ctr/b", "comp=metadata&snapshot=2026-12-02T00:00:00.0000000Z", "x-ms-meta-k: v", "", fuzzSigned},
 	} {
 		f.Add(s.method, s.path, s.query, s.headers, []byte(s.body), s.flags)
 	}

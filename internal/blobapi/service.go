@@ -26,7 +26,8 @@ func (c *call) listOptions() (store.ListOptions, bool) {
 }
 
 // The include values of List Blobs and List Containers in the Azure REST
-// reference. The emulator accepts them all, returning what it models.
+// reference. The emulator accepts them all, returning what it models,
+// but List Blobs refuses deletedwithversions with 501 (container.go).
 var (
 	listBlobsInclude = []string{"copy", "deleted", "deletedwithversions", "immutabilitypolicy", "legalhold",
 		"metadata", "permissions", "snapshots", "tags", "uncommittedblobs", "versions"}

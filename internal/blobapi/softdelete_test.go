@@ -194,3 +194,49 @@ func TestSoftDeleteOverwrite(t *testing.T) {
 		t.Fatalf("restored body %q", got)
 	}
 }
+
+// TestSoftDeleteTwice: deleting a blob again after it was soft-deleted and
+// written anew keeps both deleted states for their retention; the first
+// one was replaced, lost before its retention ended.
+func TestSoftDeleteTwice(t *testing.T) {
+	e := newEnv(t, envOptions{manualClock: true})
+	e.mustCreate("twice")
+	cc := e.client.ServiceClient().NewContainerClient("twice")
+	if _, err := svc(e.client).SetProperties(ctx(), &service.SetPropertiesOptions{DeleteRetentionPolicy: &service.RetentionPolicy{Enabled: to.Ptr(true), Days: to.Ptr[int32](2)}}); err != nil {
+		t.Fatal(err)
+	}
+	bc := cc.NewBlobClient("a")
+	for _, body := range []string{"one", "two"} {
+		e.mustUpload("twice", "a", []byte(body))
+		if _, err := bc.Delete(ctx(), nil); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Hour)
+	}
+	all := container.ListBlobsInclude{Deleted: true, Snapshots: true}
+	want := []string{"a@snap!del2", "a!del2"}
+	if got := deletedEntries(t, cc, all); !equalStrings(got, want) {
+		t.Fatalf("listing %v, want %v", got, want)
+	}
+	if _, err := bc.Undelete(ctx(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, bc); string(got) != "two" {
+		t.Fatalf("undeleted body %q, want two", got)
+	}
+	page, err := cc.NewListBlobsFlatPager(&container.ListBlobsFlatOptions{Include: container.ListBlobsInclude{Snapshots: true}}).NextPage(ctx())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Segment.BlobItems) != 2 || page.Segment.BlobItems[0].Snapshot == nil {
+		t.Fatalf("after undelete: %d entries", len(page.Segment.BlobItems))
+	}
+	first, _ := bc.WithSnapshot(*page.Segment.BlobItems[0].Snapshot)
+	if got := readAll(t, first); string(got) != "one" {
+		t.Fatalf("first deleted state reads %q, want one", got)
+	}
+	e.sync()
+	if got := deletedEntries(t, e.secClient.ServiceClient().NewContainerClient("twice"), all); !equalStrings(got, []string{"a@snap", "a"}) {
+		t.Fatalf("secondary listing %v", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
@@ -107,7 +108,9 @@ func TestBlobVersioning(t *testing.T) {
 		}
 	}
 	check(t, bb.BlobClient())
-	want := []string{"b@v", "b@v", "b@vcur"}
+	// The state written before versioning was on is kept as a version too
+	// (TestVersioningKeepsUnversionedState).
+	want := []string{"b@v", "b@v", "b@v", "b@vcur"}
 	if got := listEntries(t, e.client, "ver", container.ListBlobsInclude{Versions: true}); !equalStrings(got, want) {
 		t.Fatalf("listing %v, want %v", got, want)
 	}
@@ -176,7 +179,7 @@ func TestBlobVersioning(t *testing.T) {
 	}
 	_, err = bb.GetProperties(ctx(), nil)
 	wantCode(t, err, http.StatusNotFound, bloberror.BlobNotFound)
-	want = []string{"b@v", "b@v", "b@v"}
+	want = []string{"b@v", "b@v", "b@v", "b@v"} // with the unversioned state
 	if got := listEntries(t, e.client, "ver", container.ListBlobsInclude{Versions: true}); !equalStrings(got, want) {
 		t.Fatalf("listing after delete %v, want %v", got, want)
 	}
@@ -195,5 +198,75 @@ func TestBlobVersioning(t *testing.T) {
 	}
 	if r.VersionID != nil {
 		t.Fatalf("version id %q after versioning was turned off", *r.VersionID)
+	}
+}
+
+// TestListDeletedWithVersionsRefused: include=deletedwithversions would
+// list deleted blobs that keep versions with HasVersionsOnly; the emulator
+// does not model that entry, so it refuses the value (501) rather than
+// answering a listing that silently leaves those blobs out.
+func TestListDeletedWithVersionsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("dwv")
+	for _, inc := range []string{"deletedwithversions", "versions,DeletedWithVersions"} {
+		resp := e.do("GET", "/"+devAccount+"/dwv?restype=container&comp=list&include="+inc, nil, nil)
+		if resp.StatusCode != http.StatusNotImplemented || resp.Header.Get("x-ms-error-code") != "NotImplemented" {
+			t.Errorf("include=%s: %d %q, want 501 NotImplemented", inc, resp.StatusCode, resp.Header.Get("x-ms-error-code"))
+		}
+	}
+}
+
+// TestVersioningKeepsUnversionedState: a blob written before versioning
+// was turned on has no version id; as in Azure, the first write or delete
+// once versioning is on keeps its state as a previous version instead of
+// losing it.
+func TestVersioningKeepsUnversionedState(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(t *testing.T, bb *blockblob.Client)
+		want   []string
+	}{
+		{"overwrite", func(t *testing.T, bb *blockblob.Client) {
+			if _, err := bb.Upload(ctx(), streamOf([]byte("new")), nil); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"b@v", "b@vcur"}},
+		{"delete", func(t *testing.T, bb *blockblob.Client) {
+			if _, err := bb.Delete(ctx(), nil); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"b@v"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.mustCreate("unv")
+			e.mustUpload("unv", "b", []byte("old"))
+			e.primary.SetVersioning(true)
+			bb := e.client.ServiceClient().NewContainerClient("unv").NewBlockBlobClient("b")
+			tt.change(t, bb)
+			if got := listEntries(t, e.client, "unv", container.ListBlobsInclude{Versions: true}); !equalStrings(got, tt.want) {
+				t.Fatalf("listing %v, want %v", got, tt.want)
+			}
+			pager := e.client.NewListBlobsFlatPager("unv", &azblob.ListBlobsFlatOptions{Include: azblob.ListBlobsInclude{Versions: true}})
+			page, err := pager.NextPage(ctx())
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := page.Segment.BlobItems[0]
+			if old.VersionID == nil || *old.VersionID == "" {
+				t.Fatal("the kept state has no version id")
+			}
+			vc, err := bb.BlobClient().WithVersionID(*old.VersionID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := readAll(t, vc); string(got) != "old" {
+				t.Fatalf("kept version body %q, want old", got)
+			}
+			e.sync()
+			if got := listEntries(t, e.secClient, "unv", container.ListBlobsInclude{Versions: true}); !equalStrings(got, tt.want) {
+				t.Fatalf("secondary listing %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

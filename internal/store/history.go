@@ -296,6 +296,17 @@ func (s *Store) DeleteBlobWith(acct, cname, name string, d DeleteOptions, o Writ
 	if err := o.IfTags.check(cur); err != nil {
 		return err
 	}
+	// A blob soft-deleted before and written anew: its deleted state
+	// stays, for its own retention, as a soft-deleted snapshot.
+	var prevDeleted *Blob
+	if d.Retain > 0 && cur.VersionID == "" && !s.Versioning() && d.Snapshots != DeleteSnapshotsOnly {
+		if h, _ := c.history.Get(&Blob{Name: name}); h != nil && !h.DeletedTime.IsZero() && !h.expired(now) {
+			if c.historyCount(name, now) >= MaxHistoryPerBlob {
+				return ErrSnapshotCountExceeded
+			}
+			prevDeleted = h
+		}
+	}
 	snaps := c.liveSnapshots(name, now)
 	switch d.Snapshots {
 	case DeleteSnapshotsNone:
@@ -316,7 +327,14 @@ func (s *Store) DeleteBlobWith(acct, cname, name string, d DeleteOptions, o Writ
 		switch {
 		case cur.VersionID != "":
 			ch.History = append(ch.History, previousVersion(cur))
+		case s.Versioning():
+			ch.History = append(ch.History, c.unversionedAsVersion(cur))
 		case d.Retain > 0:
+			if prevDeleted != nil {
+				old := prevDeleted.clone()
+				old.Snapshot = c.newHistoryID(name, prevDeleted.DeletedTime)
+				ch.History = append(ch.History, old)
+			}
 			ch.History = append(ch.History, softDeleted(cur, now, d.Retain))
 		}
 		c.blobs.Delete(cur)
@@ -353,10 +371,24 @@ func (s *Store) versionWrite(c *container, name string, cur, b *Blob, t time.Tim
 	return hist
 }
 
-// checkVersionRoom refuses a write that would add a version to a blob
-// whose history is full.
-func (c *container) checkVersionRoom(cur *Blob, retain time.Duration, now time.Time) error {
-	if cur != nil && (cur.VersionID != "" || retain > 0) && c.historyCount(cur.Name, now) >= MaxHistoryPerBlob {
+// unversionedAsVersion keeps cur, a blob written while versioning was off
+// (no version id), as a previous version when a write or delete replaces
+// it with versioning on, as Azure does: its version id is its last
+// modification time. Callers hold the account's write lock.
+func (c *container) unversionedAsVersion(cur *Blob) *Blob {
+	old := previousVersion(cur)
+	old.VersionID = c.newHistoryID(cur.Name, cur.LastModified)
+	c.history.ReplaceOrInsert(old)
+	return old
+}
+
+// checkVersionRoom refuses a write of name that would add a history entry
+// (keeps says soft delete or versioning is on: the replaced state is kept
+// even without a version id) to a blob whose history is full. A blob
+// written anew is refused too: its delete would add one more entry, so
+// write-and-delete cycles would grow the history without bound.
+func (c *container) checkVersionRoom(name string, cur *Blob, keeps bool, now time.Time) error {
+	if (keeps || cur != nil && cur.VersionID != "") && c.historyCount(name, now) >= MaxHistoryPerBlob {
 		return ErrSnapshotCountExceeded
 	}
 	return nil

@@ -123,3 +123,44 @@ func TestHistoryListingScanBounded(t *testing.T) {
 		t.Fatalf("%d pages, found %v", pages, found)
 	}
 }
+
+// TestHistoryBoundedByRecreate: writing a blob anew and deleting it, over
+// and over, with versioning or soft delete on, never holds more than
+// MaxHistoryPerBlob entries of one name: past it the write is refused
+// with ErrSnapshotCountExceeded, as a snapshot is.
+func TestHistoryBoundedByRecreate(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		versioning bool
+		retain     time.Duration
+	}{
+		{"versioning", true, 0},
+		{"soft delete", false, time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _, _ := newTestStore(t)
+			s.SetVersioning(tt.versioning)
+			refused := false
+			for range MaxHistoryPerBlob + 10 {
+				_, err := s.PutBlob("acct", "c", "b", Bytes([]byte("x")), HTTPHeaders{}, nil, WriteOptions{Retain: tt.retain})
+				if err == ErrSnapshotCountExceeded {
+					refused = true
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.DeleteBlobWith("acct", "c", "b", DeleteOptions{Retain: tt.retain}, WriteOptions{}); err != nil {
+					if err == ErrSnapshotCountExceeded {
+						refused = true
+						break
+					}
+					t.Fatal(err)
+				}
+			}
+			if n := historyLen(t, s, "acct", "c"); !refused || n > MaxHistoryPerBlob {
+				t.Fatalf("%d history entries (refused %v), want at most %d", n, refused, MaxHistoryPerBlob)
+			}
+		})
+	}
+}

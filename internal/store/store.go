@@ -774,7 +774,7 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	}
 	newVersion := create || o.newVersion
 	if newVersion {
-		if err := c.checkVersionRoom(cur, o.Retain, now); err != nil {
+		if err := c.checkVersionRoom(name, cur, o.Retain > 0 || s.Versioning(), now); err != nil {
 			return nil, err
 		}
 	}
@@ -792,7 +792,10 @@ func (s *Store) writeBlob(acct, cname, name string, o WriteOptions, create bool,
 	if err := s.commit(a, func(t time.Time, etag string) Change {
 		var hist []*Blob
 		if newVersion {
-			if cur != nil && cur.VersionID == "" && o.Retain > 0 {
+			switch {
+			case cur != nil && cur.VersionID == "" && s.Versioning():
+				hist = append(hist, c.unversionedAsVersion(cur))
+			case cur != nil && cur.VersionID == "" && o.Retain > 0:
 				hist = append(hist, c.overwrittenSnapshot(cur, t, now, o.Retain))
 			}
 			hist = append(hist, s.versionWrite(c, name, cur, b, t)...)
