@@ -94,6 +94,14 @@ func (c *call) refuseUnmodelled(o *op) bool {
 		return true
 	case !c.checkHistoryQuery(o):
 		return true
+	case o.write && c.q.Get("ses") != "":
+		// A SAS's signed encryption scope makes Azure encrypt what the
+		// write stores with that scope; the emulator has no scopes, so
+		// it would store the data as if the field were absent.
+		c.fail(http.StatusBadRequest, "UnsupportedQueryParameter",
+			"One of the query parameters specified in the request URI is not supported: the geoblob emulator does not model encryption scopes (a SAS's ses).",
+			azerr.NewDetail("QueryParameterName", "ses"), azerr.NewDetail("QueryParameterValue", c.q.Get("ses")))
+		return true
 	}
 	for i, u := range unmodelledHeaders {
 		if _, present := h[unmodelledHeaderKeys[i]]; !present {
