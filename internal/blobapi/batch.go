@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/geoblob/geoblob/internal/location"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -234,6 +235,19 @@ func (c *call) parsePart(part *multipart.Part) (subRequest, batchKind, error) {
 	if err != nil {
 		return subRequest{}, 0, batchInputError("a sub-request's URI is not a valid blob address")
 	}
+	if seg := batchAccountSegment(c.r); addr.Account != c.addr.Account && seg != "" && c.addr.Container != "" && addr.Account == c.addr.Container {
+		// The Python SDK's container batch writes sub-request paths
+		// relative to the account even on a path-style endpoint
+		// (/container/blob); read them under the batch's own account
+		// segment when they start with the batch's container.
+		if a2, err2 := parseAddress(c.r.Host, "/"+seg+req.URL.Path, q, false); err2 == nil && a2.Account == c.addr.Account {
+			addr = a2
+			req.URL.Path = "/" + seg + req.URL.Path
+			req.URL.RawPath = ""
+			// RequestURI keeps the path as sent: the client signed
+			// that one (Shared Key canonicalizes "/account" + it).
+		}
+	}
 	switch {
 	case addr.Account != c.addr.Account || addr.Location != c.addr.Location:
 		return subRequest{}, 0, batchInputError("every sub-request must address the batch's account %s", c.addr.Account)
@@ -319,4 +333,15 @@ func writeSubResponse(w *bytes.Buffer, boundary, contentID string, rec *subRecor
 	} else {
 		w.WriteString("\r\n")
 	}
+}
+
+// batchAccountSegment is the account segment of a path-style batch URL
+// ("devstoreaccount1" of /devstoreaccount1/?comp=batch), "" when the batch
+// was addressed host-style.
+func batchAccountSegment(r *http.Request) string {
+	if location.LocalHostStyle(r.Host) {
+		return ""
+	}
+	seg, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	return seg
 }

@@ -411,7 +411,7 @@ func TestBlobBatchSubRequestAuth(t *testing.T) {
 	e := newEnv(t)
 	e.mustCreate("one")
 	e.mustCreate("two")
-	for _, n := range []string{"a", "b", "c"} {
+	for _, n := range []string{"a", "b", "c", "d"} {
 		e.mustUpload("one", n, []byte(n))
 		e.mustUpload("two", n, []byte(n))
 	}
@@ -435,6 +435,9 @@ func TestBlobBatchSubRequestAuth(t *testing.T) {
 		{"wrong Shared Key signature fails alone", acct + "/?comp=batch",
 			[]rawPart{{"DELETE", acct + "/one/c", map[string]string{"x-ms-date": time.Now().UTC().Format(http.TimeFormat), "Authorization": "SharedKey " + devAccount + ":AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}}, {"DELETE", acct + "/two/c?" + e.accountSAS(), nil}},
 			[]subStatus{{403, "AuthenticationFailed", false}, {202, "", false}}, []string{"two/c"}, []string{"one/c"}},
+		{"path relative to the account (Python SDK on a path-style endpoint)", acct + "/one?restype=container&comp=batch",
+			[]rawPart{{"DELETE", "/one/d?" + oneSAS, nil}, {"DELETE", "/one/nope?" + oneSAS, nil}},
+			[]subStatus{{202, "", false}, {404, "BlobNotFound", false}}, []string{"one/d"}, nil},
 		{"container SAS does not reach another container", acct + "/?comp=batch",
 			[]rawPart{{"DELETE", acct + "/two/a?" + oneSAS, nil}},
 			[]subStatus{{403, "AuthenticationFailed", false}}, nil, []string{"two/a"}},
