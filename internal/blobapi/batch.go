@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/geoblob/geoblob/internal/location"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -14,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/geoblob/geoblob/internal/location"
 
 	"github.com/google/uuid"
 
