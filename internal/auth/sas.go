@@ -91,17 +91,25 @@ func verifyAccountSAS(req *Request, q url.Values, want []byte) (Method, error) {
 	return AccountSAS, nil
 }
 
+// checkSignedResource accepts a blob (b) or container (c) signed resource
+// and refuses every other one, naming the field as what in the message.
+func checkSignedResource(sr, what string) error {
+	switch sr {
+	case "b", "c":
+		return nil
+	case "bs", "bv":
+		return fail(CodeAuthenticationFailed, "Snapshot and version shared access signatures (sr=bs, sr=bv) are not supported by the emulator.")
+	case "d":
+		return fail(CodeAuthenticationFailed, "Directory shared access signatures (sr=d) are not supported by the emulator.")
+	}
+	return fail(CodeAuthenticationFailed, what+" must be b (blob) or c (container).")
+}
+
 // verifyServiceSAS checks a blob (sr=b) or container (sr=c) service SAS.
 func verifyServiceSAS(req *Request, q url.Values, want []byte) (Method, error) {
 	sr, sv := q.Get("sr"), q.Get("sv")
-	switch sr {
-	case "b", "c":
-	case "bs", "bv":
-		return Anonymous, fail(CodeAuthenticationFailed, "Snapshot and version shared access signatures (sr=bs, sr=bv) are not supported by the emulator.")
-	case "d":
-		return Anonymous, fail(CodeAuthenticationFailed, "Directory shared access signatures (sr=d) are not supported by the emulator.")
-	default:
-		return Anonymous, fail(CodeAuthenticationFailed, "The signed resource (sr) must be b (blob) or c (container).")
+	if err := checkSignedResource(sr, "The signed resource (sr)"); err != nil {
+		return Anonymous, err
 	}
 	if sv < "2012-02-12" {
 		return Anonymous, fail(CodeAuthenticationFailed, "A service SAS needs a signed version (sv) of 2012-02-12 or later.")

@@ -126,14 +126,8 @@ func verifyUserDelegationSAS(req *Request, q url.Values, want []byte) (Method, e
 		}
 	}
 	sr, sv := q.Get("sr"), q.Get("sv")
-	switch sr {
-	case "b", "c":
-	case "bs", "bv":
-		return Anonymous, fail(CodeAuthenticationFailed, "Snapshot and version shared access signatures (sr=bs, sr=bv) are not supported by the emulator.")
-	case "d":
-		return Anonymous, fail(CodeAuthenticationFailed, "Directory shared access signatures (sr=d) are not supported by the emulator.")
-	default:
-		return Anonymous, fail(CodeAuthenticationFailed, "The signed resource (sr) of a user delegation SAS must be b (blob) or c (container).")
+	if err := checkSignedResource(sr, "The signed resource (sr) of a user delegation SAS"); err != nil {
+		return Anonymous, err
 	}
 	if sv < "2018-11-09" {
 		return Anonymous, fail(CodeAuthenticationFailed, "A user delegation SAS needs a signed version (sv) of 2018-11-09 or later.")

@@ -466,18 +466,7 @@ func (s *Store) ListContainers(acct string, o ListOptions) ContainerPage {
 	}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	limit := o.max()
-	a.containers.AscendGreaterOrEqual(&container{name: o.start()}, func(c *container) bool {
-		if !strings.HasPrefix(c.name, o.Prefix) {
-			return false
-		}
-		if len(page.Containers) == limit {
-			page.NextMarker = c.name
-			return false
-		}
-		page.Containers = append(page.Containers, c.props)
-		return true
-	})
+	page = s.listLive(a, o)
 	if s.testHookListed != nil {
 		s.testHookListed()
 	}
