@@ -694,7 +694,10 @@ func (s *Store) Blob(acct, cname, name string, o ReadOptions) (*Blob, error) {
 	if err := lease.checkRead(o.LeaseID); err != nil {
 		return nil, err
 	}
-	if lease != b.Lease {
+	// A blob never leased keeps the zero Lease, which At reads as
+	// available: only a lease that time has moved on needs a copy (every
+	// reader goes through Lease.At).
+	if lease != b.Lease && b.Lease.State != "" {
 		b = b.clone()
 		b.Lease = lease
 	}
