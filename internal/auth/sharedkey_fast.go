@@ -25,6 +25,7 @@ type signer struct {
 	key []byte
 	mac hash.Hash
 	buf []byte
+	sum []byte
 }
 
 var signers = sync.Pool{New: func() any { return new(signer) }}
@@ -51,8 +52,8 @@ func matchesFirstSharedKeyString(req *Request, key, want []byte) bool {
 		s.mac.Reset()
 	}
 	s.mac.Write(s.buf)
-	var sum [sha256.Size]byte
-	return hmac.Equal(s.mac.Sum(sum[:0]), want)
+	s.sum = s.mac.Sum(s.sum[:0]) // kept with the signer: no allocation
+	return hmac.Equal(s.sum, want)
 }
 
 // appendFirstSharedKeyString appends sharedKeyStrings(req)[0] to dst. ok is

@@ -22,18 +22,21 @@ func (c *call) authorize(o *op, key []byte) bool {
 		Permissions:  []auth.Permission{o.perm},
 		ResourceType: o.rt,
 		Now:          c.now,
-		LookupPolicy: c.lookupPolicy,
 		Query:        c.q,
 		MaxClockSkew: c.s.cfg.MaxClockSkew,
 		Bearer:       c.s.cfg.OAuth,
+	}
+	if c.q.Get("si") != "" {
+		// Only a SAS naming a stored access policy looks one up; the
+		// method value costs an allocation per request otherwise.
+		req.LookupPolicy = c.lookupPolicy
 	}
 	if o == opDeleteBlob && c.q.Has("versionid") {
 		// As in Azure, a SAS deletes a version only with x.
 		req.Permissions = []auth.Permission{auth.PermDeleteVersion}
 	}
 	m, err := auth.Authorize(req)
-	var ae *auth.Error
-	if o.orPerm != 0 && errors.As(err, &ae) && ae.Code == auth.CodePermissionMismatch {
+	if err != nil && o.orPerm != 0 && isPermissionMismatch(err) {
 		// A SAS may grant the operation through its other permission.
 		req.Permissions = []auth.Permission{o.orPerm}
 		m, err = auth.Authorize(req)
@@ -96,6 +99,13 @@ func (c *call) authFailed(err error) {
 		c.w.Header().Set("WWW-Authenticate", ae.Challenge)
 	}
 	c.fail(ae.StatusCode(), ae.Code, ae.Message, details...)
+}
+
+// isPermissionMismatch reports whether err is an auth.Error for
+// permissions a SAS lacks.
+func isPermissionMismatch(err error) bool {
+	var ae *auth.Error
+	return errors.As(err, &ae) && ae.Code == auth.CodePermissionMismatch
 }
 
 // lookupPolicy finds a stored access policy of a container, for a service

@@ -246,8 +246,13 @@ func setBlobHeaders(h http.Header, b *store.Blob, now time.Time) {
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
+	l := b.Lease.At(now)
 	setHeaders(h, "Etag", b.ETag, "Last-Modified", httpTime(b.LastModified), "X-Ms-Creation-Time", httpTime(b.Created),
-		"X-Ms-Blob-Type", string(b.Type()), "Accept-Ranges", "bytes", "X-Ms-Server-Encrypted", "true", "Content-Type", ct)
+		"X-Ms-Blob-Type", string(b.Type()), "Accept-Ranges", "bytes", "X-Ms-Server-Encrypted", "true", "Content-Type", ct,
+		"X-Ms-Lease-Status", l.Status(), "X-Ms-Lease-State", string(l.State))
+	if d := l.DurationType(); d != "" {
+		h.Set("X-Ms-Lease-Duration", d)
+	}
 	setAppendHeaders(h, b)
 	setPageHeaders(h, b)
 	if v := b.Headers.ContentEncoding; v != "" {
@@ -262,7 +267,6 @@ func setBlobHeaders(h http.Header, b *store.Blob, now time.Time) {
 	if v := b.Headers.CacheControl; v != "" {
 		h.Set("Cache-Control", v)
 	}
-	setLeaseHeaders(h, b.Lease.At(now))
 	writeMetadata(h, b.Metadata)
 	if cp := b.Copy; cp != nil {
 		h.Set("X-Ms-Copy-Id", cp.ID)
