@@ -6,11 +6,12 @@
 package azerr
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/xml"
+	"math/rand/v2"
 	"net/http"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // DefaultVersion is the x-ms-version the emulator answers with when the
@@ -57,7 +58,7 @@ func SetCommonHeaders(w http.ResponseWriter, r *http.Request) {
 		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	if first(h["X-Ms-Request-Id"]) == "" {
-		set("X-Ms-Request-Id", uuid.NewString())
+		set("X-Ms-Request-Id", NewRequestID())
 	}
 	v := ""
 	if r != nil {
@@ -79,6 +80,30 @@ func first(vs []string) string {
 		return ""
 	}
 	return vs[0]
+}
+
+// NewRequestID returns a random (version 4) UUID in its text form, as
+// Azure's x-ms-request-id values are. A request id must be unique, not
+// secret, so it comes from the runtime's per-thread generator (math/rand/v2:
+// ChaCha8, seeded from the operating system) rather than from a read of
+// crypto/rand, with one allocation for the text.
+func NewRequestID() string {
+	var u [16]byte
+	binary.LittleEndian.PutUint64(u[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(u[8:], rand.Uint64())
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:36], u[10:16])
+	return string(b[:])
 }
 
 // Write sends an Azure error response with the given status, error code and

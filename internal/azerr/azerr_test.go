@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 func TestWrite(t *testing.T) {
@@ -77,5 +79,24 @@ func TestWriteDateOnTheWire(t *testing.T) {
 	}
 	if time.Since(d) > time.Hour || time.Until(d) > time.Hour {
 		t.Fatalf("Date %v is not now", d)
+	}
+}
+
+func TestNewRequestID(t *testing.T) {
+	const n = 10000
+	seen := make(map[string]bool, n)
+	for range n {
+		id := NewRequestID()
+		u, err := uuid.Parse(id)
+		if err != nil || u.String() != id {
+			t.Fatalf("%q is not a UUID in canonical form: %v", id, err)
+		}
+		if u.Version() != 4 || u.Variant() != uuid.RFC4122 {
+			t.Fatalf("%q: version %d variant %v, want a random UUID", id, u.Version(), u.Variant())
+		}
+		if seen[id] {
+			t.Fatalf("%q repeated", id)
+		}
+		seen[id] = true
 	}
 }

@@ -293,7 +293,7 @@ func (p *pieceRecorder) SetWriteDeadline(time.Time) error {
 // the whole buffer must finish within a single write timeout.
 func TestOneLargeWriteGoesOutInPieces(t *testing.T) {
 	rec := &pieceRecorder{}
-	pw := &progressWriter{ResponseWriter: rec, rc: http.NewResponseController(rec), d: time.Minute}
+	pw := &progressWriter{ResponseWriter: rec, rc: *http.NewResponseController(rec), d: time.Minute}
 	const size = 4<<20 + 123
 	n, err := pw.Write(make([]byte, size))
 	if err != nil || n != size {

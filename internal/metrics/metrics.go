@@ -183,11 +183,12 @@ func (m *Metrics) Middleware(endpoint func(*http.Request) string, next http.Hand
 		epm, opm := m.children(ep, op)
 		epm.inFlight.Inc()
 		defer epm.inFlight.Dec()
-		body := &countingBody{ReadCloser: r.Body}
+		// One allocation holds both counters.
+		cs := &counters{w: countingWriter{ResponseWriter: w}, body: countingBody{ReadCloser: r.Body}}
+		body, cw := &cs.body, &cs.w
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = body
 		}
-		cw := &countingWriter{ResponseWriter: w}
 		defer func() {
 			// A panic is re-raised; what matters here is the bookkeeping.
 			status := cw.statusLabel(r)
@@ -249,6 +250,12 @@ func (o *operationMetrics) requests(m *Metrics, ep, op, status string) prometheu
 }
 
 // countingBody counts the request body bytes the handler reads.
+// counters are the request's two counters, allocated together.
+type counters struct {
+	w    countingWriter
+	body countingBody
+}
+
 type countingBody struct {
 	io.ReadCloser
 	mu    sync.Mutex
