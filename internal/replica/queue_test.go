@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -86,5 +87,53 @@ func TestEnqueueWakesOnlyAnIdleRunner(t *testing.T) {
 	put(3)
 	if len(r.wake) != 0 {
 		t.Fatal("a change behind a pending one woke the replicator")
+	}
+}
+
+// TestOneWakeUpAppliesEveryDueChange: in memory, applyDue takes due
+// changes in batches of up to maxBatch and goes on until the first change
+// that is not due, which stays pending with everything behind it; its
+// due time is returned. Counted in changes applied, not in wake-ups, so
+// it holds whatever the batch size.
+func TestOneWakeUpAppliesEveryDueChange(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		due, later int // writes due at the wake-up, and written a second later
+	}{
+		{"none due", 0, 3},
+		{"one", 1, 0},
+		{"one batch", maxBatch, 1},
+		{"over a batch", maxBatch + 1, 2},
+		{"several batches", 3*maxBatch + 7, maxBatch},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clk, prim, sec, r := syncPair(t, Constant(10*time.Second))
+			r.applyDue() // the container
+			for i := range tc.due {
+				put(t, prim, fmt.Sprint("due-", i))
+			}
+			clk.Advance(time.Second)
+			for i := range tc.later {
+				put(t, prim, fmt.Sprint("later-", i))
+			}
+			clk.Advance(9 * time.Second)
+			due, ok := r.applyDue()
+			if st := r.State(); st.Pending != tc.later {
+				t.Fatalf("%d changes pending, want %d", st.Pending, tc.later)
+			}
+			if tc.later > 0 && (!ok || !due.Equal(clk.Now().Add(time.Second))) {
+				t.Fatalf("next due %v %v, want %v", due, ok, clk.Now().Add(time.Second))
+			}
+			for i := range tc.due {
+				if _, err := sec.Blob("a", "c", fmt.Sprint("due-", i), store.ReadOptions{}); err != nil {
+					t.Fatalf("due-%d is not on the secondary: %v", i, err)
+				}
+			}
+			for i := range tc.later {
+				if _, err := sec.Blob("a", "c", fmt.Sprint("later-", i), store.ReadOptions{}); err == nil {
+					t.Fatalf("later-%d is on the secondary before its lag passed", i)
+				}
+			}
+		})
 	}
 }
