@@ -14,6 +14,7 @@ import (
 
 	"github.com/geoblob/geoblob/fault"
 	"github.com/geoblob/geoblob/internal/azerr"
+	"github.com/geoblob/geoblob/internal/clock"
 	"github.com/geoblob/geoblob/internal/durable"
 	"github.com/geoblob/geoblob/internal/location"
 	"github.com/geoblob/geoblob/internal/replica"
@@ -143,6 +144,10 @@ func newRoles(e *Emulator, a, b *store.Store, since time.Time, pending []store.C
 	return r
 }
 
+// applyGrain is how late the replicator may apply a change on the system
+// clock (replica.Options.Grain).
+const applyGrain = time.Millisecond
+
 // newReplicator builds the replicator from primary to secondary. since is
 // a floor for LastSyncTime. With resumed (changes committed
 // before this start are still to be applied) it is where LastSyncTime
@@ -155,6 +160,11 @@ func (r *roles) newReplicator(secondary, primary *store.Store, since time.Time, 
 		MaxSupersededBytes: o.MaxSupersededBytes, Model: r.model, Since: since}
 	if resumed {
 		opts.LastSyncTime = since
+	}
+	if _, system := o.Clock.(clock.Real); system {
+		// Changes due within a millisecond share one wake-up of the
+		// replicator; a manual clock keeps exact due times.
+		opts.Grain = applyGrain
 	}
 	return replica.New(secondary, opts)
 }

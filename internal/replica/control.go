@@ -94,31 +94,31 @@ func (r *Replicator) Abandon() ([]Lost, time.Time) {
 		r.idle.Wait()
 	}
 	var lost []Lost
-	for _, it := range r.queue[r.head:] {
+	r.queue.each(func(it *item) bool {
 		if it.v != nil && it.v.shown {
 			// Coalesced into a state the secondary already holds: an
 			// earlier write of the blob applied this one's state, or a
 			// later one's that overtook it.
-			continue
+			return true
 		}
 		c := it.ch
 		lost = append(lost, Lost{Seq: c.Seq, Time: c.Time, Kind: c.Kind, Account: c.Account,
 			Container: c.Container, Blob: c.BlobName, ETag: it.etag, Size: it.size})
-	}
+		return true
+	})
 	if !r.paused && !r.held {
 		// As State computes it: the LastSyncTime a client could have read
 		// just before is the recovery point.
 		cutoff := fenced.Add(-r.lag - time.Nanosecond)
-		if r.head < len(r.queue) {
-			if t := r.queue[r.head].ch.Time.Add(-time.Nanosecond); t.Before(cutoff) {
+		if r.queue.len() > 0 {
+			if t := r.queue.front().ch.Time.Add(-time.Nanosecond); t.Before(cutoff) {
 				cutoff = t
 			}
 		}
 		r.advance(cutoff)
 	}
 	r.stopped = true
-	clear(r.queue)
-	r.queue, r.head = nil, 0
+	r.queue.reset()
 	r.newest = map[blobKey]*version{}
 	r.superseded = 0
 	r.idle.Broadcast()

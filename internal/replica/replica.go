@@ -5,7 +5,8 @@
 // The primary store hands every committed change to Enqueue (from inside its
 // commit, so the queue is in commit order). A single goroutine applies each
 // change to the secondary store once the lag has passed since the change was
-// committed. The replicator tracks a watermark, LastSyncTime: every change
+// committed (with Options.Grain, up to Grain later, so that changes due close
+// together share one wake-up). The replicator tracks a watermark, LastSyncTime: every change
 // committed at or before it is visible on the secondary. While replication
 // is paused nothing is applied and the watermark stands still.
 //
@@ -122,6 +123,13 @@ type Options struct {
 	// Since is a floor for LastSyncTime: a replicator that takes over
 	// from another (after a failover) never reports an earlier one.
 	Since time.Time
+	// Grain, when positive, lets a change be applied up to Grain after
+	// it is due: the replicator wakes at due times rounded up to a
+	// multiple of Grain and applies every change due by then at once,
+	// instead of waking for each distinct due time (under a steady load,
+	// nearly one wake-up per write). Zero applies each change as soon as
+	// the clock reaches its due time, as tests on a manual clock expect.
+	Grain time.Duration
 }
 
 // DefaultMaxSuperseded is the default bound on superseded versions held by
@@ -175,8 +183,7 @@ type Replicator struct {
 	fence     func() time.Time
 
 	mu         sync.Mutex
-	queue      []item
-	head       int
+	queue      fifo
 	newest     map[blobKey]*version // the newest pending state of each blob with pending writes
 	superseded int64                // bytes held by pending, superseded versions
 	maxSuper   int64
@@ -185,6 +192,7 @@ type Replicator struct {
 	drain      bool // catching up: every pending change is due now
 	stopped    bool // abandoned by a failover: nothing more is applied
 	model      LagModel
+	grain      time.Duration
 	lastDue    time.Time
 	status     Status
 	watermark  time.Time
@@ -192,6 +200,11 @@ type Replicator struct {
 	applying   bool // the head of the queue is being applied, outside mu
 	wake       chan struct{}
 	idle       *sync.Cond // signalled whenever the queue shrinks
+
+	// batch and states are applyDue's, reused from one batch to the next
+	// (only Run calls it).
+	batch  []store.Change
+	states []version
 
 	afterApply func() // test hook: runs after each change is applied, before it is accounted
 }
@@ -221,6 +234,7 @@ func New(secondary *store.Store, opts Options) *Replicator {
 		newest:    map[blobKey]*version{},
 		maxSuper:  opts.MaxSupersededBytes,
 		model:     opts.Model,
+		grain:     max(opts.Grain, 0),
 	}
 	if opts.Since.After(r.watermark) {
 		r.watermark = opts.Since.UTC()
@@ -266,9 +280,16 @@ func (r *Replicator) Enqueue(c store.Change) {
 			}
 		}
 	}
-	r.queue = append(r.queue, it)
+	// Run needs waking only for a queue that was empty: otherwise it
+	// either waits on a timer for the head of the queue, which becomes
+	// due no later than this change (due times never decrease), or is
+	// applying, and then looks at the queue again before it sleeps.
+	wake := r.queue.len() == 0
+	r.queue.push(it)
 	r.mu.Unlock()
-	r.poke()
+	if wake {
+		r.poke()
+	}
 }
 
 // supersede makes c the newest pending state of blob k and returns the
@@ -348,7 +369,13 @@ func (r *Replicator) Run(ctx context.Context) {
 			// the queue unchanged keeps the timer it already has, so a
 			// burst of writes does not pile up timers (a manual clock
 			// keeps every one until it is advanced past it).
-			timer, timerAt = r.clk.After(due.Sub(r.clk.Now())), due
+			at := due
+			if r.grain > 0 {
+				if at = due.Truncate(r.grain); at.Before(due) {
+					at = at.Add(r.grain)
+				}
+			}
+			timer, timerAt = r.clk.After(at.Sub(r.clk.Now())), due
 		}
 		select {
 		case <-ctx.Done():
@@ -373,39 +400,35 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 			r.mu.Unlock()
 			return time.Time{}, false
 		}
-		if r.head == len(r.queue) {
+		if r.queue.len() == 0 {
 			r.advance(fenced.Add(-r.lag - time.Nanosecond))
 			r.mu.Unlock()
 			return time.Time{}, false
 		}
-		// Take the due changes at the head of the queue: one at a time in
-		// memory, up to maxBatch with a durable secondary, whose applies
-		// then share the wait for the disk.
-		limit := 1
-		if r.secondary.Durable() {
-			limit = maxBatch
-		}
-		var batch []store.Change
-		var states []version // what each blob write of batch applies, to mark it shown
+		// Take the due changes at the head of the queue, up to maxBatch:
+		// one wake-up applies all that are due, and with a durable
+		// secondary their applies share the wait for the disk.
+		batch, states := r.batch[:0], r.states[:0]
 		var dueAt time.Time
-		for i := r.head; i < len(r.queue) && len(batch) < limit; i++ {
+		r.queue.each(func(it *item) bool {
 			// Each change is due at its own time (the lag model drew it
 			// from the commit's clock reading); a drain takes everything.
-			if d := r.queue[i].due; !r.drain && d.After(now) {
-				dueAt = d
-				break
+			if !r.drain && it.due.After(now) {
+				dueAt = it.due
+				return false
 			}
-			batch = append(batch, r.queue[i].change())
-			if v := r.queue[i].v; v != nil {
+			batch = append(batch, it.change())
+			if v := it.v; v != nil {
 				states = append(states, version{blob: v.blob, deleted: v.deleted})
 			} else {
 				states = append(states, version{})
 			}
-		}
+			return len(batch) < maxBatch
+		})
 		if len(batch) == 0 {
 			// Everything before the head is applied and everything after
 			// it commits later, so the watermark may stand just before it.
-			r.advance(r.queue[r.head].ch.Time.Add(-time.Nanosecond))
+			r.advance(r.queue.front().ch.Time.Add(-time.Nanosecond))
 			r.mu.Unlock()
 			return dueAt, true
 		}
@@ -430,39 +453,27 @@ func (r *Replicator) applyDue() (due time.Time, ok bool) {
 		for i := range batch {
 			// Coalescing may have given the version a newer state while
 			// this one was applied: only the state applied is shown.
-			if v := r.queue[r.head].v; v != nil && !v.imposed && v.blob == states[i].blob && v.deleted == states[i].deleted {
+			it := r.queue.front()
+			if v := it.v; v != nil && !v.imposed && v.blob == states[i].blob && v.deleted == states[i].deleted {
 				v.shown = true
 			}
-			r.applied1(r.queue[r.head])
-			r.queue[r.head] = item{}
-			r.head++
+			r.applied1(*it)
+			r.queue.pop()
 			r.applied++
 		}
-		next := batch[len(batch)-1]
-		switch {
-		case r.head == len(r.queue) && cap(r.queue) > maxIdleQueue:
-			// Drained after a burst: let the big array go.
-			r.queue, r.head = nil, 0
-		case r.head == len(r.queue):
-			r.queue, r.head = r.queue[:0], 0
-		case r.head > 1024 && r.head*2 > len(r.queue):
-			n := copy(r.queue, r.queue[r.head:])
-			// The tail still holds copies of the moved changes; clear
-			// it, or their blob versions would outlive replication.
-			clear(r.queue[n:])
-			r.queue, r.head = r.queue[:n], 0
-		}
-		r.advance(next.Time)
+		r.advance(batch[len(batch)-1].Time)
+		// Keep the slices for the next batch, without the changes and
+		// versions they point to.
+		clear(batch)
+		clear(states)
+		r.batch, r.states = batch, states
 		r.idle.Broadcast()
 		r.mu.Unlock()
 	}
 }
 
-// maxIdleQueue is the largest backing array the queue keeps once drained.
-const maxIdleQueue = 4096
-
-// maxBatch is the most changes applied to a durable secondary before
-// waiting for the disk once for all of them.
+// maxBatch is the most changes applied at once: to a durable secondary,
+// before waiting for the disk once for all of them.
 const maxBatch = 256
 
 func (r *Replicator) advance(t time.Time) {
@@ -528,8 +539,8 @@ func (r *Replicator) State() State {
 		// Everything committed before the fence has been enqueued, so with
 		// nothing due, everything up to fence-lag is on the secondary.
 		cutoff := fenced.Add(-r.lag - time.Nanosecond)
-		if r.head < len(r.queue) {
-			if t := r.queue[r.head].ch.Time.Add(-time.Nanosecond); t.Before(cutoff) {
+		if r.queue.len() > 0 {
+			if t := r.queue.front().ch.Time.Add(-time.Nanosecond); t.Before(cutoff) {
 				cutoff = t
 			}
 		}
@@ -539,7 +550,7 @@ func (r *Replicator) State() State {
 		Status:       r.status,
 		Paused:       r.paused,
 		LastSyncTime: r.watermark,
-		Pending:      len(r.queue) - r.head,
+		Pending:      r.queue.len(),
 		Applied:      r.applied,
 		Lag:          r.lag,
 
@@ -559,7 +570,7 @@ func (r *Replicator) WaitIdle(ctx context.Context) error {
 	defer stop()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	target := r.applied + uint64(len(r.queue)-r.head)
+	target := r.applied + uint64(r.queue.len())
 	for r.applied < target {
 		if err := ctx.Err(); err != nil {
 			return err

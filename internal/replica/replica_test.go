@@ -45,7 +45,7 @@ func (p *pair) settle(t *testing.T) {
 		}
 		cutoff := p.clk.Now().Add(-p.repl.Lag())
 		p.repl.mu.Lock()
-		due := p.repl.head < len(p.repl.queue) && !p.repl.queue[p.repl.head].ch.Time.After(cutoff)
+		due := p.repl.queue.len() > 0 && !p.repl.queue.front().ch.Time.After(cutoff)
 		p.repl.mu.Unlock()
 		if !due {
 			return

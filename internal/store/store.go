@@ -297,7 +297,28 @@ func (s *Store) stamp() (time.Time, string) {
 		t = s.last.Add(time.Nanosecond)
 	}
 	s.last = t
-	return t, fmt.Sprintf("\"0x%X\"", uint64(t.UnixNano()))
+	return t, formatETag(t)
+}
+
+// formatETag is the ETag of a write committed at t: "0x" and the
+// nanoseconds since the epoch in upper-case hexadecimal, quoted.
+func formatETag(t time.Time) string {
+	const digits = "0123456789ABCDEF"
+	var buf [20]byte // a quote, "0x", at most 16 digits, a quote
+	i := len(buf) - 1
+	buf[i] = '"'
+	n := uint64(t.UnixNano())
+	for {
+		i--
+		buf[i] = digits[n&0xF]
+		n >>= 4
+		if n == 0 {
+			break
+		}
+	}
+	i -= 3
+	buf[i], buf[i+1], buf[i+2] = '"', '0', 'x'
+	return string(buf[i:])
 }
 
 // acct returns the named account, creating it when create is set; nil when
@@ -1246,7 +1267,10 @@ func (s *Store) ApplyAsync(ch Change) (wait func() error) {
 	if err := s.failed.get(); err != nil {
 		return func() error { return err }
 	}
-	w := s.journal.Submit(Record{Change: &ch, Applied: true}, nil)
+	// A copy for the journal: taking ch's address would move every
+	// apply's Change to the heap, in memory too.
+	rec := ch
+	w := s.journal.Submit(Record{Change: &rec, Applied: true}, nil)
 	return func() error {
 		err := w()
 		if err != nil {
