@@ -157,6 +157,7 @@ func (t *Transport) classify(r *http.Request) Target {
 func synthesize(req *http.Request, a Action) *http.Response {
 	rec := &recorder{h: http.Header{}}
 	azerr.Write(rec, req, a.Status, a.Code, a.Message)
+	azerr.SetDate(rec.h) // net/http is not there to write it
 	body := rec.buf.Bytes()
 	rec.h.Set("Content-Length", strconv.Itoa(len(body)))
 	return &http.Response{

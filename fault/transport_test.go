@@ -271,6 +271,10 @@ func TestTransportShortCircuit(t *testing.T) {
 			if (len(b) > 0) == (tt.method == http.MethodHead) {
 				t.Errorf("%s: body %q", tt.method, b)
 			}
+			// As every Azure answer, and the server-side status fault's.
+			if d, err := http.ParseTime(resp.Header.Get("Date")); err != nil || time.Since(d) > time.Hour || time.Until(d) > time.Hour {
+				t.Errorf("Date %q is not the current time (%v)", resp.Header.Get("Date"), err)
+			}
 		})
 	}
 }

@@ -74,6 +74,14 @@ func SetCommonHeaders(w http.ResponseWriter, r *http.Request) {
 	set("Server", "geoblob")
 }
 
+// SetDate sets Date to the current time on the header of an answer that
+// does not go out through net/http's ResponseWriter (a connection
+// rewrite, a response a client transport makes up): net/http writes Date
+// on its own answers, and SetCommonHeaders leaves it to it.
+func SetDate(h http.Header) {
+	h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+}
+
 // first is the value http.Header.Get returns for the values vs.
 func first(vs []string) string {
 	if len(vs) == 0 {

@@ -124,6 +124,7 @@ func Rewrite(p []byte) (out []byte, ok bool) {
 	rec := &recorder{h: http.Header{}}
 	rec.h.Set("Connection", "close")
 	Write(rec, nil, status, code, msg)
+	SetDate(rec.h) // written straight to the connection, past net/http
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
 	rec.h.Set("Content-Length", strconv.Itoa(rec.body.Len()))

@@ -65,6 +65,11 @@ func TestListenerAzureErrors(t *testing.T) {
 			if resp.Header.Get("Content-Type") != "application/xml" || !strings.Contains(string(body), "<Code>"+tt.code+"</Code>") || resp.Header.Get("x-ms-request-id") == "" {
 				t.Errorf("not an Azure error: %v %s", resp.Header, body)
 			}
+			// These answers bypass net/http's response writer, which
+			// would otherwise add Date: Rewrite must write it itself.
+			if d, err := http.ParseTime(resp.Header.Get("Date")); err != nil || time.Since(d) > time.Hour || time.Until(d) > time.Hour {
+				t.Errorf("Date %q is not the current time (%v): %v", resp.Header.Get("Date"), err, resp.Header)
+			}
 		})
 	}
 	// The wrapped connection stays reachable, for resets.

@@ -576,9 +576,13 @@ func (c *call) getBlob() {
 	setVersionHeaders(rh, b, true)
 	// The Content-MD5 and Content-Length texts share one allocation, and
 	// the whole-blob answer sets both with one value slice.
+	// Room for the longest length (19 digits) after the MD5, which is 16
+	// bytes through the API but may be longer in a record from a data
+	// directory.
 	var txt []byte
 	if len(b.Headers.ContentMD5) > 0 {
-		txt = make([]byte, base64.StdEncoding.EncodedLen(len(b.Headers.ContentMD5)), 64)
+		m := base64.StdEncoding.EncodedLen(len(b.Headers.ContentMD5))
+		txt = make([]byte, m, m+19)
 		base64.StdEncoding.Encode(txt, b.Headers.ContentMD5)
 	}
 	md5Len := len(txt)

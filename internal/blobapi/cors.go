@@ -290,6 +290,11 @@ func exposedHeaders(h http.Header, set headerSet) string {
 				add(k)
 			}
 		}
+		// net/http adds Date to the answer after this (azerr leaves it
+		// out of the map): name it as one of the answer's headers.
+		if _, ok := h["Date"]; !ok && set.has("Date") {
+			add("Date")
+		}
 	}
 	for _, l := range set.literal {
 		add(l)

@@ -34,7 +34,10 @@ func validServiceVersion(v string) bool {
 	if v < minServiceVersion {
 		return false
 	}
-	lastValidVersion.Store(&v)
+	// A copy, so that only this branch puts a string on the heap: taking
+	// v's address would move v there on every call, cache hits included.
+	last := v
+	lastValidVersion.Store(&last)
 	return true
 }
 

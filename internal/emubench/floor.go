@@ -128,6 +128,7 @@ func md5Base64(b []byte) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
+// parseRange reads "bytes=START-[END]" against a body of size n.
 func parseRange(v string, n int64) (start, end int64, ok bool) {
 	spec, found := strings.CutPrefix(v, "bytes=")
 	if !found {

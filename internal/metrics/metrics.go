@@ -249,13 +249,13 @@ func (o *operationMetrics) requests(m *Metrics, ep, op, status string) prometheu
 	return c.(prometheus.Counter)
 }
 
-// countingBody counts the request body bytes the handler reads.
 // counters are the request's two counters, allocated together.
 type counters struct {
 	w    countingWriter
 	body countingBody
 }
 
+// countingBody counts the request body bytes the handler reads.
 type countingBody struct {
 	io.ReadCloser
 	mu    sync.Mutex

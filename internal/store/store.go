@@ -691,7 +691,7 @@ type ReadOptions struct {
 
 // Blob returns the current version of a blob, or the snapshot or version
 // o names, after checking read conditions. The returned value is an
-// immutable snapshot; a lease time has moved on (expired, broken) is
+// immutable snapshot; a lease that time has moved on (expired, broken) is
 // evaluated at the current time, and a blob never leased keeps the zero
 // Lease, which Lease.At reads as available.
 func (s *Store) Blob(acct, cname, name string, o ReadOptions) (*Blob, error) {
