@@ -66,6 +66,14 @@ type DB struct {
 	// second guard; nil when the metadata was loaded.)
 	kept map[string]bool
 
+	// boltMu is held shared by every use of bolt outside the writer
+	// goroutine, and exclusively by the writer while a compaction
+	// (compact.go) replaces bolt.
+	boltMu sync.RWMutex
+	// noCompact: a compaction failed before it changed anything; this
+	// process does not try again. Only the writer uses it.
+	noCompact bool
+
 	mu     sync.Mutex
 	cond   *sync.Cond
 	queue  []*request
@@ -122,6 +130,11 @@ func Open(dir string, opts Options) (db *DB, err error) {
 	stamped, err := checkFormat(dir)
 	if err != nil {
 		return nil, err
+	}
+	if stamped {
+		if err := removeStaleCompaction(dir); err != nil {
+			return nil, err
+		}
 	}
 	created, err := checkMeta(dir, stamped)
 	if err != nil {
@@ -412,7 +425,7 @@ func (db *DB) Files() *store.Files { return db.files }
 // Roles reports which store instance is the primary and which the secondary.
 func (db *DB) Roles() (Roles, error) {
 	var r Roles
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		m := tx.Bucket(metaBucket)
 		if m == nil {
 			return fmt.Errorf("%w: no %s bucket", ErrCorrupt, metaBucket)
@@ -523,7 +536,25 @@ func (db *DB) writer() {
 			}
 			close(r.ch)
 		}
+		if err == nil {
+			// After the batch is acknowledged, so that its writers do
+			// not wait for it.
+			if err := db.maybeCompact(); err != nil {
+				db.log.Error("durable: compaction failed; the store refuses further writes", "dir", db.dir, "err", err)
+				db.mu.Lock()
+				db.failed = err
+				db.mu.Unlock()
+			}
+		}
 	}
+}
+
+// view runs fn in a read transaction; for every reader but the writer
+// goroutine, which alone replaces db.bolt.
+func (db *DB) view(fn func(*bolt.Tx) error) error {
+	db.boltMu.RLock()
+	defer db.boltMu.RUnlock()
+	return db.bolt.View(fn)
 }
 
 func (db *DB) commit(batch []*request) error {
