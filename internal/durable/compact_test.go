@@ -78,6 +78,28 @@ func checkBlobs(t *testing.T, p *pair, cont string, n int) {
 	}
 }
 
+// readMetaUntil reads meta.db the ways the emulator does besides the
+// writer (roles, the pending log, dropping resident pages) until stop is
+// closed, and returns the first error. (Not GC: it waits for the writer,
+// which would order every read after the compaction.)
+func readMetaUntil(db *DB, stop <-chan struct{}) error {
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		r, err := db.Roles()
+		if err == nil {
+			_, err = db.PendingLog(LogName(r.Primary), 0)
+		}
+		if err != nil {
+			return err
+		}
+		db.DropResidentPages()
+	}
+}
+
 func metaSize(t *testing.T, dir string) int64 {
 	t.Helper()
 	fi, err := os.Stat(filepath.Join(dir, metaFile))
@@ -125,12 +147,20 @@ func TestCompactAfterLargeDelete(t *testing.T) {
 			fillContainer(t, p, "big", tc.big)
 			p.waitIdle(t)
 			before := metaSize(t, dir)
+			// Readers of meta.db from other goroutines run throughout
+			// the delete and the compaction that follows.
+			stop, readers := make(chan struct{}), make(chan error, 1)
+			go func() { readers <- readMetaUntil(p.db, stop) }()
 			if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
 				t.Fatal(err)
 			}
 			p.waitIdle(t)
 			if err := p.db.Sync(); err != nil {
 				t.Fatal(err)
+			}
+			close(stop)
+			if err := <-readers; err != nil {
+				t.Fatalf("a reader during the compaction: %v", err)
 			}
 			after := metaSize(t, dir)
 			if tc.compacts {
