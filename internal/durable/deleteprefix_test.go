@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -24,7 +25,8 @@ func fillPrefixes(tb testing.TB, n int, prefixes ...string) *bolt.DB {
 		}
 		for _, p := range prefixes {
 			for i := range n {
-				if err := b.Put(fmt.Appendf(nil, "%s/%08d", p, i), make([]byte, 200)); err != nil {
+				k := fmt.Appendf(nil, "%s/%08d", p, i)
+				if err := b.Put(k, prefixValue(k)); err != nil {
 					return err
 				}
 			}
@@ -37,22 +39,36 @@ func fillPrefixes(tb testing.TB, n int, prefixes ...string) *bolt.DB {
 	return db
 }
 
+// prefixValue is the value fillPrefixes stores under k: its own, so that
+// a page read back wrong shows.
+func prefixValue(k []byte) []byte { return bytes.Repeat(k, 200/len(k)+1)[:200] }
+
 // TestDeletePrefix deletes every key of one prefix, in one transaction,
-// and leaves the keys before and after it.
+// and leaves the keys before and after it, with their values: in one
+// batch and over several.
 func TestDeletePrefix(t *testing.T) {
-	const n = 5000
-	db := fillPrefixes(t, n, "a", "b", "c")
-	if err := db.Update(func(tx *bolt.Tx) error { return deletePrefix(tx.Bucket([]byte("b")), []byte("b/")) }); err != nil {
-		t.Fatal(err)
-	}
-	count := map[byte]int{}
-	if err := db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte("b")).ForEach(func(k, _ []byte) error { count[k[0]]++; return nil })
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if count['a'] != n || count['b'] != 0 || count['c'] != n {
-		t.Fatalf("left %v, want %d of a and c and none of b", count, n)
+	for _, n := range []int{deleteBatch / 2, deleteBatch, 5*deleteBatch + 3} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			db := fillPrefixes(t, n, "a", "b", "c")
+			if err := db.Update(func(tx *bolt.Tx) error { return deletePrefix(tx.Bucket([]byte("b")), []byte("b/")) }); err != nil {
+				t.Fatal(err)
+			}
+			count := map[byte]int{}
+			if err := db.View(func(tx *bolt.Tx) error {
+				return tx.Bucket([]byte("b")).ForEach(func(k, v []byte) error {
+					count[k[0]]++
+					if !bytes.Equal(v, prefixValue(k)) {
+						return fmt.Errorf("value of %s: %q", k, v)
+					}
+					return nil
+				})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if count['a'] != n || count['b'] != 0 || count['c'] != n {
+				t.Fatalf("left %v, want %d of a and c and none of b", count, n)
+			}
+		})
 	}
 }
 

@@ -78,6 +78,21 @@
 // submitted so far to be durable, and removes files that are neither; its
 // cost is one directory listing and one scan of the pending log.
 //
+// # Compaction
+//
+// bbolt never shrinks meta.db: the pages a large delete frees stay in the
+// file and in the free list bbolt keeps in memory, one entry per page.
+// When at least 64 MB of meta.db is free, three times what is live, and
+// at most 64 MB is live, the writer goroutine compacts it between two
+// commits, after acknowledging the last: it copies the live records into
+// meta.db.compact, fsyncs it, closes meta.db (read transactions finish
+// first; new ones wait), renames the copy over meta.db, fsyncs the
+// directory and opens it again. Records submitted meanwhile wait in the
+// queue and are committed to the new file. Until the rename meta.db is
+// the old, complete file; after it, the copy, which holds every committed
+// record. Open removes a meta.db.compact a crash left behind. The format
+// does not change.
+//
 // # Format versions
 //
 // FORMAT names the layout version. This build writes and reads format 1. A

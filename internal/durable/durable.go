@@ -66,6 +66,14 @@ type DB struct {
 	// second guard; nil when the metadata was loaded.)
 	kept map[string]bool
 
+	// boltMu is held shared by every use of bolt outside the writer
+	// goroutine, and exclusively by the writer while a compaction
+	// (compact.go) replaces bolt.
+	boltMu sync.RWMutex
+	// noCompact: a compaction failed before it changed anything; this
+	// process does not try again. Only the writer uses it.
+	noCompact bool
+
 	mu     sync.Mutex
 	cond   *sync.Cond
 	queue  []*request
@@ -122,6 +130,11 @@ func Open(dir string, opts Options) (db *DB, err error) {
 	stamped, err := checkFormat(dir)
 	if err != nil {
 		return nil, err
+	}
+	if stamped {
+		if err := removeStaleCompaction(dir); err != nil {
+			return nil, err
+		}
 	}
 	created, err := checkMeta(dir, stamped)
 	if err != nil {
@@ -412,7 +425,7 @@ func (db *DB) Files() *store.Files { return db.files }
 // Roles reports which store instance is the primary and which the secondary.
 func (db *DB) Roles() (Roles, error) {
 	var r Roles
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		m := tx.Bucket(metaBucket)
 		if m == nil {
 			return fmt.Errorf("%w: no %s bucket", ErrCorrupt, metaBucket)
@@ -523,7 +536,25 @@ func (db *DB) writer() {
 			}
 			close(r.ch)
 		}
+		if err == nil {
+			// After the batch is acknowledged, so that its writers do
+			// not wait for it.
+			if err := db.maybeCompact(); err != nil {
+				db.log.Error("durable: compaction failed; the store refuses further writes", "dir", db.dir, "err", err)
+				db.mu.Lock()
+				db.failed = err
+				db.mu.Unlock()
+			}
+		}
 	}
+}
+
+// view runs fn in a read transaction; for every reader but the writer
+// goroutine, which alone replaces db.bolt.
+func (db *DB) view(fn func(*bolt.Tx) error) error {
+	db.boltMu.RLock()
+	defer db.boltMu.RUnlock()
+	return db.bolt.View(fn)
 }
 
 func (db *DB) commit(batch []*request) error {
@@ -591,23 +622,47 @@ func splitKey(k []byte, n int) ([]string, []byte, bool) {
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 // deletePrefix deletes every key of b that starts with prefix. It lists
-// the keys first and then deletes each by name: seeking the prefix again
-// after each delete walks over every leaf the transaction has emptied so
-// far (bbolt removes them only at commit), which made deleting a container
-// of 100k blobs quadratic, minutes of CPU.
+// a batch of keys, deletes each by name, then lists the next batch from
+// the last key deleted. Seeking the prefix again after each delete would
+// walk over every leaf the transaction has emptied so far (bbolt removes
+// them only at commit), which made deleting a container of 100k blobs
+// quadratic, minutes of CPU; listing every key first held them all in
+// memory at once (with a cursor for each delete, 43 MB allocated to
+// delete 100k keys; 12 MB in batches).
 func deletePrefix(b *bolt.Bucket, prefix []byte) error {
-	var keys [][]byte
+	var (
+		keys []byte // the batch's keys, end to end
+		ends []int  // where each key of keys ends
+		last []byte // the key deleted last
+	)
+	from := prefix
 	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		keys = append(keys, bytes.Clone(k)) // k is only valid while the cursor stays
-	}
-	for _, k := range keys {
-		if err := b.Delete(k); err != nil {
-			return err
+	for {
+		keys, ends = keys[:0], ends[:0]
+		for k, _ := c.Seek(from); k != nil && bytes.HasPrefix(k, prefix) && len(ends) < deleteBatch; k, _ = c.Next() {
+			keys = append(keys, k...) // k is only valid while the cursor stays
+			ends = append(ends, len(keys))
 		}
+		if len(ends) == 0 {
+			return nil
+		}
+		start := 0
+		for _, end := range ends {
+			last = keys[start:end]
+			if k, _ := c.Seek(last); bytes.Equal(k, last) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+			}
+			start = end
+		}
+		// Every key up to last is gone: the next batch starts after it.
+		from = append(from[:0:0], last...)
 	}
-	return nil
 }
+
+// deleteBatch is how many keys deletePrefix lists at a time.
+const deleteBatch = 1024
 
 type position struct {
 	Seq  uint64

@@ -73,7 +73,7 @@ func (db *DB) GC() (GCStats, error) {
 // logs name.
 func (db *DB) logFiles() (map[string]bool, error) {
 	ids := map[string]bool{}
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			if !bytes.HasPrefix(name, []byte("log:")) {
 				return nil

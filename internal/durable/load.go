@@ -30,7 +30,7 @@ func (db *DB) Load(id string, s *store.Store) (pos Position, err error) {
 			err = fmt.Errorf("%w: %s: reading store %s: %v; restore it from a backup or move the directory away to start empty", ErrCorrupt, db.dir, id, r)
 		}
 	}()
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(storeBucket(id))
 		if b == nil {
 			return nil
@@ -135,7 +135,7 @@ func (db *DB) PendingLog(replLog string, after uint64) (changes []store.Change, 
 			err = fmt.Errorf("%w: %s: reading %s: %v", ErrCorrupt, db.dir, replLog, r)
 		}
 	}()
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	err = db.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(replLog))
 		if b == nil {
 			return nil

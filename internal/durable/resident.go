@@ -14,7 +14,7 @@ import (
 // on a closed DB or where the platform cannot drop pages.
 func (db *DB) DropResidentPages() uint64 {
 	var n uint64
-	_ = db.bolt.View(func(*bolt.Tx) error {
+	_ = db.view(func(*bolt.Tx) error {
 		n = memidle.DropFileMapping(db.bolt.Info().Data)
 		return nil
 	})

@@ -107,7 +107,7 @@ func dropBucket(tx *bolt.Tx, name []byte) error {
 // NewStoreID returns an instance id no store bucket and no role uses.
 func (db *DB) NewStoreID() (string, error) {
 	n := 0
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			if id, ok := strings.CutPrefix(string(name), "store:"); ok {
 				if v, err := strconv.Atoi(id); err == nil && v > n {
@@ -143,6 +143,8 @@ func (db *DB) DropUnused() ([]string, error) {
 		keep[LogName(r.Primary)] = true
 	}
 	var drop []string
+	db.boltMu.RLock()
+	defer db.boltMu.RUnlock()
 	err = db.bolt.Update(func(tx *bolt.Tx) error {
 		drop = drop[:0]
 		if err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {

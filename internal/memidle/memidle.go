@@ -9,7 +9,9 @@
 // period (no request is allocating) and the heap holds notably more than it
 // did after the last release, it runs debug.FreeOSMemory once: one garbage
 // collection and a scavenge of the free pages. A busy process is never
-// interrupted, because it allocates.
+// interrupted, because it allocates. Work that frees memory without
+// growing the heap (Config.Work: deletions) releases sooner, a quarter of
+// the idle period after the process went quiet.
 //
 // Memory-mapped files count too. A read-only shared mapping of a file (the
 // emulator's bbolt database, with a data directory) keeps every page it
@@ -65,9 +67,10 @@ type Config struct {
 	LargeHeapGCPercent int
 	// Work, when set, counts work that may free memory without growing
 	// the heap (geoblob serve: the writes applied to the secondary, which
-	// include deletions). An idle period after it has moved releases once
-	// more, at most once per Idle. Small allocations cannot stand in for
-	// it: the runtime counts them only when a span is refilled.
+	// include deletions). A quarter of an idle period after it has moved
+	// releases once more, at most once per Idle. Small allocations cannot
+	// stand in for it: the runtime counts them only when a span is
+	// refilled.
 	Work func() uint64
 	// DropMapped, when set, runs after each release to drop the resident
 	// pages of file mappings the caller owns (geoblob serve: the data
@@ -182,11 +185,15 @@ func newReleaser(cfg Config, read func() Stats, release func()) *Releaser {
 const idleAlloc = 256 << 10
 
 // Tick takes one reading at now and releases memory when the process has
-// been idle for Config.Idle and either holds (heap and mapped files) more
-// than Slack past the baseline, or has done work (Config.Work) since the
-// last release, at most once per Idle. The work may have dropped memory
-// that only a collection finds, without growing the heap: a container
-// deleted, and a lag later its deletion replicated.
+// been idle for Config.Idle and holds (heap and mapped files) more than
+// Slack past the baseline, or when it has done work (Config.Work) since
+// the last release and been idle for a quarter of Idle (one tick of Run),
+// at most once per Idle. The work may have dropped memory that only a
+// collection finds, without growing the heap: a container deleted, and a
+// lag later its deletion replicated. That work has ended when the process
+// goes quiet, so waiting a whole idle period would only keep what it
+// dropped resident for longer; a release costs one collection, which a
+// process that stays quiet does not otherwise run.
 // It reports whether it released.
 func (r *Releaser) Tick(now time.Time) bool {
 	s := r.read()
@@ -205,11 +212,9 @@ func (r *Releaser) Tick(now time.Time) bool {
 		r.still = now
 		return false
 	}
-	if now.Sub(r.still) < r.cfg.Idle {
-		return false
-	}
-	grown := s.held() > r.baseline+r.cfg.Slack
-	worked := r.releases > 0 && s.Work != r.after.Work && now.Sub(r.at) >= r.cfg.Idle
+	quiet := now.Sub(r.still)
+	grown := s.held() > r.baseline+r.cfg.Slack && quiet >= r.cfg.Idle
+	worked := r.releases > 0 && s.Work != r.after.Work && now.Sub(r.at) >= r.cfg.Idle && quiet >= r.cfg.Idle/4
 	if !grown && !worked {
 		return false
 	}

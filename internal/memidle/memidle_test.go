@@ -125,37 +125,85 @@ func TestRunStopsWithContext(t *testing.T) {
 	<-done
 }
 
-// TestWorkReleasesAgain: work counted by Config.Work after a release
-// (a deletion, then its replication) releases again once the process is
-// idle, at most once per idle period, though the heap did not grow.
-func TestWorkReleasesAgain(t *testing.T) {
+// workStep is one reading of a test of Config.Work: time since the
+// previous one, bytes allocated and work done meanwhile, and the releases
+// wanted so far.
+type workStep struct {
+	after time.Duration
+	alloc uint64
+	work  uint64
+	want  int
+}
+
+// runWorkSteps ticks a Releaser over steps, starting with 100 MiB held; a
+// release leaves 10 MiB.
+func runWorkSteps(t *testing.T, steps []workStep) {
+	t.Helper()
 	const mib = 1 << 20
 	s := Stats{Retained: 100 * mib}
 	released := 0
 	r := newReleaser(Config{}, func() Stats { return s }, func() { released++; s.Retained = 10 * mib })
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	steps := []struct {
-		after time.Duration
-		work  uint64
-		want  int // releases so far
-	}{
-		{0, 0, 0},
-		{time.Second, 0, 1},            // idle: released; holds 10 MiB
-		{250 * time.Millisecond, 1, 1}, // a delete, too soon after the release
-		{750 * time.Millisecond, 0, 2}, // an idle period after the release
-		{time.Second, 0, 2},            // nothing done since
-		{250 * time.Millisecond, 1, 3}, // its replication applied: released at once
-		{250 * time.Millisecond, 1, 3}, // more work, too soon after
-		{time.Second, 0, 4},            // released after an idle period
-		{10 * time.Second, 0, 4},       // idle and nothing done
-	}
 	for i, st := range steps {
 		now = now.Add(st.after)
+		s.Allocated += st.alloc
 		s.Work += st.work
 		r.Tick(now)
 		if released != st.want {
 			t.Fatalf("step %d: %d releases, want %d", i, released, st.want)
 		}
+	}
+}
+
+// TestWorkReleasesAgain: work counted by Config.Work after a release
+// (a deletion, then its replication) releases again once the process is
+// idle, at most once per idle period, though the heap did not grow.
+func TestWorkReleasesAgain(t *testing.T) {
+	runWorkSteps(t, []workStep{
+		{0, 0, 0, 0},
+		{time.Second, 0, 0, 1},            // idle: released; holds 10 MiB
+		{250 * time.Millisecond, 0, 1, 1}, // a delete, too soon after the release
+		{750 * time.Millisecond, 0, 0, 2}, // an idle period after the release
+		{time.Second, 0, 0, 2},            // nothing done since
+		{250 * time.Millisecond, 0, 1, 3}, // its replication applied: released at once
+		{250 * time.Millisecond, 0, 1, 3}, // more work, too soon after
+		{time.Second, 0, 0, 4},            // released after an idle period
+		{10 * time.Second, 0, 0, 4},       // idle and nothing done
+	})
+}
+
+// TestWorkReleasesSoonAfterItEnds: work that allocated while it ran (a
+// replicated deletion) is released a quarter of the idle period after
+// the process went quiet, not a whole one, still at most once per idle
+// period; without work, a quiet process whose heap did not grow is not
+// released.
+func TestWorkReleasesSoonAfterItEnds(t *testing.T) {
+	const mib = 1 << 20
+	tick := DefaultIdle / 4
+	cases := []struct {
+		name string
+		work uint64 // counted by the burst
+		want []int  // releases so far after each step
+	}{
+		{"replicated deletion", 1, []int{0, 1, 1, 1, 1, 2, 2}},
+		{"no work", 0, []int{0, 1, 1, 1, 1, 1, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			steps := []workStep{
+				{0, 0, 0, 0},
+				{DefaultIdle, 0, 0, 0},              // idle: released; holds 10 MiB
+				{tick, 50 * mib, tc.work, 0},        // the burst (its heap comes back as garbage)
+				{tick, 0, 0, 0},                     // quiet from here
+				{tick, 0, 0, 0},                     // quiet for a tick, too soon after the release
+				{tick, 0, 0, 0},                     // an idle period after the release
+				{10 * DefaultIdle, 100 << 10, 0, 0}, // idle and nothing done since
+			}
+			for i := range steps {
+				steps[i].want = tc.want[i]
+			}
+			runWorkSteps(t, steps)
+		})
 	}
 }
 

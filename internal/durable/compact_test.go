@@ -1,0 +1,208 @@
+package durable
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/geoblob/geoblob/internal/clock"
+	"github.com/geoblob/geoblob/internal/store"
+)
+
+// lowCompactThresholds lets a test compact a meta.db of a few MB.
+func lowCompactThresholds(t testing.TB) {
+	t.Helper()
+	free, live := compactMinFree, compactMaxLive
+	compactMinFree, compactMaxLive = 1<<20, 64<<20
+	t.Cleanup(func() { compactMinFree, compactMaxLive = free, live })
+}
+
+// setCompactHook sets compactHook for the test.
+func setCompactHook(t testing.TB, f func(step string)) {
+	t.Helper()
+	compactHook = f
+	t.Cleanup(func() { compactHook = nil })
+}
+
+// bulkyMeta makes each blob record about a kB, so that a few thousand
+// fill MBs of meta.db.
+var bulkyMeta = map[string]string{"pad": strings.Repeat("x", 700)}
+
+// fillContainer creates container cont and writes n blobs with bulky
+// metadata into it, from 16 writers (group commit shares their fsyncs).
+func fillContainer(t testing.TB, p *pair, cont string, n int) {
+	t.Helper()
+	if _, err := p.primary.CreateContainer("acct", cont, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 16 {
+				c, err := p.primary.NewContent([]byte(fmt.Sprint("v", i)))
+				if err == nil {
+					_, err = p.primary.PutBlob("acct", cont, fmt.Sprintf("b%06d", i), c, store.HTTPHeaders{}, bulkyMeta, store.WriteOptions{})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// checkBlobs checks that both copies hold blobs 0..n-1 of cont, with
+// their bytes.
+func checkBlobs(t *testing.T, p *pair, cont string, n int) {
+	t.Helper()
+	for _, s := range []*store.Store{p.primary, p.secondary} {
+		for i := range n {
+			got, err := read(t, s, "acct", cont, fmt.Sprintf("b%06d", i))
+			if err != nil || got != fmt.Sprint("v", i) {
+				t.Fatalf("%s/b%06d: %q, %v; want %q", cont, i, got, err, fmt.Sprint("v", i))
+			}
+		}
+	}
+}
+
+// readMetaUntil reads meta.db the ways the emulator does besides the
+// writer (roles, the pending log, dropping resident pages) until stop is
+// closed, and returns the first error. (Not GC: it waits for the writer,
+// which would order every read after the compaction.)
+func readMetaUntil(db *DB, stop <-chan struct{}) error {
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		r, err := db.Roles()
+		if err == nil {
+			_, err = db.PendingLog(LogName(r.Primary), 0)
+		}
+		if err != nil {
+			return err
+		}
+		db.DropResidentPages()
+	}
+}
+
+func metaSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	fi, err := os.Stat(filepath.Join(dir, metaFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// TestCompactAfterLargeDelete: deleting most of meta.db compacts it, the
+// records left and a write submitted during the compaction survive it
+// and a restart; a delete that leaves most of the file live does not
+// compact.
+func TestCompactAfterLargeDelete(t *testing.T) {
+	tests := []struct {
+		name      string
+		keep, big int // blobs in the container kept and in the one deleted
+		compacts  bool
+	}{
+		{"most of the file deleted", 20, 3000, true},
+		{"most of the file kept", 3000, 300, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lowCompactThresholds(t)
+			var steps []string
+			late := make(chan error, 1)
+			dir := t.TempDir()
+			p := openPair(t, dir, clock.NewManual(t0), 0)
+			setCompactHook(t, func(step string) {
+				steps = append(steps, step) // only the writer goroutine calls the hook
+				if step == "copied" {
+					// Queued while the writer compacts: it must land in
+					// the new file.
+					go func() {
+						c, err := p.primary.NewContent([]byte("late"))
+						if err == nil {
+							_, err = p.primary.PutBlob("acct", "keep", "late", c, store.HTTPHeaders{}, nil, store.WriteOptions{})
+						}
+						late <- err
+					}()
+				}
+			})
+			fillContainer(t, p, "keep", tc.keep)
+			fillContainer(t, p, "big", tc.big)
+			p.waitIdle(t)
+			before := metaSize(t, dir)
+			// Readers of meta.db from other goroutines run throughout
+			// the delete and the compaction that follows.
+			stop, readers := make(chan struct{}), make(chan error, 1)
+			go func() { readers <- readMetaUntil(p.db, stop) }()
+			if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
+				t.Fatal(err)
+			}
+			p.waitIdle(t)
+			if err := p.db.Sync(); err != nil {
+				t.Fatal(err)
+			}
+			close(stop)
+			if err := <-readers; err != nil {
+				t.Fatalf("a reader during the compaction: %v", err)
+			}
+			after := metaSize(t, dir)
+			if tc.compacts {
+				if got := strings.Join(steps, ","); got != "copied,closed,renamed,reopened" {
+					t.Fatalf("compaction steps %q", got)
+				}
+				// The step "copied" started the write.
+				if err := <-late; err != nil {
+					t.Fatalf("write queued during the compaction: %v", err)
+				}
+				if after > before/4 {
+					t.Fatalf("meta.db %d bytes after the delete, %d before: not compacted", after, before)
+				}
+			} else {
+				if len(steps) > 0 || after != before {
+					t.Fatalf("compacted (steps %q, %d -> %d bytes) with most of the file live", steps, before, after)
+				}
+			}
+			checkBlobs(t, p, "keep", tc.keep)
+			p.close()
+
+			p = openPair(t, dir, clock.NewManual(t0), 0)
+			checkBlobs(t, p, "keep", tc.keep)
+			for _, s := range []*store.Store{p.primary, p.secondary} {
+				if _, err := s.Blob("acct", "big", "b000000", store.ReadOptions{}); !errors.Is(err, store.ErrContainerNotFound) {
+					t.Fatalf("deleted container after restart: %v, want ErrContainerNotFound", err)
+				}
+			}
+			if tc.compacts {
+				if got, err := read(t, p.primary, "acct", "keep", "late"); got != "late" || err != nil {
+					t.Fatalf("write queued during the compaction, after restart: %q, %v", got, err)
+				}
+			}
+			// Still writable, and the write is on disk.
+			if _, err := p.primary.PutBlob("acct", "keep", "after", content(t, p.primary, "after"), store.HTTPHeaders{}, nil, store.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			p.close()
+			p = openPair(t, dir, clock.NewManual(t0), 0)
+			if got, err := read(t, p.primary, "acct", "keep", "after"); got != "after" || err != nil {
+				t.Fatalf("write after the compaction, after restart: %q, %v", got, err)
+			}
+		})
+	}
+}
