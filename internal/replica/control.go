@@ -119,7 +119,7 @@ func (r *Replicator) Abandon() ([]Lost, time.Time) {
 	}
 	r.stopped = true
 	r.queue.reset()
-	r.newest = map[blobKey]*version{}
+	r.newest, r.newestPeak = map[blobKey]*version{}, 0
 	r.superseded = 0
 	r.idle.Broadcast()
 	return lost, r.watermark

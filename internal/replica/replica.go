@@ -185,6 +185,7 @@ type Replicator struct {
 	mu         sync.Mutex
 	queue      fifo
 	newest     map[blobKey]*version // the newest pending state of each blob with pending writes
+	newestPeak int                  // most entries newest held since it was last made anew
 	superseded int64                // bytes held by pending, superseded versions
 	maxSuper   int64
 	paused     bool
@@ -313,8 +314,15 @@ func (r *Replicator) supersede(k blobKey, c store.Change) *version {
 	}
 	v := &version{key: k, blob: c.Blob, deleted: deleted, refs: 1}
 	r.newest[k] = v
+	r.newestPeak = max(r.newestPeak, len(r.newest))
 	return v
 }
+
+// shrinkNewestAt is the size from which newest is made anew once empty: a
+// Go map keeps the room of its largest size, and a burst of writes to many
+// blobs (filling a container of 100k blobs) would otherwise keep megabytes
+// for the life of the process.
+const shrinkNewestAt = 1024
 
 // applied accounts for a pending change that has been applied. Callers
 // hold r.mu.
@@ -328,6 +336,9 @@ func (r *Replicator) applied1(it item) {
 		v.counted = 0
 		if r.newest[v.key] == v {
 			delete(r.newest, v.key)
+			if len(r.newest) == 0 && r.newestPeak >= shrinkNewestAt {
+				r.newest, r.newestPeak = map[blobKey]*version{}, 0
+			}
 		}
 	}
 }
