@@ -310,3 +310,26 @@ func TestSharedKeyClockSkew(t *testing.T) {
 		t.Errorf("SAS request: %d", resp.StatusCode)
 	}
 }
+
+// TestUnmodelledNamesTheFirstListed: with several unmodelled headers the
+// refusal names the one listed first in unmodelledHeaders, whatever order
+// the request's header map yields them in.
+func TestUnmodelledNamesTheFirstListed(t *testing.T) {
+	e := newEnv(t)
+	e.mustCreate("ctr")
+	hdr := map[string]string{
+		"x-ms-blob-type":                "BlockBlob",
+		"x-ms-legal-hold":               "true",
+		"x-ms-encryption-scope":         "scope",
+		"x-ms-structured-body":          "XSM/1.0; properties=crc64",
+		"x-ms-encryption-key-sha256":    "AAAA",
+		"x-ms-immutability-policy-mode": "locked",
+	}
+	for range 20 { // map order varies from run to run
+		resp := e.do("PUT", "/"+devAccount+"/ctr/many", hdr, strings.NewReader("x"))
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 400 || !strings.Contains(string(body), "<HeaderName>x-ms-encryption-key-sha256</HeaderName>") {
+			t.Fatalf("got %d: %s", resp.StatusCode, body)
+		}
+	}
+}
