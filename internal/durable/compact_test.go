@@ -11,6 +11,7 @@ import (
 
 	"github.com/geoblob/geoblob/internal/clock"
 	"github.com/geoblob/geoblob/internal/store"
+	bolt "go.etcd.io/bbolt"
 )
 
 // lowCompactThresholds lets a test compact a meta.db of a few MB.
@@ -204,5 +205,56 @@ func TestCompactAfterLargeDelete(t *testing.T) {
 				t.Fatalf("write after the compaction, after restart: %q, %v", got, err)
 			}
 		})
+	}
+}
+
+// TestCompactKeepsCommitDuringCopy: a commit made outside the writer
+// while a compaction copies meta.db (DropUnused, which removes a store
+// bucket no role names) is not undone by the swap: the copy, taken
+// before it, must not replace the file.
+func TestCompactKeepsCommitDuringCopy(t *testing.T) {
+	lowCompactThresholds(t)
+	dir := t.TempDir()
+	p := openPair(t, dir, clock.NewManual(t0), 0)
+	// A store bucket no role names, as a cut-short role change leaves.
+	if err := p.db.bolt.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucket([]byte("store:9"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var dropped []string
+	var dropErr error
+	setCompactHook(t, func(step string) {
+		if step == "copied" && dropped == nil && dropErr == nil {
+			dropped, dropErr = p.db.DropUnused()
+		}
+	})
+	fillContainer(t, p, "big", 3000)
+	p.waitIdle(t)
+	if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.waitIdle(t)
+	if err := p.db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if dropErr != nil || strings.Join(dropped, ",") != "store:9" {
+		t.Fatalf("DropUnused during the copy: %q, %v; want store:9 dropped (no compaction ran?)", dropped, dropErr)
+	}
+	p.close()
+
+	db, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.view(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte("store:9")) != nil {
+			return errors.New("store:9, dropped during the compaction's copy, is back")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
