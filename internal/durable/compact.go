@@ -20,7 +20,8 @@ import (
 //
 // A crash at any point leaves a complete database under the name meta.db:
 // the old one until the rename, the compacted copy (every record committed
-// so far, fsynced before the rename) after it. Open removes a
+// so far, fsynced before the rename) after it. Open removes (once meta.db
+// has opened) a
 // meta.db.compact a crash left behind, which is never named by anything.
 const (
 	compactFile = metaFile + ".compact"

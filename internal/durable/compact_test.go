@@ -258,3 +258,41 @@ func TestCompactKeepsCommitDuringCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStaleCompactionKeptWhenMetaRefused: Open removes a meta.db.compact
+// a crash left only once meta.db has opened; a start that refuses a
+// damaged or missing meta.db leaves the directory as it found it.
+func TestStaleCompactionKeptWhenMetaRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(path string) error
+	}{
+		{"truncated", func(path string) error { return os.Truncate(path, 4096) }},
+		{"missing", os.Remove},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := openPair(t, dir, clock.NewManual(t0), 0)
+			fillContainer(t, p, "keep", 200)
+			p.waitIdle(t)
+			p.close()
+			stale := filepath.Join(dir, compactFile)
+			if err := os.WriteFile(stale, []byte("an unfinished copy"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.damage(filepath.Join(dir, metaFile)); err != nil {
+				t.Fatal(err)
+			}
+			if db, err := Open(dir, Options{}); !errors.Is(err, ErrCorrupt) {
+				if err == nil {
+					_ = db.Close()
+				}
+				t.Fatalf("Open with meta.db %s: %v, want ErrCorrupt", tc.name, err)
+			}
+			if _, err := os.Stat(stale); err != nil {
+				t.Fatalf("%s after a refused start: %v", compactFile, err)
+			}
+		})
+	}
+}
