@@ -20,9 +20,9 @@ import (
 //
 // A crash at any point leaves a complete database under the name meta.db:
 // the old one until the rename, the compacted copy (every record committed
-// so far, fsynced before the rename) after it. Open removes (once meta.db
-// has opened) a
-// meta.db.compact a crash left behind, which is never named by anything.
+// so far, fsynced before the rename) after it. Open removes a
+// meta.db.compact a crash left behind, which is never named by anything,
+// once meta.db has opened.
 const (
 	compactFile = metaFile + ".compact"
 	// compactTxSize bounds one transaction of the copy.

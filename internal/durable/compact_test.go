@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -295,4 +296,49 @@ func TestStaleCompactionKeptWhenMetaRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCompactReopenFails: when meta.db cannot be opened again after the
+// swap, the store refuses every later write with an error (none is
+// acknowledged and lost), readers get errors rather than a panic, and
+// Close returns.
+func TestCompactReopenFails(t *testing.T) {
+	lowCompactThresholds(t)
+	dir := t.TempDir()
+	p := openPair(t, dir, clock.NewManual(t0), 0)
+	meta := filepath.Join(dir, metaFile)
+	setCompactHook(t, func(step string) {
+		if step == "renamed" {
+			// What a disk that fails the reopen leaves: the compacted
+			// file aside, an unreadable one in its place.
+			if err := os.Rename(meta, meta+".aside"); err != nil {
+				t.Error(err)
+			}
+			if err := os.WriteFile(meta, bytes.Repeat([]byte("x"), 8192), 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	fillContainer(t, p, "big", 3000)
+	p.waitIdle(t)
+	if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.waitIdle(t)
+	if err := p.db.Sync(); err == nil {
+		t.Fatal("Sync after a failed reopen: no error")
+	}
+	if _, err := p.primary.CreateContainer("acct", "after", nil, ""); err == nil || !strings.Contains(err.Error(), "after compacting") {
+		t.Fatalf("a write after a failed reopen: %v, want the reopen's error", err)
+	}
+	if _, err := p.db.Roles(); err == nil {
+		t.Fatal("Roles after a failed reopen: no error")
+	}
+	if _, err := p.db.PendingLog(LogName("1"), 0); err == nil {
+		t.Fatal("PendingLog after a failed reopen: no error")
+	}
+	// Neither panics.
+	p.db.DropResidentPages()
+	_, _ = p.db.GC()
+	p.close()
 }
