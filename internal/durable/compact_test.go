@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/geoblob/geoblob/internal/clock"
 	"github.com/geoblob/geoblob/internal/store"
@@ -341,4 +342,51 @@ func TestCompactReopenFails(t *testing.T) {
 	p.db.DropResidentPages()
 	_, _ = p.db.GC()
 	p.close()
+}
+
+// TestCompactCopyFails: a copy that fails (here meta.db.compact cannot be
+// created) changes nothing: meta.db keeps its size, the store keeps
+// accepting writes, and they survive a restart.
+func TestCompactCopyFails(t *testing.T) {
+	lowCompactThresholds(t)
+	dir := t.TempDir()
+	p := openPair(t, dir, clock.NewManual(t0), 0)
+	var steps []string
+	setCompactHook(t, func(step string) { steps = append(steps, step) })
+	blocker := filepath.Join(dir, compactFile, "x")
+	if err := os.MkdirAll(blocker, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fillContainer(t, p, "keep", 20)
+	fillContainer(t, p, "big", 3000)
+	p.waitIdle(t)
+	before := metaSize(t, dir)
+	if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.waitIdle(t)
+	if _, err := p.primary.PutBlob("acct", "keep", "after", content(t, p.primary, "after"), store.HTTPHeaders{}, nil, store.WriteOptions{}); err != nil {
+		t.Fatalf("a write after a failed copy: %v", err)
+	}
+	p.waitIdle(t)
+	if err := p.db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	// Set by the writer before it took the write above.
+	if !p.db.noCompact {
+		t.Fatal("no compaction was tried")
+	}
+	if len(steps) > 0 || metaSize(t, dir) != before {
+		t.Fatalf("a failed copy went on (steps %q) or changed meta.db (%d -> %d bytes)", steps, before, metaSize(t, dir))
+	}
+	p.close()
+	if err := os.RemoveAll(filepath.Join(dir, compactFile)); err != nil {
+		t.Fatal(err)
+	}
+	p = openPair(t, dir, clock.NewManual(t0.Add(time.Hour)), 0)
+	defer p.close()
+	checkBlobs(t, p, "keep", 20)
+	if got, err := read(t, p.primary, "acct", "keep", "after"); got != "after" || err != nil {
+		t.Fatalf("write after a failed copy, after restart: %q, %v", got, err)
+	}
 }
