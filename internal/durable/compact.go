@@ -21,7 +21,8 @@ import (
 // A crash at any point leaves a complete database under the name meta.db:
 // the old one until the rename, the compacted copy (every record committed
 // so far, fsynced before the rename) after it. Open removes a
-// meta.db.compact a crash left behind, which is never named by anything.
+// meta.db.compact a crash left behind, which is never named by anything,
+// once meta.db has opened.
 const (
 	compactFile = metaFile + ".compact"
 	// compactTxSize bounds one transaction of the copy.
@@ -88,6 +89,10 @@ func (db *DB) maybeCompact() error {
 	before := db.bolt.Stats().FreePageN
 	err := db.compact()
 	var failed *compactFailed
+	if errors.As(err, &failed) && failed.raced {
+		db.log.Debug("durable: compaction of meta.db given up: it changed during the copy", "dir", db.dir)
+		return nil
+	}
 	if errors.As(err, &failed) {
 		db.noCompact = true
 		db.log.Warn("durable: compacting meta.db failed; it keeps its size", "dir", db.dir, "err", failed.err)
@@ -101,7 +106,12 @@ func (db *DB) maybeCompact() error {
 }
 
 // compactFailed is a compaction that failed before it changed anything.
-type compactFailed struct{ err error }
+// raced: meta.db was written outside the writer (DropUnused) during the
+// copy, which lacks that write; the next commit may try again.
+type compactFailed struct {
+	err   error
+	raced bool
+}
 
 func (e *compactFailed) Error() string { return e.err.Error() }
 
@@ -110,9 +120,17 @@ func (e *compactFailed) Error() string { return e.err.Error() }
 func (db *DB) compact() error {
 	path := filepath.Join(db.dir, metaFile)
 	tmp := filepath.Join(db.dir, compactFile)
-	if err := copyCompacted(db.bolt, tmp); err != nil {
+	// The copy is of one read transaction: a commit made after it
+	// (outside the writer: DropUnused) would be lost with the old file.
+	// Its transaction id, taken before the copy and again once no such
+	// commit can start, tells.
+	txid, err := db.txID()
+	if err == nil {
+		err = copyCompacted(db.bolt, tmp)
+	}
+	if err != nil {
 		_ = os.Remove(tmp)
-		return &compactFailed{err}
+		return &compactFailed{err: err}
 	}
 	compactStep("copied")
 
@@ -121,6 +139,10 @@ func (db *DB) compact() error {
 	// one is open.
 	db.boltMu.Lock()
 	defer db.boltMu.Unlock()
+	if now, err := db.txID(); err != nil || now != txid {
+		_ = os.Remove(tmp)
+		return &compactFailed{err: fmt.Errorf("meta.db changed during the copy (transaction %d -> %d): %w", txid, now, err), raced: err == nil}
+	}
 	if err := db.bolt.Close(); err != nil {
 		return db.reopen(path, fmt.Errorf("closing meta.db to compact it: %w", err))
 	}
@@ -140,6 +162,15 @@ func (db *DB) compact() error {
 	}
 	compactStep("reopened")
 	return nil
+}
+
+// txID is the id of meta.db's last committed transaction.
+func (db *DB) txID() (id int, err error) {
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		id = int(tx.ID())
+		return nil
+	})
+	return id, err
 }
 
 // reopen opens meta.db again after the old handle was closed and returns

@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -8,9 +9,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/geoblob/geoblob/internal/clock"
 	"github.com/geoblob/geoblob/internal/store"
+	bolt "go.etcd.io/bbolt"
 )
 
 // lowCompactThresholds lets a test compact a meta.db of a few MB.
@@ -204,5 +207,186 @@ func TestCompactAfterLargeDelete(t *testing.T) {
 				t.Fatalf("write after the compaction, after restart: %q, %v", got, err)
 			}
 		})
+	}
+}
+
+// TestCompactKeepsCommitDuringCopy: a commit made outside the writer
+// while a compaction copies meta.db (DropUnused, which removes a store
+// bucket no role names) is not undone by the swap: the copy, taken
+// before it, must not replace the file.
+func TestCompactKeepsCommitDuringCopy(t *testing.T) {
+	lowCompactThresholds(t)
+	dir := t.TempDir()
+	p := openPair(t, dir, clock.NewManual(t0), 0)
+	// A store bucket no role names, as a cut-short role change leaves.
+	if err := p.db.bolt.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucket([]byte("store:9"))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var dropped []string
+	var dropErr error
+	setCompactHook(t, func(step string) {
+		if step == "copied" && dropped == nil && dropErr == nil {
+			dropped, dropErr = p.db.DropUnused()
+		}
+	})
+	fillContainer(t, p, "big", 3000)
+	p.waitIdle(t)
+	if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.waitIdle(t)
+	if err := p.db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if dropErr != nil || strings.Join(dropped, ",") != "store:9" {
+		t.Fatalf("DropUnused during the copy: %q, %v; want store:9 dropped (no compaction ran?)", dropped, dropErr)
+	}
+	p.close()
+
+	db, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.view(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte("store:9")) != nil {
+			return errors.New("store:9, dropped during the compaction's copy, is back")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStaleCompactionKeptWhenMetaRefused: Open removes a meta.db.compact
+// a crash left only once meta.db has opened; a start that refuses a
+// damaged or missing meta.db leaves the directory as it found it.
+func TestStaleCompactionKeptWhenMetaRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(path string) error
+	}{
+		{"truncated", func(path string) error { return os.Truncate(path, 4096) }},
+		{"missing", os.Remove},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := openPair(t, dir, clock.NewManual(t0), 0)
+			fillContainer(t, p, "keep", 200)
+			p.waitIdle(t)
+			p.close()
+			stale := filepath.Join(dir, compactFile)
+			if err := os.WriteFile(stale, []byte("an unfinished copy"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.damage(filepath.Join(dir, metaFile)); err != nil {
+				t.Fatal(err)
+			}
+			if db, err := Open(dir, Options{}); !errors.Is(err, ErrCorrupt) {
+				if err == nil {
+					_ = db.Close()
+				}
+				t.Fatalf("Open with meta.db %s: %v, want ErrCorrupt", tc.name, err)
+			}
+			if _, err := os.Stat(stale); err != nil {
+				t.Fatalf("%s after a refused start: %v", compactFile, err)
+			}
+		})
+	}
+}
+
+// TestCompactReopenFails: when meta.db cannot be opened again after the
+// swap, the store refuses every later write with an error (none is
+// acknowledged and lost), readers get errors rather than a panic, and
+// Close returns.
+func TestCompactReopenFails(t *testing.T) {
+	lowCompactThresholds(t)
+	dir := t.TempDir()
+	p := openPair(t, dir, clock.NewManual(t0), 0)
+	meta := filepath.Join(dir, metaFile)
+	setCompactHook(t, func(step string) {
+		if step == "renamed" {
+			// What a disk that fails the reopen leaves: the compacted
+			// file aside, an unreadable one in its place.
+			if err := os.Rename(meta, meta+".aside"); err != nil {
+				t.Error(err)
+			}
+			if err := os.WriteFile(meta, bytes.Repeat([]byte("x"), 8192), 0o644); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	fillContainer(t, p, "big", 3000)
+	p.waitIdle(t)
+	if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.waitIdle(t)
+	if err := p.db.Sync(); err == nil {
+		t.Fatal("Sync after a failed reopen: no error")
+	}
+	if _, err := p.primary.CreateContainer("acct", "after", nil, ""); err == nil || !strings.Contains(err.Error(), "after compacting") {
+		t.Fatalf("a write after a failed reopen: %v, want the reopen's error", err)
+	}
+	if _, err := p.db.Roles(); err == nil {
+		t.Fatal("Roles after a failed reopen: no error")
+	}
+	if _, err := p.db.PendingLog(LogName("1"), 0); err == nil {
+		t.Fatal("PendingLog after a failed reopen: no error")
+	}
+	// Neither panics.
+	p.db.DropResidentPages()
+	_, _ = p.db.GC()
+	p.close()
+}
+
+// TestCompactCopyFails: a copy that fails (here meta.db.compact cannot be
+// created) changes nothing: meta.db keeps its size, the store keeps
+// accepting writes, and they survive a restart.
+func TestCompactCopyFails(t *testing.T) {
+	lowCompactThresholds(t)
+	dir := t.TempDir()
+	p := openPair(t, dir, clock.NewManual(t0), 0)
+	var steps []string
+	setCompactHook(t, func(step string) { steps = append(steps, step) })
+	blocker := filepath.Join(dir, compactFile, "x")
+	if err := os.MkdirAll(blocker, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fillContainer(t, p, "keep", 20)
+	fillContainer(t, p, "big", 3000)
+	p.waitIdle(t)
+	before := metaSize(t, dir)
+	if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.waitIdle(t)
+	if _, err := p.primary.PutBlob("acct", "keep", "after", content(t, p.primary, "after"), store.HTTPHeaders{}, nil, store.WriteOptions{}); err != nil {
+		t.Fatalf("a write after a failed copy: %v", err)
+	}
+	p.waitIdle(t)
+	if err := p.db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	// Set by the writer before it took the write above.
+	if !p.db.noCompact {
+		t.Fatal("no compaction was tried")
+	}
+	if len(steps) > 0 || metaSize(t, dir) != before {
+		t.Fatalf("a failed copy went on (steps %q) or changed meta.db (%d -> %d bytes)", steps, before, metaSize(t, dir))
+	}
+	p.close()
+	if err := os.RemoveAll(filepath.Join(dir, compactFile)); err != nil {
+		t.Fatal(err)
+	}
+	p = openPair(t, dir, clock.NewManual(t0.Add(time.Hour)), 0)
+	defer p.close()
+	checkBlobs(t, p, "keep", 20)
+	if got, err := read(t, p.primary, "acct", "keep", "after"); got != "after" || err != nil {
+		t.Fatalf("write after a failed copy, after restart: %q, %v", got, err)
 	}
 }

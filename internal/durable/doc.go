@@ -90,7 +90,8 @@
 // directory and opens it again. Records submitted meanwhile wait in the
 // queue and are committed to the new file. Until the rename meta.db is
 // the old, complete file; after it, the copy, which holds every committed
-// record. Open removes a meta.db.compact a crash left behind. The format
+// record. Open removes a meta.db.compact a crash left behind, once meta.db
+// has opened (a start that refuses meta.db leaves it). The format
 // does not change.
 //
 // # Format versions

@@ -131,11 +131,6 @@ func Open(dir string, opts Options) (db *DB, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if stamped {
-		if err := removeStaleCompaction(dir); err != nil {
-			return nil, err
-		}
-	}
 	created, err := checkMeta(dir, stamped)
 	if err != nil {
 		return nil, err
@@ -147,6 +142,12 @@ func Open(dir string, opts Options) (db *DB, err error) {
 	b, err := openBolt(filepath.Join(dir, metaFile))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w; restore it from a backup or move the directory away to start empty", ErrCorrupt, filepath.Join(dir, metaFile), err)
+	}
+	// Only once meta.db has opened: a start that refuses the directory
+	// leaves it as it found it.
+	if err := removeStaleCompaction(dir); err != nil {
+		_ = b.Close()
+		return nil, err
 	}
 	db = &DB{dir: dir, log: log, bolt: b, files: files, lock: lock, max: opts.MaxBatch, done: make(chan struct{})}
 	if created {
