@@ -75,6 +75,7 @@ Figures on a shared machine are noisy: compare ratios within one run.`,
 				"azurite":          func() { cfg.Azurite = flags.Azurite },
 				"azurite-dir":      func() { cfg.AzuriteDir = flags.AzuriteDir },
 				"small-duration":   func() { cfg.SmallDuration = flags.SmallDuration },
+				"small-rounds":     func() { cfg.SmallRounds = flags.SmallRounds },
 				"large-reps":       func() { cfg.LargeReps = flags.LargeReps },
 				"overwrites":       func() { cfg.Overwrites = flags.Overwrites },
 				"azurite-list-max": func() { cfg.AzuriteListMax = flags.AzuriteListMax },
@@ -163,6 +164,7 @@ Figures on a shared machine are noisy: compare ratios within one run.`,
 	f.StringVar(&flags.AzuriteDir, "azurite-dir", flags.AzuriteDir, "npm prefix Azurite is installed into")
 	f.StringVar(&clients, "clients", "1,16,64", "concurrency levels of the 4 KiB GET and PUT phases")
 	f.DurationVar(&flags.SmallDuration, "small-duration", flags.SmallDuration, "length of each 4 KiB phase")
+	f.IntVar(&flags.SmallRounds, "small-rounds", flags.SmallRounds, "rounds each 4 KiB phase is split into, each starting with the next server")
 	f.Int64Var(&largeMiB, "large-mib", flags.LargeSize>>20, "size of the large blob in MiB")
 	f.IntVar(&flags.LargeReps, "large-reps", flags.LargeReps, "repetitions of each large upload and download")
 	f.StringVar(&listSizes, "list-sizes", "1000,10000,100000", `blobs per listed container, comma-separated ("none" skips listing)`)

@@ -47,6 +47,7 @@ type Config struct {
 	SmallBlobs     int           `json:"small_blobs"`       // distinct small blob names read and overwritten
 	SmallDuration  time.Duration `json:"small_duration_ns"` // time bound of each small phase
 	SmallMaxOps    int           `json:"small_max_ops"`     // count bound of each small phase
+	SmallRounds    int           `json:"small_rounds"`      // rounds each small phase is split into, servers in turn, each round starting with the next server
 	LargeSize      int64         `json:"large_size"`        // bytes of the large blob
 	LargeBlock     int64         `json:"large_block"`       // block and range size of large transfers
 	LargeConc      int           `json:"large_conc"`        // parallel requests of large transfers
@@ -81,6 +82,7 @@ func DefaultConfig() Config {
 		SmallBlobs:    256,
 		SmallDuration: 2 * time.Second,
 		SmallMaxOps:   200_000,
+		SmallRounds:   4,
 		LargeSize:     64 << 20,
 		LargeBlock:    4 << 20,
 		LargeConc:     4,
@@ -113,6 +115,7 @@ func SmokeConfig() Config {
 	c.SmallBlobs = 8
 	c.SmallDuration = time.Minute // the count bound ends the phase
 	c.SmallMaxOps = 40
+	c.SmallRounds = 2
 	c.LargeSize = 1 << 20
 	c.LargeBlock = 256 << 10
 	c.LargeReps = 2
@@ -136,8 +139,8 @@ func (c *Config) Validate() error {
 	switch {
 	case len(c.Clients) == 0:
 		return fmt.Errorf("%w: no client counts", ErrConfig)
-	case c.SmallSize <= 0 || c.SmallBlobs <= 0 || c.SmallMaxOps <= 0:
-		return fmt.Errorf("%w: small size, blob count and op count must be positive", ErrConfig)
+	case c.SmallSize <= 0 || c.SmallBlobs <= 0 || c.SmallMaxOps <= 0 || c.SmallRounds <= 0:
+		return fmt.Errorf("%w: small size, blob count, op count and rounds must be positive", ErrConfig)
 	case c.LargeSize <= 0 || c.LargeBlock <= 0 || c.LargeConc <= 0 || c.LargeReps <= 0:
 		return fmt.Errorf("%w: large size, block, concurrency and repetitions must be positive", ErrConfig)
 	case c.ListDirs <= 0 || c.ListMaxReps <= 0 || c.FillConc <= 0 || c.AzuriteListMax < 0:

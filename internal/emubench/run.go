@@ -188,11 +188,16 @@ func (b *bench) workload(ctx context.Context, servers []*server) error {
 		}
 	}
 
+	// Each small phase is split into rounds, which share its bounds.
+	rounds := cfg.SmallRounds
+	cfgR := *cfg
+	cfgR.SmallDuration = cfg.SmallDuration / time.Duration(rounds)
+	cfgR.SmallMaxOps = (cfg.SmallMaxOps + rounds - 1) / rounds
 	for _, c := range cfg.Clients {
-		b.phase(ctx, all, fmt.Sprintf("small-get-c%d", c), "small", c, false, func(s *server) outcome { return smallGet(ctx, s, cfg, c) })
+		b.phaseRounds(ctx, all, fmt.Sprintf("small-get-c%d", c), "small", c, false, rounds, func(s *server) outcome { return smallGet(ctx, s, &cfgR, c) })
 	}
 	for _, c := range cfg.Clients {
-		b.phase(ctx, all, fmt.Sprintf("small-put-c%d", c), "small", c, false, func(s *server) outcome { return smallPut(ctx, s, cfg, c, b.small) })
+		b.phaseRounds(ctx, all, fmt.Sprintf("small-put-c%d", c), "small", c, false, rounds, func(s *server) outcome { return smallPut(ctx, s, &cfgR, c, b.small) })
 	}
 	b.settle(ctx, all, "small")
 
@@ -291,22 +296,51 @@ func (b *bench) workload(ctx context.Context, servers []*server) error {
 
 // phase runs f on each server in turn and records what it cost.
 func (b *bench) phase(ctx context.Context, servers []*server, name, group string, clients int, perMiB bool, f func(*server) outcome) {
-	for _, s := range servers {
-		if ctx.Err() != nil {
-			return
+	b.phaseRounds(ctx, servers, name, group, clients, perMiB, 1, f)
+}
+
+// phaseRounds runs f rounds times on each server, the servers in turn, and
+// each round starts one server further on. So no server always runs right
+// after the same other one, and a slow moment of a shared machine spreads
+// over all of them rather than landing on whichever ran then. A server's
+// figures are the sums of its rounds.
+func (b *bench) phaseRounds(ctx context.Context, servers []*server, name, group string, clients int, perMiB bool, rounds int, f func(*server) outcome) {
+	type sums struct {
+		o             outcome
+		el, srv, self time.Duration
+		peak          int64
+	}
+	acc := make([]sums, len(servers))
+	for r := range rounds {
+		for i := range servers {
+			k := (i + r) % len(servers)
+			s := servers[k]
+			if ctx.Err() != nil {
+				return
+			}
+			runtime.GC()
+			s.resetPeak()
+			self0, _ := readCPU(os.Getpid())
+			cpu0, _ := readCPU(s.pid())
+			t0 := time.Now()
+			o := f(s)
+			el := time.Since(t0)
+			cpu1, _ := readCPU(s.pid())
+			self1, _ := readCPU(os.Getpid())
+			if rss, _, err := readMem(s.pid()); err == nil && rss > s.peak.Load() {
+				s.peak.Store(rss)
+			}
+			a := &acc[k]
+			a.o.merge(&o)
+			a.el += el
+			a.srv += cpu1 - cpu0
+			a.self += self1 - self0
+			a.peak = max(a.peak, s.peak.Load())
 		}
-		runtime.GC()
-		s.resetPeak()
-		self0, _ := readCPU(os.Getpid())
-		cpu0, _ := readCPU(s.pid())
-		t0 := time.Now()
-		o := f(s)
-		el := time.Since(t0)
-		cpu1, _ := readCPU(s.pid())
-		self1, _ := readCPU(os.Getpid())
-		if rss, _, err := readMem(s.pid()); err == nil && rss > s.peak.Load() {
-			s.peak.Store(rss)
-		}
+	}
+	for k, s := range servers {
+		a := &acc[k]
+		o, el := a.o, a.el
 		slices.Sort(o.lat)
 		p := PhaseResult{
 			Phase: name, Group: group, Server: s.name, Clients: clients,
@@ -314,9 +348,9 @@ func (b *bench) phase(ctx context.Context, servers []*server, name, group string
 			Seconds:   el.Seconds(),
 			P50MS:     percentile(o.lat, 0.50),
 			P99MS:     percentile(o.lat, 0.99),
-			ServerCPU: (cpu1 - cpu0).Seconds(),
-			ClientCPU: (self1 - self0).Seconds(),
-			PeakRSSMB: mb(s.peak.Load()),
+			ServerCPU: a.srv.Seconds(),
+			ClientCPU: a.self.Seconds(),
+			PeakRSSMB: mb(a.peak),
 		}
 		if o.firstErr != nil {
 			p.FirstError = o.firstErr.Error()
