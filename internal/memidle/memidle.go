@@ -33,7 +33,7 @@
 // the garbage of earlier versions waits for a heap twice that size. Blob
 // bytes are pointer-free, so a collection of such a heap is cheap: while
 // the live heap is at least Config.LargeHeap (64 MiB), a Releaser lowers
-// the headroom to Config.LargeHeapGCPercent (10%), and restores the
+// the headroom to Config.LargeHeapGCPercent (25%), and restores the
 // default once the live heap is below half of LargeHeap. Small heaps, where
 // collections would cost CPU for little memory, keep the default. A GOGC
 // set in the environment is left alone.
@@ -83,7 +83,7 @@ const (
 	DefaultIdle               = time.Second
 	DefaultSlack              = 8 << 20
 	DefaultLargeHeap          = 64 << 20
-	DefaultLargeHeapGCPercent = 10
+	DefaultLargeHeapGCPercent = 25
 )
 
 // Stats is what a Releaser reads of the runtime.
