@@ -153,8 +153,9 @@ type RetentionFunc func(serviceDoc []byte) time.Duration
 // DeleteContainerRetained is Delete Container (with the request's lease id,
 // as DeleteContainerLeased) that keeps the container as a deleted container
 // when retention, evaluated on the account's service properties under the
-// same lock as the delete, gives a positive period. Otherwise it deletes
-// for good, as DeleteContainerLeased does.
+// same lock as the delete, gives a positive period. Otherwise (retention
+// nil or not positive) it deletes for good: DeleteContainer and
+// DeleteContainerLeased are this with no retention.
 func (s *Store) DeleteContainerRetained(acct, name, leaseID string, cond Conditions, retention RetentionFunc) error {
 	a, c, err := s.lockCont(acct, name)
 	if err != nil {

@@ -536,24 +536,7 @@ func (s *Store) DeleteContainer(acct, name string, cond Conditions) error {
 }
 
 func (s *Store) deleteContainer(acct, name, leaseID string, cond Conditions) error {
-	a, c, err := s.lockCont(acct, name)
-	if err != nil {
-		return err
-	}
-	defer a.mu.Unlock()
-	if err := cond.checkWrite(true, c.props.ETag, c.props.LastModified); err != nil {
-		return err
-	}
-	if err := c.props.Lease.At(s.now()).checkContainer(leaseID, true); err != nil {
-		return err
-	}
-	return s.commit(a, func(time.Time, string) Change {
-		a.containers.Delete(c)
-		for _, st := range c.staged {
-			a.stagedBytes -= st.bytes
-		}
-		return Change{Kind: DeleteContainer, Account: acct, Container: name}
-	})
+	return s.DeleteContainerRetained(acct, name, leaseID, cond, nil) // no retention: for good
 }
 
 // updateContainer applies fn to a copy of the container's properties and
