@@ -69,14 +69,7 @@ func verifyAccountSAS(req *Request, q url.Values, want []byte) (Method, error) {
 	case q.Get("ss") == "" || q.Get("srt") == "":
 		return Anonymous, fail(CodeAuthenticationFailed, "An account SAS needs signed services (ss) and signed resource types (srt).")
 	}
-	start, expiry, err := sasTimes(q)
-	if err != nil {
-		return Anonymous, err
-	}
-	if err := checkWindow(req.Now, start, expiry); err != nil {
-		return Anonymous, err
-	}
-	if err := checkNetwork(req.HTTP, q); err != nil {
+	if err := checkValidity(req, q); err != nil {
 		return Anonymous, err
 	}
 	if !strings.Contains(q.Get("ss"), "b") {
@@ -231,6 +224,19 @@ func serviceStringToSign(layout, sv, canonical string, q url.Values) string {
 // string-to-sign holds only the SAS's own fields, never a secret.
 func signatureMismatch(stringToSign string) *Error {
 	return fail(CodeAuthenticationFailed, "Signature did not match. String to sign used was "+strconv.Quote(stringToSign)+".")
+}
+
+// checkValidity checks the times (st, se) and the network (sip, spr) of
+// an account or user delegation SAS against the request.
+func checkValidity(req *Request, q url.Values) error {
+	start, expiry, err := sasTimes(q)
+	if err != nil {
+		return err
+	}
+	if err := checkWindow(req.Now, start, expiry); err != nil {
+		return err
+	}
+	return checkNetwork(req.HTTP, q)
 }
 
 // sasTimes parses st and se; a missing one is the zero time.

@@ -181,14 +181,7 @@ func verifyUserDelegationSAS(req *Request, q url.Values, want []byte) (Method, e
 	if perms == "" {
 		return Anonymous, fail(CodeAuthenticationFailed, "The signed permissions (sp) are missing.")
 	}
-	start, expiry, err := sasTimes(q)
-	if err != nil {
-		return Anonymous, err
-	}
-	if err := checkWindow(req.Now, start, expiry); err != nil {
-		return Anonymous, err
-	}
-	if err := checkNetwork(req.HTTP, q); err != nil {
+	if err := checkValidity(req, q); err != nil {
 		return Anonymous, err
 	}
 	if err := checkPermissions(perms, req.Permissions); err != nil {
