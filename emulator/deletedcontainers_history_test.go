@@ -203,10 +203,7 @@ func TestEnableCopiesDeletedContainerSnapshots(t *testing.T) {
 func TestFailoverWithPendingRestore(t *testing.T) {
 	const lag = 10 * time.Second
 	ctx := context.Background()
-	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
-	emu := start(t, emulator.Options{Lag: lag, Clock: clk})
-	prim, sec := clients(t, emu, emu.SecondaryURL())
-	enableContainerSoftDelete(t, emu, 2)
+	clk, emu, prim, sec := laggedSoftDelete(t, lag)
 	if _, err := prim.CreateContainer(ctx, "fover", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -265,10 +262,7 @@ func TestFailoverWithPendingRestore(t *testing.T) {
 func TestUnplannedFailoverLosesPendingSoftDelete(t *testing.T) {
 	const lag = 10 * time.Second
 	ctx := context.Background()
-	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
-	emu := start(t, emulator.Options{Lag: lag, Clock: clk})
-	prim, _ := clients(t, emu, emu.SecondaryURL())
-	enableContainerSoftDelete(t, emu, 2)
+	clk, emu, prim, _ := laggedSoftDelete(t, lag)
 	if _, err := prim.CreateContainer(ctx, "lostdel", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,18 @@ func (p retentionPolicy) Do(req *policy.Request) (*http.Response, error) {
 	return req.Next()
 }
 
+// laggedSoftDelete starts an emulator on a manual clock with the given
+// replication lag and container soft delete kept for 2 days, and returns
+// the clock, the emulator and clients of its primary and secondary.
+func laggedSoftDelete(t *testing.T, lag time.Duration) (*emulator.ManualClock, *emulator.Emulator, *azblob.Client, *azblob.Client) {
+	t.Helper()
+	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
+	emu := start(t, emulator.Options{Lag: lag, Clock: clk})
+	prim, sec := clients(t, emu, emu.SecondaryURL())
+	enableContainerSoftDelete(t, emu, 2)
+	return clk, emu, prim, sec
+}
+
 // enableContainerSoftDelete turns container soft delete on for days
 // through the SDK's Set Service Properties.
 func enableContainerSoftDelete(t *testing.T, emu *emulator.Emulator, days int) {
@@ -83,10 +95,7 @@ func deletedVersions(t *testing.T, c *azblob.Client, name string) []string {
 func TestContainerSoftDeleteReplicatesWithLag(t *testing.T) {
 	const lag = 10 * time.Second
 	ctx := context.Background()
-	clk := emulator.NewManualClock(time.Now().Add(-time.Hour).Truncate(time.Second))
-	emu := start(t, emulator.Options{Lag: lag, Clock: clk})
-	prim, sec := clients(t, emu, emu.SecondaryURL())
-	enableContainerSoftDelete(t, emu, 2)
+	clk, emu, prim, sec := laggedSoftDelete(t, lag)
 	if _, err := prim.CreateContainer(ctx, "lagged", nil); err != nil {
 		t.Fatal(err)
 	}
