@@ -12,6 +12,7 @@ import (
 
 	"github.com/geoblob/geoblob/emulator"
 	"github.com/geoblob/geoblob/internal/memidle"
+	"github.com/geoblob/geoblob/internal/slab"
 )
 
 func init() { subcommands = append(subcommands, newServeCmd) }
@@ -130,7 +131,12 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 				// free memory without growing the heap: they count as work.
 				work := func() uint64 { return emu.Replication().State().Applied }
 				drop := func() { emu.DropResidentPages() }
-				go memidle.New(memidle.Config{Idle: idleRelease, Work: work, DropMapped: drop}).Run(cmd.Context())
+				pool := slab.Default() // large in-memory blob bytes
+				go memidle.New(memidle.Config{
+					Idle: idleRelease, Work: work, DropMapped: drop,
+					Offheap:        func() uint64 { return pool.Stats().Resident() },
+					ReleaseOffheap: func() { pool.Release() },
+				}).Run(cmd.Context())
 			}
 			if dataDir != "" {
 				fmt.Fprintf(cmd.OutOrStdout(), "data dir: %s (durable; locked while running)\n", dataDir)

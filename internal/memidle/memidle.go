@@ -13,6 +13,10 @@
 // growing the heap (Config.Work: deletions) releases sooner, a quarter of
 // the idle period after the process went quiet.
 //
+// Memory the process keeps outside the heap counts too, when the caller
+// reads it (Config.Offheap) and can hand it back (Config.ReleaseOffheap):
+// the emulator's slab pool of blob bytes (internal/slab).
+//
 // Memory-mapped files count too. A read-only shared mapping of a file (the
 // emulator's bbolt database, with a data directory) keeps every page it
 // ever read resident in the process, though those pages are clean copies
@@ -76,6 +80,14 @@ type Config struct {
 	// pages of file mappings the caller owns (geoblob serve: the data
 	// directory's bbolt database, see DropFileMapping).
 	DropMapped func()
+	// Offheap, when set, reads the resident bytes the process keeps
+	// outside Go's heap that a release may hand back (geoblob serve: the
+	// slab pool of blob bytes, internal/slab). They count with the heap
+	// toward Slack.
+	Offheap func() uint64
+	// ReleaseOffheap, when set, runs after each release's collection to
+	// hand that memory back (geoblob serve: slab.Pool.Release).
+	ReleaseOffheap func()
 }
 
 // Defaults of Config.
@@ -95,10 +107,12 @@ type Stats struct {
 	Mapped uint64
 	Live   uint64 // heap bytes marked live by the last collection
 	Work   uint64 // Config.Work's count; 0 without it
+	// Offheap is Config.Offheap's reading; 0 without it.
+	Offheap uint64
 }
 
 // held is what a release can give back.
-func (s Stats) held() uint64 { return s.Retained + s.Mapped }
+func (s Stats) held() uint64 { return s.Retained + s.Mapped + s.Offheap }
 
 // Releaser decides when to release. Its zero value is not usable; build it
 // with New. Tick is not safe for concurrent use: Run calls it from one
@@ -141,17 +155,22 @@ func (h *headroom) adjust(live uint64) {
 
 // New returns a Releaser over the process's runtime.
 func New(cfg Config) *Releaser {
-	read := runtimeReader()
-	if cfg.Work != nil {
-		rt := read
-		read = func() Stats {
-			s := rt()
+	rt := runtimeReader()
+	read := func() Stats {
+		s := rt()
+		if cfg.Work != nil {
 			s.Work = cfg.Work()
-			return s
 		}
+		if cfg.Offheap != nil {
+			s.Offheap = cfg.Offheap()
+		}
+		return s
 	}
 	r := newReleaser(cfg, read, func() {
 		debug.FreeOSMemory()
+		if cfg.ReleaseOffheap != nil {
+			cfg.ReleaseOffheap()
+		}
 		if cfg.DropMapped != nil {
 			cfg.DropMapped()
 		}

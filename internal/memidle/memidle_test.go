@@ -92,27 +92,59 @@ func TestTick(t *testing.T) {
 	}
 }
 
-// TestTickCountsMappedFiles: pages of mapped files count as held, so a
-// process whose heap is small but whose mapped database is large and idle
-// is released, once, and not again until the mapping grows past the slack.
-func TestTickCountsMappedFiles(t *testing.T) {
+// TestTickCountsMemoryOutsideTheHeap: pages of mapped files and memory
+// kept outside the heap count as held, so a process whose heap is small but
+// whose mapped database or slab pool is large and idle is released, once,
+// and not again until it grows past the slack.
+func TestTickCountsMemoryOutsideTheHeap(t *testing.T) {
 	const mib = 1 << 20
-	s := Stats{Retained: 4 * mib, Mapped: 200 * mib}
-	released := 0
-	r := newReleaser(Config{}, func() Stats { return s }, func() { released++; s.Mapped = 15 * mib })
-	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 4 {
-		r.Tick(now.Add(time.Duration(i) * time.Second))
+	tests := []struct {
+		name  string
+		field func(*Stats) *uint64
+	}{
+		{"mapped files", func(s *Stats) *uint64 { return &s.Mapped }},
+		{"off the heap", func(s *Stats) *uint64 { return &s.Offheap }},
 	}
-	if released != 1 || s.Mapped != 15*mib {
-		t.Fatalf("%d releases, mapped %d MiB: want one release of the mapped pages", released, s.Mapped/mib)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Stats{Retained: 4 * mib}
+			f := tt.field(&s)
+			*f = 200 * mib
+			released := 0
+			r := newReleaser(Config{}, func() Stats { return s }, func() { released++; *f = 15 * mib })
+			now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+			for i := range 4 {
+				r.Tick(now.Add(time.Duration(i) * time.Second))
+			}
+			if released != 1 || *f != 15*mib {
+				t.Fatalf("%d releases, held %d MiB: want one release", released, *f/mib)
+			}
+			*f += 4 * mib // within the slack
+			for i := 4; i < 8; i++ {
+				r.Tick(now.Add(time.Duration(i) * time.Second))
+			}
+			if released != 1 {
+				t.Fatalf("released again for 4 MiB: %d releases", released)
+			}
+		})
 	}
-	s.Mapped += 4 * mib // within the slack
-	for i := 4; i < 8; i++ {
-		r.Tick(now.Add(time.Duration(i) * time.Second))
+}
+
+// TestNewWiresOffheap: New reads Config.Offheap into every reading and
+// calls Config.ReleaseOffheap on each release.
+func TestNewWiresOffheap(t *testing.T) {
+	var released int
+	r := New(Config{
+		LargeHeapGCPercent: -1,
+		Offheap:            func() uint64 { return 42 << 20 },
+		ReleaseOffheap:     func() { released++ },
+	})
+	if got := r.read().Offheap; got != 42<<20 {
+		t.Fatalf("reading: Offheap %d", got)
 	}
+	r.release()
 	if released != 1 {
-		t.Fatalf("released again for 4 MiB of mapped pages: %d releases", released)
+		t.Fatalf("ReleaseOffheap ran %d times on one release", released)
 	}
 }
 

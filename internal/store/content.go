@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+
+	"github.com/geoblob/geoblob/internal/slab"
 )
 
 // ChunkSize is the size of the pieces a body is read into. Blocks keep the
@@ -22,9 +25,12 @@ type Content struct {
 }
 
 // chunk is one piece of a Content: b in memory, or n bytes at off of the
-// content file f.
+// content file f. When b is part of a slab buffer, buf is that buffer: the
+// slot is reused once buf is unreachable, so every chunk that holds a slice
+// of it holds buf too (see internal/slab).
 type chunk struct {
 	b   []byte
+	buf *slab.Buf
 	f   *fileRef
 	off int64
 	n   int64
@@ -56,33 +62,48 @@ var ErrTooLarge = errors.New("store: body larger than allowed")
 
 // ReadContent reads r to EOF into a new Content, at most limit bytes (a
 // negative limit means no limit). It reads straight into the chunks it keeps,
-// so a body is held in memory exactly once. Chunks start at 64 KiB and double
-// with what has arrived, up to ChunkSize, so memory follows the bytes
-// received rather than the length a client declares. sizeHint, when
-// positive, trims the last chunk to the declared length, with a small probe
-// for EOF. Only io.EOF ends the body cleanly: any other error,
-// io.ErrUnexpectedEOF from a broken connection included, is returned.
+// so a body is held in memory exactly once.
+//
+// While at least slab.Size bytes of a declared length (sizeHint) are still
+// to come, it reads into slab buffers: memory outside Go's heap that is
+// cheap to write for the first time and reused between uploads (see
+// internal/slab). A client that declares a large body and stalls holds one
+// such buffer. Otherwise chunks start at 64 KiB and double with what has
+// arrived, up to ChunkSize, so memory follows the bytes received rather than
+// the length a client declares; sizeHint trims the last chunk to the
+// declared length, with a small probe for EOF. Only io.EOF ends the body
+// cleanly: any other error, io.ErrUnexpectedEOF from a broken connection
+// included, is returned.
 func ReadContent(r io.Reader, sizeHint, limit int64) (Content, error) {
 	var c Content
 	for {
-		n := int64(ChunkSize)
-		if sizeHint > 0 {
-			switch left := sizeHint - c.size; {
-			case left <= 0:
-				n = 512 // expect EOF; read a little in case the hint was wrong
-			case left < n:
-				n = left
+		var (
+			buf []byte
+			sb  *slab.Buf
+		)
+		if sizeHint > 0 && sizeHint-c.size >= slab.Size {
+			sb = slab.Default().Get()
+			buf = sb.Bytes()
+		} else {
+			n := int64(ChunkSize)
+			if sizeHint > 0 {
+				switch left := sizeHint - c.size; {
+				case left <= 0:
+					n = 512 // expect EOF; read a little in case the hint was wrong
+				case left < n:
+					n = left
+				}
 			}
+			// Chunks start small and double with what has arrived (64 KiB,
+			// 64 KiB, 128 KiB, ... up to ChunkSize), so that a client that
+			// declares a large body and sends little holds little: at most
+			// about twice what it sent. Nothing is copied to grow.
+			n = min(n, max(firstChunk, c.size))
+			buf = make([]byte, n)
 		}
-		// Chunks start small and double with what has arrived (64 KiB,
-		// 64 KiB, 128 KiB, ... up to ChunkSize), so that a client that
-		// declares a large body and sends little holds little: at most
-		// about twice what it sent. Nothing is copied to grow.
-		n = min(n, max(firstChunk, c.size))
-		buf := make([]byte, n)
 		got, err := fill(r, buf)
 		if got > 0 {
-			c.chunks = append(c.chunks, chunk{b: buf[:got:got], n: int64(got)})
+			c.chunks = append(c.chunks, chunk{b: buf[:got:got], buf: sb, n: int64(got)})
 			c.size += int64(got)
 			if limit >= 0 && c.size > limit {
 				return Content{}, ErrTooLarge
@@ -153,6 +174,7 @@ func (c Content) WriteRange(w io.Writer, off, n int64) (int64, error) {
 			return written, err
 		}
 	}
+	runtime.KeepAlive(c.chunks) // their slab buffers, until the last write returned
 	return written, nil
 }
 
@@ -239,6 +261,7 @@ func (r *contentReader) Read(p []byte) (int, error) {
 				return 0, err
 			}
 		}
+		runtime.KeepAlive(ch.buf)
 		r.off += int64(n)
 		r.left -= int64(n)
 		return n, nil
@@ -263,7 +286,7 @@ func (c Content) Slice(off, n int64) Content {
 			continue
 		}
 		take := min(l-off, n)
-		part := chunk{f: ch.f, off: ch.off + off, n: take}
+		part := chunk{f: ch.f, buf: ch.buf, off: ch.off + off, n: take}
 		if ch.f == nil {
 			part.b = ch.b[off : off+take : off+take]
 			part.off = 0

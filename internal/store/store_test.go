@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/geoblob/geoblob/internal/slab"
 )
 
 type fakeNow struct{ t time.Time }
@@ -38,14 +40,42 @@ func body(t *testing.T, b *Blob) string {
 
 func TestReadContentChunksAndLimit(t *testing.T) {
 	data := strings.Repeat("x", ChunkSize+10)
+	tests := []struct {
+		name  string
+		hint  int64
+		sizes []int  // chunk lengths
+		slabs []bool // whether each chunk is a slab buffer
+	}{
+		// A declared length reads whole slab buffers while one fills,
+		// then doubling heap chunks for the rest.
+		{"declared", int64(len(data)), []int{slab.Size, slab.Size, 10}, []bool{true, true, false}},
+		// Without one, chunks double from 64 KiB up to ChunkSize: 64K,
+		// 64K, 128K, ... 2M make the first 4 MiB, then the last 10 bytes.
+		{"undeclared", 0, []int{firstChunk, firstChunk, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 10}, make([]bool, 8)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ReadContent(strings.NewReader(data), tt.hint, -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Size() != int64(len(data)) || len(c.chunks) != len(tt.sizes) {
+				t.Fatalf("size %d chunks %d, want %d and %d", c.Size(), len(c.chunks), len(data), len(tt.sizes))
+			}
+			for i, ch := range c.chunks {
+				if len(ch.b) != tt.sizes[i] || (ch.buf != nil) != tt.slabs[i] {
+					t.Fatalf("chunk %d: %d bytes, slab %v; want %d, %v", i, len(ch.b), ch.buf != nil, tt.sizes[i], tt.slabs[i])
+				}
+			}
+			var buf bytes.Buffer
+			if _, err := c.WriteTo(&buf); err != nil || buf.String() != data {
+				t.Fatalf("WriteTo: %d bytes, %v", buf.Len(), err)
+			}
+		})
+	}
 	c, err := ReadContent(strings.NewReader(data), int64(len(data)), -1)
 	if err != nil {
 		t.Fatal(err)
-	}
-	// Chunks double from 64 KiB up to ChunkSize: 64K, 64K, 128K, ... 2M
-	// make the first 4 MiB, then the last 10 bytes.
-	if c.Size() != int64(len(data)) || len(c.chunks) != 8 || len(c.chunks[0].b) != firstChunk || len(c.chunks[6].b) != ChunkSize/2 || len(c.chunks[7].b) != 10 {
-		t.Fatalf("size %d chunks %d", c.Size(), len(c.chunks))
 	}
 	var buf bytes.Buffer
 	if _, err := c.WriteRange(&buf, ChunkSize-5, 10); err != nil || buf.String() != "xxxxxxxxxx" {
