@@ -40,6 +40,12 @@
 // slots it freed. This is GOGC=12.5 for blob bytes. A collection of a heap
 // that holds no blob bytes is cheap, and every slot it frees in time is one
 // that need not be faulted in fresh.
+//
+// Every Buf also carries a cleanup (runtime.AddCleanup) that frees its slot
+// after whichever collection found it unreachable, the program's own ones
+// included, and hands free slots beyond a bounded reserve back to the OS.
+// So a program that stops uploading, with no memidle to call Release, does
+// not keep its peak resident until its next Get.
 package slab
 
 import (
@@ -64,8 +70,9 @@ const growthDivisor = 8
 const regionSlots = 16
 
 // maxIdleFree bounds the resident free slots a Pool keeps between uploads
-// beyond a quarter of those in use: the rest are handed back to the OS at
-// once, so an embedding program without memidle does not keep its peak.
+// beyond a quarter of those in use: the rest are handed back to the OS as
+// soon as they are freed, so an embedding program without memidle does not
+// keep its peak.
 const maxIdleFree = 64 << 20 / Size
 
 // Buf is one buffer of Size bytes. Its contents are unspecified when it is
@@ -95,6 +102,15 @@ type slot struct {
 	mem  []byte
 	w    weak.Pointer[Buf] // the Buf using the slot; zero when free
 	used bool
+	gen  uint64 // counts the Bufs handed out: a cleanup frees only its own
+}
+
+// slotRef is the argument of the cleanup of a Buf: the slot it was handed
+// out from, and the generation it was handed out as.
+type slotRef struct {
+	p   *Pool
+	i   int32
+	gen uint64
 }
 
 // Pool hands out Bufs. The zero value is not usable: use New or Default.
@@ -155,6 +171,8 @@ func (p *Pool) Get() *Buf {
 	s := &p.slots[i]
 	b := &Buf{b: s.mem[:Size:Size]}
 	s.w, s.used = weak.Make(b), true
+	s.gen++
+	runtime.AddCleanup(b, dropped, slotRef{p, i, s.gen})
 	p.inUse++
 	collect := p.inUse > p.next && !p.running
 	if collect {
@@ -198,6 +216,23 @@ func (p *Pool) growLocked() bool {
 	return true
 }
 
+// dropped is the cleanup of a Buf: it runs on a goroutine of the runtime's
+// once a collection found the Buf unreachable, and frees its slot unless a
+// reclaim did.
+func dropped(r slotRef) {
+	p := r.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	// The Buf is unreachable, so its weak pointer reads nil (and reading it
+	// keeps nothing alive); a slot freed by a reclaim, or handed out again
+	// since, is not this cleanup's.
+	if s := &p.slots[r.i]; !s.used || s.gen != r.gen || s.w.Value() != nil {
+		return
+	}
+	p.freeLocked(r.i)
+	p.trimLocked()
+}
+
 // collect runs a collection, frees the slots of the Bufs it found
 // unreachable and sets the next threshold.
 func (p *Pool) collect() {
@@ -209,8 +244,9 @@ func (p *Pool) collect() {
 }
 
 // Reclaim frees the slots of Bufs that the last collection found
-// unreachable. Get does it on its own when it finds no free slot; callers
-// that have just run a collection (memidle) call it to see what it freed.
+// unreachable. Their cleanups do it too, on a goroutine of the runtime's and
+// so a little later; callers that have just run a collection (memidle) call
+// it to see what it freed at once.
 func (p *Pool) Reclaim() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -222,13 +258,24 @@ func (p *Pool) reclaimLocked() {
 	for i := range p.slots {
 		s := &p.slots[i]
 		if s.used && s.w.Value() == nil {
-			s.used, s.w = false, weak.Pointer[Buf]{}
-			p.free = append(p.free, int32(i))
-			p.inUse--
+			p.freeLocked(int32(i))
 		}
 	}
 	p.next = p.inUse + max(p.inUse/growthDivisor, MinGrowth/Size)
-	// Keep a bounded reserve of resident free slots; the rest go back.
+	p.trimLocked()
+}
+
+// freeLocked frees the slot i, in use until now.
+func (p *Pool) freeLocked(i int32) {
+	s := &p.slots[i]
+	s.used, s.w = false, weak.Pointer[Buf]{}
+	p.free = append(p.free, i)
+	p.inUse--
+}
+
+// trimLocked keeps a bounded reserve of resident free slots and hands the
+// rest back.
+func (p *Pool) trimLocked() {
 	if keep := p.inUse/4 + maxIdleFree; len(p.free) > keep {
 		p.releaseLocked(p.free[:len(p.free)-keep])
 		p.free = append(p.free[:0], p.free[len(p.free)-keep:]...)

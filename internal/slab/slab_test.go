@@ -187,3 +187,35 @@ func TestLiveBuffersKeepTheirBytes(t *testing.T) {
 		t.Fatal(e)
 	}
 }
+
+// TestDroppedBuffersFreedWithoutGet: once the program drops its buffers
+// and a collection runs, their slots are freed and all but the bounded
+// reserve go back to the OS, even when no Get follows (an emulator
+// embedded in a test binary, with no memidle, that deleted its large blobs
+// and went on with small ones). The collections here are the program's,
+// not the Pool's: nothing calls into the Pool after the drop.
+func TestDroppedBuffersFreedWithoutGet(t *testing.T) {
+	p := mappedPool(t)
+	p.gc = func() {} // collections the Pool starts find nothing: the buffers are held
+	n := 3 * maxIdleFree
+	keep := make([]*Buf, n)
+	for i := range keep {
+		keep[i] = p.Get()
+		keep[i].Bytes()[0] = 1
+	}
+	for p.collecting() { // a collection started by a Get reclaims nothing more after this
+		runtime.Gosched()
+	}
+	if s := p.Stats(); s.InUse != n {
+		t.Fatalf("before the drop: %+v, want %d in use", s, n)
+	}
+	keep = nil
+	// The slots are freed on a goroutine of the runtime's after a
+	// collection: collect until they are, a bounded number of times.
+	for i := 0; i < 200 && p.Stats().InUse != 0; i++ {
+		runtime.GC()
+	}
+	if s := p.Stats(); s.InUse != 0 || s.Free > maxIdleFree || s.Released < n-maxIdleFree {
+		t.Fatalf("after dropping %d buffers and collecting: %+v, want none in use and at most %d resident free", n, s, maxIdleFree)
+	}
+}
