@@ -158,6 +158,9 @@ func startServer(ctx context.Context, name string, cmd *exec.Cmd, base string, c
 	cmd.Stdout, cmd.Stderr = out, out
 	// The server dies with the harness, however the harness ends.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// A process the server started (a wrapper's child) may hold its output
+	// open after it exits: stop waiting for that output after a while.
+	cmd.WaitDelay = 5 * time.Second
 	s := &server{name: name, cmd: cmd, base: base, client: client, http: hc, cred: cred, output: out, done: make(chan struct{})}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
