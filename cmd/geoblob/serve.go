@@ -134,8 +134,9 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 				pool := slab.Default() // large in-memory blob bytes
 				go memidle.New(memidle.Config{
 					Idle: idleRelease, Work: work, DropMapped: drop,
-					Offheap:        func() uint64 { return pool.Stats().Resident() },
-					ReleaseOffheap: func() { pool.Release() },
+					Offheap:          func() uint64 { return pool.Stats().Resident() },
+					ReleaseOffheap:   func() { pool.Release() },
+					OffheapAllocated: func() uint64 { return pool.Stats().Handed * slab.Size },
 				}).Run(cmd.Context())
 			}
 			if dataDir != "" {

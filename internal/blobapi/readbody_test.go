@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/geoblob/geoblob/internal/slab"
 )
 
 // TestReadBodyHoldsWhatArrived: an upload that declares a 4 MiB body and
@@ -20,6 +22,7 @@ func TestReadBodyHoldsWhatArrived(t *testing.T) {
 		c := &call{s: New(Config{}), w: httptest.NewRecorder(), r: r}
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
+		slabs := slab.Default().Stats().Handed
 		_, _, ok := c.readBody(true, MaxBlockSize)
 		runtime.ReadMemStats(&after)
 		if ok {
@@ -27,6 +30,10 @@ func TestReadBodyHoldsWhatArrived(t *testing.T) {
 		}
 		if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
 			t.Errorf("declared %d, sent 13 bytes: %d bytes allocated", declared, got)
+		}
+		// Memory outside the heap counts too: at most one slab buffer.
+		if got := slab.Default().Stats().Handed - slabs; got > 1 {
+			t.Errorf("declared %d, sent 13 bytes: %d slab buffers taken", declared, got)
 		}
 	}
 }

@@ -88,6 +88,10 @@ type Config struct {
 	// ReleaseOffheap, when set, runs after each release's collection to
 	// hand that memory back (geoblob serve: slab.Pool.Release).
 	ReleaseOffheap func()
+	// OffheapAllocated, when set, counts the bytes allocated outside the
+	// heap so far. They count as allocation: a process filling slab
+	// buffers (a slow large upload) allocates little heap but is not idle.
+	OffheapAllocated func() uint64
 }
 
 // Defaults of Config.
@@ -163,6 +167,9 @@ func New(cfg Config) *Releaser {
 		}
 		if cfg.Offheap != nil {
 			s.Offheap = cfg.Offheap()
+		}
+		if cfg.OffheapAllocated != nil {
+			s.Allocated += cfg.OffheapAllocated()
 		}
 		return s
 	}

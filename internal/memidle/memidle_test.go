@@ -130,17 +130,25 @@ func TestTickCountsMemoryOutsideTheHeap(t *testing.T) {
 	}
 }
 
-// TestNewWiresOffheap: New reads Config.Offheap into every reading and
-// calls Config.ReleaseOffheap on each release.
+// TestNewWiresOffheap: New reads Config.Offheap into every reading, counts
+// Config.OffheapAllocated as allocation and calls Config.ReleaseOffheap on
+// each release.
 func TestNewWiresOffheap(t *testing.T) {
 	var released int
+	var allocated uint64
 	r := New(Config{
 		LargeHeapGCPercent: -1,
 		Offheap:            func() uint64 { return 42 << 20 },
 		ReleaseOffheap:     func() { released++ },
+		OffheapAllocated:   func() uint64 { return allocated },
 	})
 	if got := r.read().Offheap; got != 42<<20 {
 		t.Fatalf("reading: Offheap %d", got)
+	}
+	before := r.read().Allocated
+	allocated = 1 << 40 // far more than the heap allocates meanwhile
+	if got := r.read().Allocated - before; got < 1<<40 {
+		t.Fatalf("off-heap allocation did not count as allocation: +%d", got)
 	}
 	r.release()
 	if released != 1 {

@@ -91,6 +91,8 @@ type Stats struct {
 	Free     int // free slots still resident (touched, ready for reuse)
 	Released int // free slots handed back to the OS
 	GCs      int // collections the Pool started
+	// Handed counts the buffers handed out so far, heap ones included.
+	Handed uint64
 }
 
 // Resident is the memory the Pool holds resident, in bytes, at most: slots
@@ -125,6 +127,7 @@ type Pool struct {
 	probe    weak.Pointer[gcProbe] // nil once a collection ran since the last scan
 	running  bool                  // a collection started by the Pool is under way
 	gcs      int
+	handed   uint64
 	gc       func() // runtime.GC; tests replace it
 	heapOnly bool   // mapping failed or is not offered: plain heap buffers
 }
@@ -153,6 +156,7 @@ func New() *Pool {
 // Get returns a buffer of Size bytes.
 func (p *Pool) Get() *Buf {
 	p.mu.Lock()
+	p.handed++
 	if p.heapOnly {
 		p.mu.Unlock()
 		return &Buf{b: make([]byte, Size)}
@@ -319,7 +323,7 @@ func (p *Pool) collecting() bool {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Stats{InUse: p.inUse, Free: len(p.free), Released: len(p.released), GCs: p.gcs}
+	return Stats{InUse: p.inUse, Free: len(p.free), Released: len(p.released), GCs: p.gcs, Handed: p.handed}
 }
 
 // mapper maps memory outside the heap; nil where the platform offers none.
