@@ -41,6 +41,11 @@
 // that holds no blob bytes is cheap, and every slot it frees in time is one
 // that need not be faulted in fresh.
 //
+// The race detector does not see memory outside the heap, so a race build
+// (go test -race) makes a use after free visible another way: a freed slot
+// is filled with the byte Poison at once, and a reader that kept its bytes
+// without its *Buf reads Poison instead of blob bytes.
+//
 // Every Buf also carries a cleanup (runtime.AddCleanup) that frees its slot
 // after whichever collection found it unreachable, the program's own ones
 // included, and hands free slots beyond a bounded reserve back to the OS.
@@ -74,6 +79,16 @@ const regionSlots = 16
 // soon as they are freed, so an embedding program without memidle does not
 // keep its peak.
 const maxIdleFree = 64 << 20 / Size
+
+// Poison is the byte a race build fills freed slots with.
+const Poison = 0xdb
+
+// fillPoison fills b with Poison.
+func fillPoison(b []byte) {
+	for i := range b {
+		b[i] = Poison
+	}
+}
 
 // Buf is one buffer of Size bytes. Its contents are unspecified when it is
 // handed out: a reused slot holds what its last user wrote.
@@ -273,6 +288,9 @@ func (p *Pool) reclaimLocked() {
 func (p *Pool) freeLocked(i int32) {
 	s := &p.slots[i]
 	s.used, s.w = false, weak.Pointer[Buf]{}
+	if poisonFreed {
+		fillPoison(s.mem)
+	}
 	p.free = append(p.free, i)
 	p.inUse--
 }
