@@ -156,8 +156,11 @@ func startServer(ctx context.Context, name string, cmd *exec.Cmd, base string, c
 	}
 	out := &tailBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	// The server dies with the harness, however the harness ends.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// The server dies with the harness, however the harness ends. It leads
+	// a process group of its own, so that stop reaches the processes a
+	// wrapper started too (a shell that runs the real server in the
+	// background), not only the wrapper.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	// A process the server started (a wrapper's child) may hold its output
 	// open after it exits: stop waiting for that output after a while.
 	cmd.WaitDelay = 5 * time.Second
@@ -225,7 +228,8 @@ func (s *server) resetPeak() {
 	s.peak.Store(rss)
 }
 
-// stop ends the server: SIGTERM, then SIGKILL after 10 s.
+// stop ends the server and every process in its group: SIGTERM, then
+// SIGKILL after 10 s.
 func (s *server) stop() {
 	if s.stopSmp != nil {
 		close(s.stopSmp)
@@ -235,11 +239,11 @@ func (s *server) stop() {
 	if t, ok := s.http.Transport.(*http.Transport); ok {
 		t.CloseIdleConnections()
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = syscall.Kill(-s.pid(), syscall.SIGTERM)
 	select {
 	case <-s.done:
 	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
+		_ = syscall.Kill(-s.pid(), syscall.SIGKILL)
 		<-s.done
 	}
 	for _, f := range s.cleanup {
