@@ -91,6 +91,9 @@ type Config struct {
 	// OffheapAllocated, when set, counts the bytes allocated outside the
 	// heap so far. They count as allocation: a process filling slab
 	// buffers (a slow large upload) allocates little heap but is not idle.
+	// Like heap allocation, it moves when a buffer is taken, not as it
+	// fills: an upload slower than one buffer (geoblob serve: 2 MiB) per
+	// idle period still looks idle between buffers.
 	OffheapAllocated func() uint64
 }
 
