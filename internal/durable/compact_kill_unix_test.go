@@ -129,12 +129,7 @@ func compactKillChild(t *testing.T, dir, step string) {
 	})
 	p := openPair(t, dir, clock.NewManual(t0), 0)
 	fillContainer(t, p, "keep", 30)
-	fillContainer(t, p, "big", 3000)
-	p.waitIdle(t)
-	if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
-		t.Fatal(err)
-	}
-	p.waitIdle(t)
+	deleteBig(t, p)
 	if err := p.db.Sync(); err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,19 @@ func setCompactHook(t testing.TB, f func(step string)) {
 // fill MBs of meta.db.
 var bulkyMeta = map[string]string{"pad": strings.Repeat("x", 700)}
 
+// deleteBig fills container "big" with 3000 bulky blobs and deletes it,
+// waiting for the writer after each step: enough free pages in meta.db for
+// a compaction (with lowCompactThresholds).
+func deleteBig(t testing.TB, p *pair) {
+	t.Helper()
+	fillContainer(t, p, "big", 3000)
+	p.waitIdle(t)
+	if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.waitIdle(t)
+}
+
 // fillContainer creates container cont and writes n blobs with bulky
 // metadata into it, from 16 writers (group commit shares their fsyncs).
 func fillContainer(t testing.TB, p *pair, cont string, n int) {
@@ -232,12 +245,7 @@ func TestCompactKeepsCommitDuringCopy(t *testing.T) {
 			dropped, dropErr = p.db.DropUnused()
 		}
 	})
-	fillContainer(t, p, "big", 3000)
-	p.waitIdle(t)
-	if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
-		t.Fatal(err)
-	}
-	p.waitIdle(t)
+	deleteBig(t, p)
 	if err := p.db.Sync(); err != nil {
 		t.Fatal(err)
 	}
@@ -320,12 +328,7 @@ func TestCompactReopenFails(t *testing.T) {
 			}
 		}
 	})
-	fillContainer(t, p, "big", 3000)
-	p.waitIdle(t)
-	if err := p.primary.DeleteContainer("acct", "big", store.Conditions{}); err != nil {
-		t.Fatal(err)
-	}
-	p.waitIdle(t)
+	deleteBig(t, p)
 	if err := p.db.Sync(); err == nil {
 		t.Fatal("Sync after a failed reopen: no error")
 	}
