@@ -131,12 +131,9 @@ stopped. Only one geoblob serve may use a directory at a time.`,
 				// free memory without growing the heap: they count as work.
 				work := func() uint64 { return emu.Replication().State().Applied }
 				drop := func() { emu.DropResidentPages() }
-				pool := slab.Default() // large in-memory blob bytes
 				go memidle.New(memidle.Config{
 					Idle: idleRelease, Work: work, DropMapped: drop,
-					Offheap:          func() uint64 { return pool.Stats().Resident() },
-					ReleaseOffheap:   func() { pool.Release() },
-					OffheapAllocated: func() uint64 { return pool.Stats().Handed * slab.Size },
+					Offheap: slab.Default(), // large in-memory blob bytes
 				}).Run(cmd.Context())
 			}
 			if dataDir != "" {

@@ -14,7 +14,7 @@
 // the idle period after the process went quiet.
 //
 // Memory the process keeps outside the heap counts too, when the caller
-// reads it (Config.Offheap) and can hand it back (Config.ReleaseOffheap):
+// hands it over (Config.Offheap), which reads it and hands it back:
 // the emulator's slab pool of blob bytes (internal/slab).
 //
 // Memory-mapped files count too. A read-only shared mapping of a file (the
@@ -80,21 +80,25 @@ type Config struct {
 	// pages of file mappings the caller owns (geoblob serve: the data
 	// directory's bbolt database, see DropFileMapping).
 	DropMapped func()
-	// Offheap, when set, reads the resident bytes the process keeps
-	// outside Go's heap that a release may hand back (geoblob serve: the
-	// slab pool of blob bytes, internal/slab). They count with the heap
-	// toward Slack.
-	Offheap func() uint64
-	// ReleaseOffheap, when set, runs after each release's collection to
-	// hand that memory back (geoblob serve: slab.Pool.Release).
-	ReleaseOffheap func()
-	// OffheapAllocated, when set, counts the bytes allocated outside the
-	// heap so far. They count as allocation: a process filling slab
-	// buffers (a slow large upload) allocates little heap but is not idle.
-	// Like heap allocation, it moves when a buffer is taken, not as it
-	// fills: an upload slower than one buffer (geoblob serve: 2 MiB) per
-	// idle period still looks idle between buffers.
-	OffheapAllocated func() uint64
+	// Offheap, when set, is memory the process keeps outside Go's heap
+	// (geoblob serve: the slab pool of blob bytes, internal/slab).
+	Offheap Offheap
+}
+
+// Offheap is memory a process keeps outside Go's heap. Its resident bytes
+// count with the heap toward Slack, its allocation counts as allocation (a
+// process filling off-heap buffers, a slow large upload, is not idle), and
+// each release hands its free memory back. Like heap allocation, Allocated
+// moves when a buffer is taken, not as it fills: an upload slower than one
+// buffer (geoblob serve: 2 MiB) per idle period still looks idle between
+// buffers. *slab.Pool implements it.
+type Offheap interface {
+	// Resident is the memory it holds resident, in bytes.
+	Resident() uint64
+	// Allocated counts the bytes it has handed out so far.
+	Allocated() uint64
+	// Release hands its free memory back to the OS and returns the bytes.
+	Release() uint64
 }
 
 // Defaults of Config.
@@ -114,7 +118,7 @@ type Stats struct {
 	Mapped uint64
 	Live   uint64 // heap bytes marked live by the last collection
 	Work   uint64 // Config.Work's count; 0 without it
-	// Offheap is Config.Offheap's reading; 0 without it.
+	// Offheap is Config.Offheap's resident bytes; 0 without it.
 	Offheap uint64
 }
 
@@ -169,17 +173,15 @@ func New(cfg Config) *Releaser {
 			s.Work = cfg.Work()
 		}
 		if cfg.Offheap != nil {
-			s.Offheap = cfg.Offheap()
-		}
-		if cfg.OffheapAllocated != nil {
-			s.Allocated += cfg.OffheapAllocated()
+			s.Offheap = cfg.Offheap.Resident()
+			s.Allocated += cfg.Offheap.Allocated()
 		}
 		return s
 	}
 	r := newReleaser(cfg, read, func() {
 		debug.FreeOSMemory()
-		if cfg.ReleaseOffheap != nil {
-			cfg.ReleaseOffheap()
+		if cfg.Offheap != nil {
+			cfg.Offheap.Release()
 		}
 		if cfg.DropMapped != nil {
 			cfg.DropMapped()

@@ -130,29 +130,33 @@ func TestTickCountsMemoryOutsideTheHeap(t *testing.T) {
 	}
 }
 
-// TestNewWiresOffheap: New reads Config.Offheap into every reading, counts
-// Config.OffheapAllocated as allocation and calls Config.ReleaseOffheap on
-// each release.
+// fakeOffheap is an Offheap with set readings that counts releases.
+type fakeOffheap struct {
+	resident, allocated uint64
+	releases            int
+}
+
+func (f *fakeOffheap) Resident() uint64  { return f.resident }
+func (f *fakeOffheap) Allocated() uint64 { return f.allocated }
+func (f *fakeOffheap) Release() uint64   { f.releases++; return 0 }
+
+// TestNewWiresOffheap: New reads Config.Offheap's resident bytes into every
+// reading, counts its allocation as allocation and releases it on each
+// release.
 func TestNewWiresOffheap(t *testing.T) {
-	var released int
-	var allocated uint64
-	r := New(Config{
-		LargeHeapGCPercent: -1,
-		Offheap:            func() uint64 { return 42 << 20 },
-		ReleaseOffheap:     func() { released++ },
-		OffheapAllocated:   func() uint64 { return allocated },
-	})
+	off := &fakeOffheap{resident: 42 << 20}
+	r := New(Config{LargeHeapGCPercent: -1, Offheap: off})
 	if got := r.read().Offheap; got != 42<<20 {
 		t.Fatalf("reading: Offheap %d", got)
 	}
 	before := r.read().Allocated
-	allocated = 1 << 40 // far more than the heap allocates meanwhile
+	off.allocated = 1 << 40 // far more than the heap allocates meanwhile
 	if got := r.read().Allocated - before; got < 1<<40 {
 		t.Fatalf("off-heap allocation did not count as allocation: +%d", got)
 	}
 	r.release()
-	if released != 1 {
-		t.Fatalf("ReleaseOffheap ran %d times on one release", released)
+	if off.releases != 1 {
+		t.Fatalf("Offheap.Release ran %d times on one release", off.releases)
 	}
 }
 

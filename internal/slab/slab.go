@@ -330,6 +330,13 @@ func (p *Pool) releaseLocked(ids []int32) {
 	}
 }
 
+// Resident is the memory the Pool holds resident, in bytes, at most (see
+// Stats.Resident).
+func (p *Pool) Resident() uint64 { return p.Stats().Resident() }
+
+// Allocated counts the bytes handed out so far (Stats.Handed buffers).
+func (p *Pool) Allocated() uint64 { return p.Stats().Handed * Size }
+
 // collecting reports whether a collection the Pool started is under way.
 func (p *Pool) collecting() bool {
 	p.mu.Lock()
