@@ -7,8 +7,10 @@
 // List, ranged GETs), List Blobs on containers of growing size, flat and
 // with a delimiter, and repeated overwrites of a large blob while
 // replication lags. Every server runs as its own process on loopback, so
-// its CPU time (utime+stime from /proc/PID/stat) and resident memory
-// (VmRSS from /proc/PID/status, sampled) can be charged to each phase.
+// its CPU time (utime+stime from /proc/PID/stat), its minor page faults
+// (minflt, same file: first touches of memory, which explain much of a
+// phase's cost on some virtual machines) and resident memory (VmRSS from
+// /proc/PID/status, sampled) can be charged to each phase.
 //
 // Memory is compared like for like. RSS after a group of phases is read,
 // Settle after its last request, with every server holding the same

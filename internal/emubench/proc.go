@@ -30,28 +30,38 @@ const clockTicks = 100
 // answered during start-up.
 var ErrServerStart = errors.New("emubench: server did not start")
 
-// readCPU returns the user plus system CPU time the process has used.
-func readCPU(pid int) (time.Duration, error) {
+// procStat is what /proc/PID/stat tells of a process's work so far.
+type procStat struct {
+	cpu time.Duration // user plus system CPU time
+	// minflt counts the minor page faults: first touches of memory the
+	// process mapped or got back from the OS, which on some virtual
+	// machines cost as much CPU as serving a small request.
+	minflt int64
+}
+
+// readStat reads the process's CPU time and minor page faults.
+func readStat(pid int) (procStat, error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, fmt.Errorf("cpu of %d: %w", pid, err)
+		return procStat{}, fmt.Errorf("stat of %d: %w", pid, err)
 	}
 	// The command name in field 2 may hold spaces; the fields after its
-	// closing parenthesis start at field 3 (state).
+	// closing parenthesis start at field 3 (state), so field N is f[N-3].
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("cpu of %d: malformed stat", pid)
+		return procStat{}, fmt.Errorf("stat of %d: malformed", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
 	if len(f) < 13 {
-		return 0, fmt.Errorf("cpu of %d: malformed stat", pid)
+		return procStat{}, fmt.Errorf("stat of %d: malformed", pid)
 	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("cpu of %d: %w", pid, err)
+	flt, err1 := strconv.ParseInt(f[7], 10, 64) // field 10, minflt
+	ut, err2 := strconv.ParseInt(f[11], 10, 64) // field 14, utime
+	st, err3 := strconv.ParseInt(f[12], 10, 64) // field 15, stime
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return procStat{}, fmt.Errorf("stat of %d: %w", pid, err)
 	}
-	return time.Duration(ut+st) * time.Second / clockTicks, nil
+	return procStat{cpu: time.Duration(ut+st) * time.Second / clockTicks, minflt: flt}, nil
 }
 
 // readMem returns VmRSS and VmHWM of the process in bytes.

@@ -2,18 +2,32 @@ package emubench
 
 import (
 	"os"
+	"runtime"
 	"testing"
 	"time"
 )
 
 func TestReadProcSelf(t *testing.T) {
-	cpu, err := readCPU(os.Getpid())
+	st, err := readStat(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cpu < 0 {
-		t.Errorf("cpu %v", cpu)
+	// Touching fresh memory faults: the count must move.
+	buf := make([]byte, 64<<20)
+	for i := 0; i < len(buf); i += 4096 {
+		buf[i] = 1
 	}
+	after, err := readStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.cpu < 0 || after.cpu < st.cpu {
+		t.Errorf("cpu %v then %v", st.cpu, after.cpu)
+	}
+	if after.minflt <= st.minflt {
+		t.Errorf("minor faults %d then %d after touching 64 MiB", st.minflt, after.minflt)
+	}
+	runtime.KeepAlive(buf)
 	rss, hwm, err := readMem(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
@@ -21,8 +35,8 @@ func TestReadProcSelf(t *testing.T) {
 	if rss <= 0 || hwm < rss {
 		t.Errorf("rss %d, hwm %d", rss, hwm)
 	}
-	if _, err := readCPU(-1); err == nil {
-		t.Error("readCPU(-1) succeeded")
+	if _, err := readStat(-1); err == nil {
+		t.Error("readStat(-1) succeeded")
 	}
 }
 

@@ -66,11 +66,15 @@ type PhaseResult struct {
 	ServerCPU  float64 `json:"server_cpu_s"`
 	CPUPerOp   float64 `json:"server_cpu_ms_per_op"`
 	CPUPerMiB  float64 `json:"server_cpu_ms_per_mib,omitempty"`
-	ClientCPU  float64 `json:"client_cpu_s"`
-	ClientOp   float64 `json:"client_cpu_ms_per_op"`
-	ClientMiB  float64 `json:"client_cpu_ms_per_mib,omitempty"`
-	PeakRSSMB  float64 `json:"peak_rss_mb"`
-	RSSAfterMB float64 `json:"rss_after_group_mb"`
+	// Faults counts the server's minor page faults during the phase.
+	Faults       int64   `json:"server_minor_faults"`
+	FaultsPerOp  float64 `json:"server_faults_per_op"`
+	FaultsPerMiB float64 `json:"server_faults_per_mib,omitempty"`
+	ClientCPU    float64 `json:"client_cpu_s"`
+	ClientOp     float64 `json:"client_cpu_ms_per_op"`
+	ClientMiB    float64 `json:"client_cpu_ms_per_mib,omitempty"`
+	PeakRSSMB    float64 `json:"peak_rss_mb"`
+	RSSAfterMB   float64 `json:"rss_after_group_mb"`
 }
 
 // Row is one line of the comparison table.
@@ -197,6 +201,7 @@ func (r *Report) buildRows() {
 			add(label+": p99", "ms", "lower", ph(name, func(p *PhaseResult) float64 { return p.P99MS }))
 			add(label+": server CPU", "ms/op", "lower", ph(name, func(p *PhaseResult) float64 { return p.CPUPerOp }))
 			add(label+": client CPU", "ms/op", "lower", ph(name, func(p *PhaseResult) float64 { return p.ClientOp }))
+			add(label+": server page faults", "per op", "lower", ph(name, func(p *PhaseResult) float64 { return p.FaultsPerOp }))
 		}
 	}
 	for _, l := range largePhases {
@@ -204,6 +209,7 @@ func (r *Report) buildRows() {
 		add(label+": throughput", "MiB/s", "higher", ph(l.name, func(p *PhaseResult) float64 { return p.MiBPerSec }))
 		add(label+": server CPU", "ms/MiB", "lower", ph(l.name, func(p *PhaseResult) float64 { return p.CPUPerMiB }))
 		add(label+": client CPU", "ms/MiB", "lower", ph(l.name, func(p *PhaseResult) float64 { return p.ClientMiB }))
+		add(label+": server page faults", "per MiB", "lower", ph(l.name, func(p *PhaseResult) float64 { return p.FaultsPerMiB }))
 		add(label+": peak RSS", "MB", "lower", ph(l.name, func(p *PhaseResult) float64 { return p.PeakRSSMB }))
 	}
 	for _, n := range r.Config.ListSizes {

@@ -308,7 +308,7 @@ func (b *bench) phaseRounds(ctx context.Context, servers []*server, name, group 
 	type sums struct {
 		o             outcome
 		el, srv, self time.Duration
-		peak          int64
+		peak, flt     int64
 	}
 	acc := make([]sums, len(servers))
 	for r := range rounds {
@@ -320,21 +320,22 @@ func (b *bench) phaseRounds(ctx context.Context, servers []*server, name, group 
 			}
 			runtime.GC()
 			s.resetPeak()
-			self0, _ := readCPU(os.Getpid())
-			cpu0, _ := readCPU(s.pid())
+			self0, _ := readStat(os.Getpid())
+			srv0, _ := readStat(s.pid())
 			t0 := time.Now()
 			o := f(s)
 			el := time.Since(t0)
-			cpu1, _ := readCPU(s.pid())
-			self1, _ := readCPU(os.Getpid())
+			srv1, _ := readStat(s.pid())
+			self1, _ := readStat(os.Getpid())
 			if rss, _, err := readMem(s.pid()); err == nil && rss > s.peak.Load() {
 				s.peak.Store(rss)
 			}
 			a := &acc[k]
 			a.o.merge(&o)
 			a.el += el
-			a.srv += cpu1 - cpu0
-			a.self += self1 - self0
+			a.srv += srv1.cpu - srv0.cpu
+			a.flt += srv1.minflt - srv0.minflt
+			a.self += self1.cpu - self0.cpu
 			a.peak = max(a.peak, s.peak.Load())
 		}
 	}
@@ -349,6 +350,7 @@ func (b *bench) phaseRounds(ctx context.Context, servers []*server, name, group 
 			P50MS:     percentile(o.lat, 0.50),
 			P99MS:     percentile(o.lat, 0.99),
 			ServerCPU: a.srv.Seconds(),
+			Faults:    a.flt,
 			ClientCPU: a.self.Seconds(),
 			PeakRSSMB: mb(a.peak),
 		}
@@ -361,11 +363,13 @@ func (b *bench) phaseRounds(ctx context.Context, servers []*server, name, group 
 		if o.ops > 0 {
 			p.CPUPerOp = p.ServerCPU * 1000 / float64(o.ops)
 			p.ClientOp = p.ClientCPU * 1000 / float64(o.ops)
+			p.FaultsPerOp = float64(a.flt) / float64(o.ops)
 		}
 		if perMiB && o.bytes > 0 {
 			p.MiBPerSec = mb(o.bytes) / el.Seconds()
 			p.CPUPerMiB = p.ServerCPU * 1000 / mb(o.bytes)
 			p.ClientMiB = p.ClientCPU * 1000 / mb(o.bytes)
+			p.FaultsPerMiB = float64(a.flt) / mb(o.bytes)
 		}
 		b.rep.Phases = append(b.rep.Phases, p)
 		line := fmt.Sprintf("%-16s %-11s %7d ops %8.1f ops/s  server CPU %.3f ms/op", name, s.name, p.Ops, p.OpsPerSec, p.CPUPerOp)
