@@ -139,13 +139,15 @@ func (rc *rawConn) roundTrip(req []byte, want int) error {
 	return err
 }
 
-// processCPU is the user and system CPU time this process has used.
-func processCPU(b *testing.B) time.Duration {
+// processUsage is the user and system CPU time this process has used, and
+// its minor page faults (first touches of memory, which cost as much as a
+// small request on some virtual machines).
+func processUsage(b *testing.B) (time.Duration, int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Minflt
 }
 
 // serverCost runs the GET and PUT sub-benchmarks against the server at
@@ -188,7 +190,7 @@ func serverCost(b *testing.B, addr, base string) {
 		var next atomic.Int64
 		b.ReportAllocs()
 		b.SetParallelism(8) // 8 per GOMAXPROCS: 16 clients on 2 cores
-		cpu0 := processCPU(b)
+		cpu0, flt0 := processUsage(b)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			rc := dial()
@@ -203,7 +205,9 @@ func serverCost(b *testing.B, addr, base string) {
 		b.StopTimer()
 		// Wall time per op depends on what else the machine runs; the
 		// process's CPU time per op (server and the thin client) does not.
-		b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+		cpu1, flt1 := processUsage(b)
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(flt1-flt0)/float64(b.N), "minflt/op")
 	}
 	b.Run("get", func(b *testing.B) { run(b, gets, http.StatusOK) })
 	b.Run("put", func(b *testing.B) { run(b, puts, http.StatusCreated) })
