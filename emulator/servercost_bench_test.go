@@ -147,7 +147,7 @@ func processUsage(b *testing.B) (time.Duration, int64) {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Minflt
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), int64(ru.Minflt) // int32 on 32-bit Linux
 }
 
 // serverCost runs the GET and PUT sub-benchmarks against the server at
