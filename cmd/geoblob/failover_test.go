@@ -133,6 +133,11 @@ func TestFailoverCLI(t *testing.T) {
 	if out := run(0, "replication", "lag", "gpr", "--seed", "3"); !strings.Contains(out, "lag model tail:30s,15m0s,0.99,1h0m0s,seed=3") {
 		t.Fatalf("lag:\n%s", out)
 	}
+	// The lag model replaces the --lag the server started with: status
+	// must not show that one any more.
+	if out := run(0, "replication", "status"); strings.Contains(out, "pending, lag") || !strings.Contains(out, "lag model tail:") {
+		t.Fatalf("status names a lag the model replaced:\n%s", out)
+	}
 	run(1, "replication", "lag", "normal:1s")
 }
 

@@ -93,7 +93,7 @@ func TestFaultCLI(t *testing.T) {
 		{name: "wrong token flag", args: []string{"fault", "clear", "--control-token", "wrong"}, code: 1, stderr: "invalid control token"},
 		{name: "clear", args: []string{"fault", "clear"}, stdout: []string{"cleared 2 faults"}},
 		{name: "clear empty", args: []string{"fault", "clear"}, stdout: []string{"cleared 0 faults"}},
-		{name: "replication status", args: []string{"replication", "status"}, stdout: []string{"status live, running, last sync ", "lag 1s"}},
+		{name: "replication status", args: []string{"replication", "status"}, stdout: []string{"status live, running, last sync ", "lag model constant:1s"}},
 		{name: "pause", args: []string{"replication", "pause"}, stdout: []string{"replication paused: status live, paused"}},
 		{name: "set status", args: []string{"replication", "set-status", "bootstrap"}, stdout: []string{"replication status set: status bootstrap, paused"}},
 		{name: "set bad status", args: []string{"replication", "set-status", "sideways"}, code: 1, stderr: "live, bootstrap or unavailable"},

@@ -76,8 +76,16 @@ func printReplication(w io.Writer, done string, st control.ReplicationStatus) {
 	if done != "" {
 		prefix = done + ": "
 	}
-	fmt.Fprintf(w, "%sstatus %s, %s, last sync %s, %d pending, lag %v\n", prefix, st.Status, state, last, st.Pending, st.Lag)
+	fmt.Fprintf(w, "%sstatus %s, %s, last sync %s, %d pending", prefix, st.Status, state, last, st.Pending)
+	if st.Roles == nil {
+		// Without roles there is no lag model to show: the lag is the
+		// one the server started with.
+		fmt.Fprintf(w, ", lag %v", st.Lag)
+	}
+	fmt.Fprintln(w)
 	if r := st.Roles; r != nil {
+		// The lag model (constant:LAG unless one was set) is the lag in
+		// force; the server's --lag is only its starting point.
 		fmt.Fprintf(w, "roles: primary copy %s, %s, epoch %d, lag model %s", r.Primary, r.Redundancy, r.Epoch, r.LagModel)
 		if !r.BootstrapUntil.IsZero() {
 			fmt.Fprintf(w, ", bootstrapping until %s", r.BootstrapUntil.UTC().Format(time.RFC3339))
