@@ -441,6 +441,11 @@ func TestBlobBatchSubRequestAuth(t *testing.T) {
 		{"container SAS does not reach another container", acct + "/?comp=batch",
 			[]rawPart{{"DELETE", acct + "/two/a?" + oneSAS, nil}},
 			[]subStatus{{403, "AuthenticationFailed", false}}, nil, []string{"two/a"}},
+		// A condition the emulator does not model is refused inside a
+		// batch too, never ignored (the delete would go ahead).
+		{"unmodelled condition in a sub-request", acct + "/?comp=batch",
+			[]rawPart{{"DELETE", acct + "/two/b?" + e.accountSAS(), map[string]string{"x-ms-access-tier-if-modified-since": "Wed, 01 Jan 2098 00:00:00 GMT"}}},
+			[]subStatus{{400, "UnsupportedHeader", false}}, nil, []string{"two/b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -63,6 +63,11 @@ func TestUnmodelledRefused(t *testing.T) {
 		{"lease id on get container metadata", "HEAD", "/" + devAccount + "/ctr?restype=container&comp=metadata", map[string]string{"x-ms-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 412, "LeaseNotPresentWithContainerOperation", ""},
 		{"lease id on get container ACL", "GET", "/" + devAccount + "/ctr?restype=container&comp=acl", map[string]string{"x-ms-lease-id": "11111111-1111-1111-1111-111111111111"}, "", 412, "LeaseNotPresentWithContainerOperation", ""},
 		{"encryption key hash without key", "PUT", "/" + devAccount + "/ctr/cpkhash", with(put, "x-ms-encryption-key-sha256", "AAAA"), "x", 400, "UnsupportedHeader", "cpkhash"},
+		// A conditional delete must not delete what its condition spares.
+		{"access tier modified since on delete", "DELETE", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-access-tier-if-modified-since": "Wed, 01 Jan 2098 00:00:00 GMT"}, "", 400, "UnsupportedHeader", ""},
+		{"access tier unmodified since on delete", "DELETE", "/" + devAccount + "/ctr/src", map[string]string{"x-ms-access-tier-if-unmodified-since": "Sat, 01 Jan 2000 00:00:00 GMT"}, "", 400, "UnsupportedHeader", ""},
+		{"list blobs from a name", "GET", "/" + devAccount + "/ctr?restype=container&comp=list&startFrom=src", nil, "", 400, "UnsupportedQueryParameter", ""},
+		{"list blobs up to a name", "GET", "/" + devAccount + "/ctr?restype=container&comp=list&delimiter=%2F&endBefore=src", nil, "", 400, "UnsupportedQueryParameter", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

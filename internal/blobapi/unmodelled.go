@@ -2,6 +2,7 @@ package blobapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/geoblob/geoblob/internal/azerr"
 )
@@ -37,6 +38,9 @@ var unmodelledHeaders = []unmodelledHeader{
 	{name: "x-ms-immutability-policy-mode", feature: "immutability policies"},
 	{name: "x-ms-legal-hold", feature: "legal holds"},
 	{name: "x-ms-immutable-storage-with-versioning-enabled", feature: "immutable storage"},
+	// Delete Blob would delete whatever the tier's change time says.
+	{name: "x-ms-access-tier-if-modified-since", feature: "access-tier change time conditions"},
+	{name: "x-ms-access-tier-if-unmodified-since", feature: "access-tier change time conditions"},
 	// CRC64 checksums: verified on the uploads of checksum.go and on Append
 	// Block, returned on a ranged Get Blob.
 	{name: "x-ms-content-crc64", feature: "CRC64 checksums on this operation", except: []*op{opPutBlob, opPutBlock, opPutBlockList, opSetBlobTags, opAppendBlock, opPutPage}},
@@ -94,6 +98,17 @@ func (c *call) refuseUnmodelled(o *op) bool {
 		c.notImplementedFeature("permanent deletion of soft-deleted snapshots and versions")
 		return true
 	case !c.checkHistoryQuery(o):
+		return true
+	case o == opListBlobs && (c.q.Has("startfrom") || c.q.Has("endbefore")):
+		// Listing from or up to a name (newer versions): the emulator
+		// would list every blob as if the parameter were absent.
+		name := "startFrom"
+		if !c.q.Has("startfrom") {
+			name = "endBefore"
+		}
+		c.fail(http.StatusBadRequest, "UnsupportedQueryParameter",
+			"One of the query parameters specified in the request URI is not supported: the geoblob emulator does not model listing from or up to a blob name ("+name+").",
+			azerr.NewDetail("QueryParameterName", name), azerr.NewDetail("QueryParameterValue", c.q.Get(strings.ToLower(name))))
 		return true
 	case o.write && c.q.Get("ses") != "":
 		// A SAS's signed encryption scope makes Azure encrypt what the
