@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Set Service Properties is parsed against the schema of the Blob service
@@ -195,6 +196,9 @@ func parseServiceProperties(doc []byte) (*spNode, error) {
 }
 
 func checkLeaf(n *spNode, kind spKind) error {
+	if n.name == "DefaultServiceVersion" && n.text != "" && !validDefaultVersion(n.text) {
+		return fmt.Errorf("%w: <DefaultServiceVersion> must be a service version (YYYY-MM-DD, %s or later)", errInvalidNodeValue, minDefaultServiceVersion)
+	}
 	switch kind {
 	case spBool:
 		if n.text != "true" && n.text != "false" {
@@ -210,6 +214,24 @@ func checkLeaf(n *spNode, kind spKind) error {
 		}
 	}
 	return nil
+}
+
+// minDefaultServiceVersion is the earliest DefaultServiceVersion Azure
+// documents for the Blob service (older than the earliest x-ms-version a
+// request may name: an anonymous request is served at the default).
+const minDefaultServiceVersion = "2008-10-27"
+
+// validDefaultVersion reports whether v may be stored as the service's
+// DefaultServiceVersion: a real date in YYYY-MM-DD form, from
+// minDefaultServiceVersion on (later versions too, as for x-ms-version).
+func validDefaultVersion(v string) bool {
+	if len(v) != len(time.DateOnly) {
+		return false
+	}
+	if _, err := time.Parse(time.DateOnly, v); err != nil {
+		return false
+	}
+	return v >= minDefaultServiceVersion // fixed-width dates compare as strings
 }
 
 // errUnmodelledSetting is a service setting the emulator would store but

@@ -29,7 +29,11 @@ func TestSetServicePropertiesValidation(t *testing.T) {
 		code   string
 	}{
 		{"valid cors", doc("<Cors>" + corsRule("https://a.example,https://b.example", "GET,PUT", "60") + "</Cors>"), 202, ""},
+		{"earliest default version", doc("<DefaultServiceVersion>2008-10-27</DefaultServiceVersion>"), 202, ""},
 		{"valid default version", doc("<DefaultServiceVersion>2021-08-06</DefaultServiceVersion>"), 202, ""},
+		{"malformed default version", doc("<DefaultServiceVersion>garbage</DefaultServiceVersion>"), 400, "InvalidXmlNodeValue"},
+		{"default version not a date", doc("<DefaultServiceVersion>2021-02-30</DefaultServiceVersion>"), 400, "InvalidXmlNodeValue"},
+		{"default version too old", doc("<DefaultServiceVersion>2008-10-26</DefaultServiceVersion>"), 400, "InvalidXmlNodeValue"},
 		{"unknown top-level element", doc("<Frobnicate>1</Frobnicate>"), 400, "InvalidXmlDocument"},
 		{"unknown nested element", doc("<Logging><Verbose>true</Verbose></Logging>"), 400, "InvalidXmlDocument"},
 		{"element twice", doc("<Logging><Read>true</Read><Read>false</Read></Logging>"), 400, "InvalidXmlDocument"},
