@@ -2,7 +2,6 @@ package blobapi
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/geoblob/geoblob/internal/azerr"
 )
@@ -99,16 +98,22 @@ func (c *call) refuseUnmodelled(o *op) bool {
 		return true
 	case !c.checkHistoryQuery(o):
 		return true
-	case o == opListBlobs && (c.q.Has("startfrom") || c.q.Has("endbefore")):
-		// Listing from or up to a name (newer versions): the emulator
-		// would list every blob as if the parameter were absent.
-		name := "startFrom"
-		if !c.q.Has("startfrom") {
-			name = "endBefore"
-		}
+	case o == opListBlobs && c.q.Has("endbefore"):
+		// endBefore is served only on the Apache Arrow listing path of
+		// accounts with Arrow listing enabled; the emulator answers XML,
+		// like an account without it, so it answers as such an account
+		// does. Clients that shard a listing by name range (rclone's
+		// list_parallelism) take this code to fall back to one listing;
+		// UnsupportedQueryParameter would fail their listing instead.
+		c.fail(http.StatusBadRequest, "OperationNotSupportedWithFeatureMissing",
+			"The requested operation is not allowed as EndBefore parameter support is missing on this account (the geoblob emulator does not model Apache Arrow listing).")
+		return true
+	case o == opListBlobs && c.q.Has("startfrom"):
+		// Listing from a name (2026-02-06): the emulator would list every
+		// blob as if the parameter were absent.
 		c.fail(http.StatusBadRequest, "UnsupportedQueryParameter",
-			"One of the query parameters specified in the request URI is not supported: the geoblob emulator does not model listing from or up to a blob name ("+name+").",
-			azerr.NewDetail("QueryParameterName", name), azerr.NewDetail("QueryParameterValue", c.q.Get(strings.ToLower(name))))
+			"One of the query parameters specified in the request URI is not supported: the geoblob emulator does not model listing from a blob name (startFrom).",
+			azerr.NewDetail("QueryParameterName", "startFrom"), azerr.NewDetail("QueryParameterValue", c.q.Get("startfrom")))
 		return true
 	case o.write && c.q.Get("ses") != "":
 		// A SAS's signed encryption scope makes Azure encrypt what the
