@@ -196,9 +196,6 @@ func parseServiceProperties(doc []byte) (*spNode, error) {
 }
 
 func checkLeaf(n *spNode, kind spKind) error {
-	if n.name == "DefaultServiceVersion" && n.text != "" && !validDefaultVersion(n.text) {
-		return fmt.Errorf("%w: <DefaultServiceVersion> must be a service version (YYYY-MM-DD, %s or later)", errInvalidNodeValue, minDefaultServiceVersion)
-	}
 	switch kind {
 	case spBool:
 		if n.text != "true" && n.text != "false" {
@@ -362,6 +359,13 @@ func mergeServiceProperties(cur, upd []byte) ([]byte, error) {
 	}
 	if err := checkModelled(u); err != nil {
 		return nil, err
+	}
+	// Checked on the request only, not in parseServiceProperties: a data
+	// directory written before this check may hold any text here, and its
+	// document must still parse (else its soft delete, CORS and every
+	// other setting would read as off, and the next Set would drop them).
+	if n := u.child("DefaultServiceVersion"); n != nil && n.text != "" && !validDefaultVersion(n.text) {
+		return nil, fmt.Errorf("%w: <DefaultServiceVersion> must be a service version (YYYY-MM-DD, %s or later)", errInvalidNodeValue, minDefaultServiceVersion)
 	}
 	if err := checkContainerRetention(u); err != nil {
 		return nil, err
