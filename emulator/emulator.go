@@ -601,7 +601,7 @@ func (e *Emulator) serve(l net.Listener, h http.Handler) {
 	srv := &http.Server{
 		ConnState:         connState,
 		ConnContext:       withConn,
-		Handler:           connlimit.Deadlines(withTLSState(h), orDefault(o.ReadTimeout, DefaultReadTimeout), orDefault(o.WriteTimeout, DefaultWriteTimeout)),
+		Handler:           keepExpectContinue(connlimit.Deadlines(withTLSState(h), orDefault(o.ReadTimeout, DefaultReadTimeout), orDefault(o.WriteTimeout, DefaultWriteTimeout))),
 		ReadHeaderTimeout: orDefault(o.ReadHeaderTimeout, DefaultReadHeaderTimeout),
 		IdleTimeout:       orDefault(o.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    blobapi.MaxHeaderBytes,
