@@ -59,6 +59,46 @@ func TestExpectContinueRefusedAtOnce(t *testing.T) {
 	}
 }
 
+// TestExpectContinueRefusedCloses: after refusing a small body it never
+// asked for, the emulator closes the connection soon, rather than waiting
+// for the body until the read timeout (an hour here) while the client,
+// which keeps its end open, waits for it. A client may also send the body
+// without waiting (RFC 9110 10.1.1); it still reads the answer, not a reset.
+func TestExpectContinueRefusedCloses(t *testing.T) {
+	emu := start(t, emulator.Options{ReadTimeout: time.Hour})
+	addr := strings.TrimPrefix(emu.URL(), "http://")
+	for _, sendBody := range []bool{false, true} {
+		t.Run(fmt.Sprint("body sent ", sendBody), func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+			req := fmt.Sprintf("PUT /%s/ctr/b?sv=2020-10-02&sr=b&sp=w&se=2099-01-01T00:00:00Z&sig=AAAA HTTP/1.1\r\nHost: %s\r\nx-ms-blob-type: BlockBlob\r\nx-ms-version: 2025-11-05\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n", emu.AccountName(), addr)
+			if sendBody {
+				req += strings.Repeat("x", 1000)
+			}
+			if _, err := io.WriteString(c, req); err != nil {
+				t.Fatal(err)
+			}
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 403 {
+				t.Errorf("got %d, want 403", resp.StatusCode)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("connection not closed after the refusal: %v", err)
+			}
+		})
+	}
+}
+
 // TestExpectContinueUpload: an accepted upload that asks for 100-continue
 // gets it, sends its body and is stored whole.
 func TestExpectContinueUpload(t *testing.T) {
