@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Set Service Properties is parsed against the schema of the Blob service
@@ -219,17 +218,9 @@ func checkLeaf(n *spNode, kind spKind) error {
 const minDefaultServiceVersion = "2008-10-27"
 
 // validDefaultVersion reports whether v may be stored as the service's
-// DefaultServiceVersion: a real date in YYYY-MM-DD form, from
-// minDefaultServiceVersion on (later versions too, as for x-ms-version).
-func validDefaultVersion(v string) bool {
-	if len(v) != len(time.DateOnly) {
-		return false
-	}
-	if _, err := time.Parse(time.DateOnly, v); err != nil {
-		return false
-	}
-	return v >= minDefaultServiceVersion // fixed-width dates compare as strings
-}
+// DefaultServiceVersion: a version date (versionDate) from
+// minDefaultServiceVersion on.
+func validDefaultVersion(v string) bool { return versionDate(v, minDefaultServiceVersion) }
 
 // errUnmodelledSetting is a service setting the emulator would store but
 // not apply; it is refused with 501 instead of being acknowledged.
@@ -238,9 +229,10 @@ var errUnmodelledSetting = errors.New("service setting not modelled")
 // checkModelled refuses turning on what the emulator stores but does not
 // apply: soft delete (a delete would really delete what
 // the caller expects to be able to restore) and static websites. Turning
-// them off, and the settings that change no Blob answer (logging, metrics,
-// the default service version), are stored and echoed by Get Service
-// Properties; CORS rules are stored and applied (cors.go).
+// them off, the settings that change no Blob answer (logging, metrics) and
+// the default service version (not applied to requests without
+// x-ms-version) are stored and echoed by Get Service Properties; CORS rules
+// are stored and applied (cors.go).
 func checkModelled(u *spNode) error {
 	if n := u.child("DeleteRetentionPolicy"); n != nil {
 		if e := n.child("Enabled"); e != nil && e.text == "true" {

@@ -24,14 +24,7 @@ func validServiceVersion(v string) bool {
 	if p := lastValidVersion.Load(); p != nil && *p == v {
 		return true // a client sends the same version on every request
 	}
-	if len(v) != len("2006-01-02") {
-		return false
-	}
-	if _, err := time.Parse(time.DateOnly, v); err != nil {
-		return false
-	}
-	// Fixed-width dates compare as strings.
-	if v < minServiceVersion {
+	if !versionDate(v, minServiceVersion) {
 		return false
 	}
 	// A copy, so that only this branch puts a string on the heap: taking
@@ -39,6 +32,18 @@ func validServiceVersion(v string) bool {
 	last := v
 	lastValidVersion.Store(&last)
 	return true
+}
+
+// versionDate reports whether v is a service version from earliest on: a
+// real calendar date in YYYY-MM-DD form.
+func versionDate(v, earliest string) bool {
+	if len(v) != len(time.DateOnly) {
+		return false
+	}
+	if _, err := time.Parse(time.DateOnly, v); err != nil {
+		return false
+	}
+	return v >= earliest // fixed-width dates compare as strings
 }
 
 // lastValidVersion is the version validServiceVersion last accepted.
