@@ -193,6 +193,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, secondaryHost boo
 	if !c.authorize(o, key) {
 		return
 	}
+	if len(r.Header["X-Ms-Version"]) == 0 && !c.q.Has("sig") {
+		// A request without x-ms-version (an anonymous one) is served at
+		// the account's DefaultServiceVersion when one is set, as Azure
+		// does; a SAS request's version is its sv instead. Set after
+		// authorization: a signature covers the headers the client sent.
+		if v := s.settings.get(c.st, addr.Account).version; v != "" {
+			r.Header["X-Ms-Version"] = []string{v}
+			c.w.Header()["X-Ms-Version"] = []string{v}
+		}
+	}
 	if o.write && addr.Location == Secondary {
 		c.fail(http.StatusForbidden, SecondaryWriteCode, SecondaryWriteMessage)
 		return

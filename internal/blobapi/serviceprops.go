@@ -229,10 +229,10 @@ var errUnmodelledSetting = errors.New("service setting not modelled")
 // checkModelled refuses turning on what the emulator stores but does not
 // apply: soft delete (a delete would really delete what
 // the caller expects to be able to restore) and static websites. Turning
-// them off, the settings that change no Blob answer (logging, metrics) and
-// the default service version (not applied to requests without
-// x-ms-version) are stored and echoed by Get Service Properties; CORS rules
-// are stored and applied (cors.go).
+// them off, and the settings that change no Blob answer (logging,
+// metrics), are stored and echoed by Get Service Properties; CORS rules
+// and the default service version are stored and applied (cors.go,
+// server.go).
 func checkModelled(u *spNode) error {
 	if n := u.child("DeleteRetentionPolicy"); n != nil {
 		if e := n.child("Enabled"); e != nil && e.text == "true" {

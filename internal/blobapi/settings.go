@@ -30,6 +30,7 @@ type settings struct {
 	n         int
 	cors      []corsRule
 	retention time.Duration // blob soft delete; zero when off
+	version   string        // DefaultServiceVersion; empty when unset
 }
 
 const maxSettingsCacheEntries = 4096
@@ -50,10 +51,25 @@ func (sc *settingsCache) get(st *store.Store, account string) *settings {
 			return e
 		}
 	}
-	e := &settings{doc: &doc[0], n: len(doc), cors: corsRules(doc), retention: parseDeleteRetention(doc)}
+	e := &settings{doc: &doc[0], n: len(doc), cors: corsRules(doc), retention: parseDeleteRetention(doc), version: defaultVersion(doc)}
 	if _, loaded := sc.m.Swap(k, e); !loaded && sc.n.Add(1) > maxSettingsCacheEntries {
 		sc.m.Clear()
 		sc.n.Store(0)
 	}
 	return e
+}
+
+// defaultVersion is the document's DefaultServiceVersion, or "" when it
+// has none or one that is no service version (a data directory written
+// before Set Service Properties checked it).
+func defaultVersion(doc []byte) string {
+	root, err := parseServiceProperties(doc)
+	if err != nil {
+		return ""
+	}
+	n := root.child("DefaultServiceVersion")
+	if n == nil || !validDefaultVersion(n.text) {
+		return ""
+	}
+	return n.text
 }
